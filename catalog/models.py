@@ -1,0 +1,99 @@
+"""The merchant's catalog, mirrored from Stripe: Stripe is the source of truth, these rows are our copy.
+
+Money is an integer in the currency's minor unit (cents; yen for zero-decimal currencies).
+``stripe_event_created`` holds the ``created`` time of the newest Stripe event applied to the row, so
+an older event delivered late never overwrites newer state.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from config.models import TimeStampedModel
+
+
+class Product(TimeStampedModel):
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    name = models.CharField(_("name"), max_length=250)
+    description = models.TextField(_("description"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    images = models.JSONField(_("images"), default=list, blank=True)
+    tax_code = models.CharField(_("tax code"), max_length=64, blank=True)
+    unit_label = models.CharField(_("unit label"), max_length=12, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    stripe_event_created = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The catalog list: newest first, filtered by active.
+            models.Index(fields=["active", "-created_at"], name="product_active_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Price(TimeStampedModel):
+    class Type(models.TextChoices):
+        ONE_TIME = "one_time", _("One-off")
+        RECURRING = "recurring", _("Recurring")
+
+    class BillingScheme(models.TextChoices):
+        PER_UNIT = "per_unit", _("Per unit")
+        TIERED = "tiered", _("Tiered")
+
+    class TiersMode(models.TextChoices):
+        GRADUATED = "graduated", _("Graduated")
+        VOLUME = "volume", _("Volume")
+
+    class Interval(models.TextChoices):
+        DAY = "day", _("Day")
+        WEEK = "week", _("Week")
+        MONTH = "month", _("Month")
+        YEAR = "year", _("Year")
+
+    class TaxBehavior(models.TextChoices):
+        UNSPECIFIED = "unspecified", _("Unspecified")
+        INCLUSIVE = "inclusive", _("Inclusive")
+        EXCLUSIVE = "exclusive", _("Exclusive")
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="prices")
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    unit_amount = models.PositiveBigIntegerField(_("unit amount"), null=True, blank=True)
+    type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.ONE_TIME)
+    billing_scheme = models.CharField(
+        _("billing scheme"), max_length=16, choices=BillingScheme.choices, default=BillingScheme.PER_UNIT
+    )
+    recurring_interval = models.CharField(_("interval"), max_length=8, choices=Interval.choices, blank=True)
+    recurring_interval_count = models.PositiveIntegerField(_("interval count"), null=True, blank=True)
+    tiers_mode = models.CharField(_("tiers mode"), max_length=16, choices=TiersMode.choices, blank=True)
+    # Stripe's own shapes, kept as Stripe returns them: [{"up_to": 10 | null, "unit_amount": ..,
+    # "flat_amount": ..}], {"divide_by": .., "round": "up"|"down"}, {"minimum": .., "maximum": .., "preset": ..}.
+    tiers = models.JSONField(_("tiers"), null=True, blank=True)
+    transform_quantity = models.JSONField(_("package"), null=True, blank=True)
+    custom_unit_amount = models.JSONField(_("customer chooses price"), null=True, blank=True)
+    tax_behavior = models.CharField(
+        _("tax behaviour"), max_length=16, choices=TaxBehavior.choices, default=TaxBehavior.UNSPECIFIED
+    )
+    lookup_key = models.CharField(_("lookup key"), max_length=200, blank=True)
+    nickname = models.CharField(_("nickname"), max_length=250, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    stripe_event_created = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.nickname or f"{self.product.name} ({self.stripe_id})"
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.type == self.Type.RECURRING
+
+    @property
+    def is_customer_chooses(self) -> bool:
+        return self.custom_unit_amount is not None

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from config import views
+
+urlpatterns = [
+    path("", include("links.urls")),
+    path("catalog/", include("catalog.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.STRIPE_SANDBOX_MODE:
+    # Mounted only in sandbox mode: never beside a real Stripe key. The dashboard reaches these URLs
+    # over HTTP through the Stripe SDK, never by import.
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -1,0 +1,184 @@
+"""Payment links and the orders paid through them.
+
+A ``PaymentLink`` row mirrors a Stripe payment link (``plink_…``) and adds what Stripe's object has
+not: an internal name, notes and a creation time. ``options`` keeps every link option exactly as the
+Stripe API takes it (the create parameters other than ``line_items``), so what the merchant configures
+is what Stripe receives.
+
+An ``Order`` is one completed checkout session (``cs_…``): one row per session, enforced by the
+database, whatever the number of webhook deliveries.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Price
+from config.models import TimeStampedModel
+
+
+class PaymentLink(TimeStampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    name = models.CharField(_("name"), max_length=200, help_text=_("Internal name, never shown to customers."))
+    notes = models.TextField(_("notes"), blank=True)
+    url = models.URLField(_("URL"), max_length=500)
+    active = models.BooleanField(_("active"), default=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    is_recurring = models.BooleanField(_("recurring"), default=False)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    # Kept up to date by fulfilment so the list can sort by revenue without aggregating orders.
+    revenue = models.BigIntegerField(_("revenue"), default=0)
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stripe_event_created = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The links list's default order, and its "active" filter.
+            models.Index(fields=["-created_at", "-id"], name="link_created"),
+            models.Index(fields=["active", "-created_at"], name="link_active_created"),
+            # The links list sorted by revenue.
+            models.Index(fields=["-revenue", "-id"], name="link_revenue"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaymentLinkLineItem(models.Model):
+    payment_link = models.ForeignKey(PaymentLink, on_delete=models.CASCADE, related_name="line_items")
+    position = models.PositiveSmallIntegerField(default=0)
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, blank=True)
+    # A catalog price, or Stripe's ``price_data`` for an ad-hoc price (the resulting Stripe price id is
+    # then in ``stripe_price_id``).
+    price = models.ForeignKey(Price, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    price_data = models.JSONField(null=True, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    adjustable_quantity = models.JSONField(_("adjustable quantity"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class Order(TimeStampedModel):
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # One order per checkout session, whatever the number of deliveries: the ledger's key.
+    checkout_session_id = models.CharField(max_length=255, unique=True)
+    payment_link = models.ForeignKey(
+        PaymentLink, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    payment_status = models.CharField(_("payment status"), max_length=32, blank=True)
+    customer_email = models.EmailField(_("e-mail"), blank=True)
+    customer_name = models.CharField(_("name"), max_length=300, blank=True)
+    customer_phone = models.CharField(_("phone"), max_length=64, blank=True)
+    customer_id = models.CharField(max_length=255, blank=True)
+    billing_address = models.JSONField(null=True, blank=True)
+    shipping_details = models.JSONField(null=True, blank=True)
+    shipping_rate_id = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_subtotal = models.BigIntegerField(default=0)
+    amount_discount = models.BigIntegerField(default=0)
+    amount_shipping = models.BigIntegerField(default=0)
+    amount_tax = models.BigIntegerField(default=0)
+    amount_total = models.BigIntegerField(default=0)
+    promotion_code = models.CharField(max_length=255, blank=True)
+    client_reference_id = models.CharField(max_length=200, blank=True)
+    custom_fields = models.JSONField(default=list, blank=True)
+    consent = models.JSONField(null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    invoice_id = models.CharField(max_length=255, blank=True)
+    subscription_id = models.CharField(max_length=255, blank=True)
+    subscription_status = models.CharField(max_length=32, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A link's page lists its orders, newest first.
+            models.Index(fields=["payment_link", "-created_at"], name="order_link_created"),
+            # The orders list filtered by status.
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            models.Index(fields=["customer_email"], name="order_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.checkout_session_id
+
+
+class OrderLineItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
+    stripe_id = models.CharField(max_length=255, blank=True)
+    price_id = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    currency = models.CharField(max_length=3)
+    amount_subtotal = models.BigIntegerField(default=0)
+    amount_discount = models.BigIntegerField(default=0)
+    amount_tax = models.BigIntegerField(default=0)
+    amount_total = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class OrderStatusChange(models.Model):
+    """History of an order's status: who or what changed it, and when."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.CharField(max_length=200, help_text=_("A staff username, or the event that caused it."))
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class OutboundEmail(TimeStampedModel):
+    """The e-mail outbox, and the ledger that makes each e-mail go out once per order and kind."""
+
+    class Kind(models.TextChoices):
+        ORDER_CONFIRMATION = "order_confirmation", _("Order confirmation")
+        INVOICE = "invoice", _("Invoice")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        STAFF_NOTIFICATION = "staff_notification", _("Staff notification")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    to = models.EmailField()
+    subject = models.CharField(max_length=300)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Exactly one e-mail of each kind per order, however often its event is delivered.
+            models.UniqueConstraint(fields=["order", "kind"], name="one_email_per_order_and_kind"),
+        ]
