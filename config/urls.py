@@ -10,6 +10,7 @@ from config import views
 urlpatterns = [
     path("", include("links.urls")),
     path("catalog/", include("catalog.urls")),
+    path("orders/", include("links.order_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

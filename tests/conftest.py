@@ -1,0 +1,66 @@
+"""Fixtures shared by every test package: personas, and the sandbox served over real HTTP."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from config.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_broker_for_tests():
+    """Without REDIS_URL, tasks enqueued by tests go to an in-process queue rather than var/.
+
+    Tests call task functions directly (Celery's testing guide); the real worker is exercised by the
+    integration tests, which need Redis.
+    """
+    if not os.environ.get("REDIS_URL"):
+        celery_app.conf.broker_url = "memory://"
+        celery_app.conf.broker_transport_options = {}
+    yield
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="alice", email="alice@example.com", password="correct-horse-battery", is_staff=True
+    )
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    """A signed-in user who is not staff: must never see the dashboard."""
+    return django_user_model.objects.create_user(username="charlie", password="correct-horse-battery")
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@dataclass
+class Sandbox:
+    base_url: str  # the live server, e.g. http://localhost:53211
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base_url}/sandbox"
+
+
+@pytest.fixture
+def sandbox(live_server, settings) -> Sandbox:
+    """The app and its sandbox on a live server; the dashboard's StripeClient points at it over HTTP."""
+    settings.PAYLINKS_BASE_URL = live_server.url
+    settings.STRIPE_API_BASE = f"{live_server.url}/sandbox"
+    return Sandbox(base_url=live_server.url)
+
+
+@pytest.fixture
+def stripe_client(sandbox):
+    from config.stripe_client import get_stripe_client
+
+    return get_stripe_client()
