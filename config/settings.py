@@ -12,6 +12,8 @@ from pathlib import Path
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+import environ
+
 from config.env import BASE_DIR, env
 
 # CORE ----------------------------------------------------------------------------------------------
@@ -161,11 +163,31 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # E-MAIL ---------------------------------------------------------------------------------------------
-# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587; by default e-mails are written as
-# files under var/mail/ so the demo sends nothing out.
-vars().update(env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}"))
-if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # type: ignore[name-defined] # noqa: F821
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ's syntax); by default
+# e-mails are written as files under var/mail/ so that the demo sends nothing out.
+# https://docs.djangoproject.com/en/6.1/topics/email/#mailers
+
+
+def _mailer_from_url(url: str) -> dict:
+    config = environ.Env.email_url_config(url)
+    backend = config["EMAIL_BACKEND"]
+    if backend == "django.core.mail.backends.filebased.EmailBackend":
+        return {"BACKEND": backend, "OPTIONS": {"file_path": str(VAR_DIR / "mail")}}
+    if backend != "django.core.mail.backends.smtp.EmailBackend":
+        return {"BACKEND": backend}
+    options = {
+        "host": config.get("EMAIL_HOST") or "localhost",
+        "port": config.get("EMAIL_PORT") or 25,
+        "username": config.get("EMAIL_HOST_USER") or "",
+        "password": config.get("EMAIL_HOST_PASSWORD") or "",
+        "use_tls": bool(config.get("EMAIL_USE_TLS")),
+        "use_ssl": bool(config.get("EMAIL_USE_SSL")),
+        "timeout": 20,
+    }
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer_from_url(env.str("EMAIL_URL", default="filemail://"))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paylinks <paylinks@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

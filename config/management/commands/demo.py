@@ -1,0 +1,160 @@
+"""``manage.py demo``: set up the embedded default and run everything, for a first look or a demo.
+
+1. Create ``var/`` and migrate (SQLite and kombu's filesystem broker under ``var/`` unless
+   ``DATABASE_URL`` / ``REDIS_URL`` say otherwise).
+2. Create the staff user (or keep it) and print its password.
+3. Start the web server (gunicorn, threads: see README "Serving") and wait for it, because the
+   dashboard reaches the sandbox over HTTP, on that same server.
+4. On the first run, create a demo catalog and two links through the dashboard's services; register
+   our webhook endpoint with the sandbox (``webhook_endpoints.create``) and keep its ``whsec_`` secret.
+5. Start a Celery worker and Celery beat, print the dashboard's address, and wait. Ctrl-C or SIGTERM
+   stops every child.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from config import demo_data
+
+
+class Command(BaseCommand):
+    help = "Set up the embedded default (migrations, staff user, demo data) and run the web server, a Celery worker and beat."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="Port of the web server (default 8000).")
+        parser.add_argument("--username", default="admin", help="Staff user to create (default admin).")
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("PAYLINKS_DEMO_PASSWORD", ""),
+            help="Password of the staff user (default: $PAYLINKS_DEMO_PASSWORD, or a new random one).",
+        )
+        parser.add_argument("--threads", type=int, default=8, help="Server threads (default 8).")
+
+    def handle(self, *args, port: int, username: str, password: str, threads: int, **options):
+        self.children: list[subprocess.Popen] = []
+        base_url = self._configure(port=port)
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database ready.")
+        login_note = self._ensure_staff_user(username=username, password=password)
+
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            self._start_web_server(port=port, threads=threads)
+            self._wait_until_up(f"{base_url}/healthz")
+            self._seed(base_url=base_url, username=username)
+            self._start("worker", [sys.executable, "-m", "celery", "-A", "config", "worker",
+                                   "--loglevel", "INFO", "--concurrency", "2"])
+            self._start("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")])
+            self.stdout.write(self.style.SUCCESS(f"\nPaylinks is running: {base_url}/"))
+            self.stdout.write(login_note)
+            self.stdout.write("Press Ctrl-C to stop.\n")
+            self._wait_for_children()
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            self._stop_children()
+
+    # Configuration ---------------------------------------------------------------------------------
+
+    def _configure(self, *, port: int) -> str:
+        """Point this process and its children at the chosen port."""
+        base_url = os.environ.get("PAYLINKS_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
+        os.environ["PAYLINKS_BASE_URL"] = base_url
+        settings.PAYLINKS_BASE_URL = base_url
+        if settings.STRIPE_SANDBOX_MODE and not os.environ.get("STRIPE_API_BASE"):
+            os.environ["STRIPE_API_BASE"] = f"{base_url}/sandbox"
+            settings.STRIPE_API_BASE = f"{base_url}/sandbox"
+        if not settings.STRIPE_SANDBOX_MODE:
+            self.stdout.write("Using Stripe itself (STRIPE_SECRET_KEY is set): no demo data is created there.")
+        return base_url
+
+    def _ensure_staff_user(self, *, username: str, password: str) -> str:
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is not None and not password:
+            return f"Log in as {username!r} with its existing password (--password resets it)."
+        password = password or secrets.token_urlsafe(12)
+        with transaction.atomic():
+            user = user or User(username=username, email=f"{username}@example.com")
+            user.is_staff = user.is_superuser = True
+            user.set_password(password)
+            user.save()
+        return f"Log in as {username!r} with password: {password}"
+
+    # Children --------------------------------------------------------------------------------------
+
+    def _start(self, name: str, argv: list[str]) -> None:
+        self.stdout.write(f"Starting {name}…")
+        # A new process group, so that Ctrl-C in the terminal reaches us first and we stop the children
+        # in order, rather than every process at once.
+        self.children.append(subprocess.Popen(argv, env=os.environ.copy(), start_new_session=True))
+
+    def _start_web_server(self, *, port: int, threads: int) -> None:
+        self._start("web server", [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1",
+            "--threads", str(threads), "--timeout", "60", "--access-logfile", "-",
+        ])
+
+    def _wait_until_up(self, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in self.children):
+                raise CommandError("The web server exited during start-up; see its output above.")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # It answers; /healthz's own verdict is shown on the page.
+            except OSError:
+                time.sleep(0.3)
+        raise CommandError(f"The web server did not answer at {url} within {timeout:.0f} s.")
+
+    def _seed(self, *, base_url: str, username: str) -> None:
+        from webhooks.services import webhook_endpoint_register
+
+        endpoint = webhook_endpoint_register(url=f"{base_url}/webhooks/stripe/")
+        self.stdout.write(f"Webhook endpoint {endpoint.stripe_id} registered for {endpoint.url}.")
+        if settings.STRIPE_SANDBOX_MODE:
+            created = demo_data.demo_catalog_create(username=username)
+            if created:
+                self.stdout.write(f"Demo catalog created: {', '.join(created)}.")
+
+    def _wait_for_children(self) -> None:
+        while True:
+            for child in self.children:
+                if child.poll() is not None:
+                    raise CommandError(f"A child process ({' '.join(child.args[:4])}…) exited with {child.returncode}.")
+            time.sleep(0.5)
+
+    def _on_sigterm(self, signum, frame):
+        raise KeyboardInterrupt
+
+    def _stop_children(self) -> None:
+        for child in reversed(self.children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in reversed(self.children):
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.stdout.write("Stopped.")

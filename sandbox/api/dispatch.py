@@ -1,0 +1,163 @@
+"""The one entry point of every ``/sandbox/v1/`` view: auth, parsing, idempotency, errors, headers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox import errors
+from sandbox.context import RequestInfo, current_request
+from sandbox.encoding import EncodingError, parse_form
+from sandbox.ids import new_id
+from sandbox.models import IdempotencyRecord
+
+Handler = Callable[..., dict]
+_NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization header, "
+    "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+)
+
+
+def _api_key(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic":
+        # curl -u sk_test_…: sends the key as the Basic user name.
+        value = base64.b64decode(value.encode()).decode(errors="replace").partition(":")[0]
+    elif scheme.lower() != "bearer":
+        value = ""
+    value = value.strip()
+    if not value:
+        raise errors.ApiError(_NO_KEY, status=401)
+    if not value.startswith("sk_test_"):
+        masked = value[:8] + "*" * max(0, len(value) - 12) + value[-4:]
+        raise errors.ApiError(f"Invalid API Key provided: {masked}", status=401)
+    return value
+
+
+def _json_response(status: int, body: dict, *, request_id: str) -> HttpResponse:
+    response = HttpResponse(json.dumps(body, indent=2), status=status, content_type="application/json")
+    response["Request-Id"] = request_id
+    return response
+
+
+def _request_hash(request: HttpRequest, body: str) -> str:
+    canonical = json.dumps([request.method, request.path, sorted(parse_qsl(body, keep_blank_values=True))])
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _run(handler: Handler, request: HttpRequest, raw: dict, kwargs: dict) -> tuple[int, dict]:
+    result = handler(request, raw, **kwargs)
+    if isinstance(result, tuple):
+        return result
+    return 200, result
+
+
+def _idempotent(request, *, api_key: str, key: str, body: str, run) -> tuple[int, dict, bool]:
+    """Run once per key: replay the saved answer for the same request, refuse another request.
+
+    Like Stripe, only answers that are not 4xx are saved (a request that failed validation can be
+    corrected and retried with the same key). The handler and the record share one transaction, so a
+    concurrent duplicate either waits and replays or hits the unique constraint and replays.
+    """
+    if len(key) > 255:
+        raise errors.invalid("idempotency_key", "Idempotency keys are up to 255 characters long.")
+    request_hash = _request_hash(request, body)
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
+                if record is not None:
+                    if record.request_hash != request_hash:
+                        raise errors.ApiError(
+                            "Keys for idempotent requests can only be used with the same parameters they were "
+                            f"first used with. Try using a key other than '{key}' if you meant to execute a "
+                            "different request.",
+                            type="idempotency_error",
+                        )
+                    return record.status_code, json.loads(record.body), True
+                status, payload = run()
+                if status < 400 or status >= 500:
+                    IdempotencyRecord.objects.create(
+                        api_key=api_key, key=key, request_hash=request_hash, status_code=status,
+                        body=json.dumps(payload),
+                    )
+                return status, payload, False
+        except IntegrityError:
+            continue  # another request stored this key first: loop once more to replay its answer
+    raise errors.ApiError("A request with this idempotency key is in progress.", status=409,
+                          type="idempotency_error", code="idempotency_key_in_use")
+
+
+def endpoint(**handlers: Handler):
+    """Build a view serving ``handlers`` by HTTP method, e.g. ``endpoint(GET=list_x, POST=create_x)``.
+
+    Handlers take ``(request, raw_params, **url_kwargs)`` and return the JSON body (or ``(status, body)``);
+    they raise ``ApiError`` for Stripe's errors.
+    """
+
+    @csrf_exempt  # machine endpoint authenticated by the API key, like Stripe's API
+    @login_not_required
+    def view(request: HttpRequest, **kwargs) -> HttpResponse:
+        request_id = new_id("req", length=14)
+        idempotency_key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        token = current_request.set(RequestInfo(id=request_id, idempotency_key=idempotency_key))
+        replayed = False
+        try:
+            from sandbox import faults
+
+            faults.maybe_fail_api_call()
+            api_key = _api_key(request)
+            handler = handlers.get(request.method)
+            if handler is None:
+                raise errors.ApiError(
+                    f"Unrecognized request URL ({request.method}: {request.path}).", status=404
+                )
+            body = request.body.decode("utf-8") if request.method == "POST" else ""
+            source = body if request.method == "POST" else request.META.get("QUERY_STRING", "")
+            try:
+                raw = parse_form(source)
+            except EncodingError as exc:
+                raise errors.invalid(exc.key, str(exc)) from None
+
+            def run() -> tuple[int, dict]:
+                with transaction.atomic():
+                    return _run(handler, request, raw, kwargs)
+
+            if idempotency_key:
+                status, payload, replayed = _idempotent(
+                    request, api_key=api_key, key=idempotency_key, body=body, run=run
+                )
+            else:
+                status, payload = run()
+        except errors.ApiError as exc:
+            status, payload = exc.status, exc.body()
+            payload["error"].setdefault("request_log_url", None)
+        finally:
+            current_request.reset(token)
+        response = _json_response(status, payload, request_id=request_id)
+        if idempotency_key:
+            response["Idempotency-Key"] = idempotency_key
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        if request.headers.get("Stripe-Version"):
+            response["Stripe-Version"] = request.headers["Stripe-Version"]
+        return response
+
+    return view
+
+
+@csrf_exempt
+@login_not_required
+def unrecognized(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other ``/v1/…`` path: Stripe's 404 for an unknown URL."""
+    error = errors.ApiError(f"Unrecognized request URL ({request.method}: {request.path}).", status=404)
+    return _json_response(404, error.body(), request_id=new_id("req", length=14))

@@ -1,0 +1,184 @@
+"""Request parameters checked against the SDK's own ``*Params`` TypedDicts.
+
+The installed ``stripe`` package declares every create/update/list parameter (names, nesting, required
+keys, scalar types, enums and whether ``""`` may unset). Walking those types gives Stripe's errors for
+free: ``parameter_unknown``, ``parameter_missing``, ``parameter_invalid_integer``, empty strings where
+they cannot unset, and enum values. Endpoint code then applies only the business rules.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import types
+import typing
+from decimal import Decimal, InvalidOperation
+
+import typing_extensions
+from stripe._request_options import RequestOptions
+
+from sandbox import errors
+from sandbox.encoding import param_name
+
+# The SDK's RequestOptions are client options (api_key, idempotency_key…), never sent as parameters.
+_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
+_NOT_REQUIRED = (typing.NotRequired, typing_extensions.NotRequired)
+
+
+def _resolve(tp, module_globals: dict):
+    if isinstance(tp, str):
+        return _resolve(eval(tp, module_globals), module_globals)  # noqa: S307 - SDK type strings only
+    if isinstance(tp, typing.ForwardRef):
+        return _resolve(eval(tp.__forward_arg__, module_globals), module_globals)  # noqa: S307
+    return tp
+
+
+@functools.cache
+def fields_of(params_cls: type) -> tuple[dict, frozenset]:
+    """Return ``({name: type}, required names)`` of a TypedDict, RequestOptions keys left out."""
+    module_globals = vars(sys.modules[params_cls.__module__])
+    hints = {}
+    for klass in reversed(params_cls.__mro__):
+        for name, tp in klass.__dict__.get("__annotations__", {}).items():
+            if name not in _OPTION_KEYS:
+                hints[name] = tp
+    required = set()
+    resolved = {}
+    for name, tp in hints.items():
+        tp = _resolve(tp, module_globals)
+        if typing_extensions.get_origin(tp) in _NOT_REQUIRED:
+            tp = _resolve(typing_extensions.get_args(tp)[0], module_globals)
+        else:
+            required.add(name)
+        resolved[name] = (tp, module_globals)
+    return resolved, frozenset(required)
+
+
+def _is_typeddict(tp) -> bool:
+    return isinstance(tp, type) and typing_extensions.is_typeddict(tp)
+
+
+def _union_args(tp) -> tuple:
+    if typing_extensions.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing_extensions.get_args(tp)
+    return (tp,)
+
+
+def validate(raw: dict, params_cls: type, *, path: list[str] | None = None) -> dict:
+    """Check ``raw`` (from encoding.parse_form) against ``params_cls``; return typed values.
+
+    ``""`` is kept as ``""`` where the SDK allows it (meaning "unset"); handlers map it to null.
+    """
+    path = path or []
+    fields, required = fields_of(params_cls)
+    result = {}
+    for name, value in raw.items():
+        if name not in fields:
+            raise errors.unknown(param_name([*path, name]))
+        tp, module_globals = fields[name]
+        result[name] = _coerce(value, tp, module_globals, [*path, name])
+    for name in sorted(required - raw.keys()):
+        raise errors.missing(param_name([*path, name]))
+    return result
+
+
+def _empty_allowed(options: tuple) -> bool:
+    return any(typing_extensions.get_origin(o) is typing.Literal and "" in typing_extensions.get_args(o) for o in options)
+
+
+def _coerce(value, tp, module_globals: dict, path: list[str]):
+    name = param_name(path)
+    options = tuple(_resolve(o, module_globals) for o in _union_args(tp))
+    if value == "":
+        if _empty_allowed(options) or _is_metadata(options):
+            return ""
+        raise errors.invalid(
+            name,
+            f"You passed an empty string for '{name}'. We assume empty values are an attempt to unset a "
+            f"parameter; however '{name}' cannot be unset. You should remove '{name}' from your request or "
+            "supply a non-empty value.",
+            code="parameter_invalid_empty",
+        )
+    options = tuple(o for o in options if not _is_empty_literal(o))
+    last_error = None
+    for option in options:
+        try:
+            return _coerce_one(value, option, module_globals, path)
+        except errors.ApiError as exc:
+            if exc.code in ("parameter_unknown", "parameter_missing") or len(options) == 1:
+                raise
+            last_error = exc
+    raise last_error or errors.invalid(name, f"Invalid value for {name}.")
+
+
+def _is_empty_literal(tp) -> bool:
+    return typing_extensions.get_origin(tp) is typing.Literal and typing_extensions.get_args(tp) == ("",)
+
+
+def _is_metadata(options: tuple) -> bool:
+    return any(typing_extensions.get_origin(o) in (dict, typing.Dict) for o in options)
+
+
+def _coerce_one(value, tp, module_globals: dict, path: list[str]):
+    name = param_name(path)
+    origin = typing_extensions.get_origin(tp)
+    if _is_typeddict(tp):
+        if not isinstance(value, dict):
+            raise errors.invalid(name, f"Invalid object: {name} must be a hash.")
+        return validate(value, tp, path=path)
+    if origin in (list, typing.List):
+        (item_tp,) = typing_extensions.get_args(tp)
+        items = _as_list(value, name)
+        return [_coerce(item, item_tp, module_globals, [*path, str(i)]) for i, item in enumerate(items)]
+    if origin in (dict, typing.Dict) or (isinstance(tp, type) and tp.__name__ == "UntypedStripeObject"):
+        if not isinstance(value, dict):
+            raise errors.invalid(name, f"Invalid hash: {name} must be a hash.")
+        return value
+    if origin is not None and getattr(origin, "__name__", "") == "UntypedStripeObject":
+        if not isinstance(value, dict):
+            raise errors.invalid(name, f"Invalid hash: {name} must be a hash.")
+        return value
+    if isinstance(value, dict):
+        raise errors.invalid(name, f"Invalid {name}: expected a scalar value, got a hash.")
+    if origin is typing.Literal:
+        allowed = typing_extensions.get_args(tp)
+        if value not in allowed:
+            raise errors.invalid(name, f"Invalid {name}: must be one of {', '.join(map(str, allowed))}")
+        return value
+    if tp is bool:
+        if value not in ("true", "false"):
+            raise errors.invalid(name, f"Invalid boolean: {value}")
+        return value == "true"
+    if tp is int:
+        try:
+            return int(value)
+        except ValueError:
+            raise errors.invalid(name, f"Invalid integer: {value}", code="parameter_invalid_integer") from None
+    if tp is float:
+        try:
+            return float(value)
+        except ValueError:
+            raise errors.invalid(name, f"Invalid decimal: {value}") from None
+    if tp is Decimal:
+        try:
+            return str(Decimal(value))
+        except InvalidOperation:
+            raise errors.invalid(name, f"Invalid decimal: {value}") from None
+    return value
+
+
+def _as_list(value, name: str) -> list:
+    if isinstance(value, dict):
+        if not all(k.isdigit() for k in value):
+            raise errors.invalid(name, f"Invalid array: {name} must be an array.")
+        return [value[k] for k in sorted(value, key=int)]
+    # A single scalar for a list parameter (``expand=line_items``) reads as a one-item list.
+    return [value]
+
+
+def expand_paths(raw: dict) -> list[str]:
+    """The ``expand[]`` values of a raw request, whatever the endpoint."""
+    value = raw.get("expand")
+    if value in (None, ""):
+        return []
+    return [str(v) for v in _as_list(value, "expand")]
