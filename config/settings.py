@@ -236,7 +236,7 @@ SECURE_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:", "https:"],
-    "form-action": [CSP.SELF, *(["http://127.0.0.1:*", "http://localhost:*"] if DEBUG else [])],
+    "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
