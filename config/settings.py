@@ -19,6 +19,8 @@ from config.env import BASE_DIR, env
 # CORE ----------------------------------------------------------------------------------------------
 
 VAR_DIR = Path(env.str("PAYLINKS_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+# The embedded default keeps its database, queue, mail and collected static files here.
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=True)
 # The fallback key only exists so a development checkout runs; production must set SECRET_KEY.
