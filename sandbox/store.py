@@ -86,9 +86,13 @@ def public(data: dict) -> dict:
 
 
 def render(obj: ApiObject, *, expand: list[str] = ()) -> dict:
-    body = public(obj.data)
+    return expand_value(public(obj.data), expand)
+
+
+def expand_value(body: dict, expand: list[str]) -> dict:
+    """Apply ``expand`` paths (``line_items``, ``price.product``…) to an already public body."""
     for path in expand:
-        body = _expand(body, obj.type, path.split("."), depth=0)
+        body = _expand(body, None, path.split("."), depth=0)
     return body
 
 

@@ -140,7 +140,6 @@ def endpoint(**handlers: Handler):
                 status, payload = run()
         except errors.ApiError as exc:
             status, payload = exc.status, exc.body()
-            payload["error"].setdefault("request_log_url", None)
         finally:
             current_request.reset(token)
         response = _json_response(status, payload, request_id=request_id)

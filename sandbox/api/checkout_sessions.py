@@ -1,0 +1,59 @@
+"""``/v1/checkout/sessions``: sessions are opened by the hosted page; the API reads, lists and expires them."""
+
+from __future__ import annotations
+
+from stripe.params.checkout import (
+    SessionExpireParams,
+    SessionListLineItemsParams,
+    SessionListParams,
+    SessionRetrieveParams,
+)
+
+from sandbox import errors, store
+from sandbox.api.common import created_filter, list_page, page_of_items
+from sandbox.checkout import session_expire
+from sandbox.models import ApiObject
+from sandbox.params import validate
+
+
+def session_retrieve(request, raw: dict, session_id: str) -> dict:
+    params = validate(raw, SessionRetrieveParams)
+    return store.render(store.get(type="checkout.session", object_id=session_id), expand=params.get("expand", []))
+
+
+def session_list(request, raw: dict) -> dict:
+    params = validate(raw, SessionListParams)
+    queryset = created_filter(ApiObject.objects.filter(type="checkout.session"), params.get("created"))
+    if params.get("payment_link"):
+        queryset = queryset.filter(parent=params["payment_link"])
+    for field in ("status", "payment_intent", "customer", "subscription"):
+        if params.get(field):
+            queryset = queryset.filter(**{f"data__{field}": params[field]})
+    if params.get("customer_details", {}).get("email"):
+        queryset = queryset.filter(data__customer_details__email=params["customer_details"]["email"])
+    return list_page(queryset, params, url="/v1/checkout/sessions")
+
+
+def session_line_items(request, raw: dict, session_id: str) -> dict:
+    params = validate(raw, SessionListLineItemsParams)
+    session = store.get(type="checkout.session", object_id=session_id)
+    body = page_of_items(session.data["_line_items"], params, url=f"/v1/checkout/sessions/{session_id}/line_items")
+    expand = [p.removeprefix("data.") for p in params.get("expand", []) if p.startswith("data.")]
+    body["data"] = [store.expand_value(item, expand) for item in body["data"]]
+    return body
+
+
+def session_expire_view(request, raw: dict, session_id: str) -> dict:
+    params = validate(raw, SessionExpireParams)
+    session = store.locked(type="checkout.session", object_id=session_id)
+    if session.data["status"] != "open":
+        raise errors.ApiError(
+            f"Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{session.data['status']}\".",
+        )
+    session_expire(session=session)
+    return store.render(session, expand=params.get("expand", []))
+
+
+store.INCLUDABLE[("checkout.session", "line_items")] = lambda session: page_of_items(
+    session.data["_line_items"], {}, url=f"/v1/checkout/sessions/{session.stripe_id}/line_items"
+)
