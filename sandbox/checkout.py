@@ -1,12 +1,49 @@
-"""Checkout sessions opened by payment links: open, price, complete, expire."""
+"""Checkout sessions opened by payment links: open, price, pay (complete or decline), expire."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 
-from sandbox import objects, pricing, store
+from django.db import transaction
+
+from sandbox import cards, objects, pricing, store
 from sandbox.events import event_emit, previous_attributes
+from sandbox.ids import new_id
 from sandbox.models import ApiObject
+
+
+class LinkUnavailable(Exception):
+    """The link was deactivated (or reached its limit) while the customer was on the page."""
+
+
+class SessionNotOpen(Exception):
+    """The session is already complete or expired."""
+
+
+@dataclass
+class Payment:
+    """What the customer entered on the hosted page, already validated by the form."""
+
+    email: str
+    card_number: str
+    name: str = ""
+    quantities: dict[str, int] = field(default_factory=dict)
+    custom_amount: int | None = None
+    phone: str | None = None
+    address: dict | None = None
+    shipping: dict | None = None
+    shipping_rate: str | None = None
+    custom_fields: dict[str, str | None] = field(default_factory=dict)
+    terms_accepted: bool = False
+    promotions: str | None = None
+
+
+@dataclass
+class PaymentResult:
+    session: ApiObject
+    decline: cards.CardDecline | None = None
+    completed_event_id: str | None = None
 
 
 def session_expire(*, session: ApiObject) -> None:
@@ -34,7 +71,8 @@ def session_line_items(*, link: dict, quantities: dict[str, int] | None = None,
             adjustable=item["adjustable_quantity"],
             product_name=product["name"],
         )
-        line["_link_item"] = item["id"]
+        line["id"] = new_id("li")
+        line["_link_item"] = item["id"]  # which link item the customer's quantity applies to
         items.append(line)
     return items
 
@@ -62,3 +100,195 @@ def session_open(*, link: ApiObject, hosted_url_for, client_reference_id: str | 
     data["url"] = hosted_url_for(data["id"])
     data["_line_items"] = items
     return store.create(object_id=data["id"], type="checkout.session", data=data, parent=link.stripe_id)
+
+
+def session_pay(*, session_id: str, payment: Payment) -> PaymentResult:
+    """Charge the card and complete the session, in one transaction.
+
+    1. Lock the session and its link; refuse a closed session or an unavailable link.
+    2. Price the line items with the customer's quantities, amount and shipping choice.
+    3. Declined card: record a failed PaymentIntent (``payment_intent.payment_failed``); the session stays open.
+    4. Otherwise: a succeeded PaymentIntent, the session ``complete``/``paid``, the link's completed-session
+       count (deactivating the link at its limit) and the events, ``checkout.session.completed`` last.
+       That event is left undelivered for the caller to send after commit (Stripe waits for its answer).
+    """
+    with transaction.atomic():
+        session = store.locked(type="checkout.session", object_id=session_id)
+        if session.data["status"] != "open":
+            raise SessionNotOpen
+        link = store.locked(type="payment_link", object_id=session.data["payment_link"])
+        if not link_available(link.data):
+            raise LinkUnavailable
+        _price_session(session.data, link.data, payment)
+        intent = _payment_intent(session.data, link.data, payment)
+        decline = cards.card_outcome(payment.card_number)
+        if decline is not None:
+            _decline(intent, decline)
+            store.save(session)
+            return PaymentResult(session=session, decline=decline)
+        customer_id = _customer(session.data, link.data, payment)
+        _succeed(intent, customer_id=customer_id)
+        _complete(session.data, payment, intent_id=intent.stripe_id, customer_id=customer_id)
+        store.save(session)
+        _count_completed(link)
+        event = event_emit(type="checkout.session.completed", obj=session.data, deliver_now=True)
+        return PaymentResult(session=session, completed_event_id=event.stripe_id)
+
+
+def link_available(link: dict) -> bool:
+    restrictions = (link.get("restrictions") or {}).get("completed_sessions")
+    if restrictions and restrictions["count"] >= restrictions["limit"]:
+        return False
+    return bool(link["active"])
+
+
+def _price_session(data: dict, link: dict, payment: Payment) -> None:
+    items = session_line_items(link=link, quantities=payment.quantities, custom_amount=payment.custom_amount)
+    data["_line_items"] = items
+    subtotal = sum(li["amount_subtotal"] for li in items)
+    shipping = 0
+    if payment.shipping_rate:
+        rate = store.get(type="shipping_rate", object_id=payment.shipping_rate).data
+        shipping = rate["fixed_amount"]["amount"]
+        data["shipping_cost"] = {
+            "amount_subtotal": shipping,
+            "amount_tax": 0,
+            "amount_total": shipping,
+            "shipping_rate": rate["id"],
+            "taxes": [],
+        }
+    data["amount_subtotal"] = subtotal
+    data["amount_total"] = subtotal + shipping
+    data["total_details"] = {"amount_discount": 0, "amount_shipping": shipping, "amount_tax": 0}
+
+
+def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:
+    """The session's PaymentIntent: created on the first attempt, reused by retries like Stripe."""
+    if session["payment_intent"]:
+        intent = store.locked(type="payment_intent", object_id=session["payment_intent"])
+        intent.data["amount"] = session["amount_total"]
+        return intent
+    intent_data = link.get("payment_intent_data") or {}
+    data = objects.payment_intent(
+        amount=session["amount_total"],
+        currency=session["currency"],
+        customer_id=None,
+        metadata=intent_data.get("metadata") or {},
+        description=intent_data.get("description"),
+        receipt_email=None,
+        payment_method_types=session["payment_method_types"],
+    )
+    intent = store.create(object_id=data["id"], type="payment_intent", data=data)
+    session["payment_intent"] = intent.stripe_id
+    event_emit(type="payment_intent.created", obj=intent.data)
+    return intent
+
+
+def _payment_method_id(intent: ApiObject) -> str:
+    intent.data["payment_method"] = intent.data.get("payment_method") or new_id("pm")
+    return intent.data["payment_method"]
+
+
+def _decline(intent: ApiObject, decline: cards.CardDecline) -> None:
+    charge_id = new_id("ch")
+    intent.data["latest_charge"] = charge_id
+    intent.data["status"] = "requires_payment_method"
+    intent.data["last_payment_error"] = {
+        "advice_code": None,
+        "charge": charge_id,
+        "code": decline.code,
+        "decline_code": decline.decline_code,
+        "doc_url": f"https://stripe.com/docs/error-codes/{decline.code.replace('_', '-')}",
+        "message": str(decline.message),
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "param": None,
+        "payment_intent": None,
+        "payment_method": None,
+        "payment_method_type": "card",
+        "request_log_url": None,
+        "setup_intent": None,
+        "source": None,
+        "type": "card_error",
+    }
+    _payment_method_id(intent)
+    store.save(intent)
+    event_emit(type="payment_intent.payment_failed", obj=intent.data)
+
+
+def _succeed(intent: ApiObject, *, customer_id: str | None) -> None:
+    intent.data.update(
+        {
+            "status": "succeeded",
+            "amount_received": intent.data["amount"],
+            "latest_charge": new_id("ch"),
+            "last_payment_error": None,
+            "customer": customer_id,
+        }
+    )
+    _payment_method_id(intent)
+    store.save(intent)
+    event_emit(type="payment_intent.succeeded", obj=intent.data)
+
+
+def _customer(session: dict, link: dict, payment: Payment) -> str | None:
+    """A Customer for subscription mode or ``customer_creation=always`` (Stripe's rule)."""
+    if session["mode"] != "subscription" and link["customer_creation"] != "always":
+        return None
+    data = objects.customer(email=payment.email, name=payment.name or None, address=payment.address, phone=payment.phone)
+    customer = store.create(object_id=data["id"], type="customer", data=data)
+    event_emit(type="customer.created", obj=customer.data)
+    return customer.stripe_id
+
+
+def _complete(data: dict, payment: Payment, *, intent_id: str, customer_id: str | None) -> None:
+    data.update(
+        {
+            "status": "complete",
+            "payment_status": "paid",
+            "payment_intent": intent_id if data["mode"] == "payment" else None,
+            "customer": customer_id,
+            "url": None,
+            "customer_details": {
+                "address": payment.address or _empty_address(),
+                "business_name": None,
+                "email": payment.email,
+                "individual_name": None,
+                "name": payment.name or None,
+                "phone": payment.phone,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        }
+    )
+    if payment.shipping:
+        data["collected_information"] = {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": payment.shipping,
+        }
+    for custom_field in data["custom_fields"]:
+        kind = custom_field["type"]
+        custom_field[kind] = {**(custom_field[kind] or {}), "value": payment.custom_fields.get(custom_field["key"])}
+    if data["consent_collection"]:
+        data["consent"] = {
+            "promotions": payment.promotions,
+            "terms_of_service": "accepted" if payment.terms_accepted else None,
+        }
+
+
+def _empty_address() -> dict:
+    return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
+
+
+def _count_completed(link: ApiObject) -> None:
+    """Count the completed session; at the limit the link deactivates (``payment_link.updated``)."""
+    restrictions = (link.data.get("restrictions") or {}).get("completed_sessions")
+    if not restrictions:
+        return
+    before = copy.deepcopy(link.data)
+    restrictions["count"] += 1
+    if restrictions["count"] >= restrictions["limit"]:
+        link.data["active"] = False
+    store.save(link)
+    event_emit(type="payment_link.updated", obj=link.data, previous=previous_attributes(before, link.data))

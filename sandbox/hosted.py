@@ -1,11 +1,216 @@
-"""The hosted payment page at each payment link's URL."""
+"""The hosted payment page at each payment link's URL, like ``buy.stripe.com/test_…``.
+
+``GET /sandbox/pay/<token>`` opens a new Checkout Session and shows its form; the form posts to the
+session's page (``sandbox:checkout``). A POST straight to the link URL opens and pays a session in one
+step (handy for tests and scripts). Public pages: no dashboard login.
+"""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from sandbox import checkout, delivery, pricing, store
+from sandbox.forms import PayForm
+from sandbox.models import ApiObject
+
+# Stripe: client_reference_id "can be composed of alphanumeric characters, dashes, or underscores, and be
+# any value up to 200 characters"; UTM values alphanumerics, dashes and underscores up to 150. Others ignored.
+_REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_UTM = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def _link_for_token(token: str) -> ApiObject:
+    link = ApiObject.objects.filter(type="payment_link", key=token).first()
+    if link is None:
+        raise Http404
+    return link
+
+
+def _session(session_id: str) -> ApiObject:
+    session = ApiObject.objects.filter(type="checkout.session", stripe_id=session_id).first()
+    if session is None:
+        raise Http404
+    return session
+
+
+def _open_session(request: HttpRequest, link: ApiObject) -> ApiObject:
+    query = request.GET
+    email = query.get("prefilled_email", "")
+    try:
+        validate_email(email)
+    except ValidationError:
+        email = ""
+    reference = query.get("client_reference_id", "")
+    session = checkout.session_open(
+        link=link,
+        hosted_url_for=lambda sid: request.build_absolute_uri(reverse("sandbox:checkout", args=[sid])),
+        client_reference_id=reference if _REFERENCE.match(reference) else None,
+        customer_email=email or None,
+        locale=query.get("locale") or None,
+    )
+    session.data["_utm"] = {k: query[k] for k in UTM_KEYS if _UTM.match(query.get(k, ""))}
+    store.save(session)
+    return session
 
 
 @login_not_required
-def pay(request, token: str) -> HttpResponse:
-    return HttpResponse("todo")
+@require_http_methods(["GET", "POST"])
+def pay(request: HttpRequest, token: str) -> HttpResponse:
+    link = _link_for_token(token)
+    if not checkout.link_available(link.data):
+        return _inactive(request, link)
+    session = _open_session(request, link)
+    if request.method == "POST":
+        return _pay(request, session, link)
+    return _page(request, session, link, _form(session, link))
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    session = _session(session_id)
+    link = store.get(type="payment_link", object_id=session.parent)
+    if session.data["status"] == "complete":
+        return _confirmation(request, session, link)
+    if session.data["status"] == "expired":
+        return render(request, "sandbox/expired.html", {"link": link.data}, status=410)
+    if not checkout.link_available(link.data):
+        return _inactive(request, link)
+    if request.method == "POST":
+        return _pay(request, session, link)
+    return _page(request, session, link, _form(session, link))
+
+
+def _form(session: ApiObject, link: ApiObject, data=None) -> PayForm:
+    return PayForm(
+        data,
+        link=link.data,
+        line_items=session.data["_line_items"],
+        initial={"email": session.data["customer_email"] or ""},
+    )
+
+
+def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpResponse:
+    form = _form(session, link, request.POST)
+    if not form.is_valid():
+        return _page(request, session, link, form)
+    try:
+        result = checkout.session_pay(session_id=session.stripe_id, payment=_payment(form))
+    except checkout.LinkUnavailable:
+        return _inactive(request, link)
+    except checkout.SessionNotOpen:
+        return HttpResponseRedirect(reverse("sandbox:checkout", args=[session.stripe_id]))
+    if result.decline is not None:
+        form.add_error(result.decline.field, str(result.decline.message))
+        return _page(request, result.session, link, form, status=402)
+    # Committed: now wait for the endpoints' answer to checkout.session.completed, as Stripe does.
+    delivery.deliver_now(event_id=result.completed_event_id)
+    return _after_completion(request, result.session, link)
+
+
+def _payment(form: PayForm) -> checkout.Payment:
+    data = form.cleaned_data
+    address = None
+    if "billing_line1" in data:
+        address = {
+            "city": data["billing_city"], "country": data["billing_country"].upper(), "line1": data["billing_line1"],
+            "line2": None, "postal_code": data["billing_postal_code"], "state": None,
+        }
+    shipping = None
+    if "shipping_line1" in data:
+        shipping = {
+            "name": data["shipping_name"],
+            "address": {
+                "city": data["shipping_city"], "country": data["shipping_country"], "line1": data["shipping_line1"],
+                "line2": None, "postal_code": data["shipping_postal_code"], "state": None,
+            },
+        }
+    custom = {k.removeprefix("custom_"): (v or None) for k, v in data.items() if k.startswith("custom_") and k != "custom_amount"}
+    return checkout.Payment(
+        email=data["email"],
+        card_number=data["card_number"],
+        name=data["cardholder_name"],
+        quantities=form.quantities(),
+        custom_amount=data.get("custom_amount"),
+        phone=data.get("phone"),
+        address=address,
+        shipping=shipping,
+        shipping_rate=data.get("shipping_rate"),
+        custom_fields=custom,
+        terms_accepted=bool(data.get("terms")),
+        promotions=("opt_in" if data.get("promotions") else "opt_out") if "promotions" in data else None,
+    )
+
+
+def _after_completion(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpResponse:
+    after = link.data["after_completion"]
+    if after["type"] == "redirect":
+        return HttpResponseRedirect(redirect_url(after["redirect"]["url"], session=session.data))
+    return HttpResponseRedirect(reverse("sandbox:checkout", args=[session.stripe_id]))
+
+
+def redirect_url(template: str, *, session: dict) -> str:
+    """The merchant's URL with ``{CHECKOUT_SESSION_ID}`` filled in and the link's UTM codes forwarded."""
+    url = template.replace("{CHECKOUT_SESSION_ID}", session["id"])
+    utm = session.get("_utm") or {}
+    if not utm:
+        return url
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(utm)]))
+    return urlunsplit(parts._replace(query=query))
+
+
+def _inactive(request: HttpRequest, link: ApiObject) -> HttpResponse:
+    return render(request, "sandbox/inactive.html", {"link": link.data}, status=410)
+
+
+def _confirmation(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpResponse:
+    context = {"session": store.public(session.data), "link": link.data, "total": _money(session.data["amount_total"], session.data)}
+    return render(request, "sandbox/confirmation.html", context)
+
+
+def _money(amount: int, session: dict) -> str:
+    return pricing.format_amount(amount, session["currency"])
+
+
+def _page(request: HttpRequest, session: ApiObject, link: ApiObject, form: PayForm, *, status: int = 200) -> HttpResponse:
+    from django.conf import settings
+
+    lines = [
+        {
+            "name": item["description"],
+            "quantity": item["quantity"],
+            "amount": _money(item["amount_subtotal"], session.data),
+            "quantity_field": form[f"quantity_{item['_link_item']}"] if f"quantity_{item['_link_item']}" in form.fields else None,
+        }
+        for item in session.data["_line_items"]
+    ]
+    context = {
+        "merchant": getattr(settings, "PAYLINKS_MERCHANT_NAME", "Sandbox merchant"),
+        "session": session.data,
+        "link": link.data,
+        "lines": lines,
+        "total": _money(session.data["amount_total"], session.data),
+        "form": form,
+        "submit_label": _submit_label(link.data["submit_type"]),
+        "action": reverse("sandbox:checkout", args=[session.stripe_id]),
+    }
+    return render(request, "sandbox/pay.html", context, status=status)
+
+
+def _submit_label(submit_type: str) -> str:
+    from django.utils.translation import gettext
+
+    return {"book": gettext("Book"), "donate": gettext("Donate"), "subscribe": gettext("Subscribe")}.get(
+        submit_type, gettext("Pay")
+    )

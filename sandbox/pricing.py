@@ -8,7 +8,7 @@ the end of a line, as Stripe bills whole minor units.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 def _decimal(value_int, value_decimal) -> Decimal:
@@ -81,3 +81,36 @@ def custom_amount_error(price: dict, amount: int | None) -> str | None:
     if amount < 0:
         return "too_small"
     return None
+
+
+# Currencies without minor units, and with three decimals (https://docs.stripe.com/currencies).
+ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
+THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
+
+
+def exponent(currency: str) -> int:
+    currency = currency.lower()
+    return 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
+
+
+def to_major(amount: int, currency: str) -> Decimal:
+    return Decimal(amount).scaleb(-exponent(currency))
+
+
+def to_minor(value: str, currency: str) -> int | None:
+    """``"12.50"`` in usd → 1250; None when it is not a number with at most the currency's decimals."""
+    try:
+        amount = Decimal(value.strip().replace(",", "."))
+    except (ArithmeticError, InvalidOperation):
+        return None
+    if not amount.is_finite():
+        return None
+    minor = amount.scaleb(exponent(currency))
+    if minor != minor.to_integral_value():
+        return None
+    return int(minor)
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """``1250, "usd"`` → ``"12.50 USD"``; plain and locale-neutral, as a sandbox page can be."""
+    return f"{to_major(amount, currency):.{exponent(currency)}f} {currency.upper()}"

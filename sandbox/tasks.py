@@ -5,8 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="sandbox.deliver_event", bind=True, max_retries=None)
+@shared_task(name="sandbox.deliver_event", bind=True, max_retries=None, acks_late=True)
 def deliver_event(self, delivery_id: int) -> None:
+    """One attempt for one delivery row; on failure, Celery retries after the configured delay."""
     from sandbox import delivery
 
-    delivery.delivery_attempt(delivery_id=delivery_id)
+    retry_in = delivery.delivery_attempt(delivery_id=delivery_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)

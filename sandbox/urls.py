@@ -78,4 +78,5 @@ urlpatterns = [
     *[path(f"v1/{p.pattern}", p.callback, name=p.name) for p in api],
     re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="unrecognized"),
     path("pay/<str:token>", hosted.pay, name="pay"),
+    path("checkout/<str:session_id>", hosted.checkout_page, name="checkout"),
 ]

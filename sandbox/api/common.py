@@ -50,6 +50,6 @@ def page_of_items(items: list[dict], params: dict, *, url: str) -> dict:
             raise errors.no_such("line_item", params["ending_before"], param="ending_before")
         end = ids.index(params["ending_before"])
         start = max(0, end - limit)
-    chunk = items[start:end][:limit]
+    chunk = [store.public(item) for item in items[start:end][:limit]]
     has_more = (start + len(chunk) < end) if not params.get("ending_before") else start > 0
     return {"object": "list", "data": chunk, "has_more": has_more, "url": url}

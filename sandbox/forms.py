@@ -1,0 +1,170 @@
+"""The hosted payment page's form, built from the payment link's options; validated server-side."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from sandbox import cards, pricing
+
+CARD_NUMBER_INCORRECT = _("Your card number is incorrect.")
+EXPIRY_INCOMPLETE = _("Your card's expiration date is incomplete.")
+EXPIRY_IN_PAST = _("Your card's expiration year is in the past.")
+EXPIRY_MONTH_INVALID = _("Your card's expiration month is invalid.")
+CVC_INCOMPLETE = _("Your card's security code is incomplete.")
+AMOUNT_TOO_SMALL = _("Enter an amount of at least %(amount)s.")
+AMOUNT_TOO_LARGE = _("Enter an amount of at most %(amount)s.")
+AMOUNT_INVALID = _("Enter a valid amount.")
+NUMERIC_ONLY = _("Enter digits only.")
+
+
+class PayForm(forms.Form):
+    """Fields for one session: quantities, amount, contact, card and whatever the link collects."""
+
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    card_number = forms.CharField(label=_("Card number"), max_length=23)
+    card_expiry = forms.CharField(label=_("Expiration (MM / YY)"), max_length=9)
+    card_cvc = forms.CharField(label=_("CVC"), max_length=4)
+    cardholder_name = forms.CharField(label=_("Name on card"), max_length=200)
+
+    def __init__(self, *args, link: dict, line_items: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.link = link
+        self.line_items = line_items
+        self._add_quantity_fields()
+        self._add_collection_fields()
+        self._add_custom_fields()
+
+    def _add_quantity_fields(self) -> None:
+        for item in self.line_items:
+            price = item["price"]
+            if price.get("custom_unit_amount") is not None:
+                initial = pricing.line_subtotal(price, 1)
+                self.fields["custom_amount"] = forms.CharField(
+                    label=_("Amount (%(currency)s)") % {"currency": price["currency"].upper()},
+                    initial=pricing.to_major(initial, price["currency"]),
+                )
+                self.custom_price = price
+            adjustable = item.get("adjustable_quantity") or {}
+            if adjustable.get("enabled"):
+                # Stripe: with one item in the cart its quantity cannot go down to 0.
+                minimum = max(adjustable["minimum"], 1 if len(self.line_items) == 1 else 0)
+                self.fields[f"quantity_{item['_link_item']}"] = forms.IntegerField(
+                    label=_("Quantity of %(name)s") % {"name": item["description"]},
+                    min_value=minimum,
+                    max_value=adjustable["maximum"],
+                    initial=item["quantity"],
+                )
+
+    def _add_collection_fields(self) -> None:
+        link = self.link
+        if link["billing_address_collection"] == "required" or link["automatic_tax"]["enabled"]:
+            self.fields["billing_line1"] = forms.CharField(label=_("Billing address"), max_length=200)
+            self.fields["billing_city"] = forms.CharField(label=_("City"), max_length=100)
+            self.fields["billing_postal_code"] = forms.CharField(label=_("Postal code"), max_length=20)
+            self.fields["billing_country"] = forms.CharField(label=_("Country (ISO code)"), max_length=2)
+        if link["shipping_address_collection"]:
+            countries = link["shipping_address_collection"]["allowed_countries"]
+            self.fields["shipping_name"] = forms.CharField(label=_("Shipping name"), max_length=200)
+            self.fields["shipping_line1"] = forms.CharField(label=_("Shipping address"), max_length=200)
+            self.fields["shipping_city"] = forms.CharField(label=_("Shipping city"), max_length=100)
+            self.fields["shipping_postal_code"] = forms.CharField(label=_("Shipping postal code"), max_length=20)
+            self.fields["shipping_country"] = forms.ChoiceField(
+                label=_("Shipping country"), choices=[(c, c) for c in countries]
+            )
+        if link["shipping_options"]:
+            self.fields["shipping_rate"] = forms.ChoiceField(
+                label=_("Shipping method"), widget=forms.RadioSelect, choices=self._shipping_choices()
+            )
+        if link["phone_number_collection"]["enabled"]:
+            self.fields["phone"] = forms.CharField(label=_("Phone number"), max_length=30)
+        consent = link["consent_collection"] or {}
+        if consent.get("terms_of_service") == "required":
+            self.fields["terms"] = forms.BooleanField(label=_("I agree to the Terms of Service"))
+        if consent.get("promotions") == "auto":
+            self.fields["promotions"] = forms.BooleanField(label=_("Keep me updated with news and offers"), required=False)
+
+    def _shipping_choices(self) -> list[tuple[str, str]]:
+        from sandbox import store
+
+        choices = []
+        for option in self.link["shipping_options"]:
+            rate = store.get(type="shipping_rate", object_id=option["shipping_rate"]).data
+            amount = pricing.format_amount(rate["fixed_amount"]["amount"], rate["fixed_amount"]["currency"])
+            choices.append((rate["id"], f"{rate['display_name']} ({amount})"))
+        return choices
+
+    def _add_custom_fields(self) -> None:
+        for field in self.link["custom_fields"]:
+            name = f"custom_{field['key']}"
+            label = field["label"]["custom"]
+            required = not field["optional"]
+            if field["type"] == "dropdown":
+                options = [("", "—")] + [(o["value"], o["label"]) for o in field["dropdown"]["options"]]
+                self.fields[name] = forms.ChoiceField(
+                    label=label, choices=options, required=required, initial=field["dropdown"].get("default_value")
+                )
+                continue
+            config = field[field["type"]] or {}
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=required,
+                initial=config.get("default_value"),
+                min_length=config.get("minimum_length"),
+                max_length=config.get("maximum_length") or 255,
+            )
+
+    def clean_card_number(self) -> str:
+        number = cards.digits(self.cleaned_data["card_number"])
+        if not cards.luhn_ok(number):
+            raise forms.ValidationError(CARD_NUMBER_INCORRECT, code="incorrect_number")
+        return number
+
+    def clean_card_expiry(self) -> tuple[int, int]:
+        parsed = cards.parse_expiry(self.cleaned_data["card_expiry"])
+        if parsed is None:
+            raise forms.ValidationError(EXPIRY_INCOMPLETE, code="invalid_expiry_year")
+        month, year = parsed
+        if not 1 <= month <= 12:
+            raise forms.ValidationError(EXPIRY_MONTH_INVALID, code="invalid_expiry_month")
+        if cards.expiry_in_past(month, year):
+            raise forms.ValidationError(EXPIRY_IN_PAST, code="invalid_expiry_year")
+        return parsed
+
+    def clean_custom_amount(self) -> int:
+        price = self.custom_price
+        amount = pricing.to_minor(self.cleaned_data["custom_amount"], price["currency"])
+        problem = pricing.custom_amount_error(price, amount)
+        custom = price["custom_unit_amount"]
+        if problem == "too_small":
+            minimum = pricing.format_amount(custom.get("minimum") or 0, price["currency"])
+            raise forms.ValidationError(AMOUNT_TOO_SMALL % {"amount": minimum}, code="amount_too_small")
+        if problem == "too_large":
+            maximum = pricing.format_amount(custom["maximum"], price["currency"])
+            raise forms.ValidationError(AMOUNT_TOO_LARGE % {"amount": maximum}, code="amount_too_large")
+        if problem:
+            raise forms.ValidationError(AMOUNT_INVALID, code="invalid")
+        return amount
+
+    def clean(self):
+        cleaned = super().clean()
+        number = cleaned.get("card_number")
+        cvc = (cleaned.get("card_cvc") or "").strip()
+        if number:
+            length = 4 if cards.brand(number) == "amex" else 3
+            if not re.fullmatch(rf"\d{{{length}}}", cvc):
+                self.add_error("card_cvc", forms.ValidationError(CVC_INCOMPLETE, code="invalid_cvc"))
+        for field in self.link["custom_fields"]:
+            value = cleaned.get(f"custom_{field['key']}")
+            if field["type"] == "numeric" and value and not value.isdigit():
+                self.add_error(f"custom_{field['key']}", forms.ValidationError(NUMERIC_ONLY, code="invalid"))
+        return cleaned
+
+    def quantities(self) -> dict[str, int]:
+        return {
+            name.removeprefix("quantity_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("quantity_") and value is not None
+        }
