@@ -6,4 +6,9 @@ from catalog import views
 
 app_name = "catalog"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.product_list, name="product-list"),
+    path("new/", views.product_create, name="product-create"),
+    path("<str:stripe_id>/", views.product_detail, name="product-detail"),
+    path("<str:stripe_id>/prices/new/", views.price_create, name="price-create"),
+]

@@ -1,1 +1,76 @@
 from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalog import selectors, services
+from catalog.forms import PriceForm, ProductCreateForm, ProductFilterForm
+from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
+
+PRODUCTS_PER_PAGE = 25
+
+# /catalog/
+
+
+@require_GET
+def product_list(request: HtmxHttpRequest) -> HttpResponse:
+    filters = ProductFilterForm(request.GET)
+    page = Paginator(selectors.product_list(**filters.filters()), PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"filters": filters, "page": page, "query_string": _query_without_page(request)}
+    return render_page(request, "catalog/product_list.html", context, partial="product-table")
+
+
+def _query_without_page(request: HtmxHttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# /catalog/new/
+
+
+@require_http_methods(["GET", "POST"])
+def product_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = ProductCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_create_with_price(**form.service_kwargs())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Product “%(name)s” created.") % {"name": product.name})
+            return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
+    status = UNPROCESSABLE if form.errors else 200
+    return render_page(request, "catalog/product_form.html", {"form": form}, partial="product-form", status=status)
+
+
+# /catalog/<prod_…>/
+
+
+@require_GET
+def product_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    product = selectors.product_get(stripe_id=stripe_id)
+    context = {"product": product, "prices": selectors.price_list_for_product(product=product)}
+    return render_page(request, "catalog/product_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    product = selectors.product_get(stripe_id=stripe_id)
+    form = PriceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.price_create(product=product, **form.price_kwargs())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Price added to “%(name)s”.") % {"name": product.name})
+            return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
+    status = UNPROCESSABLE if form.errors else 200
+    context = {"product": product, "form": form}
+    return render_page(request, "catalog/price_form.html", context, partial="price-form", status=status)

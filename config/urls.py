@@ -6,8 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import views
+from links import views as links_views
 
 urlpatterns = [
+    path("", links_views.home, name="home"),
     path("", include("links.urls")),
     path("catalog/", include("catalog.urls")),
     path("orders/", include("links.order_urls")),

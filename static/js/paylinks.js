@@ -15,3 +15,18 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+// After a swap that brought an error summary, move the focus to it (screen readers announce it).
+document.addEventListener("htmx:afterSettle", (event) => {
+  const summary = event.detail.elt.querySelector ? event.detail.elt.querySelector("[data-error-summary]") : null;
+  if (summary) summary.focus();
+});
+// Toasts fade out after a few seconds; they stay in the page for screen readers until then.
+function dismissToasts(root) {
+  root.querySelectorAll("[data-toast]").forEach((toast) => {
+    setTimeout(() => {
+      toast.classList.add("is-leaving");
+      setTimeout(() => toast.remove(), 500);
+    }, 5000);
+  });
+}
+document.addEventListener("DOMContentLoaded", () => dismissToasts(document));

@@ -1,0 +1,33 @@
+"""Catalog reads."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from catalog.models import Price, Product
+
+
+def product_list(*, query: str = "", active: bool | None = None) -> QuerySet[Product]:
+    products = Product.objects.annotate(prices_count=Count("prices"))
+    if query:
+        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query) | Q(stripe_id=query))
+    if active is not None:
+        products = products.filter(active=active)
+    return products.order_by("-created_at", "-id")
+
+
+def product_get(*, stripe_id: str) -> Product:
+    """The product behind a URL, or 404."""
+    return get_object_or_404(Product, stripe_id=stripe_id)
+
+
+def price_list_for_product(*, product: Product) -> QuerySet[Price]:
+    return product.prices.order_by("-active", "-created_at", "-id")
+
+
+def price_choices_for_links() -> QuerySet[Price]:
+    """Active prices of active products, for a payment link's line items."""
+    return Price.objects.filter(active=True, product__active=True).select_related("product").order_by(
+        "product__name", "-created_at"
+    )

@@ -1,0 +1,256 @@
+"""Catalog writes: every create and update goes to Stripe first, then the local copy is stored from
+what Stripe returned, in one transaction. A Stripe failure raises ``ValidationError`` keyed by field
+and leaves nothing saved (no local row, and no Stripe object that a retry would duplicate: each call
+carries an idempotency key derived from the form or the record).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Price, Product
+from catalog.money import MAX_AMOUNT
+from catalog.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
+from config.stripe_client import get_stripe_client
+
+# Stripe allows recurring intervals of at most three years.
+MAX_INTERVAL_COUNT = {"day": 1095, "week": 156, "month": 36, "year": 3}
+INTERVAL_TOO_LONG = _("Stripe allows at most three years between payments (%(max)s for this interval).")
+INTERVAL_REQUIRED = _("Choose how often a recurring price is charged.")
+AMOUNT_TOO_LARGE = _("The amount must be at most 999,999,999,999 in the currency's smallest unit.")
+TIERS_AND_PACKAGE = _("Package pricing cannot be combined with tiers.")
+TIERS_REQUIRED = _("A tiered price needs at least one tier, the last one without an upper bound.")
+TIERS_LAST_UNBOUNDED = _("The last tier must have no upper bound (“and above”).")
+TIERS_ASCENDING = _("Each tier must end above the previous one.")
+TIER_AMOUNT_REQUIRED = _("Each tier needs a unit amount, a flat amount or both.")
+CUSTOM_RANGE = _("The minimum must not be above the maximum, and the preset must lie between them.")
+CUSTOM_NOT_RECURRING = _("A price the customer chooses cannot be recurring.")
+
+PRODUCT_PARAM_FIELDS = {"name": "name", "description": "description", "images": "images",
+                        "tax_code": "tax_code", "unit_label": "unit_label", "metadata": "metadata"}
+PRICE_PARAM_FIELDS = {
+    "unit_amount": "unit_amount", "currency": "currency", "recurring": "interval",
+    "recurring[interval_count]": "interval_count", "tiers": "tiers", "tiers_mode": "tiers_mode",
+    "transform_quantity": "transform_quantity", "custom_unit_amount": "custom_unit_amount",
+    "tax_behavior": "tax_behavior", "lookup_key": "lookup_key", "nickname": "nickname",
+    "default_price_data[unit_amount]": "unit_amount", "default_price_data[currency]": "currency",
+    "default_price_data[recurring]": "interval",
+    "default_price_data[recurring][interval_count]": "interval_count",
+}
+
+
+def _recurring_validate(*, interval: str, interval_count: int | None) -> dict | None:
+    if not interval:
+        return None
+    count = interval_count or 1
+    if interval not in MAX_INTERVAL_COUNT:
+        raise ValidationError({"interval": INTERVAL_REQUIRED})
+    if count > MAX_INTERVAL_COUNT[interval]:
+        raise ValidationError({"interval_count": INTERVAL_TOO_LONG % {"max": MAX_INTERVAL_COUNT[interval]}})
+    return {"interval": interval, "interval_count": count}
+
+
+def _amount_validate(amount: int | None, field: str = "unit_amount") -> None:
+    if amount is not None and amount > MAX_AMOUNT:
+        raise ValidationError({field: AMOUNT_TOO_LARGE})
+
+
+# Products ----------------------------------------------------------------------------------------
+
+
+def product_create_with_price(
+    *,
+    name: str,
+    description: str = "",
+    currency: str,
+    unit_amount: int,
+    interval: str = "",
+    interval_count: int | None = None,
+    tax_behavior: str = Price.TaxBehavior.UNSPECIFIED,
+    request_token: str,
+) -> Product:
+    """Create a product and its first flat price in one Stripe call (``default_price_data``).
+
+    Stripe creates both or neither; the two local rows are then stored in one transaction.
+    """
+    _amount_validate(unit_amount)
+    price_data: dict = {"currency": currency.lower(), "unit_amount": unit_amount}
+    recurring = _recurring_validate(interval=interval, interval_count=interval_count)
+    if recurring:
+        price_data["recurring"] = recurring
+    if tax_behavior != Price.TaxBehavior.UNSPECIFIED:
+        price_data["tax_behavior"] = tax_behavior
+    params = {"name": name, "default_price_data": price_data, "expand": ["default_price"]}
+    if description:
+        params["description"] = description
+    key = idempotency_key("product-create", token=request_token, params=params)
+    with stripe_errors_as_validation({**PRODUCT_PARAM_FIELDS, **PRICE_PARAM_FIELDS}):
+        stripe_product = as_dict(get_stripe_client().v1.products.create(params=params, options={"idempotency_key": key}))
+    price_object = stripe_product.get("default_price")
+    with transaction.atomic():
+        product = product_sync_from_stripe(data={**stripe_product, "default_price": (price_object or {}).get("id")})
+        if isinstance(price_object, dict):
+            price_sync_from_stripe(data=price_object, product=product)
+    return product
+
+
+def product_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Product:
+    """Store Stripe's product locally (create or update by id); an older event never overwrites newer state."""
+    fields = {
+        "name": data.get("name") or "",
+        "description": data.get("description") or "",
+        "active": bool(data.get("active", True)),
+        "images": data.get("images") or [],
+        "tax_code": _id_of(data.get("tax_code")) or "",
+        "unit_label": data.get("unit_label") or "",
+        "metadata": data.get("metadata") or {},
+    }
+    return _sync(Product, stripe_id=data["id"], fields=fields, event_created=event_created)
+
+
+# Prices ------------------------------------------------------------------------------------------
+
+
+def price_create(
+    *,
+    product: Product,
+    currency: str,
+    unit_amount: int | None = None,
+    interval: str = "",
+    interval_count: int | None = None,
+    tiers_mode: str = "",
+    tiers: list[dict] | None = None,
+    transform_quantity: dict | None = None,
+    custom_unit_amount: dict | None = None,
+    tax_behavior: str = Price.TaxBehavior.UNSPECIFIED,
+    lookup_key: str = "",
+    nickname: str = "",
+    request_token: str,
+) -> Price:
+    """Create a price of ``product`` in Stripe with any pricing model, then store it locally.
+
+    Exactly one model applies: flat ``unit_amount`` (optionally with ``transform_quantity``, package
+    pricing), ``tiers`` with ``tiers_mode``, or ``custom_unit_amount`` (the customer chooses).
+    """
+    params = {"product": product.stripe_id, "currency": currency.lower()}
+    params.update(_pricing_params(unit_amount=unit_amount, tiers_mode=tiers_mode, tiers=tiers,
+                                  transform_quantity=transform_quantity, custom_unit_amount=custom_unit_amount))
+    recurring = _recurring_validate(interval=interval, interval_count=interval_count)
+    if recurring and custom_unit_amount:
+        raise ValidationError({"custom_unit_amount": CUSTOM_NOT_RECURRING})
+    if recurring:
+        params["recurring"] = recurring
+    if tax_behavior != Price.TaxBehavior.UNSPECIFIED:
+        params["tax_behavior"] = tax_behavior
+    if lookup_key:
+        params["lookup_key"] = lookup_key
+    if nickname:
+        params["nickname"] = nickname
+    key = idempotency_key("price-create", token=request_token, params=params)
+    with stripe_errors_as_validation(PRICE_PARAM_FIELDS):
+        stripe_price = as_dict(get_stripe_client().v1.prices.create(params=params, options={"idempotency_key": key}))
+    with transaction.atomic():
+        return price_sync_from_stripe(data=stripe_price, product=product)
+
+
+def _pricing_params(*, unit_amount, tiers_mode, tiers, transform_quantity, custom_unit_amount) -> dict:
+    """Stripe's rules for the pricing model, checked before the call so errors land at the field."""
+    if custom_unit_amount:
+        minimum, maximum, preset = (custom_unit_amount.get(k) for k in ("minimum", "maximum", "preset"))
+        for value in (minimum, maximum, preset):
+            _amount_validate(value, "custom_unit_amount")
+        low, high = minimum or 0, maximum if maximum is not None else MAX_AMOUNT
+        if low > high or (preset is not None and not low <= preset <= high):
+            raise ValidationError({"custom_unit_amount": CUSTOM_RANGE})
+        given = {k: v for k, v in custom_unit_amount.items() if v is not None and k != "enabled"}
+        return {"custom_unit_amount": {"enabled": True, **given}}
+    if tiers is not None or tiers_mode:
+        if transform_quantity:
+            raise ValidationError({"transform_quantity": TIERS_AND_PACKAGE})
+        _tiers_validate(tiers or [])
+        return {"billing_scheme": "tiered", "tiers_mode": tiers_mode or "graduated", "tiers": [
+            {"up_to": tier["up_to"] if tier.get("up_to") is not None else "inf",
+             **{k: tier[k] for k in ("unit_amount", "flat_amount") if tier.get(k) is not None}}
+            for tier in tiers
+        ]}
+    _amount_validate(unit_amount)
+    params: dict = {"unit_amount": unit_amount or 0}
+    if transform_quantity:
+        params["transform_quantity"] = {"divide_by": transform_quantity["divide_by"],
+                                        "round": transform_quantity.get("round", "up")}
+    return params
+
+
+def _tiers_validate(tiers: list[dict]) -> None:
+    if not tiers:
+        raise ValidationError({"tiers": TIERS_REQUIRED})
+    if tiers[-1].get("up_to") is not None:
+        raise ValidationError({"tiers": TIERS_LAST_UNBOUNDED})
+    previous = 0
+    for tier in tiers:
+        if tier.get("unit_amount") is None and tier.get("flat_amount") is None:
+            raise ValidationError({"tiers": TIER_AMOUNT_REQUIRED})
+        for amount in (tier.get("unit_amount"), tier.get("flat_amount")):
+            _amount_validate(amount, "tiers")
+        up_to = tier.get("up_to")
+        if up_to is not None:
+            if up_to <= previous:
+                raise ValidationError({"tiers": TIERS_ASCENDING})
+            previous = up_to
+        elif tier is not tiers[-1]:
+            raise ValidationError({"tiers": TIERS_LAST_UNBOUNDED})
+
+
+def price_sync_from_stripe(*, data: dict, product: Product | None = None, event_created: int | None = None) -> Price:
+    """Store Stripe's price locally (create or update by id); an older event never overwrites newer state."""
+    if product is None:
+        product = Product.objects.get(stripe_id=_id_of(data["product"]))
+    recurring = data.get("recurring") or {}
+    fields = {
+        "product": product,
+        "currency": data["currency"],
+        "unit_amount": data.get("unit_amount"),
+        "type": data.get("type") or Price.Type.ONE_TIME,
+        "billing_scheme": data.get("billing_scheme") or Price.BillingScheme.PER_UNIT,
+        "recurring_interval": recurring.get("interval") or "",
+        "recurring_interval_count": recurring.get("interval_count"),
+        "tiers_mode": data.get("tiers_mode") or "",
+        "tiers": data.get("tiers"),
+        "transform_quantity": data.get("transform_quantity"),
+        "custom_unit_amount": data.get("custom_unit_amount"),
+        "tax_behavior": data.get("tax_behavior") or Price.TaxBehavior.UNSPECIFIED,
+        "lookup_key": data.get("lookup_key") or "",
+        "nickname": data.get("nickname") or "",
+        "active": bool(data.get("active", True)),
+        "metadata": data.get("metadata") or {},
+    }
+    return _sync(Price, stripe_id=data["id"], fields=fields, event_created=event_created)
+
+
+# Shared ------------------------------------------------------------------------------------------
+
+
+def _id_of(value) -> str | None:
+    """An expandable field: the id whether Stripe sent the id or the expanded object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
+    """Create or update the row for ``stripe_id``, unless a newer event was already applied to it."""
+    with transaction.atomic():
+        obj = model.objects.select_for_update().filter(stripe_id=stripe_id).first()
+        if obj is None:
+            obj = model(stripe_id=stripe_id)
+        elif event_created is not None and (obj.stripe_event_created or 0) > event_created:
+            return obj
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        if event_created is not None:
+            obj.stripe_event_created = event_created
+        obj.full_clean()
+        obj.save()
+        return obj

@@ -1,0 +1,40 @@
+"""Local link and order rows for view and query tests."""
+
+from __future__ import annotations
+
+import factory
+
+from links.models import Order, PaymentLink, PaymentLinkLineItem
+from tests.catalog.factories import PriceFactory
+
+
+class PaymentLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentLink
+
+    stripe_id = factory.Sequence(lambda n: f"plink_test{n:06d}")
+    name = factory.Sequence(lambda n: f"Link {n}")
+    url = factory.Sequence(lambda n: f"http://testserver/sandbox/pay/test_{n:06d}")
+    currency = "usd"
+
+
+class LineItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentLinkLineItem
+
+    payment_link = factory.SubFactory(PaymentLinkFactory)
+    price = factory.SubFactory(PriceFactory)
+    stripe_price_id = factory.LazyAttribute(lambda item: item.price.stripe_id)
+    quantity = 1
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    checkout_session_id = factory.Sequence(lambda n: f"cs_test_{n:08d}")
+    payment_link = factory.SubFactory(PaymentLinkFactory)
+    status = Order.Status.PAID
+    currency = "usd"
+    amount_total = 1500
+    customer_email = factory.Sequence(lambda n: f"customer{n}@example.com")

@@ -1,0 +1,160 @@
+"""The order ledger: one order per checkout session, forward-only status, counters and e-mails once."""
+
+from __future__ import annotations
+
+import pytest
+
+from links import fulfilment
+from links.models import Order, OrderStatusChange, OutboundEmail, PaymentLink
+from tests.webhooks.stripe_objects import checkout_session, line_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def link(db):
+    return PaymentLink.objects.create(
+        stripe_id="plink_test_fulfil", name="T-shirts", url="http://example.com/pay/test_x", currency="eur"
+    )
+
+
+def record(session, items=None, actor="test"):
+    return fulfilment.order_record_session(session=session, line_items=items or [line_item()], actor=actor)
+
+
+def test_paid_session_creates_a_paid_order(link, django_capture_on_commit_callbacks):
+    session = checkout_session(payment_link=link.stripe_id)
+    with django_capture_on_commit_callbacks():
+        order = record(session)
+    assert order.status == Order.Status.PAID
+    assert order.payment_link == link
+    assert order.customer_email == "bob@example.com"
+    assert order.customer_name == "Bob Buyer"
+    assert order.billing_address["city"] == "Paris"
+    assert order.amount_total == 2000
+    assert order.paid_at is not None
+    assert order.line_items.get().quantity == 2
+    history = list(order.status_changes.values_list("from_status", "to_status"))
+    assert history == [("", Order.Status.PAID)]
+
+
+def test_same_session_twice_gives_one_order_and_counts_once(link, django_capture_on_commit_callbacks):
+    session = checkout_session(payment_link=link.stripe_id)
+    with django_capture_on_commit_callbacks() as callbacks:
+        record(session)
+        record(session)
+    assert Order.objects.count() == 1
+    assert Order.objects.get().line_items.count() == 1
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, 2000)
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).count() == 1
+    # One e-mail task enqueued, not two.
+    assert len(callbacks) == 1
+
+
+def test_no_payment_required_counts_as_paid(link):
+    order = record(checkout_session(payment_link=link.stripe_id, payment_status="no_payment_required"))
+    assert order.status == Order.Status.PAID
+
+
+def test_unpaid_session_awaits_payment_then_becomes_paid(link):
+    session = checkout_session(payment_link=link.stripe_id, payment_status="unpaid")
+    order = record(session)
+    assert order.status == Order.Status.AWAITING_PAYMENT
+    assert order.paid_at is None
+    link.refresh_from_db()
+    assert link.orders_count == 0
+    assert not OutboundEmail.objects.exists()
+
+    order = record({**session, "payment_status": "paid"}, actor="checkout.session.async_payment_succeeded evt_2")
+    assert order.status == Order.Status.PAID
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, 2000)
+    history = list(order.status_changes.values_list("to_status", "actor"))
+    assert history == [
+        (Order.Status.AWAITING_PAYMENT, "test"),
+        (Order.Status.PAID, "checkout.session.async_payment_succeeded evt_2"),
+    ]
+
+
+def test_state_never_moves_backwards(link):
+    session = checkout_session(payment_link=link.stripe_id)
+    order = record(session)
+    assert fulfilment.order_mark_fulfilled(order=order, actor="alice")
+    # An old fetch, from before the payment cleared, arrives late.
+    order = record({**session, "payment_status": "unpaid"})
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert order.payment_status == "paid"
+    assert OrderStatusChange.objects.filter(order=order).count() == 2
+
+
+def test_unknown_payment_link_leaves_the_link_empty():
+    order = record(checkout_session(payment_link="plink_unknown"))
+    assert order.payment_link is None
+    assert order.status == Order.Status.PAID
+
+
+def test_fields_from_the_session():
+    session = checkout_session(
+        collected_information={"shipping_details": {"name": "Bob", "address": {"city": "Lyon", "country": "FR"}}},
+        shipping_cost={"amount_total": 500, "shipping_rate": "shr_123"},
+        total_details={"amount_discount": 300, "amount_shipping": 500, "amount_tax": 100},
+        discounts=[{"coupon": None, "promotion_code": "promo_123"}],
+        custom_fields=[{"key": "engraving", "label": {"type": "custom", "custom": "Engraving"}, "type": "text",
+                        "text": {"value": "For Alice"}, "numeric": None, "dropdown": None}],
+        consent={"promotions": "opt_in", "terms_of_service": "accepted"},
+        client_reference_id="ref-42",
+        customer="cus_123",
+    )
+    order = record(session)
+    assert order.shipping_details["address"]["city"] == "Lyon"
+    assert order.shipping_rate_id == "shr_123"
+    assert (order.amount_discount, order.amount_shipping, order.amount_tax) == (300, 500, 100)
+    assert order.promotion_code == "promo_123"
+    assert order.custom_fields == [{"key": "engraving", "label": "Engraving", "type": "text", "value": "For Alice"}]
+    assert order.consent["promotions"] == "opt_in"
+    assert order.client_reference_id == "ref-42"
+    assert order.customer_id == "cus_123"
+
+
+def test_expire_marks_only_an_awaiting_order(link):
+    assert fulfilment.checkout_session_expire(session_id="cs_test_never_seen", actor="t") is None
+    assert not Order.objects.exists()
+    waiting = record(checkout_session(payment_status="unpaid"))
+    paid = record(checkout_session())
+    fulfilment.checkout_session_expire(session_id=waiting.checkout_session_id, actor="t")
+    fulfilment.checkout_session_expire(session_id=paid.checkout_session_id, actor="t")
+    waiting.refresh_from_db()
+    paid.refresh_from_db()
+    assert waiting.status == Order.Status.EXPIRED
+    assert paid.status == Order.Status.PAID
+
+
+def test_mark_fulfilled_needs_a_paid_order():
+    order = record(checkout_session(payment_status="unpaid"))
+    assert not fulfilment.order_mark_fulfilled(order=order, actor="alice")
+    order.refresh_from_db()
+    assert order.status == Order.Status.AWAITING_PAYMENT
+
+
+def test_staff_notification_when_configured(settings):
+    settings.PAYLINKS_STAFF_EMAIL = "staff@example.com"
+    order = record(checkout_session())
+    kinds = set(order.emails.values_list("kind", flat=True))
+    assert kinds == {OutboundEmail.Kind.ORDER_CONFIRMATION, OutboundEmail.Kind.STAFF_NOTIFICATION}
+
+
+def test_no_customer_email_no_confirmation():
+    order = record(checkout_session(customer_details={"email": None, "name": None, "address": None}))
+    assert not order.emails.exists()
+
+
+def test_payment_failed_after_unpaid(monkeypatch, settings):
+    settings.PAYLINKS_STAFF_EMAIL = "staff@example.com"
+    session = checkout_session(payment_status="unpaid")
+    monkeypatch.setattr(fulfilment, "checkout_session_fetch", lambda *, session_id: (session, [line_item()]))
+    order = fulfilment.checkout_session_payment_failed(session_id=session["id"], actor="evt")
+    assert order.status == Order.Status.PAYMENT_FAILED
+    kinds = set(order.emails.values_list("kind", flat=True))
+    assert kinds == {OutboundEmail.Kind.PAYMENT_FAILED, OutboundEmail.Kind.STAFF_NOTIFICATION}
