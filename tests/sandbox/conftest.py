@@ -80,3 +80,52 @@ def price(api, product) -> dict:
 @pytest.fixture
 def link(api, price) -> dict:
     return api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}]})
+
+
+@dataclass
+class Received:
+    headers: dict
+    body: str
+
+
+class Receiver:
+    """A tiny HTTP endpoint on 127.0.0.1 recording what it receives; answers ``status``."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.requests: list[Received] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length).decode("utf-8")
+                receiver.requests.append(Received(headers=dict(self.headers), body=body))
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[dict]:
+        return [json.loads(r.body) for r in self.requests]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
