@@ -2,6 +2,20 @@ from __future__ import annotations
 
 from django.urls import path
 
+from links import order_views as views
+
 app_name = "orders"
 
-urlpatterns = []
+urlpatterns = [
+    # /orders/
+    path("", views.order_list, name="list"),
+    path("export.csv", views.order_export, name="export"),
+    path("emails/", views.email_list, name="email-list"),
+    # /orders/success/?session_id=cs_…: public, the after-payment page merchants can redirect to.
+    path("success/", views.order_success, name="success"),
+    # /orders/<public_id>/
+    path("<uuid:public_id>/", views.order_detail, name="detail"),
+    path("<uuid:public_id>/fulfil/", views.order_fulfil, name="fulfil"),
+    path("<uuid:public_id>/refetch/", views.order_refetch, name="refetch"),
+    path("<uuid:public_id>/emails/<slug:kind>/resend/", views.order_email_resend, name="email-resend"),
+]

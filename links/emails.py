@@ -1,0 +1,151 @@
+"""The e-mail outbox: each e-mail is a row first (unique per order and kind), then sent by a task.
+
+Templates come in threes under ``templates/emails/``: ``<kind>-subject.txt``, ``<kind>.txt`` and
+``<kind>.html``; each receives the order, its line items and the merchant's name.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from links.models import Order, OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+# A pending e-mail older than this has lost its task (broker down at commit): the requeuer sends it.
+PENDING_GRACE = timedelta(minutes=5)
+EMAIL_MAX_ATTEMPTS = 6
+
+
+def _recipient(order: Order, kind: str) -> str:
+    if kind == OutboundEmail.Kind.STAFF_NOTIFICATION:
+        return settings.PAYLINKS_STAFF_EMAIL
+    return order.customer_email
+
+
+def _context(order: Order, kind: str, extra: dict | None = None) -> dict:
+    return {
+        "order": order,
+        "kind": kind,
+        "line_items": list(order.line_items.all()),
+        "merchant_name": settings.PAYLINKS_MERCHANT_NAME,
+        "order_url": settings.PAYLINKS_BASE_URL + reverse("orders:detail", args=[order.public_id]),
+        **(extra or {}),
+    }
+
+
+def _subject(order: Order, kind: str) -> str:
+    text = render_to_string(f"emails/{kind}-subject.txt", _context(order, kind))
+    # A header: one line, whatever the template's whitespace.
+    return " ".join(text.split())[:300]
+
+
+def outbound_email_queue(*, order: Order, kind: str) -> OutboundEmail | None:
+    """Record the e-mail of this kind for this order, once, and send it after the commit.
+
+    Returns None when there is nobody to write to (no customer e-mail, no staff address).
+    """
+    to = _recipient(order, kind)
+    if not to:
+        return None
+    email, created = OutboundEmail.objects.get_or_create(
+        order=order, kind=kind, defaults={"to": to, "subject": _subject(order, kind)}
+    )
+    if created:
+        _enqueue_on_commit(email.id)
+    return email
+
+
+def _enqueue_on_commit(email_id: int) -> None:
+    from links.tasks import send_outbound_email as send_outbound_email_task
+
+    transaction.on_commit(lambda: send_outbound_email_task.delay(email_id))
+
+
+def _invoice_links(order: Order) -> dict:
+    """The hosted invoice page and PDF, fetched when sending: Stripe's URLs are not ours to store."""
+    from config.stripe_client import get_stripe_client
+
+    if not order.invoice_id:
+        return {}
+    invoice = get_stripe_client().v1.invoices.retrieve(order.invoice_id).to_dict()
+    return {"hosted_invoice_url": invoice.get("hosted_invoice_url"), "invoice_pdf": invoice.get("invoice_pdf")}
+
+
+def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
+    extra = _invoice_links(email.order) if email.kind == OutboundEmail.Kind.INVOICE else {}
+    context = _context(email.order, email.kind, extra)
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=render_to_string(f"emails/{email.kind}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+    )
+    message.attach_alternative(render_to_string(f"emails/{email.kind}.html", context), "text/html")
+    return message
+
+
+def outbound_email_send(*, email_id: int) -> str:
+    """Send the e-mail unless already sent; mark it sent or failed. Re-raises the error for the task's retry.
+
+    The row lock keeps two tasks for the same e-mail (a resend clicked twice, a redelivered task) from
+    both sending it.
+    """
+    error: Exception | None = None
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update(of=("self",)).select_related("order").filter(id=email_id).first()
+        )
+        if email is None or email.status == OutboundEmail.Status.SENT:
+            return OutboundEmail.Status.SENT if email else ""
+        try:
+            outbound_email_message(email=email).send()
+        except Exception as exc:
+            logger.warning("E-mail %s (%s) failed: %r", email.id, email.kind, exc)
+            error = exc
+        fields = {"attempts": F("attempts") + 1, "updated_at": timezone.now()}
+        if error is None:
+            fields |= {"status": OutboundEmail.Status.SENT, "sent_at": timezone.now(), "last_error": ""}
+        else:
+            fields |= {"status": OutboundEmail.Status.FAILED, "last_error": f"{type(error).__name__}: {error}"[:2000]}
+        OutboundEmail.objects.filter(id=email.id).update(**fields)
+    if error is not None:
+        raise error
+    return OutboundEmail.Status.SENT
+
+
+def outbound_email_resend(*, email: OutboundEmail) -> None:
+    """Send the e-mail again (staff asked): back to pending, then the task sends it."""
+    with transaction.atomic():
+        OutboundEmail.objects.filter(id=email.id).update(
+            status=OutboundEmail.Status.PENDING, last_error="", updated_at=timezone.now()
+        )
+        _enqueue_on_commit(email.id)
+
+
+def outbound_emails_requeue() -> int:
+    """Enqueue e-mails whose task was lost (pending too long) or ran out of task retries while failing."""
+    from links.tasks import send_outbound_email as send_outbound_email_task
+
+    cutoff = timezone.now() - PENDING_GRACE
+    ids = list(
+        OutboundEmail.objects.filter(
+            status__in=[OutboundEmail.Status.PENDING, OutboundEmail.Status.FAILED],
+            attempts__lt=EMAIL_MAX_ATTEMPTS,
+            updated_at__lte=cutoff,
+        ).values_list("id", flat=True)[:200]
+    )
+    for email_id in ids:
+        # Touch first, so the next tick does not enqueue it again while the task waits in the queue.
+        OutboundEmail.objects.filter(id=email_id).update(updated_at=timezone.now())
+        send_outbound_email_task.delay(email_id)
+    return len(ids)

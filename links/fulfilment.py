@@ -1,0 +1,384 @@
+"""Fulfilment: one order per checkout session, whatever the number, order or timing of the events.
+
+Every entry point re-fetches the current object from the Stripe API (an event's payload may be old),
+then applies it in one transaction around the order row, locked on PostgreSQL:
+
+* the unique ``Order.checkout_session_id`` is the ledger of orders;
+* the status only moves forward (``STATUS_RANK``), and every change leaves an ``OrderStatusChange``;
+* ``paid_at`` is set once, when the order first counts as paid, and that is the one moment the link's
+  revenue and order count grow;
+* e-mails go through ``OutboundEmail``, unique per (order, kind), sent by a task after the commit.
+
+API calls happen before the transaction: no row lock is held while waiting on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import stripe
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.stripe_client import get_stripe_client
+from links.emails import outbound_email_queue
+from links.models import Order, OrderLineItem, OrderStatusChange, OutboundEmail, PaymentLink
+
+logger = logging.getLogger(__name__)
+
+# Forward-only state: a change is applied only to a higher rank. A failed or expired payment can still
+# become paid (Stripe is the judge), a paid order never goes back to awaiting payment.
+STATUS_RANK = {
+    Order.Status.AWAITING_PAYMENT: 0,
+    Order.Status.PAYMENT_FAILED: 1,
+    Order.Status.EXPIRED: 1,
+    Order.Status.PAID: 2,
+    Order.Status.FULFILLED: 3,
+}
+PAID_PAYMENT_STATUSES = frozenset({"paid", "no_payment_required"})
+# The reconciler looks back this far for completed sessions without an order.
+RECONCILE_WINDOW = timedelta(days=3)
+
+
+class OrderNotFound(Exception):
+    pass
+
+
+# STRIPE OBJECTS ------------------------------------------------------------------------------------
+
+
+def _as_dict(obj: Any) -> dict:
+    if obj is None:
+        return {}
+    return obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _id(value: Any) -> str:
+    """An expandable field's id, whether Stripe sent the id or the expanded object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+def _text(value: Any, max_length: int) -> str:
+    return str(value or "")[:max_length]
+
+
+def checkout_session_fetch(*, session_id: str) -> tuple[dict, list[dict]]:
+    """The session as Stripe has it now, and all its line items.
+
+    Its subscription and invoice are fetched too, best effort: their own events (``customer.subscription.*``,
+    ``invoice.paid``) bring the same state if this fails, so a failure here must not fail fulfilment.
+    """
+    client = get_stripe_client()
+    session = _as_dict(client.v1.checkout.sessions.retrieve(session_id))
+    page = client.v1.checkout.sessions.line_items.list(session_id, params={"limit": 100})
+    line_items = [_as_dict(item) for item in page.auto_paging_iter()]
+    for field, service in (("subscription", client.v1.subscriptions), ("invoice", client.v1.invoices)):
+        if isinstance(session.get(field), str) and session[field]:
+            try:
+                session[field] = _as_dict(service.retrieve(session[field]))
+            except stripe.StripeError as exc:
+                logger.info("Could not fetch %s %s of %s: %r", field, session[field], session_id, exc)
+    return session, line_items
+
+
+def _custom_fields(session: dict) -> list[dict]:
+    """Keep the question and the answer of each custom field, not the field's configuration."""
+    fields = []
+    for field in session.get("custom_fields") or []:
+        kind = field.get("type") or ""
+        label = (field.get("label") or {}).get("custom") or field.get("key") or ""
+        value = (field.get(kind) or {}).get("value") if kind else None
+        fields.append({"key": field.get("key") or "", "label": label, "type": kind, "value": value})
+    return fields
+
+
+def _promotion_code(session: dict) -> str:
+    for discount in session.get("discounts") or []:
+        code = _id(discount.get("promotion_code"))
+        if code:
+            return code[:255]
+    breakdown = (session.get("total_details") or {}).get("breakdown") or {}
+    for item in breakdown.get("discounts") or []:
+        code = _id((item.get("discount") or {}).get("promotion_code"))
+        if code:
+            return code[:255]
+    return ""
+
+
+def order_fields_from_session(session: dict) -> dict:
+    """The ``Order`` columns that mirror a checkout session (everything but status and timestamps)."""
+    details = session.get("customer_details") or {}
+    totals = session.get("total_details") or {}
+    shipping_cost = session.get("shipping_cost") or {}
+    collected = session.get("collected_information") or {}
+    subscription = session.get("subscription")
+    fields = {
+        "payment_status": _text(session.get("payment_status"), 32),
+        "customer_email": _text(details.get("email") or session.get("customer_email"), 254),
+        "customer_name": _text(details.get("name") or details.get("individual_name") or details.get("business_name"), 300),
+        "customer_phone": _text(details.get("phone"), 64),
+        "customer_id": _text(_id(session.get("customer")), 255),
+        "billing_address": details.get("address"),
+        # Top-level shipping_details went away in API 2025-03-31; older sandboxes may still send it.
+        "shipping_details": collected.get("shipping_details") or session.get("shipping_details"),
+        "shipping_rate_id": _text(_id(shipping_cost.get("shipping_rate")), 255),
+        "currency": _text(session.get("currency"), 3).lower(),
+        "amount_subtotal": int(session.get("amount_subtotal") or 0),
+        "amount_discount": int(totals.get("amount_discount") or 0),
+        "amount_shipping": int(totals.get("amount_shipping") or shipping_cost.get("amount_total") or 0),
+        "amount_tax": int(totals.get("amount_tax") or 0),
+        "amount_total": int(session.get("amount_total") or 0),
+        "promotion_code": _promotion_code(session),
+        "client_reference_id": _text(session.get("client_reference_id"), 200),
+        "custom_fields": _custom_fields(session),
+        "consent": session.get("consent"),
+        "payment_intent_id": _text(_id(session.get("payment_intent")), 255),
+        "invoice_id": _text(_id(session.get("invoice")), 255),
+        "subscription_id": _text(_id(subscription), 255),
+    }
+    if isinstance(subscription, dict) and subscription.get("status"):
+        fields["subscription_status"] = _text(subscription["status"], 32)
+    return fields
+
+
+def session_target_status(session: dict) -> str:
+    if session.get("payment_status") in PAID_PAYMENT_STATUSES:
+        return Order.Status.PAID
+    return Order.Status.AWAITING_PAYMENT
+
+
+# THE ORDER LEDGER ----------------------------------------------------------------------------------
+
+
+def _locked_orders():
+    # select_for_update is a no-op on SQLite, where IMMEDIATE transactions already serialise writers.
+    return Order.objects.select_for_update()
+
+
+def order_status_change(*, order: Order, to_status: str, actor: str) -> bool:
+    """Move a locked order forward to ``to_status``; False (and nothing written) if that is not forward.
+
+    Call inside a transaction holding the order's row lock. Reaching paid (or beyond) for the first time
+    sets ``paid_at``, counts the order in its link's revenue, and queues the confirmation e-mails.
+    """
+    if STATUS_RANK[to_status] <= STATUS_RANK.get(order.status, -1):
+        return False
+    now = timezone.now()
+    from_status = order.status
+    order.status = to_status
+    update_fields = ["status", "updated_at"]
+    if STATUS_RANK[to_status] >= STATUS_RANK[Order.Status.PAID] and order.paid_at is None:
+        order.paid_at = now
+        update_fields.append("paid_at")
+        _order_count_paid(order)
+    if to_status == Order.Status.FULFILLED:
+        order.fulfilled_at = now
+        update_fields.append("fulfilled_at")
+    order.save(update_fields=update_fields)
+    OrderStatusChange.objects.create(order=order, from_status=from_status, to_status=to_status, actor=actor[:200])
+    if to_status == Order.Status.PAYMENT_FAILED:
+        outbound_email_queue(order=order, kind=OutboundEmail.Kind.PAYMENT_FAILED)
+        outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
+    return True
+
+
+def _order_count_paid(order: Order) -> None:
+    # Runs once per order: guarded by paid_at, under the order's row lock.
+    if order.payment_link_id:
+        PaymentLink.objects.filter(id=order.payment_link_id).update(
+            revenue=F("revenue") + order.amount_total, orders_count=F("orders_count") + 1
+        )
+    outbound_email_queue(order=order, kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+    outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
+
+
+def _line_items_replace(order: Order, line_items: list[dict]) -> None:
+    if not line_items:
+        return
+    order.line_items.all().delete()
+    OrderLineItem.objects.bulk_create(
+        OrderLineItem(
+            order=order,
+            stripe_id=_text(item.get("id"), 255),
+            price_id=_text(_id(item.get("price")), 255),
+            description=_text(item.get("description"), 500),
+            quantity=int(item.get("quantity") or 0),
+            currency=_text(item.get("currency") or order.currency, 3).lower(),
+            amount_subtotal=int(item.get("amount_subtotal") or 0),
+            amount_discount=int(item.get("amount_discount") or 0),
+            amount_tax=int(item.get("amount_tax") or 0),
+            amount_total=int(item.get("amount_total") or 0),
+        )
+        for item in line_items
+    )
+
+
+def order_record_session(*, session: dict, line_items: list[dict], actor: str) -> Order:
+    """Create or update the one order of a completed checkout session, moving its status forward only.
+
+    Idempotent and safe under concurrency: the unique checkout_session_id plus the row lock make a second
+    caller (a duplicate event, a concurrent worker, the reconciler, the success page) update the same row.
+    """
+    fields = order_fields_from_session(session)
+    target = session_target_status(session)
+    with transaction.atomic():
+        link = PaymentLink.objects.filter(stripe_id=_id(session.get("payment_link")) or None).first()
+        order, created = _locked_orders().get_or_create(
+            checkout_session_id=session["id"],
+            defaults={**fields, "payment_link": link, "status": Order.Status.AWAITING_PAYMENT},
+        )
+        if created:
+            # The first history row goes from nothing straight to the session's status.
+            order.status = ""
+        else:
+            if STATUS_RANK[order.status] >= STATUS_RANK[Order.Status.PAID] and target != Order.Status.PAID:
+                # A fetch older than the one that saw it paid: keep the newer payment status.
+                fields.pop("payment_status")
+            for name, value in fields.items():
+                setattr(order, name, value)
+            if order.payment_link_id is None and link is not None:
+                order.payment_link = link
+            order.save()
+        if created or not order.line_items.exists():
+            _line_items_replace(order, line_items)
+        order_status_change(order=order, to_status=target, actor=actor)
+    return order
+
+
+def checkout_session_fulfil(*, session_id: str, actor: str) -> Order | None:
+    """Fetch the session from Stripe and record its order; None while the session is not complete.
+
+    For ``checkout.session.completed`` and ``async_payment_succeeded`` alike, in either order: the
+    current session decides, so both events give the same single order.
+    """
+    session, line_items = checkout_session_fetch(session_id=session_id)
+    if session.get("status") == "expired":
+        return checkout_session_expire(session_id=session_id, actor=actor)
+    if session.get("status") != "complete":
+        return None
+    order = order_record_session(session=session, line_items=line_items, actor=actor)
+    _invoice_email_if_paid(order=order, session=session)
+    return order
+
+
+def checkout_session_payment_failed(*, session_id: str, actor: str) -> Order | None:
+    """A delayed payment failed: record the order (if missing) and mark it failed, unless Stripe says paid."""
+    session, line_items = checkout_session_fetch(session_id=session_id)
+    if session.get("status") != "complete":
+        return None
+    order = order_record_session(session=session, line_items=line_items, actor=actor)
+    if session.get("payment_status") in PAID_PAYMENT_STATUSES:
+        return order
+    with transaction.atomic():
+        order = _locked_orders().get(id=order.id)
+        order_status_change(order=order, to_status=Order.Status.PAYMENT_FAILED, actor=actor)
+    return order
+
+
+def checkout_session_expire(*, session_id: str, actor: str) -> Order | None:
+    """An abandoned session: only an order still awaiting payment becomes expired; none is created."""
+    with transaction.atomic():
+        order = _locked_orders().filter(checkout_session_id=session_id).first()
+        if order is None:
+            return None
+        order_status_change(order=order, to_status=Order.Status.EXPIRED, actor=actor)
+    return order
+
+
+def order_mark_fulfilled(*, order: Order, actor: str) -> bool:
+    """Staff marked the order as delivered; only a paid order can be fulfilled."""
+    with transaction.atomic():
+        locked = _locked_orders().get(id=order.id)
+        if locked.status != Order.Status.PAID:
+            return False
+        return order_status_change(order=locked, to_status=Order.Status.FULFILLED, actor=actor)
+
+
+def order_refetch(*, order: Order, actor: str) -> Order | None:
+    """Bring an order up to date with the session as Stripe has it now."""
+    return checkout_session_fulfil(session_id=order.checkout_session_id, actor=actor)
+
+
+# SUBSCRIPTIONS AND INVOICES ------------------------------------------------------------------------
+
+
+def subscription_sync(*, subscription_id: str, fallback_status: str = "") -> int:
+    """Copy the subscription's current status (fetched from Stripe) to its orders; return how many.
+
+    An order not yet recorded is not an error: fulfilment reads the subscription itself when it runs.
+    ``fallback_status`` (the event's) is used only if Stripe no longer knows the subscription.
+    """
+    try:
+        subscription = _as_dict(get_stripe_client().v1.subscriptions.retrieve(subscription_id))
+    except stripe.InvalidRequestError:
+        if not fallback_status:
+            raise
+        subscription = {"status": fallback_status}
+    status = _text(subscription.get("status"), 32)
+    if not status:
+        return 0
+    return Order.objects.filter(subscription_id=subscription_id).exclude(subscription_status=status).update(
+        subscription_status=status, updated_at=timezone.now()
+    )
+
+
+def _invoice_subscription_id(invoice: dict) -> str:
+    # API 2025-03-31 moved it under parent.subscription_details.
+    parent = (invoice.get("parent") or {}).get("subscription_details") or {}
+    return _id(parent.get("subscription") or invoice.get("subscription"))
+
+
+def invoice_paid(*, invoice_id: str, actor: str) -> Order | None:
+    """Queue the invoice e-mail of the order this invoice belongs to (once per order)."""
+    invoice = _as_dict(get_stripe_client().v1.invoices.retrieve(invoice_id))
+    if invoice.get("status") != "paid":
+        return None
+    order = Order.objects.filter(invoice_id=invoice_id).first()
+    subscription_id = _invoice_subscription_id(invoice)
+    if order is None and subscription_id:
+        order = Order.objects.filter(subscription_id=subscription_id).order_by("created_at").first()
+    if order is None:
+        # The session's own fulfilment sends it when it runs (it reads the session's invoice).
+        return None
+    with transaction.atomic():
+        if not order.invoice_id:
+            Order.objects.filter(id=order.id, invoice_id="").update(invoice_id=invoice_id[:255])
+        outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE)
+    return order
+
+
+def _invoice_email_if_paid(*, order: Order, session: dict) -> None:
+    invoice = session.get("invoice")
+    if isinstance(invoice, dict) and invoice.get("status") == "paid" and order.customer_email:
+        with transaction.atomic():
+            outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE)
+
+
+# RECONCILIATION ------------------------------------------------------------------------------------
+
+
+def checkout_sessions_reconcile(*, since: int | None = None) -> int:
+    """Create the orders whose webhook never arrived: list each link's completed sessions from Stripe.
+
+    Returns the number of orders created. Safe to run at any time: fulfilment is idempotent.
+    """
+    client = get_stripe_client()
+    created_after = since or int((timezone.now() - RECONCILE_WINDOW).timestamp())
+    created = 0
+    for stripe_link_id in PaymentLink.objects.values_list("stripe_id", flat=True).iterator():
+        page = client.v1.checkout.sessions.list(
+            params={"payment_link": stripe_link_id, "status": "complete", "created": {"gte": created_after}, "limit": 100}
+        )
+        session_ids = [session["id"] for session in page.auto_paging_iter()]
+        known = set(Order.objects.filter(checkout_session_id__in=session_ids).values_list("checkout_session_id", flat=True))
+        for session_id in session_ids:
+            if session_id in known:
+                continue
+            if checkout_session_fulfil(session_id=session_id, actor="reconciler") is not None:
+                created += 1
+    return created

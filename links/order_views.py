@@ -1,0 +1,238 @@
+"""Orders in the dashboard (staff only), and the customer's success page (public)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from links import fulfilment
+from links.emails import outbound_email_resend
+from links.models import Order, OutboundEmail, PaymentLink
+
+logger = logging.getLogger(__name__)
+
+ORDERS_PER_PAGE = 50
+EMAILS_PER_PAGE = 50
+SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+# The success page fetches a session whose webhook is late at most this often (seconds).
+SUCCESS_FETCH_INTERVAL = 10
+# States after which the success page stops polling.
+SETTLED_STATUSES = frozenset({Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED})
+
+
+def _order_for_staff(public_id) -> Order:
+    """The order or a 404; staff see every order (the middleware keeps everyone else out)."""
+    return get_object_or_404(Order.objects.select_related("payment_link"), public_id=public_id)
+
+
+# LIST AND EXPORT -----------------------------------------------------------------------------------
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filtered_orders(params) -> tuple[QuerySet[Order], dict]:
+    """Apply the list's filters; return the queryset and the cleaned filter values for the template."""
+    orders = Order.objects.all()
+    filters = {
+        "status": params.get("status", ""),
+        "link": params.get("link", ""),
+        "q": params.get("q", "").strip(),
+        "date_from": _parse_date(params.get("date_from", "")),
+        "date_to": _parse_date(params.get("date_to", "")),
+    }
+    if filters["status"] in Order.Status.values:
+        orders = orders.filter(status=filters["status"])
+    else:
+        filters["status"] = ""
+    if filters["link"]:
+        link = PaymentLink.objects.filter(public_id=filters["link"]).first() if _is_uuid(filters["link"]) else None
+        orders = orders.filter(payment_link=link) if link else orders.none()
+    if filters["q"]:
+        q = filters["q"]
+        orders = orders.filter(
+            Q(customer_email__icontains=q)
+            | Q(checkout_session_id=q)
+            | Q(client_reference_id=q)
+            | Q(payment_intent_id=q)
+            | Q(invoice_id=q)
+            | Q(subscription_id=q)
+        )
+    if filters["date_from"]:
+        orders = orders.filter(created_at__date__gte=filters["date_from"])
+    if filters["date_to"]:
+        orders = orders.filter(created_at__date__lte=filters["date_to"])
+    return orders, filters
+
+
+def _is_uuid(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-fA-F-]{32,36}", value))
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def order_list(request: HttpRequest) -> HttpResponse:
+    orders, filters = _filtered_orders(request.GET)
+    page = Paginator(orders.select_related("payment_link"), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": query.urlencode(),
+        "statuses": Order.Status.choices,
+        "links": PaymentLink.objects.only("public_id", "name").order_by("name"),
+    }
+    template = "links/order_list.html" + ("#order-table" if request.htmx else "")
+    return render(request, template, context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer then yields rows to stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+EXPORT_COLUMNS = [
+    "public_id", "created_at", "checkout_session_id", "status", "payment_status", "customer_email",
+    "customer_name", "currency", "amount_subtotal", "amount_discount", "amount_shipping", "amount_tax",
+    "amount_total", "payment_link__stripe_id", "client_reference_id", "promotion_code", "payment_intent_id",
+    "invoice_id", "subscription_id", "paid_at", "fulfilled_at",
+]
+
+
+@require_GET
+def order_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Every order matching the filters as CSV, streamed: memory stays flat at 100,000 orders."""
+    orders, _filters = _filtered_orders(request.GET)
+    writer = csv.writer(_Echo())
+    rows = orders.order_by("-created_at", "-id").values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000)
+
+    def stream():
+        yield writer.writerow([column.replace("payment_link__stripe_id", "payment_link") for column in EXPORT_COLUMNS])
+        for row in rows:
+            yield writer.writerow(["" if value is None else value for value in row])
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+# ONE ORDER -----------------------------------------------------------------------------------------
+
+
+@require_GET
+def order_detail(request: HttpRequest, public_id) -> HttpResponse:
+    order = _order_for_staff(public_id)
+    context = {
+        "order": order,
+        "line_items": order.line_items.all(),
+        "status_changes": order.status_changes.all(),
+        "emails": order.emails.all(),
+        "can_fulfil": order.status == Order.Status.PAID,
+    }
+    return render(request, "links/order_detail.html", context)
+
+
+@require_POST
+def order_fulfil(request: HttpRequest, public_id) -> HttpResponse:
+    order = _order_for_staff(public_id)
+    if fulfilment.order_mark_fulfilled(order=order, actor=request.user.get_username()):
+        messages.success(request, _("The order is marked as fulfilled."))
+    else:
+        messages.error(request, _("Only a paid order can be marked as fulfilled."))
+    return redirect("orders:detail", public_id=order.public_id)
+
+
+@require_POST
+def order_refetch(request: HttpRequest, public_id) -> HttpResponse:
+    order = _order_for_staff(public_id)
+    try:
+        fulfilment.order_refetch(order=order, actor=request.user.get_username())
+    except Exception as exc:
+        logger.warning("Refetch of %s failed: %r", order.checkout_session_id, exc)
+        messages.error(request, _("Stripe could not be reached; the order is unchanged."))
+    else:
+        messages.success(request, _("The order is up to date with Stripe."))
+    return redirect("orders:detail", public_id=order.public_id)
+
+
+@require_POST
+def order_email_resend(request: HttpRequest, public_id, kind: str) -> HttpResponse:
+    order = _order_for_staff(public_id)
+    email = get_object_or_404(OutboundEmail, order=order, kind=kind)
+    outbound_email_resend(email=email)
+    messages.success(request, _("The e-mail will be sent again."))
+    # The outbox page and the order page both offer the button; go back where it was pressed.
+    if request.POST.get("next") == "outbox":
+        return redirect("orders:email-list")
+    return redirect("orders:detail", public_id=order.public_id)
+
+
+# OUTBOX --------------------------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def email_list(request: HttpRequest) -> HttpResponse:
+    emails = OutboundEmail.objects.select_related("order")
+    status = request.GET.get("status", "")
+    if status in OutboundEmail.Status.values:
+        emails = emails.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "status": status, "statuses": OutboundEmail.Status.choices}
+    template = "links/order_outbox.html" + ("#email-table" if request.htmx else "")
+    return render(request, template, context)
+
+
+# SUCCESS PAGE --------------------------------------------------------------------------------------
+
+
+def _order_for_session(session_id: str) -> Order | None:
+    order = Order.objects.filter(checkout_session_id=session_id).first()
+    if order is not None or not cache.add(f"success-fetch:{session_id}", 1, SUCCESS_FETCH_INTERVAL):
+        return order
+    # The webhook is late (or lost): ask Stripe ourselves; fulfilment is idempotent.
+    try:
+        return fulfilment.checkout_session_fulfil(session_id=session_id, actor="success page")
+    except Exception as exc:
+        logger.info("Success page could not fetch %s: %r", session_id, exc)
+        return None
+
+
+@login_not_required  # the customer's landing page after paying
+@never_cache
+@require_GET
+def order_success(request: HttpRequest) -> HttpResponse:
+    session_id = request.GET.get("session_id", "")
+    if not SESSION_ID_RE.match(session_id):
+        raise Http404
+    order = _order_for_session(session_id)
+    context = {
+        "order": order,
+        "session_id": session_id,
+        "settled": order is not None and order.status in SETTLED_STATUSES,
+    }
+    template = "links/order_success.html" + ("#order-status" if request.htmx else "")
+    return render(request, template, context)

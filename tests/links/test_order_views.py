@@ -1,0 +1,172 @@
+"""Orders pages: staff only (persona tests), filters, CSV export, actions; the public success page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from links import fulfilment
+from links.models import Order, OutboundEmail, PaymentLink
+from tests.webhooks.stripe_objects import checkout_session, line_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def link():
+    return PaymentLink.objects.create(stripe_id="plink_test_views", name="Mugs", url="http://example.com/pay/x", currency="eur")
+
+
+@pytest.fixture
+def order(link, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        return fulfilment.order_record_session(
+            session=checkout_session(payment_link=link.stripe_id, client_reference_id="ref-7"),
+            line_items=[line_item(description="Blue mug")],
+            actor="test",
+        )
+
+
+def _pages(order):
+    return [
+        reverse("orders:list"),
+        reverse("orders:detail", args=[order.public_id]),
+        reverse("orders:email-list"),
+        reverse("orders:export"),
+    ]
+
+
+def test_anonymous_is_sent_to_login(client, order):
+    for url in _pages(order):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login"))
+
+
+def test_non_staff_is_forbidden(client, other_user, order):
+    client.force_login(other_user)
+    for url in _pages(order):
+        assert client.get(url).status_code == 403, url
+    assert client.post(reverse("orders:fulfil", args=[order.public_id])).status_code == 403
+
+
+def test_staff_sees_every_page(staff_client, order):
+    for url in _pages(order):
+        assert staff_client.get(url).status_code == 200, url
+
+
+def test_list_shows_orders_in_few_queries(staff_client, order, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        response = staff_client.get(reverse("orders:list"))
+    assert "bob@example.com" in response.text
+    assert "Mugs" in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "shown"),
+    [
+        ({"status": "paid"}, True),
+        ({"status": "expired"}, False),
+        ({"q": "bob@"}, True),
+        ({"q": "ref-7"}, True),
+        ({"q": "nobody"}, False),
+        ({"date_from": "2000-01-01"}, True),
+        ({"date_to": "2000-01-01"}, False),
+    ],
+)
+def test_list_filters(staff_client, order, params, shown):
+    response = staff_client.get(reverse("orders:list"), params)
+    assert ("bob@example.com" in response.text) is shown
+
+
+def test_list_filters_by_link(staff_client, order, link):
+    other = PaymentLink.objects.create(stripe_id="plink_other", name="Other", url="http://example.com/y", currency="eur")
+    assert "bob@example.com" in staff_client.get(reverse("orders:list"), {"link": str(link.public_id)}).text
+    assert "bob@example.com" not in staff_client.get(reverse("orders:list"), {"link": str(other.public_id)}).text
+
+
+def test_htmx_gets_only_the_table(staff_client, order):
+    response = staff_client.get(reverse("orders:list"), headers={"HX-Request": "true"})
+    assert "<html" not in response.text
+    assert 'id="order-table"' in response.text
+
+
+def test_export_streams_csv(staff_client, order):
+    response = staff_client.get(reverse("orders:export"), {"status": "paid"})
+    assert response.streaming
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 1
+    assert rows[0]["checkout_session_id"] == order.checkout_session_id
+    assert rows[0]["payment_link"] == "plink_test_views"
+    assert rows[0]["amount_total"] == "2000"
+
+
+def test_detail_shows_items_history_and_emails(staff_client, order):
+    response = staff_client.get(reverse("orders:detail", args=[order.public_id]))
+    assert "Blue mug" in response.text
+    assert "Order confirmation" in response.text
+    assert "Mark as fulfilled" in response.text
+
+
+def test_mark_fulfilled(staff_client, order, staff_user):
+    response = staff_client.post(reverse("orders:fulfil", args=[order.public_id]))
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert order.status_changes.last().actor == staff_user.username
+
+
+def test_resend_email(staff_client, order, django_capture_on_commit_callbacks):
+    email = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+    OutboundEmail.objects.filter(id=email.id).update(status=OutboundEmail.Status.SENT)
+    with mock.patch("links.tasks.send_outbound_email.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            url = reverse("orders:email-resend", args=[order.public_id, email.kind])
+            assert staff_client.post(url).status_code == 302
+    delay.assert_called_once_with(email.id)
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.PENDING
+
+
+def test_refetch_failure_is_reported(staff_client, order, monkeypatch):
+    def down(*, session_id):
+        raise RuntimeError("no network")
+
+    monkeypatch.setattr(fulfilment, "checkout_session_fetch", down)
+    response = staff_client.post(reverse("orders:refetch", args=[order.public_id]), follow=True)
+    assert response.status_code == 200
+    assert "Stripe could not be reached" in response.text
+
+
+def test_success_page_is_public_and_settled(client, order):
+    response = client.get(reverse("orders:success"), {"session_id": order.checkout_session_id})
+    assert response.status_code == 200
+    assert "Payment received" in response.text
+    assert "hx-trigger" not in response.text
+
+
+def test_success_page_polls_while_waiting(client, monkeypatch):
+    monkeypatch.setattr(fulfilment, "checkout_session_fetch", mock.Mock(side_effect=RuntimeError("late")))
+    response = client.get(reverse("orders:success"), {"session_id": "cs_test_not_yet"})
+    assert response.status_code == 200
+    assert 'hx-trigger="every 2s"' in response.text
+    fragment = client.get(reverse("orders:success"), {"session_id": "cs_test_not_yet"}, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text
+    assert 'id="order-status"' in fragment.text
+
+
+def test_success_page_fetches_the_session_when_the_webhook_is_late(client, monkeypatch, django_capture_on_commit_callbacks):
+    session = checkout_session()
+    monkeypatch.setattr(fulfilment, "checkout_session_fetch", lambda *, session_id: (session, [line_item()]))
+    with django_capture_on_commit_callbacks():
+        response = client.get(reverse("orders:success"), {"session_id": session["id"]})
+    assert "Payment received" in response.text
+    assert Order.objects.get().checkout_session_id == session["id"]
+
+
+def test_success_page_rejects_garbage(client):
+    assert client.get(reverse("orders:success"), {"session_id": "../etc"}).status_code == 404

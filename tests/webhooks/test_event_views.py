@@ -1,0 +1,82 @@
+"""The event log: staff only, filters, the payload viewer, replay."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from tests.webhooks.conftest import make_event
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event():
+    data = make_event("checkout.session.completed")
+    return WebhookEvent.objects.create(
+        stripe_event_id=data["id"], type=data["type"], created=data["created"], payload=data,
+        status=WebhookEvent.Status.FAILED, attempts=3, last_error="RuntimeError: boom",
+    )
+
+
+def _pages(event):
+    return [reverse("webhooks:event-list"), reverse("webhooks:event-detail", args=[event.stripe_event_id])]
+
+
+def test_anonymous_is_sent_to_login(client, event):
+    for url in _pages(event):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+def test_non_staff_is_forbidden(client, other_user, event):
+    client.force_login(other_user)
+    for url in _pages(event):
+        assert client.get(url).status_code == 403
+    assert client.post(reverse("webhooks:event-replay", args=[event.stripe_event_id])).status_code == 403
+
+
+def test_staff_sees_the_list(staff_client, event, django_assert_max_num_queries):
+    with django_assert_max_num_queries(5):
+        response = staff_client.get(reverse("webhooks:event-list"))
+    assert response.status_code == 200
+    assert event.stripe_event_id in response.text
+    assert "RuntimeError: boom" in response.text
+
+
+def test_list_filters_by_status(staff_client, event):
+    response = staff_client.get(reverse("webhooks:event-list"), {"status": "processed"})
+    assert event.stripe_event_id not in response.text
+    response = staff_client.get(reverse("webhooks:event-list"), {"status": "failed", "type": event.type})
+    assert event.stripe_event_id in response.text
+
+
+def test_htmx_gets_only_the_table(staff_client, event):
+    response = staff_client.get(reverse("webhooks:event-list"), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="event-table"' in response.text
+
+
+def test_staff_sees_the_payload(staff_client, event):
+    response = staff_client.get(reverse("webhooks:event-detail", args=[event.stripe_event_id]))
+    assert response.status_code == 200
+    assert "&quot;checkout.session.completed&quot;" in response.text
+
+
+def test_unknown_event_is_404(staff_client):
+    assert staff_client.get(reverse("webhooks:event-detail", args=["evt_nope"])).status_code == 404
+
+
+def test_replay(staff_client, event, django_capture_on_commit_callbacks):
+    with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(reverse("webhooks:event-replay", args=[event.stripe_event_id]))
+    assert response.status_code == 302
+    delay.assert_called_once_with(event.id)
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PENDING

@@ -1,0 +1,194 @@
+"""Processing stored events: the claim, dispatch, failure with back-off, the requeuer and replay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Product
+from links.models import Order, OutboundEmail
+from tests.webhooks.conftest import make_event
+from tests.webhooks.stripe_objects import checkout_session, line_item
+from webhooks import services
+from webhooks.models import WebhookEvent
+from webhooks.tasks import process_webhook_event, requeue_stuck_events
+
+pytestmark = pytest.mark.django_db
+
+
+def store(event_type="checkout.session.completed", obj=None, **fields) -> WebhookEvent:
+    data = make_event(event_type, obj)
+    defaults = {"type": data["type"], "created": data["created"], "payload": data, "object_id": data["data"]["object"]["id"]}
+    return WebhookEvent.objects.create(stripe_event_id=data["id"], **{**defaults, **fields})
+
+
+@pytest.fixture
+def stripe_session(monkeypatch):
+    """The session Stripe would return: fulfilment's one call out (links.fulfilment.checkout_session_fetch)."""
+    sessions = {}
+
+    def fetch(*, session_id):
+        return sessions[session_id], [line_item()]
+
+    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", fetch)
+
+    def add(**overrides):
+        session = checkout_session(**overrides)
+        sessions[session["id"]] = session
+        return session
+
+    return add
+
+
+def test_unknown_type_is_ignored():
+    event = store("charge.succeeded", {"id": "ch_1"})
+    assert process_webhook_event(event.id) == WebhookEvent.Status.IGNORED
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (WebhookEvent.Status.IGNORED, 1)
+
+
+def test_completed_event_creates_the_order(stripe_session, django_capture_on_commit_callbacks):
+    session = stripe_session()
+    event = store(obj={"id": session["id"], "object": "checkout.session"})
+    with django_capture_on_commit_callbacks():
+        assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.processed_at is not None
+    assert Order.objects.get().checkout_session_id == session["id"]
+
+
+def test_processing_twice_does_nothing_the_second_time(stripe_session):
+    session = stripe_session()
+    event = store(obj={"id": session["id"]})
+    process_webhook_event(event.id)
+    assert process_webhook_event(event.id) is None
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+
+def test_claimed_event_is_not_claimed_again():
+    event = store()
+    assert services.webhook_event_claim(event_id=event.id)
+    assert not services.webhook_event_claim(event_id=event.id)
+
+
+def test_events_in_any_order_give_one_order_and_one_email(stripe_session, django_capture_on_commit_callbacks):
+    session = stripe_session()
+    succeeded = store("checkout.session.async_payment_succeeded", {"id": session["id"]})
+    completed = store("checkout.session.completed", {"id": session["id"]})
+    with django_capture_on_commit_callbacks():
+        process_webhook_event(succeeded.id)
+        process_webhook_event(completed.id)
+    assert Order.objects.count() == 1
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).count() == 1
+
+
+def test_handler_error_marks_failed_with_back_off(monkeypatch):
+    def boom(*, session_id):
+        raise RuntimeError("Stripe said no")
+
+    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", boom)
+    event = store()
+    with pytest.raises(RuntimeError):
+        process_webhook_event(event.id)
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "Stripe said no" in event.last_error
+    assert event.next_attempt_at > timezone.now() + timedelta(seconds=20)
+
+
+def test_retry_limit_leaves_the_event_failed(monkeypatch):
+    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", mock.Mock(side_effect=RuntimeError("down")))
+    event = store(attempts=services.MAX_ATTEMPTS - 1)
+    with pytest.raises(RuntimeError):
+        process_webhook_event(event.id)
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert event.next_attempt_at is None
+    # Neither a late task nor the requeuer picks it up again.
+    assert process_webhook_event(event.id) is None
+    assert services.webhook_events_requeue() == 0
+
+
+def test_back_off_doubles():
+    assert services.retry_delay(1) == timedelta(seconds=30)
+    assert services.retry_delay(2) == timedelta(seconds=60)
+    assert services.retry_delay(30) == services.RETRY_MAX
+
+
+def test_requeue_picks_due_events_once():
+    past = timezone.now() - timedelta(seconds=1)
+    due = store(next_attempt_at=past)
+    failed = store(status=WebhookEvent.Status.FAILED, attempts=2, next_attempt_at=past)
+    store(next_attempt_at=timezone.now() + timedelta(minutes=1))
+    store(status=WebhookEvent.Status.PROCESSED)
+    with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
+        assert requeue_stuck_events()["events"] == 2
+        assert sorted(c.args[0] for c in delay.call_args_list) == sorted([due.id, failed.id])
+        # Pushed back: the next beat tick does not enqueue them again.
+        assert requeue_stuck_events()["events"] == 0
+
+
+def test_requeue_takes_over_events_whose_worker_died():
+    event = store(status=WebhookEvent.Status.PROCESSING, attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1))
+    with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
+        assert services.webhook_events_requeue() == 1
+    delay.assert_called_once_with(event.id)
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert services.webhook_event_claim(event_id=event.id)
+
+
+def test_live_processing_lease_is_respected():
+    event = store(status=WebhookEvent.Status.PROCESSING, attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=1))
+    assert not services.webhook_event_claim(event_id=event.id)
+    with mock.patch("webhooks.tasks.process_webhook_event.delay"):
+        assert services.webhook_events_requeue() == 0
+
+
+def test_replay_processes_again(stripe_session, django_capture_on_commit_callbacks):
+    session = stripe_session()
+    event = store(obj={"id": session["id"]})
+    process_webhook_event(event.id)
+    with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.webhook_event_replay(event=event)
+    delay.assert_called_once_with(event.id)
+    assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    assert Order.objects.count() == 1
+
+
+def test_catalog_event_newest_wins():
+    product = Product.objects.create(stripe_id="prod_1", name="Old")
+    newer = store("product.updated", {"id": "prod_1", "object": "product", "name": "Newer", "active": True}, created=200)
+    older = store("product.updated", {"id": "prod_1", "object": "product", "name": "Older", "active": True}, created=100)
+    process_webhook_event(newer.id)
+    process_webhook_event(older.id)
+    product.refresh_from_db()
+    assert product.name == "Newer"
+    assert product.stripe_event_created == 200
+
+
+def test_catalog_event_for_unknown_object_creates_nothing():
+    event = store("product.created", {"id": "prod_unknown", "object": "product", "name": "X"})
+    assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    assert not Product.objects.exists()
+
+
+def test_register_endpoint_stores_the_secret_and_reuses_it(settings):
+    created = mock.Mock()
+    created.to_dict.return_value = {"id": "we_123", "secret": "whsec_abc", "enabled_events": ["checkout.session.completed"]}
+    client = mock.Mock()
+    client.v1.webhook_endpoints.create.return_value = created
+    with mock.patch("webhooks.services.get_stripe_client", return_value=client):
+        endpoint = services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
+        again = services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
+    assert endpoint.pk == again.pk
+    assert (endpoint.stripe_id, endpoint.secret) == ("we_123", "whsec_abc")
+    params = client.v1.webhook_endpoints.create.call_args.kwargs["params"]
+    assert "checkout.session.completed" in params["enabled_events"]
+    assert client.v1.webhook_endpoints.create.call_count == 1

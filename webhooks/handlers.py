@@ -1,0 +1,146 @@
+"""One handler per Stripe event type, found through ``HANDLERS``.
+
+A handler takes the stored event and either finishes or raises (the event is then retried with
+back-off). Handlers must be idempotent and order-independent: those about checkout sessions,
+subscriptions and invoices re-fetch the object from the API and apply its current state; the catalog
+handlers apply the payload only if it is newer than what the row already holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import Price, Product
+from links import fulfilment
+from links.models import PaymentLink
+from webhooks.models import WebhookEvent
+
+
+def _actor(event: WebhookEvent) -> str:
+    return f"{event.type} {event.stripe_event_id}"[:200]
+
+
+def _object(event: WebhookEvent) -> dict:
+    return event.payload["data"]["object"]
+
+
+# CHECKOUT ------------------------------------------------------------------------------------------
+
+
+def handle_checkout_session_completed(event: WebhookEvent) -> None:
+    fulfilment.checkout_session_fulfil(session_id=_object(event)["id"], actor=_actor(event))
+
+
+def handle_checkout_session_async_payment_succeeded(event: WebhookEvent) -> None:
+    # Same as completed: the re-fetched session says paid, whichever of the two events comes first.
+    fulfilment.checkout_session_fulfil(session_id=_object(event)["id"], actor=_actor(event))
+
+
+def handle_checkout_session_async_payment_failed(event: WebhookEvent) -> None:
+    fulfilment.checkout_session_payment_failed(session_id=_object(event)["id"], actor=_actor(event))
+
+
+def handle_checkout_session_expired(event: WebhookEvent) -> None:
+    # An expired session never comes back: the payload is as good as a fetch.
+    fulfilment.checkout_session_expire(session_id=_object(event)["id"], actor=_actor(event))
+
+
+# BILLING -------------------------------------------------------------------------------------------
+
+
+def handle_invoice_paid(event: WebhookEvent) -> None:
+    fulfilment.invoice_paid(invoice_id=_object(event)["id"], actor=_actor(event))
+
+
+def handle_customer_subscription_changed(event: WebhookEvent) -> None:
+    obj = _object(event)
+    fulfilment.subscription_sync(subscription_id=obj["id"], fallback_status=str(obj.get("status") or ""))
+
+
+# CATALOG -------------------------------------------------------------------------------------------
+
+
+def _apply_if_newer(model, event: WebhookEvent, fields: dict) -> int:
+    """Update the local row of this Stripe object unless it already holds a newer event's state.
+
+    Rows are only updated, never created: the dashboard creates its own rows when it creates the
+    object in Stripe, and an insert here would race that.
+    """
+    return model.objects.filter(
+        Q(stripe_event_created__isnull=True) | Q(stripe_event_created__lte=event.created),
+        stripe_id=_object(event)["id"],
+    ).update(**fields, stripe_event_created=event.created, updated_at=timezone.now())
+
+
+def _id(value) -> str:
+    return str(value.get("id") if isinstance(value, dict) else value or "")
+
+
+def handle_product_changed(event: WebhookEvent) -> None:
+    obj = _object(event)
+    if event.type == "product.deleted":
+        _apply_if_newer(Product, event, {"active": False})
+        return
+    _apply_if_newer(
+        Product,
+        event,
+        {
+            "name": str(obj.get("name") or "")[:250],
+            "description": str(obj.get("description") or ""),
+            "active": bool(obj.get("active", True)),
+            "images": list(obj.get("images") or []),
+            "tax_code": _id(obj.get("tax_code"))[:64],
+            "unit_label": str(obj.get("unit_label") or "")[:12],
+            "metadata": dict(obj.get("metadata") or {}),
+        },
+    )
+
+
+def handle_price_changed(event: WebhookEvent) -> None:
+    obj = _object(event)
+    if event.type == "price.deleted":
+        _apply_if_newer(Price, event, {"active": False})
+        return
+    # Stripe prices are immutable but for these.
+    _apply_if_newer(
+        Price,
+        event,
+        {
+            "active": bool(obj.get("active", True)),
+            "nickname": str(obj.get("nickname") or "")[:250],
+            "lookup_key": str(obj.get("lookup_key") or "")[:200],
+            "metadata": dict(obj.get("metadata") or {}),
+            "tax_behavior": str(obj.get("tax_behavior") or Price.TaxBehavior.UNSPECIFIED),
+        },
+    )
+
+
+def handle_payment_link_changed(event: WebhookEvent) -> None:
+    obj = _object(event)
+    fields = {"active": bool(obj.get("active", True))}
+    if obj.get("url"):
+        fields["url"] = str(obj["url"])[:500]
+    _apply_if_newer(PaymentLink, event, fields)
+
+
+HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
+    "checkout.session.completed": handle_checkout_session_completed,
+    "checkout.session.async_payment_succeeded": handle_checkout_session_async_payment_succeeded,
+    "checkout.session.async_payment_failed": handle_checkout_session_async_payment_failed,
+    "checkout.session.expired": handle_checkout_session_expired,
+    "invoice.paid": handle_invoice_paid,
+    "customer.subscription.created": handle_customer_subscription_changed,
+    "customer.subscription.updated": handle_customer_subscription_changed,
+    "customer.subscription.deleted": handle_customer_subscription_changed,
+    "product.created": handle_product_changed,
+    "product.updated": handle_product_changed,
+    "product.deleted": handle_product_changed,
+    "price.created": handle_price_changed,
+    "price.updated": handle_price_changed,
+    "price.deleted": handle_price_changed,
+    "payment_link.created": handle_payment_link_changed,
+    "payment_link.updated": handle_payment_link_changed,
+}

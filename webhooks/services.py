@@ -1,0 +1,369 @@
+"""Receiving, storing and processing Stripe events; registering our endpoint with Stripe.
+
+The database is the outbox: ``webhook_event_record`` stores an event (unique by Stripe id) and enqueues
+its processing on commit; ``webhook_event_process`` claims it with a conditional UPDATE, so a duplicate
+task or a concurrent worker does nothing; ``webhook_events_requeue`` finds the events whose task never
+ran or failed and enqueues them again, with exponential back-off and a retry limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.stripe_client import get_stripe_client
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+# After this many attempts a failing event stays failed until someone replays it.
+MAX_ATTEMPTS = 8
+# First retry after this long, doubling each attempt, capped.
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+# An event claimed for longer than this is taken to have lost its worker (SIGKILL, OOM, deploy).
+# Above CELERY_TASK_TIME_LIMIT, so a live task is never overtaken.
+PROCESSING_LEASE = timedelta(seconds=180)
+# How long a freshly stored event waits for its on-commit task before the requeuer sends another.
+ENQUEUE_GRACE = timedelta(seconds=120)
+# The requeuer's batch size: one beat tick never floods the broker.
+REQUEUE_BATCH = 500
+# How long a worker process trusts its copy of the endpoint secrets.
+SECRETS_TTL = 30.0
+# At most one refresh of the secrets per second when a signature matches none (a flood of forged
+# requests must not become a flood of queries).
+SECRETS_REFRESH_MIN_INTERVAL = 1.0
+
+# Request headers never written to the delivery log.
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key", "x-csrftoken"})
+
+REJECT_NO_SIGNATURE = "missing Stripe-Signature header"
+REJECT_TOO_LARGE = "body too large"
+REJECT_BAD_SIGNATURE = "signature does not match, or timestamp outside the tolerance"
+REJECT_MALFORMED = "malformed event JSON"
+REJECT_NOT_UTF8 = "body is not UTF-8"
+
+
+class WebhookRejected(Exception):
+    """The request is not a valid Stripe event: answer 400 and store nothing."""
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    event: WebhookEvent
+    created: bool
+
+
+# SECRETS -------------------------------------------------------------------------------------------
+
+_secrets_lock = threading.Lock()
+_secrets_cache: dict[str, object] = {"secrets": (), "loaded_at": 0.0}
+
+
+def _endpoint_secrets(*, refresh: bool = False) -> tuple[str, ...]:
+    """The secrets of our registered endpoints, cached per process for SECRETS_TTL seconds."""
+    now = time.monotonic()
+    with _secrets_lock:
+        age = now - float(_secrets_cache["loaded_at"])  # type: ignore[arg-type]
+        stale = age > SECRETS_TTL or (refresh and age > SECRETS_REFRESH_MIN_INTERVAL)
+        if not stale:
+            return _secrets_cache["secrets"]  # type: ignore[return-value]
+    secrets = tuple(WebhookEndpoint.objects.exclude(secret="").values_list("secret", flat=True))
+    with _secrets_lock:
+        _secrets_cache.update(secrets=secrets, loaded_at=time.monotonic())
+    return secrets
+
+
+def webhook_secrets_invalidate() -> None:
+    """Forget this process's cached secrets (after a registration, and between tests)."""
+    with _secrets_lock:
+        _secrets_cache.update(secrets=(), loaded_at=0.0)
+
+
+def _verify(payload: str, signature: str, secrets: tuple[str, ...]) -> bool:
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(payload, signature, secret, settings.STRIPE_WEBHOOK_TOLERANCE)
+        except stripe.SignatureVerificationError:
+            continue
+        return True
+    return False
+
+
+def webhook_signature_verify(*, payload: bytes, signature: str) -> None:
+    """Raise WebhookRejected unless one of the accepted secrets signed ``payload`` recently enough.
+
+    Accepted: every secret in STRIPE_WEBHOOK_SECRETS plus every registered endpoint's secret, so a secret
+    can be rotated without dropping events.
+    """
+    if not signature:
+        raise WebhookRejected(REJECT_NO_SIGNATURE)
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected(REJECT_NOT_UTF8) from None
+    configured = tuple(s for s in settings.STRIPE_WEBHOOK_SECRETS if s)
+    if _verify(text, signature, configured + _endpoint_secrets()):
+        return
+    # A secret registered by another process since we cached: look again, at most once a second.
+    if not _verify(text, signature, _endpoint_secrets(refresh=True)):
+        raise WebhookRejected(REJECT_BAD_SIGNATURE)
+
+
+# RECORDING -----------------------------------------------------------------------------------------
+
+
+def _parse_event(payload: bytes) -> dict:
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise WebhookRejected(REJECT_MALFORMED) from None
+    if not isinstance(event, dict):
+        raise WebhookRejected(REJECT_MALFORMED)
+    event_id, event_type, created = event.get("id"), event.get("type"), event.get("created")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise WebhookRejected(REJECT_MALFORMED)
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+        raise WebhookRejected(REJECT_MALFORMED)
+    if not isinstance(created, int) or isinstance(created, bool) or created < 0:
+        raise WebhookRejected(REJECT_MALFORMED)
+    if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
+        raise WebhookRejected(REJECT_MALFORMED)
+    return event
+
+
+def delivery_headers_clean(headers: dict[str, str]) -> dict[str, str]:
+    """Headers worth keeping for the delivery log: no credentials, the signature reduced to its time."""
+    clean = {}
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            continue
+        if name.lower() == "stripe-signature":
+            value = ",".join(part for part in value.split(",") if part.startswith("t="))
+        clean[name] = value[:500]
+    return clean
+
+
+def webhook_event_record(
+    *, payload: bytes, signature: str, headers: dict[str, str] | None = None, remote_addr: str | None = None
+) -> RecordResult:
+    """Verify, store (once per Stripe event id) and enqueue one delivery; log the delivery.
+
+    Raises WebhookRejected, storing nothing, for anything not signed by an accepted secret.
+    Processing is enqueued only after the commit, so the worker always finds the row.
+    """
+    if len(payload) > settings.WEBHOOK_MAX_BODY_BYTES:
+        raise WebhookRejected(REJECT_TOO_LARGE)
+    webhook_signature_verify(payload=payload, signature=signature)
+    data = _parse_event(payload)
+    with transaction.atomic():
+        # get_or_create handles the race of two web processes storing the same event: the loser's
+        # INSERT hits the unique constraint inside a savepoint and it reads the winner's row.
+        event, created = WebhookEvent.objects.get_or_create(
+            stripe_event_id=data["id"],
+            defaults={
+                "type": data["type"],
+                "api_version": str(data.get("api_version") or "")[:64],
+                "created": data["created"],
+                "livemode": bool(data.get("livemode")),
+                "object_id": str(data["data"]["object"].get("id") or "")[:255],
+                "payload": data,
+                "next_attempt_at": timezone.now() + ENQUEUE_GRACE,
+            },
+        )
+        WebhookDelivery.objects.create(
+            event=event,
+            stripe_event_id=event.stripe_event_id,
+            remote_addr=remote_addr or None,
+            headers=delivery_headers_clean(headers or {}),
+            result=WebhookDelivery.Result.ACCEPTED if created else WebhookDelivery.Result.DUPLICATE,
+            status_code=200,
+        )
+        if created:
+            _enqueue_on_commit(event.id)
+    return RecordResult(event=event, created=created)
+
+
+def _enqueue_on_commit(event_id: int) -> None:
+    from webhooks.tasks import process_webhook_event as process_webhook_event_task
+
+    transaction.on_commit(lambda: process_webhook_event_task.delay(event_id))
+
+
+# PROCESSING ----------------------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off: 30 s, 1 min, 2 min, … capped at an hour."""
+    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_MAX)
+
+
+def _claimable(now) -> Q:
+    return (
+        Q(status=WebhookEvent.Status.PENDING)
+        # A failed event is retried until it runs out of attempts (next_attempt_at then NULL).
+        | Q(status=WebhookEvent.Status.FAILED, next_attempt_at__isnull=False)
+        # Claimed by a worker that died before finishing.
+        | Q(status=WebhookEvent.Status.PROCESSING, next_attempt_at__lte=now)
+    )
+
+
+def webhook_event_claim(*, event_id: int) -> bool:
+    """Take the event for this worker; False when another worker has it or it is finished."""
+    now = timezone.now()
+    claimed = (
+        WebhookEvent.objects.filter(_claimable(now), id=event_id)
+        .update(
+            status=WebhookEvent.Status.PROCESSING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + PROCESSING_LEASE,
+        )
+    )
+    return claimed == 1
+
+
+def webhook_event_process(*, event_id: int) -> str | None:
+    """Process one stored event exactly once; return its final status (None if not claimed).
+
+    1. Claim with a conditional UPDATE (pending/failed/stale → processing, attempts + 1).
+    2. Dispatch by type through ``handlers.HANDLERS``; unknown types become ``ignored``.
+    3. Mark processed; on an exception mark failed with the error and the time of the next attempt
+       (none after MAX_ATTEMPTS), then re-raise so the task can decide to retry sooner.
+    Handlers are idempotent (ledgers keyed by the Stripe object), so a retry never doubles an effect.
+    """
+    from webhooks.handlers import HANDLERS
+
+    if not webhook_event_claim(event_id=event_id):
+        return None
+    event = WebhookEvent.objects.get(id=event_id)
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        _event_finish(event, status=WebhookEvent.Status.IGNORED)
+        return WebhookEvent.Status.IGNORED
+    try:
+        handler(event)
+    except Exception as exc:
+        logger.warning("Webhook event %s (%s) failed: %r", event.stripe_event_id, event.type, exc)
+        _event_fail(event, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _event_finish(event, status=WebhookEvent.Status.PROCESSED)
+    return WebhookEvent.Status.PROCESSED
+
+
+def _event_finish(event: WebhookEvent, *, status: str) -> None:
+    # Guarded by status: a stale worker whose lease was taken over cannot overwrite the new owner's result.
+    WebhookEvent.objects.filter(id=event.id, status=WebhookEvent.Status.PROCESSING).update(
+        status=status, last_error="", processed_at=timezone.now(), next_attempt_at=None
+    )
+
+
+def _event_fail(event: WebhookEvent, *, error: str) -> None:
+    attempts = WebhookEvent.objects.filter(id=event.id).values_list("attempts", flat=True).first() or 0
+    next_attempt_at = timezone.now() + retry_delay(attempts) if attempts < MAX_ATTEMPTS else None
+    WebhookEvent.objects.filter(id=event.id, status=WebhookEvent.Status.PROCESSING).update(
+        status=WebhookEvent.Status.FAILED, last_error=error[:5000], next_attempt_at=next_attempt_at
+    )
+
+
+def webhook_events_requeue(*, limit: int = REQUEUE_BATCH) -> int:
+    """Enqueue events whose task never ran, failed, or lost its worker; return how many.
+
+    Each event enqueued has its next attempt pushed back first (conditionally, so two beat ticks never
+    enqueue the same event twice), which is also what spaces out the retries of a failing event.
+    """
+    from webhooks.tasks import process_webhook_event as process_webhook_event_task
+
+    now = timezone.now()
+    # A worker died mid-event: make it a failed attempt, retried now or left failed if out of attempts.
+    WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSING, next_attempt_at__lte=now).update(
+        status=WebhookEvent.Status.FAILED, last_error="Processing did not finish (worker lost).", next_attempt_at=now
+    )
+    WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.FAILED, attempts__gte=MAX_ATTEMPTS, next_attempt_at__isnull=False
+    ).update(next_attempt_at=None)
+    due = (
+        WebhookEvent.objects.filter(
+            Q(next_attempt_at__lte=now) | Q(status=WebhookEvent.Status.PENDING, next_attempt_at__isnull=True),
+            status__in=[WebhookEvent.Status.PENDING, WebhookEvent.Status.FAILED],
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", "attempts", "next_attempt_at")[:limit]
+    )
+    enqueued = 0
+    for event_id, attempts, next_attempt_at in list(due):
+        later = now + max(retry_delay(attempts + 1), ENQUEUE_GRACE)
+        bumped = WebhookEvent.objects.filter(id=event_id, next_attempt_at=next_attempt_at).update(
+            next_attempt_at=later
+        )
+        if bumped:
+            process_webhook_event_task.delay(event_id)
+            enqueued += 1
+    return enqueued
+
+
+def webhook_event_replay(*, event: WebhookEvent) -> None:
+    """Process the event again from its stored payload (handlers re-fetch current state, so this is safe)."""
+    with transaction.atomic():
+        WebhookEvent.objects.filter(id=event.id).exclude(status=WebhookEvent.Status.PROCESSING).update(
+            status=WebhookEvent.Status.PENDING, last_error="", next_attempt_at=timezone.now() + ENQUEUE_GRACE
+        )
+        _enqueue_on_commit(event.id)
+
+
+# REGISTRATION --------------------------------------------------------------------------------------
+
+
+def handled_event_types() -> list[str]:
+    from webhooks.handlers import HANDLERS
+
+    return sorted(HANDLERS)
+
+
+def _api_base() -> str:
+    return settings.STRIPE_API_BASE if settings.STRIPE_SANDBOX_MODE else "https://api.stripe.com"
+
+
+def webhook_endpoint_register(*, url: str) -> WebhookEndpoint:
+    """Register ``url`` with Stripe for the events we handle, keeping the returned signing secret.
+
+    Reuses an existing registration for the same URL and API base: Stripe returns the secret only at
+    creation, and a second endpoint would deliver every event twice.
+    """
+    api_base = _api_base()
+    existing = WebhookEndpoint.objects.filter(url=url, api_base=api_base).first()
+    if existing is not None:
+        return existing
+    enabled_events = handled_event_types()
+    created = get_stripe_client().v1.webhook_endpoints.create(
+        params={"url": url, "enabled_events": enabled_events}
+    )
+    created = created.to_dict()
+    endpoint = WebhookEndpoint(
+        stripe_id=created["id"],
+        url=url,
+        api_base=api_base,
+        secret=created["secret"],
+        enabled_events=list(created.get("enabled_events") or enabled_events),
+    )
+    # Not the URL: an internal host name without a dot (docker, CI) is fine for delivery.
+    endpoint.full_clean(exclude=["url"])
+    endpoint.save()
+    webhook_secrets_invalidate()
+    return endpoint
+
+
+def webhook_endpoint_url() -> str:
+    """The address Stripe should deliver to: this install's public base URL plus the view's path."""
+    from django.urls import reverse
+
+    return settings.PAYLINKS_BASE_URL + reverse("webhooks:stripe")

@@ -1,0 +1,43 @@
+"""Celery interfaces to the webhook services: each task takes ids and owns its retry policy."""
+
+from __future__ import annotations
+
+import stripe
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+# Worth retrying within seconds: the network, Stripe's side, or the database coming back. Anything else
+# is marked failed on the event and retried later, with back-off, by requeue_stuck_events.
+TRANSIENT_ERRORS = (
+    stripe.APIConnectionError,
+    stripe.RateLimitError,
+    stripe.APIError,
+    OperationalError,
+    InterfaceError,
+)
+
+
+@shared_task(
+    name="webhooks.process_event",
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def process_webhook_event(self, event_id: int) -> str | None:
+    """Process one stored event; a duplicate or late task finds it claimed or finished and does nothing."""
+    from webhooks.services import webhook_event_process
+
+    return webhook_event_process(event_id=event_id)
+
+
+@shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)
+def requeue_stuck_events() -> dict[str, int]:
+    """Beat, every minute: re-enqueue events (and e-mails) whose task never ran, failed, or died."""
+    from links.emails import outbound_emails_requeue
+    from webhooks.services import webhook_events_requeue
+
+    return {"events": webhook_events_requeue(), "emails": outbound_emails_requeue()}
