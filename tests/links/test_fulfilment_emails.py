@@ -1,0 +1,98 @@
+"""The e-mail outbox: each e-mail once, HTML and text with the merchant's name, failures recorded."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.core import mail
+
+from links import emails, fulfilment
+from links.models import OutboundEmail
+from links.tasks import send_outbound_email
+from tests.webhooks.stripe_objects import checkout_session, line_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(django_capture_on_commit_callbacks, settings):
+    settings.PAYLINKS_MERCHANT_NAME = "Chez Alice"
+    with django_capture_on_commit_callbacks():
+        return fulfilment.order_record_session(
+            session=checkout_session(), line_items=[line_item(description="Croissant")], actor="test"
+        )
+
+
+@pytest.fixture
+def confirmation(order):
+    return order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+
+
+def test_confirmation_is_sent_once_with_html_and_text(confirmation):
+    assert send_outbound_email(confirmation.id) == OutboundEmail.Status.SENT
+    assert send_outbound_email(confirmation.id) == OutboundEmail.Status.SENT
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["bob@example.com"]
+    assert "Chez Alice" in message.subject
+    assert "Chez Alice" in message.body and "Croissant" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "Chez Alice" in html
+    confirmation.refresh_from_db()
+    assert confirmation.status == OutboundEmail.Status.SENT
+    assert confirmation.sent_at is not None
+    assert confirmation.attempts == 1
+
+
+def test_failure_is_recorded_and_raised_for_retry(confirmation):
+    with mock.patch.object(emails.EmailMultiAlternatives, "send", side_effect=OSError("SMTP down")):
+        with pytest.raises(OSError):
+            send_outbound_email(confirmation.id)
+    confirmation.refresh_from_db()
+    assert confirmation.status == OutboundEmail.Status.FAILED
+    assert "SMTP down" in confirmation.last_error
+    # The retry sends it.
+    assert send_outbound_email(confirmation.id) == OutboundEmail.Status.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_resend_sends_again(confirmation, django_capture_on_commit_callbacks):
+    send_outbound_email(confirmation.id)
+    with django_capture_on_commit_callbacks() as callbacks:
+        emails.outbound_email_resend(email=confirmation)
+    assert len(callbacks) == 1
+    send_outbound_email(confirmation.id)
+    assert len(mail.outbox) == 2
+
+
+def test_every_kind_renders(order, settings):
+    settings.PAYLINKS_STAFF_EMAIL = "staff@example.com"
+    for kind in (OutboundEmail.Kind.PAYMENT_FAILED, OutboundEmail.Kind.STAFF_NOTIFICATION):
+        email = emails.outbound_email_queue(order=order, kind=kind)
+        message = emails.outbound_email_message(email=email)
+        assert "Chez Alice" in message.body + message.subject
+        assert message.alternatives
+
+
+def test_invoice_email_links_to_the_hosted_invoice(order):
+    order.invoice_id = "in_123"
+    order.save()
+    email = emails.outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE)
+    invoice = mock.Mock()
+    invoice.to_dict.return_value = {"hosted_invoice_url": "https://invoice.example/in_123", "invoice_pdf": "https://invoice.example/in_123.pdf"}
+    client = mock.Mock()
+    client.v1.invoices.retrieve.return_value = invoice
+    with mock.patch("config.stripe_client.get_stripe_client", return_value=client):
+        message = emails.outbound_email_message(email=email)
+    assert "https://invoice.example/in_123" in message.body
+    assert "https://invoice.example/in_123.pdf" in message.alternatives[0][0]
+
+
+def test_requeue_picks_up_lost_emails(confirmation):
+    OutboundEmail.objects.filter(id=confirmation.id).update(updated_at=confirmation.updated_at - emails.PENDING_GRACE * 2)
+    with mock.patch("links.tasks.send_outbound_email.delay") as delay:
+        assert emails.outbound_emails_requeue() == 1
+        assert emails.outbound_emails_requeue() == 0
+    delay.assert_called_once_with(confirmation.id)

@@ -1,0 +1,65 @@
+"""One payment over real HTTP: the sandbox signs and delivers, we verify, store, process and fulfil."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from django.core import mail
+
+from links.models import Order, OutboundEmail, PaymentLink
+from links.tasks import send_outbound_email
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import webhook_endpoint_register
+from webhooks.tasks import process_webhook_event
+
+CARD = {"card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+
+
+def _pay(sandbox, url: str, email: str) -> requests.Response:
+    browser = requests.Session()
+    page = browser.get(url, timeout=10)
+    assert page.status_code == 200
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
+    return browser.post(
+        sandbox.base_url + action,
+        data={"csrfmiddlewaretoken": token, "email": email, **CARD},
+        headers={"Referer": url},
+        allow_redirects=False,
+        timeout=20,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payment_through_the_sandbox_gives_one_order_and_one_email(sandbox, stripe_client, settings):
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
+    assert endpoint.secret.startswith("whsec_")
+    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Book"}, "currency": "eur", "unit_amount": 900})
+    stripe_link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 2}]})
+    link = PaymentLink.objects.create(stripe_id=stripe_link.id, name="Books", url=stripe_link.url, currency="eur")
+
+    assert _pay(sandbox, stripe_link.url, "reader@example.com").status_code in (200, 302)
+
+    event = WebhookEvent.objects.get(type="checkout.session.completed")
+    assert WebhookDelivery.objects.get(event=event).result == WebhookDelivery.Result.ACCEPTED
+    assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    # A second run of the same event (a redelivered task) changes nothing.
+    assert process_webhook_event(event.id) is None
+
+    order = Order.objects.get()
+    assert order.checkout_session_id == event.object_id
+    assert order.status == Order.Status.PAID
+    assert order.payment_link == link
+    assert order.customer_email == "reader@example.com"
+    assert order.amount_total == 1800
+    assert order.line_items.get().quantity == 2
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, 1800)
+
+    confirmation = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+    send_outbound_email(confirmation.id)
+    assert len(mail.outbox) == 1
+    assert settings.PAYLINKS_MERCHANT_NAME in mail.outbox[0].subject
