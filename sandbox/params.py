@@ -100,6 +100,9 @@ def _coerce(value, tp, module_globals: dict, path: list[str]):
             code="parameter_invalid_empty",
         )
     options = tuple(o for o in options if not _is_empty_literal(o))
+    if str in options and any(typing_extensions.get_origin(o) is typing.Literal for o in options):
+        # The SDK types enums as ``Literal[...] | str`` for forward compatibility; the API enforces them.
+        options = tuple(o for o in options if o is not str)
     last_error = None
     for option in options:
         try:

@@ -44,10 +44,13 @@ PREFIX_TYPES = {
     "ch_": "charge",
     "shr_": "shipping_rate",
     "promo_": "promotion_code",
+    "txr_": "tax_rate",
 }
 
 # Fields returned only when expanded ("includable"), by object type: a function of the object id.
 INCLUDABLE: dict[tuple[str, str], Callable[[ApiObject], dict]] = {}
+# Fields computed when the object is read (a coupon's ``valid`` changes when ``redeem_by`` passes).
+RENDER_HOOKS: dict[str, Callable[[dict], dict]] = {}
 MAX_LIST_LIMIT = 100
 
 
@@ -86,7 +89,7 @@ def public(data: dict) -> dict:
 
 
 def render(obj: ApiObject, *, expand: list[str] = ()) -> dict:
-    return expand_value(public(obj.data), expand)
+    return expand_value(_rendered(obj), expand)
 
 
 def expand_value(body: dict, expand: list[str]) -> dict:
@@ -121,8 +124,17 @@ def _load_by_id(object_id: str, field: str):
     for prefix, type in PREFIX_TYPES.items():
         if object_id.startswith(prefix):
             obj = ApiObject.objects.filter(type=type, stripe_id=object_id).first()
-            return public(obj.data) if obj else object_id
+            return _rendered(obj) if obj else object_id
+    if field == "coupon":
+        # Coupon ids have no prefix (custom codes or 8 random characters).
+        obj = ApiObject.objects.filter(type="coupon", stripe_id=object_id).first()
+        return _rendered(obj) if obj else object_id
     raise errors.invalid("expand", f"This property cannot be expanded ({field}).")
+
+
+def _rendered(obj: ApiObject) -> dict:
+    hook = RENDER_HOOKS.get(obj.type)
+    return hook(public(obj.data)) if hook else public(obj.data)
 
 
 def page(

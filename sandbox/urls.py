@@ -3,80 +3,119 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from sandbox import hosted
-from sandbox.api import checkout_sessions, events, payment_links, prices, products, resources, webhook_endpoints
+from sandbox.api import (
+    checkout_sessions,
+    coupons,
+    events,
+    payment_links,
+    prices,
+    products,
+    resources,
+    shipping_rates,
+    tax_rates,
+    webhook_endpoints,
+)
 from sandbox.api.dispatch import endpoint, unrecognized
 
 app_name = "sandbox"
 
-api = [
-    path("products", endpoint(GET=products.product_list, POST=products.product_create), name="products"),
-    path(
-        "products/<str:product_id>",
-        endpoint(GET=products.product_retrieve, POST=products.product_update, DELETE=products.product_delete),
-        name="product",
-    ),
-    path("prices", endpoint(GET=prices.price_list, POST=prices.price_create), name="prices"),
-    path("prices/<str:price_id>", endpoint(GET=prices.price_retrieve, POST=prices.price_update), name="price"),
-    path(
-        "payment_links",
-        endpoint(GET=payment_links.payment_link_list, POST=payment_links.payment_link_create),
-        name="payment_links",
-    ),
-    path(
-        "payment_links/<str:link_id>",
-        endpoint(GET=payment_links.payment_link_retrieve, POST=payment_links.payment_link_update),
-        name="payment_link",
-    ),
-    path(
-        "payment_links/<str:link_id>/line_items",
-        endpoint(GET=payment_links.payment_link_line_items),
-        name="payment_link_line_items",
-    ),
-    path("checkout/sessions", endpoint(GET=checkout_sessions.session_list), name="checkout_sessions"),
-    path(
-        "checkout/sessions/<str:session_id>",
-        endpoint(GET=checkout_sessions.session_retrieve),
-        name="checkout_session",
-    ),
-    path(
-        "checkout/sessions/<str:session_id>/line_items",
-        endpoint(GET=checkout_sessions.session_line_items),
-        name="checkout_session_line_items",
-    ),
-    path(
-        "checkout/sessions/<str:session_id>/expire",
-        endpoint(POST=checkout_sessions.session_expire_view),
-        name="checkout_session_expire",
-    ),
-    path(
-        "webhook_endpoints",
-        endpoint(GET=webhook_endpoints.webhook_endpoint_list, POST=webhook_endpoints.webhook_endpoint_create),
-        name="webhook_endpoints",
-    ),
-    path(
-        "webhook_endpoints/<str:endpoint_id>",
-        endpoint(
-            GET=webhook_endpoints.webhook_endpoint_retrieve,
-            POST=webhook_endpoints.webhook_endpoint_update,
-            DELETE=webhook_endpoints.webhook_endpoint_delete,
-        ),
-        name="webhook_endpoint",
-    ),
-    path("events", endpoint(GET=events.event_list), name="events"),
-    path("events/<str:event_id>", endpoint(GET=events.event_retrieve), name="event"),
-    path("payment_intents", endpoint(GET=resources.payment_intent_list), name="payment_intents"),
-    path(
-        "payment_intents/<str:intent_id>",
-        endpoint(GET=resources.payment_intent_retrieve),
-        name="payment_intent",
-    ),
-    path("customers", endpoint(GET=resources.customer_list), name="customers"),
-    path("customers/<str:customer_id>", endpoint(GET=resources.customer_retrieve), name="customer"),
-]
+
+def v1(route: str, name: str, **handlers):
+    """``/sandbox/v1/<route>`` served by ``handlers`` per HTTP method (see api/dispatch.py)."""
+    return path(f"v1/{route}", endpoint(**handlers), name=f"api_{name}")
+
 
 urlpatterns = [
-    *[path(f"v1/{p.pattern}", p.callback, name=p.name) for p in api],
-    re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="unrecognized"),
+    v1("products", "products", GET=products.product_list, POST=products.product_create),
+    v1(
+        "products/<str:product_id>",
+        "product",
+        GET=products.product_retrieve,
+        POST=products.product_update,
+        DELETE=products.product_delete,
+    ),
+    v1("prices", "prices", GET=prices.price_list, POST=prices.price_create),
+    v1("prices/<str:price_id>", "price", GET=prices.price_retrieve, POST=prices.price_update),
+    v1(
+        "payment_links",
+        "payment_links",
+        GET=payment_links.payment_link_list,
+        POST=payment_links.payment_link_create,
+    ),
+    v1(
+        "payment_links/<str:link_id>",
+        "payment_link",
+        GET=payment_links.payment_link_retrieve,
+        POST=payment_links.payment_link_update,
+    ),
+    v1("payment_links/<str:link_id>/line_items", "payment_link_line_items", GET=payment_links.payment_link_line_items),
+    v1("checkout/sessions", "checkout_sessions", GET=checkout_sessions.session_list),
+    v1("checkout/sessions/<str:session_id>", "checkout_session", GET=checkout_sessions.session_retrieve),
+    v1(
+        "checkout/sessions/<str:session_id>/line_items",
+        "checkout_session_line_items",
+        GET=checkout_sessions.session_line_items,
+    ),
+    v1(
+        "checkout/sessions/<str:session_id>/expire",
+        "checkout_session_expire",
+        POST=checkout_sessions.session_expire_view,
+    ),
+    v1(
+        "shipping_rates",
+        "shipping_rates",
+        GET=shipping_rates.shipping_rate_list,
+        POST=shipping_rates.shipping_rate_create,
+    ),
+    v1(
+        "shipping_rates/<str:rate_id>",
+        "shipping_rate",
+        GET=shipping_rates.shipping_rate_retrieve,
+        POST=shipping_rates.shipping_rate_update,
+    ),
+    v1("coupons", "coupons", GET=coupons.coupon_list, POST=coupons.coupon_create),
+    v1(
+        "coupons/<str:coupon_id>",
+        "coupon",
+        GET=coupons.coupon_retrieve,
+        POST=coupons.coupon_update,
+        DELETE=coupons.coupon_delete,
+    ),
+    v1(
+        "promotion_codes",
+        "promotion_codes",
+        GET=coupons.promotion_code_list,
+        POST=coupons.promotion_code_create,
+    ),
+    v1(
+        "promotion_codes/<str:promo_id>",
+        "promotion_code",
+        GET=coupons.promotion_code_retrieve,
+        POST=coupons.promotion_code_update,
+    ),
+    v1("tax_rates", "tax_rates", GET=tax_rates.tax_rate_list, POST=tax_rates.tax_rate_create),
+    v1("tax_rates/<str:rate_id>", "tax_rate", GET=tax_rates.tax_rate_retrieve, POST=tax_rates.tax_rate_update),
+    v1(
+        "webhook_endpoints",
+        "webhook_endpoints",
+        GET=webhook_endpoints.webhook_endpoint_list,
+        POST=webhook_endpoints.webhook_endpoint_create,
+    ),
+    v1(
+        "webhook_endpoints/<str:endpoint_id>",
+        "webhook_endpoint",
+        GET=webhook_endpoints.webhook_endpoint_retrieve,
+        POST=webhook_endpoints.webhook_endpoint_update,
+        DELETE=webhook_endpoints.webhook_endpoint_delete,
+    ),
+    v1("events", "events", GET=events.event_list),
+    v1("events/<str:event_id>", "event", GET=events.event_retrieve),
+    v1("payment_intents", "payment_intents", GET=resources.payment_intent_list),
+    v1("payment_intents/<str:intent_id>", "payment_intent", GET=resources.payment_intent_retrieve),
+    v1("customers", "customers", GET=resources.customer_list),
+    v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
+    re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),
+    # Hosted pages (public, like buy.stripe.com and checkout.stripe.com).
     path("pay/<str:token>", hosted.pay, name="pay"),
     path("checkout/<str:session_id>", hosted.checkout_page, name="checkout"),
 ]
