@@ -152,6 +152,17 @@ def session_target_status(session: dict) -> str:
     return Order.Status.AWAITING_PAYMENT
 
 
+def order_success_url_template() -> str:
+    """The after-payment page to give Stripe as a link's ``after_completion`` redirect URL.
+
+    Stripe replaces ``{CHECKOUT_SESSION_ID}``; the page shows the order and polls until it is settled.
+    """
+    from django.conf import settings
+    from django.urls import reverse
+
+    return f"{settings.PAYLINKS_BASE_URL}{reverse('orders:success')}?session_id={{CHECKOUT_SESSION_ID}}"
+
+
 # THE ORDER LEDGER ----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import time
 from datetime import date
 
 from django.contrib import messages
@@ -30,6 +31,7 @@ EMAILS_PER_PAGE = 50
 SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 # The success page fetches a session whose webhook is late at most this often (seconds).
 SUCCESS_FETCH_INTERVAL = 10
+SUCCESS_FETCH_BUDGET_PER_MINUTE = 120
 # States after which the success page stops polling.
 SETTLED_STATUSES = frozenset({Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED})
 
@@ -209,9 +211,22 @@ def email_list(request: HttpRequest) -> HttpResponse:
 # SUCCESS PAGE --------------------------------------------------------------------------------------
 
 
+def _fetch_allowed(session_id: str) -> bool:
+    """At most one fetch per session per interval, and a global budget: the page is public, and made-up
+    session ids must not turn it into a way to spend our Stripe rate limit."""
+    if not cache.add(f"success-fetch:{session_id}", 1, SUCCESS_FETCH_INTERVAL):
+        return False
+    minute = int(time.time() // 60)
+    cache.add(f"success-fetch-budget:{minute}", 0, 120)
+    try:
+        return cache.incr(f"success-fetch-budget:{minute}") <= SUCCESS_FETCH_BUDGET_PER_MINUTE
+    except ValueError:
+        return True
+
+
 def _order_for_session(session_id: str) -> Order | None:
     order = Order.objects.filter(checkout_session_id=session_id).first()
-    if order is not None or not cache.add(f"success-fetch:{session_id}", 1, SUCCESS_FETCH_INTERVAL):
+    if order is not None or not _fetch_allowed(session_id):
         return order
     # The webhook is late (or lost): ask Stripe ourselves; fulfilment is idempotent.
     try:

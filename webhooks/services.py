@@ -218,11 +218,18 @@ def _claimable(now) -> Q:
     )
 
 
-def webhook_event_claim(*, event_id: int) -> bool:
-    """Take the event for this worker; False when another worker has it or it is finished."""
+def webhook_event_claim(*, event_id: int, take_over: bool = False) -> bool:
+    """Take the event for this worker; False when another worker has it or it is finished.
+
+    ``take_over``: the broker redelivered this task because its worker died, so an event still marked
+    processing is that dead worker's and may be taken without waiting for its lease to run out.
+    """
     now = timezone.now()
+    condition = _claimable(now)
+    if take_over:
+        condition |= Q(status=WebhookEvent.Status.PROCESSING)
     claimed = (
-        WebhookEvent.objects.filter(_claimable(now), id=event_id)
+        WebhookEvent.objects.filter(condition, id=event_id)
         .update(
             status=WebhookEvent.Status.PROCESSING,
             attempts=F("attempts") + 1,
@@ -232,7 +239,7 @@ def webhook_event_claim(*, event_id: int) -> bool:
     return claimed == 1
 
 
-def webhook_event_process(*, event_id: int) -> str | None:
+def webhook_event_process(*, event_id: int, take_over: bool = False) -> str | None:
     """Process one stored event exactly once; return its final status (None if not claimed).
 
     1. Claim with a conditional UPDATE (pending/failed/stale → processing, attempts + 1).
@@ -243,7 +250,7 @@ def webhook_event_process(*, event_id: int) -> str | None:
     """
     from webhooks.handlers import HANDLERS
 
-    if not webhook_event_claim(event_id=event_id):
+    if not webhook_event_claim(event_id=event_id, take_over=take_over):
         return None
     event = WebhookEvent.objects.get(id=event_id)
     handler = HANDLERS.get(event.type)

@@ -31,7 +31,9 @@ def process_webhook_event(self, event_id: int) -> str | None:
     """Process one stored event; a duplicate or late task finds it claimed or finished and does nothing."""
     from webhooks.services import webhook_event_process
 
-    return webhook_event_process(event_id=event_id)
+    # Redelivered (acks_late + reject_on_worker_lost): the worker that claimed the event died mid-way.
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return webhook_event_process(event_id=event_id, take_over=redelivered)
 
 
 @shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)

@@ -170,3 +170,8 @@ def test_success_page_fetches_the_session_when_the_webhook_is_late(client, monke
 
 def test_success_page_rejects_garbage(client):
     assert client.get(reverse("orders:success"), {"session_id": "../etc"}).status_code == 404
+
+
+def test_success_url_template(settings):
+    settings.PAYLINKS_BASE_URL = "https://shop.example"
+    assert fulfilment.order_success_url_template() == "https://shop.example/orders/success/?session_id={CHECKOUT_SESSION_ID}"

@@ -192,3 +192,12 @@ def test_register_endpoint_stores_the_secret_and_reuses_it(settings):
     params = client.v1.webhook_endpoints.create.call_args.kwargs["params"]
     assert "checkout.session.completed" in params["enabled_events"]
     assert client.v1.webhook_endpoints.create.call_count == 1
+
+
+def test_redelivered_task_takes_over_a_dead_workers_event(stripe_session):
+    session = stripe_session()
+    event = store(obj={"id": session["id"]}, status=WebhookEvent.Status.PROCESSING, attempts=1,
+                  next_attempt_at=timezone.now() + timedelta(minutes=2))
+    assert process_webhook_event(event.id) is None
+    assert services.webhook_event_process(event_id=event.id, take_over=True) == WebhookEvent.Status.PROCESSED
+    assert Order.objects.count() == 1
