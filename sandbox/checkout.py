@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from sandbox import cards, objects, pricing, store
+from sandbox import cards, discounts, objects, pricing, store, tax
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
@@ -37,6 +37,7 @@ class Payment:
     custom_fields: dict[str, str | None] = field(default_factory=dict)
     terms_accepted: bool = False
     promotions: str | None = None
+    promotion_code: str | None = None
 
 
 @dataclass
@@ -129,10 +130,23 @@ def session_pay(*, session_id: str, payment: Payment) -> PaymentResult:
         customer_id = _customer(session.data, link.data, payment)
         _succeed(intent, customer_id=customer_id)
         _complete(session.data, payment, intent_id=intent.stripe_id, customer_id=customer_id)
+        _redeem(session.data)
         store.save(session)
         _count_completed(link)
         event = event_emit(type="checkout.session.completed", obj=session.data, deliver_now=True)
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
+
+
+def session_reprice(*, session_id: str, payment: Payment) -> ApiObject:
+    """Recompute an open session's totals for the customer's choices, without charging."""
+    with transaction.atomic():
+        session = store.locked(type="checkout.session", object_id=session_id)
+        if session.data["status"] != "open":
+            raise SessionNotOpen
+        link = store.get(type="payment_link", object_id=session.data["payment_link"])
+        _price_session(session.data, link.data, payment)
+        store.save(session)
+        return session
 
 
 def link_available(link: dict) -> bool:
@@ -143,23 +157,91 @@ def link_available(link: dict) -> bool:
 
 
 def _price_session(data: dict, link: dict, payment: Payment) -> None:
+    """Lines, then the promotion code's discount, then tax on the discounted amounts, then shipping."""
     items = session_line_items(link=link, quantities=payment.quantities, custom_amount=payment.custom_amount)
-    data["_line_items"] = items
+    currency = data["currency"]
     subtotal = sum(li["amount_subtotal"] for li in items)
-    shipping = 0
-    if payment.shipping_rate:
-        rate = store.get(type="shipping_rate", object_id=payment.shipping_rate).data
-        shipping = rate["fixed_amount"]["amount"]
-        data["shipping_cost"] = {
-            "amount_subtotal": shipping,
-            "amount_tax": 0,
-            "amount_total": shipping,
-            "shipping_rate": rate["id"],
-            "taxes": [],
-        }
+    data["discounts"] = []
+    if payment.promotion_code:
+        promo, coupon = discounts.promotion_code_lookup(
+            code=payment.promotion_code, currency=currency, subtotal=subtotal, email=payment.email,
+            product_ids=[li["price"]["product"] for li in items],
+        )
+        amounts = discounts.line_discounts(coupon=coupon.data, lines=items, currency=currency)
+        discount = _discount_object(session_id=data["id"], promo_id=promo.stripe_id, coupon_id=coupon.stripe_id)
+        for line, amount in zip(items, amounts, strict=True):
+            line["amount_discount"] = amount
+            line["discounts"] = [{"amount": amount, "discount": discount}] if amount else []
+        data["discounts"] = [{"coupon": coupon.stripe_id, "promotion_code": promo.stripe_id}]
+    country = (payment.address or {}).get("country")
+    percentage = tax.rate_for(country) if link["automatic_tax"]["enabled"] else None
+    exclusive_tax = 0
+    for line in items:
+        net = line["amount_subtotal"] - line["amount_discount"]
+        line_tax = 0
+        if percentage is not None:
+            behavior = line["price"]["tax_behavior"]
+            line_tax = tax.line_tax(amount=net, percentage=percentage, behavior=behavior)
+            rate = tax.tax_rate_object(country, percentage, inclusive=behavior == "inclusive")
+            line["taxes"] = [{"amount": line_tax, "rate": rate, "taxability_reason": "standard_rated", "taxable_amount": net}]
+            if behavior != "inclusive":
+                exclusive_tax += line_tax
+        line["amount_tax"] = line_tax
+        line["amount_total"] = net + (line_tax if line["taxes"] and line["price"]["tax_behavior"] != "inclusive" else 0)
+    if link["automatic_tax"]["enabled"]:
+        data["automatic_tax"].update({"provider": "stripe", "status": "complete" if percentage is not None else "requires_location_inputs"})
+    data["_line_items"] = items
+    shipping = _shipping(data, payment.shipping_rate)
+    discount_total = sum(li["amount_discount"] for li in items)
     data["amount_subtotal"] = subtotal
-    data["amount_total"] = subtotal + shipping
-    data["total_details"] = {"amount_discount": 0, "amount_shipping": shipping, "amount_tax": 0}
+    data["amount_total"] = subtotal - discount_total + exclusive_tax + shipping
+    data["total_details"] = {
+        "amount_discount": discount_total,
+        "amount_shipping": shipping,
+        "amount_tax": sum(li["amount_tax"] for li in items),
+    }
+
+
+def _shipping(data: dict, rate_id: str | None) -> int:
+    if not rate_id:
+        return 0
+    rate = store.get(type="shipping_rate", object_id=rate_id).data
+    amount = rate["fixed_amount"]["amount"]
+    data["shipping_cost"] = {
+        "amount_subtotal": amount,
+        "amount_tax": 0,
+        "amount_total": amount,
+        "shipping_rate": rate["id"],
+        "taxes": [],
+    }
+    return amount
+
+
+def _discount_object(*, session_id: str, promo_id: str, coupon_id: str) -> dict:
+    return {
+        "id": new_id("di"),
+        "object": "discount",
+        "checkout_session": session_id,
+        "customer": None,
+        "customer_account": None,
+        "end": None,
+        "invoice": None,
+        "invoice_item": None,
+        "promotion_code": promo_id,
+        "source": {"coupon": coupon_id, "type": "coupon"},
+        "start": store.now(),
+        "subscription": None,
+        "subscription_item": None,
+    }
+
+
+def _redeem(data: dict) -> None:
+    """Count the redemption on the promotion code and its coupon."""
+    for entry in data["discounts"]:
+        for type, object_id in (("promotion_code", entry["promotion_code"]), ("coupon", entry["coupon"])):
+            obj = store.locked(type=type, object_id=object_id)
+            obj.data["times_redeemed"] += 1
+            store.save(obj)
 
 
 def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:

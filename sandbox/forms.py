@@ -29,13 +29,21 @@ class PayForm(forms.Form):
     card_cvc = forms.CharField(label=_("CVC"), max_length=4)
     cardholder_name = forms.CharField(label=_("Name on card"), max_length=200)
 
-    def __init__(self, *args, link: dict, line_items: list[dict], **kwargs):
+    def __init__(self, *args, link: dict, line_items: list[dict], preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.link = link
         self.line_items = line_items
+        self.preview = preview
         self._add_quantity_fields()
         self._add_collection_fields()
         self._add_custom_fields()
+        if link["allow_promotion_codes"]:
+            self.fields["promotion_code"] = forms.CharField(label=_("Promotion code"), max_length=500, required=False)
+        if preview:
+            # "Update total" only reprices the order: nothing else has to be filled in yet.
+            for name, field in self.fields.items():
+                if not name.startswith(("quantity_", "custom_amount", "promotion_code", "shipping_rate", "billing_country")):
+                    field.required = False
 
     def _add_quantity_fields(self) -> None:
         for item in self.line_items:
@@ -118,11 +126,15 @@ class PayForm(forms.Form):
 
     def clean_card_number(self) -> str:
         number = cards.digits(self.cleaned_data["card_number"])
+        if self.preview and not number:
+            return ""
         if not cards.luhn_ok(number):
             raise forms.ValidationError(CARD_NUMBER_INCORRECT, code="incorrect_number")
         return number
 
-    def clean_card_expiry(self) -> tuple[int, int]:
+    def clean_card_expiry(self) -> tuple[int, int] | None:
+        if self.preview and not self.cleaned_data["card_expiry"]:
+            return None
         parsed = cards.parse_expiry(self.cleaned_data["card_expiry"])
         if parsed is None:
             raise forms.ValidationError(EXPIRY_INCOMPLETE, code="invalid_expiry_year")
@@ -152,7 +164,7 @@ class PayForm(forms.Form):
         cleaned = super().clean()
         number = cleaned.get("card_number")
         cvc = (cleaned.get("card_cvc") or "").strip()
-        if number:
+        if number and not self.preview:
             length = 4 if cards.brand(number) == "amex" else 3
             if not re.fullmatch(rf"\d{{{length}}}", cvc):
                 self.add_error("card_cvc", forms.ValidationError(CVC_INCOMPLETE, code="invalid_cvc"))

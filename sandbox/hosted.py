@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from sandbox import checkout, delivery, pricing, store
+from sandbox import checkout, delivery, discounts, pricing, store
 from sandbox.forms import PayForm
 from sandbox.models import ApiObject
 
@@ -59,6 +59,7 @@ def _open_session(request: HttpRequest, link: ApiObject) -> ApiObject:
         locale=query.get("locale") or None,
     )
     session.data["_utm"] = {k: query[k] for k in UTM_KEYS if _UTM.match(query.get(k, ""))}
+    session.data["_prefilled_promo_code"] = query.get("prefilled_promo_code", "")[:500]
     store.save(session)
     return session
 
@@ -91,25 +92,36 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
     return _page(request, session, link, _form(session, link))
 
 
-def _form(session: ApiObject, link: ApiObject, data=None) -> PayForm:
+def _form(session: ApiObject, link: ApiObject, data=None, *, preview: bool = False) -> PayForm:
     return PayForm(
         data,
         link=link.data,
         line_items=session.data["_line_items"],
-        initial={"email": session.data["customer_email"] or ""},
+        preview=preview,
+        initial={
+            "email": session.data["customer_email"] or "",
+            "promotion_code": session.data.get("_prefilled_promo_code", ""),
+        },
     )
 
 
 def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpResponse:
-    form = _form(session, link, request.POST)
+    preview = "update" in request.POST
+    form = _form(session, link, request.POST, preview=preview)
     if not form.is_valid():
         return _page(request, session, link, form)
     try:
+        if preview:
+            session = checkout.session_reprice(session_id=session.stripe_id, payment=_payment(form))
+            return _page(request, session, link, _form(session, link, request.POST, preview=True))
         result = checkout.session_pay(session_id=session.stripe_id, payment=_payment(form))
     except checkout.LinkUnavailable:
         return _inactive(request, link)
     except checkout.SessionNotOpen:
         return HttpResponseRedirect(reverse("sandbox:checkout", args=[session.stripe_id]))
+    except discounts.PromotionCodeRefused as refused:
+        form.add_error("promotion_code", str(refused.message))
+        return _page(request, session, link, form)
     if result.decline is not None:
         form.add_error(result.decline.field, str(result.decline.message))
         return _page(request, result.session, link, form, status=402)
@@ -121,13 +133,14 @@ def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpRespo
 def _payment(form: PayForm) -> checkout.Payment:
     data = form.cleaned_data
     address = None
-    if "billing_line1" in data:
+    if data.get("billing_country"):
         address = {
-            "city": data["billing_city"], "country": data["billing_country"].upper(), "line1": data["billing_line1"],
-            "line2": None, "postal_code": data["billing_postal_code"], "state": None,
+            "city": data.get("billing_city") or None, "country": data["billing_country"].upper(),
+            "line1": data.get("billing_line1") or None, "line2": None,
+            "postal_code": data.get("billing_postal_code") or None, "state": None,
         }
     shipping = None
-    if "shipping_line1" in data:
+    if data.get("shipping_line1"):
         shipping = {
             "name": data["shipping_name"],
             "address": {
@@ -135,11 +148,16 @@ def _payment(form: PayForm) -> checkout.Payment:
                 "line2": None, "postal_code": data["shipping_postal_code"], "state": None,
             },
         }
-    custom = {k.removeprefix("custom_"): (v or None) for k, v in data.items() if k.startswith("custom_") and k != "custom_amount"}
+    custom = {
+        k.removeprefix("custom_"): (v or None)
+        for k, v in data.items()
+        if k.startswith("custom_") and k != "custom_amount"
+    }
     return checkout.Payment(
-        email=data["email"],
-        card_number=data["card_number"],
-        name=data["cardholder_name"],
+        email=data.get("email") or "",
+        card_number=data.get("card_number") or "",
+        name=data.get("cardholder_name") or "",
+        promotion_code=data.get("promotion_code") or None,
         quantities=form.quantities(),
         custom_amount=data.get("custom_amount"),
         phone=data.get("phone"),
@@ -201,6 +219,9 @@ def _page(request: HttpRequest, session: ApiObject, link: ApiObject, form: PayFo
         "link": link.data,
         "lines": lines,
         "total": _money(session.data["amount_total"], session.data),
+        "discount": _money(session.data["total_details"]["amount_discount"], session.data),
+        "shipping": _money(session.data["total_details"]["amount_shipping"] or 0, session.data),
+        "tax": _money(session.data["total_details"]["amount_tax"], session.data),
         "form": form,
         "submit_label": _submit_label(link.data["submit_type"]),
         "action": reverse("sandbox:checkout", args=[session.stripe_id]),

@@ -1,0 +1,182 @@
+"""Hosted page options: promotion codes, shipping, automatic tax, custom fields, phone, terms, repricing."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.models import ApiObject
+
+pytestmark = pytest.mark.django_db
+
+CARD = {"email": "a@example.com", "card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+
+
+def _path(link: dict) -> str:
+    return link["url"].removeprefix("http://testserver")
+
+
+def _last_session(api) -> dict:
+    session = ApiObject.objects.filter(type="checkout.session").order_by("-seq").first()
+    return api.ok("get", f"checkout/sessions/{session.stripe_id}", {"expand": ["line_items"]})
+
+
+def _promo_link(api, price, **coupon) -> tuple[dict, dict]:
+    coupon = api.ok("post", "coupons", coupon or {"percent_off": 10})
+    promo = api.ok("post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "SPRING"})
+    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 2}], "allow_promotion_codes": True})
+    return link, promo
+
+
+def test_percent_off_promotion_code(client, api, price):
+    link, promo = _promo_link(api, price)
+    client.post(_path(link), {**CARD, "promotion_code": "spring"})
+    session = _last_session(api)
+    assert session["status"] == "complete"
+    assert session["total_details"]["amount_discount"] == 300
+    assert session["amount_total"] == 2700
+    assert session["discounts"] == [{"coupon": promo["promotion"]["coupon"], "promotion_code": promo["id"]}]
+    assert session["line_items"]["data"][0]["amount_discount"] == 300
+    assert api.ok("get", f"promotion_codes/{promo['id']}")["times_redeemed"] == 1
+
+
+def test_amount_off_promotion_code(client, api, price):
+    link, _ = _promo_link(api, price, amount_off=500, currency="usd")
+    client.post(_path(link), {**CARD, "promotion_code": "SPRING"})
+    assert _last_session(api)["amount_total"] == 2500
+
+
+def test_unknown_promotion_code_is_refused_at_the_field(client, api, price):
+    link, _ = _promo_link(api, price)
+    response = client.post(_path(link), {**CARD, "promotion_code": "NOPE"})
+    assert b"This code is invalid." in response.content
+    assert _last_session(api)["status"] == "open"
+
+
+def test_used_up_promotion_code(client, api, price):
+    coupon = api.ok("post", "coupons", {"percent_off": 10, "max_redemptions": 1})
+    api.ok("post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "ONCE"})
+    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True})
+    client.post(_path(link), {**CARD, "promotion_code": "ONCE"})
+    response = client.post(_path(link), {**CARD, "promotion_code": "ONCE"})
+    assert b"This code has expired." in response.content
+    assert api.ok("get", f"coupons/{coupon['id']}")["valid"] is False
+
+
+def test_minimum_amount_and_first_time_restrictions(client, api, price):
+    coupon = api.ok("post", "coupons", {"percent_off": 10})
+    api.ok(
+        "post",
+        "promotion_codes",
+        {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "BIG",
+         "restrictions": {"minimum_amount": 5000, "minimum_amount_currency": "usd"}},
+    )
+    api.ok(
+        "post",
+        "promotion_codes",
+        {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "NEW", "restrictions": {"first_time_transaction": True}},
+    )
+    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True})
+    assert b"minimum order of 50.00 USD" in client.post(_path(link), {**CARD, "promotion_code": "BIG"}).content
+    client.post(_path(link), {**CARD, "promotion_code": "NEW"})
+    assert b"first-time customers" in client.post(_path(link), {**CARD, "promotion_code": "NEW"}).content
+
+
+def test_prefilled_promo_code(client, api, price):
+    link, _ = _promo_link(api, price)
+    response = client.get(_path(link) + "?prefilled_promo_code=SPRING")
+    assert b'value="SPRING"' in response.content
+
+
+def test_promotion_code_api_rules(api):
+    coupon = api.ok("post", "coupons", {"percent_off": 10})
+    base = {"promotion": {"type": "coupon", "coupon": coupon["id"]}}
+    api.ok("post", "promotion_codes", {**base, "code": "DUP"})
+    assert api.post("promotion_codes", {**base, "code": "dup"}).json()["error"]["param"] == "code"
+    assert api.post("promotion_codes", {**base, "code": "no spaces"}).json()["error"]["param"] == "code"
+    assert api.post("promotion_codes", {"promotion": {"type": "coupon", "coupon": "missing"}}).status_code == 404
+    generated = api.ok("post", "promotion_codes", base)
+    assert generated["code"]
+    assert generated["promotion"] == {"coupon": coupon["id"], "type": "coupon"}
+
+
+def test_coupon_needs_exactly_one_discount(api):
+    assert api.post("coupons", {}).status_code == 400
+    assert api.post("coupons", {"percent_off": 10, "amount_off": 100, "currency": "usd"}).status_code == 400
+    assert api.post("coupons", {"amount_off": 100}).json()["error"]["param"] == "currency"
+    assert api.post("coupons", {"percent_off": 10, "duration": "repeating"}).json()["error"]["param"] == "duration_in_months"
+
+
+def test_shipping_options_and_address(client, api, price):
+    rate = api.ok("post", "shipping_rates", {"display_name": "Post", "type": "fixed_amount", "fixed_amount": {"amount": 400, "currency": "usd"}})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "shipping_options": [{"shipping_rate": rate["id"]}],
+         "shipping_address_collection": {"allowed_countries": ["FR", "BE"]}},
+    )
+    assert link["shipping_options"] == [{"shipping_amount": 400, "shipping_rate": rate["id"]}]
+    shipping = {"shipping_name": "Ada", "shipping_line1": "1 rue X", "shipping_city": "Paris", "shipping_postal_code": "75001", "shipping_rate": rate["id"]}
+    refused = client.post(_path(link), {**CARD, **shipping, "shipping_country": "US"})
+    assert refused.status_code == 200
+    client.post(_path(link), {**CARD, **shipping, "shipping_country": "FR"})
+    session = _last_session(api)
+    assert session["status"] == "complete"
+    assert session["amount_total"] == 1900
+    assert session["total_details"]["amount_shipping"] == 400
+    assert session["collected_information"]["shipping_details"]["address"]["country"] == "FR"
+    assert session["shipping_cost"]["shipping_rate"] == rate["id"]
+
+
+def test_automatic_tax_exclusive_and_inclusive(client, api, product):
+    billing = {"billing_line1": "1 rue X", "billing_city": "Paris", "billing_postal_code": "75001", "billing_country": "FR"}
+    for behavior, total, tax in (("exclusive", 1200, 200), ("inclusive", 1000, 167)):
+        price = api.ok("post", "prices", {"product": product["id"], "currency": "eur", "unit_amount": 1000, "tax_behavior": behavior})
+        link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "automatic_tax": {"enabled": True}})
+        client.post(_path(link), {**CARD, **billing})
+        session = _last_session(api)
+        assert (session["amount_total"], session["total_details"]["amount_tax"]) == (total, tax)
+        assert session["line_items"]["data"][0]["taxes"][0]["rate"]["percentage"] == 20.0
+        assert session["automatic_tax"]["status"] == "complete"
+
+
+def test_custom_fields_phone_and_terms(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "phone_number_collection": {"enabled": True},
+            "consent_collection": {"terms_of_service": "required"},
+            "custom_fields": [
+                {"key": "size", "label": {"type": "custom", "custom": "Size"}, "type": "dropdown",
+                 "dropdown": {"options": [{"label": "Small", "value": "s"}, {"label": "Large", "value": "l"}]}},
+                {"key": "zip", "label": {"type": "custom", "custom": "Zip"}, "type": "numeric"},
+                {"key": "note", "label": {"type": "custom", "custom": "Note"}, "type": "text", "optional": True},
+            ],
+        },
+    )
+    missing = client.post(_path(link), {**CARD, "custom_size": "l", "custom_zip": "12a"})
+    assert b"Enter digits only." in missing.content
+    client.post(_path(link), {**CARD, "custom_size": "l", "custom_zip": "12345", "phone": "+33123456789", "terms": "on"})
+    session = _last_session(api)
+    assert session["status"] == "complete"
+    values = {f["key"]: f[f["type"]]["value"] for f in session["custom_fields"]}
+    assert values == {"size": "l", "zip": "12345", "note": None}
+    assert session["customer_details"]["phone"] == "+33123456789"
+    assert session["consent"]["terms_of_service"] == "accepted"
+
+
+def test_update_total_reprices_without_paying(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}}]},
+    )
+    client.get(_path(link))
+    session = _last_session(api)
+    item_id = api.ok("get", f"payment_links/{link['id']}/line_items")["data"][0]["id"]
+    response = client.post(f"/sandbox/checkout/{session['id']}", {"update": "1", f"quantity_{item_id}": 4})
+    assert b"60.00 USD" in response.content
+    repriced = _last_session(api)
+    assert repriced["status"] == "open"
+    assert repriced["amount_total"] == 6000
