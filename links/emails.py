@@ -78,7 +78,10 @@ def _invoice_links(order: Order) -> dict:
     if not order.invoice_id:
         return {}
     invoice = get_stripe_client().v1.invoices.retrieve(order.invoice_id).to_dict()
-    return {"hosted_invoice_url": invoice.get("hosted_invoice_url"), "invoice_pdf": invoice.get("invoice_pdf")}
+    return {
+        "hosted_invoice_url": invoice.get("hosted_invoice_url"),
+        "invoice_pdf": invoice.get("invoice_pdf"),
+    }
 
 
 def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
@@ -103,7 +106,10 @@ def outbound_email_send(*, email_id: int) -> str:
     error: Exception | None = None
     with transaction.atomic():
         email = (
-            OutboundEmail.objects.select_for_update(of=("self",)).select_related("order").filter(id=email_id).first()
+            OutboundEmail.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .filter(id=email_id)
+            .first()
         )
         if email is None or email.status == OutboundEmail.Status.SENT:
             return OutboundEmail.Status.SENT if email else ""
@@ -116,7 +122,10 @@ def outbound_email_send(*, email_id: int) -> str:
         if error is None:
             fields |= {"status": OutboundEmail.Status.SENT, "sent_at": timezone.now(), "last_error": ""}
         else:
-            fields |= {"status": OutboundEmail.Status.FAILED, "last_error": f"{type(error).__name__}: {error}"[:2000]}
+            fields |= {
+                "status": OutboundEmail.Status.FAILED,
+                "last_error": f"{type(error).__name__}: {error}"[:2000],
+            }
         OutboundEmail.objects.filter(id=email.id).update(**fields)
     if error is not None:
         raise error

@@ -120,7 +120,9 @@ def order_fields_from_session(session: dict) -> dict:
     fields = {
         "payment_status": _text(session.get("payment_status"), 32),
         "customer_email": _text(details.get("email") or session.get("customer_email"), 254),
-        "customer_name": _text(details.get("name") or details.get("individual_name") or details.get("business_name"), 300),
+        "customer_name": _text(
+            details.get("name") or details.get("individual_name") or details.get("business_name"), 300
+        ),
         "customer_phone": _text(details.get("phone"), 64),
         "customer_id": _text(_id(session.get("customer")), 255),
         "billing_address": details.get("address"),
@@ -191,7 +193,9 @@ def order_status_change(*, order: Order, to_status: str, actor: str) -> bool:
         order.fulfilled_at = now
         update_fields.append("fulfilled_at")
     order.save(update_fields=update_fields)
-    OrderStatusChange.objects.create(order=order, from_status=from_status, to_status=to_status, actor=actor[:200])
+    OrderStatusChange.objects.create(
+        order=order, from_status=from_status, to_status=to_status, actor=actor[:200]
+    )
     if to_status == Order.Status.PAYMENT_FAILED:
         outbound_email_queue(order=order, kind=OutboundEmail.Kind.PAYMENT_FAILED)
         outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
@@ -333,8 +337,10 @@ def subscription_sync(*, subscription_id: str, fallback_status: str = "") -> int
     status = _text(subscription.get("status"), 32)
     if not status:
         return 0
-    return Order.objects.filter(subscription_id=subscription_id).exclude(subscription_status=status).update(
-        subscription_status=status, updated_at=timezone.now()
+    return (
+        Order.objects.filter(subscription_id=subscription_id)
+        .exclude(subscription_status=status)
+        .update(subscription_status=status, updated_at=timezone.now())
     )
 
 
@@ -383,10 +389,19 @@ def checkout_sessions_reconcile(*, since: int | None = None) -> int:
     created = 0
     for stripe_link_id in PaymentLink.objects.values_list("stripe_id", flat=True).iterator():
         page = client.v1.checkout.sessions.list(
-            params={"payment_link": stripe_link_id, "status": "complete", "created": {"gte": created_after}, "limit": 100}
+            params={
+                "payment_link": stripe_link_id,
+                "status": "complete",
+                "created": {"gte": created_after},
+                "limit": 100,
+            }
         )
         session_ids = [session["id"] for session in page.auto_paging_iter()]
-        known = set(Order.objects.filter(checkout_session_id__in=session_ids).values_list("checkout_session_id", flat=True))
+        known = set(
+            Order.objects.filter(checkout_session_id__in=session_ids).values_list(
+                "checkout_session_id", flat=True
+            )
+        )
         for session_id in session_ids:
             if session_id in known:
                 continue

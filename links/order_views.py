@@ -33,7 +33,9 @@ SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 SUCCESS_FETCH_INTERVAL = 10
 SUCCESS_FETCH_BUDGET_PER_MINUTE = 120
 # States after which the success page stops polling.
-SETTLED_STATUSES = frozenset({Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED})
+SETTLED_STATUSES = frozenset(
+    {Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED}
+)
 
 
 def _order_for_staff(public_id) -> Order:
@@ -66,7 +68,11 @@ def _filtered_orders(params) -> tuple[QuerySet[Order], dict]:
     else:
         filters["status"] = ""
     if filters["link"]:
-        link = PaymentLink.objects.filter(public_id=filters["link"]).first() if _is_uuid(filters["link"]) else None
+        link = (
+            PaymentLink.objects.filter(public_id=filters["link"]).first()
+            if _is_uuid(filters["link"])
+            else None
+        )
         orders = orders.filter(payment_link=link) if link else orders.none()
     if filters["q"]:
         q = filters["q"]
@@ -115,10 +121,27 @@ class _Echo:
 
 
 EXPORT_COLUMNS = [
-    "public_id", "created_at", "checkout_session_id", "status", "payment_status", "customer_email",
-    "customer_name", "currency", "amount_subtotal", "amount_discount", "amount_shipping", "amount_tax",
-    "amount_total", "payment_link__stripe_id", "client_reference_id", "promotion_code", "payment_intent_id",
-    "invoice_id", "subscription_id", "paid_at", "fulfilled_at",
+    "public_id",
+    "created_at",
+    "checkout_session_id",
+    "status",
+    "payment_status",
+    "customer_email",
+    "customer_name",
+    "currency",
+    "amount_subtotal",
+    "amount_discount",
+    "amount_shipping",
+    "amount_tax",
+    "amount_total",
+    "payment_link__stripe_id",
+    "client_reference_id",
+    "promotion_code",
+    "payment_intent_id",
+    "invoice_id",
+    "subscription_id",
+    "paid_at",
+    "fulfilled_at",
 ]
 
 
@@ -130,7 +153,9 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = orders.order_by("-created_at", "-id").values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000)
 
     def stream():
-        yield writer.writerow([column.replace("payment_link__stripe_id", "payment_link") for column in EXPORT_COLUMNS])
+        yield writer.writerow(
+            [column.replace("payment_link__stripe_id", "payment_link") for column in EXPORT_COLUMNS]
+        )
         for row in rows:
             yield writer.writerow(["" if value is None else value for value in row])
 
@@ -142,13 +167,21 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
 # ONE ORDER -----------------------------------------------------------------------------------------
 
 
+def _status_label(status: str) -> str:
+    return str(Order.Status(status).label) if status in Order.Status.values else status
+
+
 @require_GET
 def order_detail(request: HttpRequest, public_id) -> HttpResponse:
     order = _order_for_staff(public_id)
     context = {
         "order": order,
         "line_items": order.line_items.all(),
-        "status_changes": order.status_changes.all(),
+        # Labels, not codes: the history is read by people.
+        "status_changes": [
+            (change, _status_label(change.from_status), _status_label(change.to_status))
+            for change in order.status_changes.all()
+        ],
         "emails": order.emails.all(),
         "can_fulfil": order.status == Order.Status.PAID,
     }

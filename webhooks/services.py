@@ -93,7 +93,9 @@ def webhook_secrets_invalidate() -> None:
 def _verify(payload: str, signature: str, secrets: tuple[str, ...]) -> bool:
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(payload, signature, secret, settings.STRIPE_WEBHOOK_TOLERANCE)
+            stripe.WebhookSignature.verify_header(
+                payload, signature, secret, settings.STRIPE_WEBHOOK_TOLERANCE
+            )
         except stripe.SignatureVerificationError:
             continue
         return True
@@ -228,13 +230,10 @@ def webhook_event_claim(*, event_id: int, take_over: bool = False) -> bool:
     condition = _claimable(now)
     if take_over:
         condition |= Q(status=WebhookEvent.Status.PROCESSING)
-    claimed = (
-        WebhookEvent.objects.filter(condition, id=event_id)
-        .update(
-            status=WebhookEvent.Status.PROCESSING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + PROCESSING_LEASE,
-        )
+    claimed = WebhookEvent.objects.filter(condition, id=event_id).update(
+        status=WebhookEvent.Status.PROCESSING,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + PROCESSING_LEASE,
     )
     return claimed == 1
 
@@ -293,7 +292,9 @@ def webhook_events_requeue(*, limit: int = REQUEUE_BATCH) -> int:
     now = timezone.now()
     # A worker died mid-event: make it a failed attempt, retried now or left failed if out of attempts.
     WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSING, next_attempt_at__lte=now).update(
-        status=WebhookEvent.Status.FAILED, last_error="Processing did not finish (worker lost).", next_attempt_at=now
+        status=WebhookEvent.Status.FAILED,
+        last_error="Processing did not finish (worker lost).",
+        next_attempt_at=now,
     )
     WebhookEvent.objects.filter(
         status=WebhookEvent.Status.FAILED, attempts__gte=MAX_ATTEMPTS, next_attempt_at__isnull=False

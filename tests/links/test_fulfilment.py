@@ -66,7 +66,9 @@ def test_unpaid_session_awaits_payment_then_becomes_paid(link):
     assert link.orders_count == 0
     assert not OutboundEmail.objects.exists()
 
-    order = record({**session, "payment_status": "paid"}, actor="checkout.session.async_payment_succeeded evt_2")
+    order = record(
+        {**session, "payment_status": "paid"}, actor="checkout.session.async_payment_succeeded evt_2"
+    )
     assert order.status == Order.Status.PAID
     link.refresh_from_db()
     assert (link.orders_count, link.revenue) == (1, 2000)
@@ -97,12 +99,22 @@ def test_unknown_payment_link_leaves_the_link_empty():
 
 def test_fields_from_the_session():
     session = checkout_session(
-        collected_information={"shipping_details": {"name": "Bob", "address": {"city": "Lyon", "country": "FR"}}},
+        collected_information={
+            "shipping_details": {"name": "Bob", "address": {"city": "Lyon", "country": "FR"}}
+        },
         shipping_cost={"amount_total": 500, "shipping_rate": "shr_123"},
         total_details={"amount_discount": 300, "amount_shipping": 500, "amount_tax": 100},
         discounts=[{"coupon": None, "promotion_code": "promo_123"}],
-        custom_fields=[{"key": "engraving", "label": {"type": "custom", "custom": "Engraving"}, "type": "text",
-                        "text": {"value": "For Alice"}, "numeric": None, "dropdown": None}],
+        custom_fields=[
+            {
+                "key": "engraving",
+                "label": {"type": "custom", "custom": "Engraving"},
+                "type": "text",
+                "text": {"value": "For Alice"},
+                "numeric": None,
+                "dropdown": None,
+            }
+        ],
         consent={"promotions": "opt_in", "terms_of_service": "accepted"},
         client_reference_id="ref-42",
         customer="cus_123",
@@ -112,7 +124,9 @@ def test_fields_from_the_session():
     assert order.shipping_rate_id == "shr_123"
     assert (order.amount_discount, order.amount_shipping, order.amount_tax) == (300, 500, 100)
     assert order.promotion_code == "promo_123"
-    assert order.custom_fields == [{"key": "engraving", "label": "Engraving", "type": "text", "value": "For Alice"}]
+    assert order.custom_fields == [
+        {"key": "engraving", "label": "Engraving", "type": "text", "value": "For Alice"}
+    ]
     assert order.consent["promotions"] == "opt_in"
     assert order.client_reference_id == "ref-42"
     assert order.customer_id == "cus_123"

@@ -81,7 +81,10 @@ def test_invoice_email_links_to_the_hosted_invoice(order):
     order.save()
     email = emails.outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE)
     invoice = mock.Mock()
-    invoice.to_dict.return_value = {"hosted_invoice_url": "https://invoice.example/in_123", "invoice_pdf": "https://invoice.example/in_123.pdf"}
+    invoice.to_dict.return_value = {
+        "hosted_invoice_url": "https://invoice.example/in_123",
+        "invoice_pdf": "https://invoice.example/in_123.pdf",
+    }
     client = mock.Mock()
     client.v1.invoices.retrieve.return_value = invoice
     with mock.patch("config.stripe_client.get_stripe_client", return_value=client):
@@ -91,7 +94,9 @@ def test_invoice_email_links_to_the_hosted_invoice(order):
 
 
 def test_requeue_picks_up_lost_emails(confirmation):
-    OutboundEmail.objects.filter(id=confirmation.id).update(updated_at=confirmation.updated_at - emails.PENDING_GRACE * 2)
+    OutboundEmail.objects.filter(id=confirmation.id).update(
+        updated_at=confirmation.updated_at - emails.PENDING_GRACE * 2
+    )
     with mock.patch("links.tasks.send_outbound_email.delay") as delay:
         assert emails.outbound_emails_requeue() == 1
         assert emails.outbound_emails_requeue() == 0

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def link():
-    return PaymentLink.objects.create(stripe_id="plink_test_views", name="Mugs", url="http://example.com/pay/x", currency="eur")
+    return PaymentLink.objects.create(
+        stripe_id="plink_test_views", name="Mugs", url="http://example.com/pay/x", currency="eur"
+    )
 
 
 @pytest.fixture
@@ -84,9 +86,13 @@ def test_list_filters(staff_client, order, params, shown):
 
 
 def test_list_filters_by_link(staff_client, order, link):
-    other = PaymentLink.objects.create(stripe_id="plink_other", name="Other", url="http://example.com/y", currency="eur")
+    other = PaymentLink.objects.create(
+        stripe_id="plink_other", name="Other", url="http://example.com/y", currency="eur"
+    )
     assert "bob@example.com" in staff_client.get(reverse("orders:list"), {"link": str(link.public_id)}).text
-    assert "bob@example.com" not in staff_client.get(reverse("orders:list"), {"link": str(other.public_id)}).text
+    assert (
+        "bob@example.com" not in staff_client.get(reverse("orders:list"), {"link": str(other.public_id)}).text
+    )
 
 
 def test_htmx_gets_only_the_table(staff_client, order):
@@ -154,12 +160,16 @@ def test_success_page_polls_while_waiting(client, monkeypatch):
     response = client.get(reverse("orders:success"), {"session_id": "cs_test_not_yet"})
     assert response.status_code == 200
     assert 'hx-trigger="every 2s"' in response.text
-    fragment = client.get(reverse("orders:success"), {"session_id": "cs_test_not_yet"}, headers={"HX-Request": "true"})
+    fragment = client.get(
+        reverse("orders:success"), {"session_id": "cs_test_not_yet"}, headers={"HX-Request": "true"}
+    )
     assert "<html" not in fragment.text
     assert 'id="order-status"' in fragment.text
 
 
-def test_success_page_fetches_the_session_when_the_webhook_is_late(client, monkeypatch, django_capture_on_commit_callbacks):
+def test_success_page_fetches_the_session_when_the_webhook_is_late(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
     session = checkout_session()
     monkeypatch.setattr(fulfilment, "checkout_session_fetch", lambda *, session_id: (session, [line_item()]))
     with django_capture_on_commit_callbacks():
@@ -174,4 +184,7 @@ def test_success_page_rejects_garbage(client):
 
 def test_success_url_template(settings):
     settings.PAYLINKS_BASE_URL = "https://shop.example"
-    assert fulfilment.order_success_url_template() == "https://shop.example/orders/success/?session_id={CHECKOUT_SESSION_ID}"
+    assert (
+        fulfilment.order_success_url_template()
+        == "https://shop.example/orders/success/?session_id={CHECKOUT_SESSION_ID}"
+    )

@@ -14,7 +14,12 @@ from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
-CARD = {"card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "card_number": "4242424242424242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 
 def _pay(sandbox, url: str, email: str) -> requests.Response:
@@ -37,9 +42,15 @@ def test_payment_through_the_sandbox_gives_one_order_and_one_email(sandbox, stri
     settings.STRIPE_WEBHOOK_SECRETS = []
     endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
     assert endpoint.secret.startswith("whsec_")
-    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Book"}, "currency": "eur", "unit_amount": 900})
-    stripe_link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 2}]})
-    link = PaymentLink.objects.create(stripe_id=stripe_link.id, name="Books", url=stripe_link.url, currency="eur")
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Book"}, "currency": "eur", "unit_amount": 900}
+    )
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": 2}]}
+    )
+    link = PaymentLink.objects.create(
+        stripe_id=stripe_link.id, name="Books", url=stripe_link.url, currency="eur"
+    )
 
     assert _pay(sandbox, stripe_link.url, "reader@example.com").status_code in (200, 302)
 

@@ -17,8 +17,13 @@ pytestmark = pytest.mark.django_db
 def event():
     data = make_event("checkout.session.completed")
     return WebhookEvent.objects.create(
-        stripe_event_id=data["id"], type=data["type"], created=data["created"], payload=data,
-        status=WebhookEvent.Status.FAILED, attempts=3, last_error="RuntimeError: boom",
+        stripe_event_id=data["id"],
+        type=data["type"],
+        created=data["created"],
+        payload=data,
+        status=WebhookEvent.Status.FAILED,
+        attempts=3,
+        last_error="RuntimeError: boom",
     )
 
 

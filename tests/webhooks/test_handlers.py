@@ -35,22 +35,30 @@ def stripe_api():
 def subscription_order(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():
         return fulfilment.order_record_session(
-            session=checkout_session(mode="subscription", subscription="sub_1"), line_items=[line_item()], actor="t"
+            session=checkout_session(mode="subscription", subscription="sub_1"),
+            line_items=[line_item()],
+            actor="t",
         )
 
 
 def test_subscription_status_comes_from_the_api(stripe_api, subscription_order):
     # The event says "incomplete" but it is old: Stripe now says active.
     stripe_api.v1.subscriptions.retrieve.return_value = _stripe_object({"id": "sub_1", "status": "active"})
-    event = store("customer.subscription.updated", {"id": "sub_1", "object": "subscription", "status": "incomplete"})
+    event = store(
+        "customer.subscription.updated", {"id": "sub_1", "object": "subscription", "status": "incomplete"}
+    )
     assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
     subscription_order.refresh_from_db()
     assert subscription_order.subscription_status == "active"
 
 
 def test_deleted_subscription_falls_back_to_the_event(stripe_api, subscription_order):
-    stripe_api.v1.subscriptions.retrieve.side_effect = stripe.InvalidRequestError("No such subscription", "id")
-    event = store("customer.subscription.deleted", {"id": "sub_1", "object": "subscription", "status": "canceled"})
+    stripe_api.v1.subscriptions.retrieve.side_effect = stripe.InvalidRequestError(
+        "No such subscription", "id"
+    )
+    event = store(
+        "customer.subscription.deleted", {"id": "sub_1", "object": "subscription", "status": "canceled"}
+    )
     process_webhook_event(event.id)
     subscription_order.refresh_from_db()
     assert subscription_order.subscription_status == "canceled"
@@ -63,7 +71,9 @@ def test_subscription_event_before_the_order_is_not_an_error(stripe_api):
     assert not Order.objects.exists()
 
 
-def test_invoice_paid_queues_one_invoice_email(stripe_api, subscription_order, django_capture_on_commit_callbacks):
+def test_invoice_paid_queues_one_invoice_email(
+    stripe_api, subscription_order, django_capture_on_commit_callbacks
+):
     stripe_api.v1.invoices.retrieve.return_value = _stripe_object(
         {"id": "in_1", "status": "paid", "parent": {"subscription_details": {"subscription": "sub_1"}}}
     )
@@ -80,10 +90,15 @@ def test_invoice_paid_queues_one_invoice_email(stripe_api, subscription_order, d
 def test_price_and_link_events_update_known_rows():
     product = Product.objects.create(stripe_id="prod_h", name="P")
     price = Price.objects.create(product=product, stripe_id="price_h", currency="eur", unit_amount=100)
-    link = PaymentLink.objects.create(stripe_id="plink_h", name="L", url="http://example.com/a", currency="eur")
+    link = PaymentLink.objects.create(
+        stripe_id="plink_h", name="L", url="http://example.com/a", currency="eur"
+    )
     for event in (
         store("price.updated", {"id": "price_h", "object": "price", "active": False, "nickname": "Old"}),
-        store("payment_link.updated", {"id": "plink_h", "object": "payment_link", "active": False, "url": "http://example.com/b"}),
+        store(
+            "payment_link.updated",
+            {"id": "plink_h", "object": "payment_link", "active": False, "url": "http://example.com/b"},
+        ),
     ):
         assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
     price.refresh_from_db()
@@ -93,7 +108,9 @@ def test_price_and_link_events_update_known_rows():
 
 
 def test_older_link_event_does_not_reactivate(db):
-    link = PaymentLink.objects.create(stripe_id="plink_o", name="L", url="http://example.com/a", currency="eur")
+    link = PaymentLink.objects.create(
+        stripe_id="plink_o", name="L", url="http://example.com/a", currency="eur"
+    )
     newer = store("payment_link.updated", {"id": "plink_o", "active": False}, created=2000)
     older = store("payment_link.updated", {"id": "plink_o", "active": True}, created=1000)
     process_webhook_event(newer.id)

@@ -40,7 +40,9 @@ def test_the_same_event_delivered_concurrently_is_stored_once(live_server, setti
 
     def deliver():
         headers = {"Stripe-Signature": sign(body), "Content-Type": "application/json"}
-        return requests.post(f"{live_server.url}/webhooks/stripe/", data=body, headers=headers, timeout=30).status_code
+        return requests.post(
+            f"{live_server.url}/webhooks/stripe/", data=body, headers=headers, timeout=30
+        ).status_code
 
     assert _in_threads(8, deliver) == [200] * 8
     assert WebhookEvent.objects.count() == 1
@@ -52,18 +54,29 @@ def test_the_same_event_delivered_concurrently_is_stored_once(live_server, setti
 def test_concurrent_processing_of_one_session_gives_one_order(sandbox, stripe_client, settings):
     settings.STRIPE_WEBHOOK_SECRETS = []
     webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
-    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Tea"}, "currency": "eur", "unit_amount": 400})
-    stripe_link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 1}]})
-    link = PaymentLink.objects.create(stripe_id=stripe_link.id, name="Tea", url=stripe_link.url, currency="eur")
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Tea"}, "currency": "eur", "unit_amount": 400}
+    )
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": 1}]}
+    )
+    link = PaymentLink.objects.create(
+        stripe_id=stripe_link.id, name="Tea", url=stripe_link.url, currency="eur"
+    )
     _pay(sandbox, stripe_link.url, "t@example.com")
     completed = WebhookEvent.objects.get(type="checkout.session.completed")
     # The same session announced by three distinct events, processed at once by three workers.
     copies = [
         WebhookEvent.objects.create(
-            stripe_event_id=f"{completed.stripe_event_id}_copy{i}", type=event_type, created=completed.created,
-            payload=completed.payload, object_id=completed.object_id,
+            stripe_event_id=f"{completed.stripe_event_id}_copy{i}",
+            type=event_type,
+            created=completed.created,
+            payload=completed.payload,
+            object_id=completed.object_id,
         )
-        for i, event_type in enumerate(["checkout.session.async_payment_succeeded", "checkout.session.completed"])
+        for i, event_type in enumerate(
+            ["checkout.session.async_payment_succeeded", "checkout.session.completed"]
+        )
     ]
     ids = [completed.id] + [c.id for c in copies]
     it = iter(ids)
@@ -89,14 +102,21 @@ def test_concurrent_processing_of_one_session_gives_one_order(sandbox, stripe_cl
 @pytest.mark.django_db(transaction=True)
 def test_reconciler_creates_orders_whose_webhook_never_came(sandbox, stripe_client):
     # No endpoint registered: the sandbox delivers nothing.
-    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Jam"}, "currency": "eur", "unit_amount": 700})
-    stripe_link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 1}]})
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Jam"}, "currency": "eur", "unit_amount": 700}
+    )
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": 1}]}
+    )
     PaymentLink.objects.create(stripe_id=stripe_link.id, name="Jam", url=stripe_link.url, currency="eur")
     _pay(sandbox, stripe_link.url, "jam@example.com")
     _pay(sandbox, stripe_link.url, "jam2@example.com")
     assert not WebhookEvent.objects.exists()
 
     assert reconcile_checkout_sessions() == 2
-    assert sorted(Order.objects.values_list("customer_email", flat=True)) == ["jam2@example.com", "jam@example.com"]
+    assert sorted(Order.objects.values_list("customer_email", flat=True)) == [
+        "jam2@example.com",
+        "jam@example.com",
+    ]
     assert reconcile_checkout_sessions() == 0
     assert Order.objects.count() == 2

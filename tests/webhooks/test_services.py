@@ -21,13 +21,18 @@ pytestmark = pytest.mark.django_db
 
 def store(event_type="checkout.session.completed", obj=None, **fields) -> WebhookEvent:
     data = make_event(event_type, obj)
-    defaults = {"type": data["type"], "created": data["created"], "payload": data, "object_id": data["data"]["object"]["id"]}
+    defaults = {
+        "type": data["type"],
+        "created": data["created"],
+        "payload": data,
+        "object_id": data["data"]["object"]["id"],
+    }
     return WebhookEvent.objects.create(stripe_event_id=data["id"], **{**defaults, **fields})
 
 
 @pytest.fixture
 def stripe_session(monkeypatch):
-    """The session Stripe would return: fulfilment's one call out (links.fulfilment.checkout_session_fetch)."""
+    """Sessions as Stripe would return them, through fulfilment's one call out (checkout_session_fetch)."""
     sessions = {}
 
     def fetch(*, session_id):
@@ -102,7 +107,9 @@ def test_handler_error_marks_failed_with_back_off(monkeypatch):
 
 
 def test_retry_limit_leaves_the_event_failed(monkeypatch):
-    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", mock.Mock(side_effect=RuntimeError("down")))
+    monkeypatch.setattr(
+        "links.fulfilment.checkout_session_fetch", mock.Mock(side_effect=RuntimeError("down"))
+    )
     event = store(attempts=services.MAX_ATTEMPTS - 1)
     with pytest.raises(RuntimeError):
         process_webhook_event(event.id)
@@ -134,7 +141,11 @@ def test_requeue_picks_due_events_once():
 
 
 def test_requeue_takes_over_events_whose_worker_died():
-    event = store(status=WebhookEvent.Status.PROCESSING, attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1))
+    event = store(
+        status=WebhookEvent.Status.PROCESSING,
+        attempts=1,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
     with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
         assert services.webhook_events_requeue() == 1
     delay.assert_called_once_with(event.id)
@@ -144,7 +155,11 @@ def test_requeue_takes_over_events_whose_worker_died():
 
 
 def test_live_processing_lease_is_respected():
-    event = store(status=WebhookEvent.Status.PROCESSING, attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=1))
+    event = store(
+        status=WebhookEvent.Status.PROCESSING,
+        attempts=1,
+        next_attempt_at=timezone.now() + timedelta(minutes=1),
+    )
     assert not services.webhook_event_claim(event_id=event.id)
     with mock.patch("webhooks.tasks.process_webhook_event.delay"):
         assert services.webhook_events_requeue() == 0
@@ -164,8 +179,12 @@ def test_replay_processes_again(stripe_session, django_capture_on_commit_callbac
 
 def test_catalog_event_newest_wins():
     product = Product.objects.create(stripe_id="prod_1", name="Old")
-    newer = store("product.updated", {"id": "prod_1", "object": "product", "name": "Newer", "active": True}, created=200)
-    older = store("product.updated", {"id": "prod_1", "object": "product", "name": "Older", "active": True}, created=100)
+    newer = store(
+        "product.updated", {"id": "prod_1", "object": "product", "name": "Newer", "active": True}, created=200
+    )
+    older = store(
+        "product.updated", {"id": "prod_1", "object": "product", "name": "Older", "active": True}, created=100
+    )
     process_webhook_event(newer.id)
     process_webhook_event(older.id)
     product.refresh_from_db()
@@ -181,7 +200,11 @@ def test_catalog_event_for_unknown_object_creates_nothing():
 
 def test_register_endpoint_stores_the_secret_and_reuses_it(settings):
     created = mock.Mock()
-    created.to_dict.return_value = {"id": "we_123", "secret": "whsec_abc", "enabled_events": ["checkout.session.completed"]}
+    created.to_dict.return_value = {
+        "id": "we_123",
+        "secret": "whsec_abc",
+        "enabled_events": ["checkout.session.completed"],
+    }
     client = mock.Mock()
     client.v1.webhook_endpoints.create.return_value = created
     with mock.patch("webhooks.services.get_stripe_client", return_value=client):
@@ -196,8 +219,12 @@ def test_register_endpoint_stores_the_secret_and_reuses_it(settings):
 
 def test_redelivered_task_takes_over_a_dead_workers_event(stripe_session):
     session = stripe_session()
-    event = store(obj={"id": session["id"]}, status=WebhookEvent.Status.PROCESSING, attempts=1,
-                  next_attempt_at=timezone.now() + timedelta(minutes=2))
+    event = store(
+        obj={"id": session["id"]},
+        status=WebhookEvent.Status.PROCESSING,
+        attempts=1,
+        next_attempt_at=timezone.now() + timedelta(minutes=2),
+    )
     assert process_webhook_event(event.id) is None
     assert services.webhook_event_process(event_id=event.id, take_over=True) == WebhookEvent.Status.PROCESSED
     assert Order.objects.count() == 1

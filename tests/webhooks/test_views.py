@@ -20,7 +20,9 @@ def test_url_name():
     assert reverse("webhooks:stripe") == "/webhooks/stripe/"
 
 
-def test_signed_event_is_stored_and_answered_200(post_event, stripe_event, django_capture_on_commit_callbacks):
+def test_signed_event_is_stored_and_answered_200(
+    post_event, stripe_event, django_capture_on_commit_callbacks
+):
     event = stripe_event()
     with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -44,7 +46,9 @@ def test_enqueue_waits_for_commit(post_event, stripe_event, django_capture_on_co
     assert delay.call_count == 1
 
 
-def test_duplicate_delivery_stores_one_event_and_two_deliveries(post_event, stripe_event, django_capture_on_commit_callbacks):
+def test_duplicate_delivery_stores_one_event_and_two_deliveries(
+    post_event, stripe_event, django_capture_on_commit_callbacks
+):
     event = stripe_event()
     with django_capture_on_commit_callbacks() as callbacks:
         first = post_event(event)
@@ -87,7 +91,13 @@ def test_timestamp_within_tolerance_is_accepted(post_event, stripe_event, settin
 
 @pytest.mark.parametrize(
     "body",
-    ["{not json", "[]", '"text"', json.dumps({"id": "evt_1", "type": "x"}), json.dumps({"type": "x", "created": 1, "data": {"object": {}}})],
+    [
+        "{not json",
+        "[]",
+        '"text"',
+        json.dumps({"id": "evt_1", "type": "x"}),
+        json.dumps({"type": "x", "created": 1, "data": {"object": {}}}),
+    ],
 )
 def test_malformed_event_is_400(post_event, body):
     assert post_event(body).status_code == 400
@@ -113,7 +123,9 @@ def test_no_login_or_csrf_needed(post_event, stripe_event, client):
 
 def test_registered_endpoint_secret_is_accepted(post_event, stripe_event, settings):
     settings.STRIPE_WEBHOOK_SECRETS = []
-    WebhookEndpoint.objects.create(stripe_id="we_1", url="http://x/webhooks/stripe/", api_base="b", secret="whsec_db")
+    WebhookEndpoint.objects.create(
+        stripe_id="we_1", url="http://x/webhooks/stripe/", api_base="b", secret="whsec_db"
+    )
     assert post_event(stripe_event(), secret="whsec_db").status_code == 200
 
 
@@ -125,7 +137,9 @@ def test_several_configured_secrets_are_accepted(post_event, stripe_event, setti
 
 
 def test_endpoint_secrets_are_cached(post_event, stripe_event, settings, django_assert_max_num_queries):
-    WebhookEndpoint.objects.create(stripe_id="we_1", url="http://x/webhooks/stripe/", api_base="b", secret="whsec_db")
+    WebhookEndpoint.objects.create(
+        stripe_id="we_1", url="http://x/webhooks/stripe/", api_base="b", secret="whsec_db"
+    )
     post_event(stripe_event(), secret="whsec_db")
     # Steady state: no secrets query, only the store (savepoint, insert/select event, insert delivery).
     with django_assert_max_num_queries(7) as ctx:
