@@ -107,3 +107,25 @@ class ProductFilterForm(forms.Form):
             return {}
         active = self.cleaned_data["active"]
         return {"query": self.cleaned_data["q"].strip(), "active": None if active == "" else active == "true"}
+
+
+class ShippingRateForm(forms.Form):
+    display_name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Shown to customers, e.g. “Express”."))
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=16, decimal_places=3)
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="usd")
+    delivery_minimum = forms.IntegerField(label=_("Earliest delivery"), required=False, min_value=1)
+    delivery_maximum = forms.IntegerField(label=_("Latest delivery"), required=False, min_value=1)
+    delivery_unit = forms.ChoiceField(
+        label=_("Delivery estimate in"), initial="business_day",
+        choices=[("business_day", _("business days")), ("day", _("days")), ("hour", _("hours")),
+                 ("week", _("weeks")), ("month", _("months"))],
+    )
+    tax_behavior = forms.ChoiceField(
+        label=_("Tax behaviour"), choices=Price.TaxBehavior.choices, initial=Price.TaxBehavior.UNSPECIFIED
+    )
+    request_token = RequestTokenField()
+
+    def clean(self):
+        data = super().clean()
+        data["amount"] = amount_to_minor(self, "amount", data.get("amount"), data.get("currency", ""))
+        return data

@@ -97,3 +97,31 @@ class Price(TimeStampedModel):
     @property
     def is_customer_chooses(self) -> bool:
         return self.custom_unit_amount is not None
+
+
+class ShippingRate(TimeStampedModel):
+    """A Stripe shipping rate (``shr_…``): a fixed amount for the whole order, offered at checkout."""
+
+    class TaxBehavior(models.TextChoices):
+        UNSPECIFIED = "unspecified", _("Unspecified")
+        INCLUSIVE = "inclusive", _("Inclusive")
+        EXCLUSIVE = "exclusive", _("Exclusive")
+
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    display_name = models.CharField(_("name"), max_length=100)
+    amount = models.PositiveBigIntegerField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    # Stripe's shape: {"minimum": {"unit": "business_day", "value": 2}, "maximum": {...}} or null.
+    delivery_estimate = models.JSONField(_("delivery estimate"), null=True, blank=True)
+    tax_behavior = models.CharField(
+        _("tax behaviour"), max_length=16, choices=TaxBehavior.choices, default=TaxBehavior.UNSPECIFIED
+    )
+    active = models.BooleanField(_("active"), default=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    stripe_event_created = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.display_name

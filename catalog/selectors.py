@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Price, Product
+from catalog.models import Price, Product, ShippingRate
 
 
 def product_list(*, query: str = "", active: bool | None = None) -> QuerySet[Product]:
@@ -31,3 +31,15 @@ def price_choices_for_links() -> QuerySet[Price]:
     return Price.objects.filter(active=True, product__active=True).select_related("product").order_by(
         "product__name", "-created_at"
     )
+
+
+def shipping_rate_list() -> QuerySet[ShippingRate]:
+    return ShippingRate.objects.order_by("-active", "-created_at", "-id")
+
+
+def shipping_rate_choices() -> list[tuple[str, str]]:
+    """Active shipping rates for a link's shipping options: ``(stripe_id, "Express — 5.00 EUR")``."""
+    from catalog.money import format_money
+
+    return [(rate.stripe_id, f"{rate.display_name} — {format_money(rate.amount, rate.currency)}")
+            for rate in ShippingRate.objects.filter(active=True).order_by("display_name")]

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Price, Product
+from catalog.models import Price, Product, ShippingRate
 from catalog.money import MAX_AMOUNT
 from catalog.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
@@ -254,3 +254,55 @@ def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
         obj.full_clean()
         obj.save()
         return obj
+
+
+# Shipping rates ----------------------------------------------------------------------------------
+
+SHIPPING_PARAM_FIELDS = {
+    "display_name": "display_name", "fixed_amount[amount]": "amount", "fixed_amount[currency]": "currency",
+    "fixed_amount": "amount", "delivery_estimate": "delivery_minimum", "tax_behavior": "tax_behavior",
+}
+DELIVERY_RANGE = _("The earliest delivery must not be after the latest.")
+
+
+def shipping_rate_create(
+    *,
+    display_name: str,
+    amount: int,
+    currency: str,
+    delivery_minimum: int | None = None,
+    delivery_maximum: int | None = None,
+    delivery_unit: str = "business_day",
+    tax_behavior: str = "unspecified",
+    request_token: str,
+) -> ShippingRate:
+    """Create a fixed-amount shipping rate in Stripe (the only type Stripe has), then store it."""
+    _amount_validate(amount, "amount")
+    if delivery_minimum and delivery_maximum and delivery_minimum > delivery_maximum:
+        raise ValidationError({"delivery_maximum": DELIVERY_RANGE})
+    params: dict = {"display_name": display_name, "type": "fixed_amount",
+                    "fixed_amount": {"amount": amount, "currency": currency.lower()}}
+    estimate = {bound: {"unit": delivery_unit, "value": value}
+                for bound, value in (("minimum", delivery_minimum), ("maximum", delivery_maximum)) if value}
+    if estimate:
+        params["delivery_estimate"] = estimate
+    if tax_behavior != "unspecified":
+        params["tax_behavior"] = tax_behavior
+    key = idempotency_key("shipping-rate-create", token=request_token, params=params)
+    with stripe_errors_as_validation(SHIPPING_PARAM_FIELDS):
+        data = as_dict(get_stripe_client().v1.shipping_rates.create(params=params, options={"idempotency_key": key}))
+    return shipping_rate_sync_from_stripe(data=data)
+
+
+def shipping_rate_sync_from_stripe(*, data: dict, event_created: int | None = None) -> ShippingRate:
+    fixed = data.get("fixed_amount") or {}
+    fields = {
+        "display_name": data.get("display_name") or "",
+        "amount": fixed.get("amount") or 0,
+        "currency": fixed.get("currency") or "",
+        "delivery_estimate": data.get("delivery_estimate"),
+        "tax_behavior": data.get("tax_behavior") or "unspecified",
+        "active": bool(data.get("active", True)),
+        "metadata": data.get("metadata") or {},
+    }
+    return _sync(ShippingRate, stripe_id=data["id"], fields=fields, event_created=event_created)

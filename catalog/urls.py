@@ -9,6 +9,8 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.product_list, name="product-list"),
     path("new/", views.product_create, name="product-create"),
+    # Before the product paths, which would take "shipping-rates" for a product id.
+    path("shipping-rates/", views.shipping_rate_list, name="shipping-rate-list"),
     path("<str:stripe_id>/", views.product_detail, name="product-detail"),
     path("<str:stripe_id>/prices/new/", views.price_create, name="price-create"),
 ]

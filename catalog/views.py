@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import selectors, services
-from catalog.forms import PriceForm, ProductCreateForm, ProductFilterForm
+from catalog.forms import PriceForm, ProductCreateForm, ProductFilterForm, ShippingRateForm
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
 
 PRODUCTS_PER_PAGE = 25
@@ -74,3 +74,23 @@ def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     status = UNPROCESSABLE if form.errors else 200
     context = {"product": product, "form": form}
     return render_page(request, "catalog/price_form.html", context, partial="price-form", status=status)
+
+
+# /catalog/shipping-rates/
+
+
+@require_http_methods(["GET", "POST"])
+def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
+    """The shipping rates, with the form to add one (Stripe never changes a rate's amount)."""
+    form = ShippingRateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rate = services.shipping_rate_create(**form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Shipping rate “%(name)s” created.") % {"name": rate.display_name})
+            return redirect_after_post(request, reverse("catalog:shipping-rate-list"))
+    status = UNPROCESSABLE if form.errors else 200
+    context = {"form": form, "rates": selectors.shipping_rate_list()}
+    return render_page(request, "catalog/shipping_rates.html", context, partial="shipping-rate-form", status=status)

@@ -51,13 +51,13 @@ class PaymentLinkCreateForm(forms.Form):
     request_token = RequestTokenField()
 
 
-def line_items_formset(data=None) -> forms.BaseFormSet:
+def line_items_formset(data=None, *, initial: list[dict] | None = None) -> forms.BaseFormSet:
     """The line items of the link form; ``add_line_item`` in ``data`` adds an empty row (no JS needed)."""
     if data is not None and "add_line_item" in data:
         data = data.copy()
         total = int(data.get("line_items-TOTAL_FORMS") or 0)
         data["line_items-TOTAL_FORMS"] = str(min(total + 1, MAX_LINE_ITEMS))
-    return LineItemFormSet(data, prefix="line_items")
+    return LineItemFormSet(data, prefix="line_items", initial=initial)
 
 
 def line_items_cleaned(formset: forms.BaseFormSet) -> list[dict]:

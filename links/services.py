@@ -28,17 +28,97 @@ _LINE_ITEM_PARAM = re.compile(r"^line_items\[(\d+)\]\[(\w+)\]")
 
 
 def _link_field(param: str | None) -> str:
-    """Stripe's ``line_items[1][price]`` → ``line_items.1.price``; option params by their group."""
+    """Stripe's ``line_items[1][price]`` → ``line_items.1.price``; option params → ``<group>.<field>``."""
     match = _LINE_ITEM_PARAM.match(param or "")
     if match:
         return f"line_items.{match[1]}.{match[2]}"
+    match = _CUSTOM_FIELD_PARAM.match(param or "")
+    if match:
+        return f"custom_fields.{match[1]}.{_CUSTOM_FIELD_PARTS.get(match[2], '')}"
     if param == "line_items" or param == "currency":
         return "line_items"
     return field_for_param(param, OPTION_PARAM_FIELDS)
 
 
-# Link options (Stripe create parameters) → the editor's fields; filled in as option groups are added.
-OPTION_PARAM_FIELDS: dict[str, str] = {}
+_CUSTOM_FIELD_PARAM = re.compile(r"^custom_fields\[(\d+)\]\[(\w+)\]")
+_CUSTOM_FIELD_PARTS = {"key": "key", "label": "label", "type": "type", "dropdown": "options",
+                       "text": "default_value", "numeric": "default_value", "optional": "optional"}
+
+# Stripe's link parameters → the editor's ``<group>.<field>`` (links.option_forms).
+OPTION_PARAM_FIELDS: dict[str, str] = {
+    "after_completion[redirect][url]": "after_completion.redirect_url",
+    "after_completion[hosted_confirmation]": "after_completion.custom_message",
+    "after_completion": "after_completion.type",
+    "allow_promotion_codes": "checkout.allow_promotion_codes",
+    "automatic_tax": "checkout.automatic_tax",
+    "billing_address_collection": "checkout.billing_address_collection",
+    "phone_number_collection": "checkout.phone_number_collection",
+    "tax_id_collection": "checkout.tax_id_collection",
+    "submit_type": "checkout.submit_type",
+    "customer_creation": "checkout",
+    "shipping_address_collection": "shipping.countries",
+    "shipping_options": "shipping.shipping_rates",
+    "subscription_data[trial_period_days]": "subscription.trial_period_days",
+    "subscription_data[description]": "subscription.description",
+    "subscription_data": "subscription",
+    "payment_method_types": "payment_methods.payment_method_types",
+    "consent_collection[terms_of_service]": "consent.terms_of_service",
+    "consent_collection[promotions]": "consent.promotions",
+    "consent_collection": "consent",
+    "custom_text[terms_of_service_acceptance]": "consent.terms_text",
+    "custom_text[submit]": "custom_text.submit",
+    "custom_text[shipping_address]": "custom_text.shipping_address",
+    "custom_text[after_submit]": "custom_text.after_submit",
+    "custom_fields": "custom_fields",
+    "invoice_creation[invoice_data][description]": "invoice.description",
+    "invoice_creation[invoice_data][footer]": "invoice.footer",
+    "invoice_creation": "invoice.enabled",
+    "restrictions": "restrictions.completed_sessions_limit",
+    "inactive_message": "restrictions.inactive_message",
+    "metadata": "metadata.metadata",
+    "application_fee_amount": "connect.application_fee_amount",
+    "application_fee_percent": "connect.application_fee_percent",
+    "on_behalf_of": "connect.on_behalf_of",
+    "transfer_data": "connect.transfer_destination",
+}
+
+SUBSCRIPTION_NEEDS_RECURRING = _("A trial or subscription description needs a recurring price in the line items.")
+FEE_AMOUNT_NOT_RECURRING = _("Stripe allows a fee amount only when no line item is recurring; use a percent.")
+FEE_PERCENT_NEEDS_RECURRING = _("Stripe allows a fee percent only with a recurring price; use an amount.")
+SHIPPING_OPTIONS_NOT_RECURRING = _("Shipping options are only available for one-off payments.")
+SHIPPING_RATE_CURRENCY = _("Each shipping rate must be in the link's currency (%(currency)s).")
+INVOICE_NOT_RECURRING = _("Subscriptions always create invoices; this option is for one-off payments.")
+SHIPPING_TEXT_NEEDS_ADDRESS = _("This text needs countries to ship to.")
+TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
+
+
+def _options_validate(options: dict, *, recurring: bool, currency: str) -> None:
+    """Stripe's rules across option groups, checked before the call so that errors land at the field."""
+    from catalog.models import ShippingRate
+
+    errors: dict[str, list] = {}
+    if options.get("subscription_data") and not recurring:
+        errors["subscription"] = [SUBSCRIPTION_NEEDS_RECURRING]
+    if "application_fee_amount" in options and recurring:
+        errors["connect.application_fee_amount"] = [FEE_AMOUNT_NOT_RECURRING]
+    if "application_fee_percent" in options and not recurring:
+        errors["connect.application_fee_percent"] = [FEE_PERCENT_NEEDS_RECURRING]
+    if (options.get("invoice_creation") or {}).get("enabled") and recurring:
+        errors["invoice.enabled"] = [INVOICE_NOT_RECURRING]
+    rate_ids = [o["shipping_rate"] for o in options.get("shipping_options") or []]
+    if rate_ids and recurring:
+        errors["shipping.shipping_rates"] = [SHIPPING_OPTIONS_NOT_RECURRING]
+    elif ShippingRate.objects.filter(stripe_id__in=rate_ids).exclude(currency=currency).exists():
+        errors["shipping.shipping_rates"] = [SHIPPING_RATE_CURRENCY % {"currency": currency.upper()}]
+    texts = options.get("custom_text") or {}
+    if texts.get("shipping_address") and not options.get("shipping_address_collection"):
+        errors["custom_text.shipping_address"] = [SHIPPING_TEXT_NEEDS_ADDRESS]
+    if texts.get("terms_of_service_acceptance") and (options.get("consent_collection") or {}).get(
+        "terms_of_service"
+    ) != "required":
+        errors["consent.terms_text"] = [TERMS_TEXT_NEEDS_TERMS]
+    if errors:
+        raise ValidationError(errors)
 
 
 def _line_items_validate(line_items: list[dict]) -> None:
@@ -89,6 +169,8 @@ def payment_link_create(
     """
     _line_items_validate(line_items)
     options = dict(options or {})
+    recurring = any(i["price"].is_recurring for i in line_items)
+    _options_validate(options, recurring=recurring, currency=line_items[0]["price"].currency)
     params = {**options, "line_items": [_line_item_param(i) for i in line_items], "expand": ["line_items"]}
     key = idempotency_key("payment-link-create", token=request_token, params=params)
     with stripe_errors_as_validation(_link_field):
@@ -100,7 +182,7 @@ def payment_link_create(
         link = PaymentLink(
             stripe_id=data["id"], name=name, notes=notes, url=data["url"], active=data.get("active", True),
             currency=data.get("currency") or line_items[0]["price"].currency,
-            is_recurring=any(i["price"].is_recurring for i in line_items), options=options,
+            is_recurring=recurring, options=options,
             created_by=created_by,
         )
         link.full_clean()
@@ -146,4 +228,72 @@ def payment_link_sync_from_stripe(*, data: dict, event_created: int | None = Non
         if event_created is not None:
             link.stripe_event_created = event_created
         link.save(update_fields=["active", "url", "stripe_event_created", "updated_at"])
+    return link
+
+
+# What to send to clear an option the merchant removed (Stripe's update takes "" for most).
+_UNSET: dict = {
+    "after_completion": {"type": "hosted_confirmation"},
+    "allow_promotion_codes": False,
+    "automatic_tax": {"enabled": False},
+    "billing_address_collection": "auto",
+    "phone_number_collection": {"enabled": False},
+    "tax_id_collection": {"enabled": False},
+    "submit_type": "auto",
+    "customer_creation": "if_required",
+    "consent_collection": {"terms_of_service": "none"},
+    "invoice_creation": {"enabled": False},
+    "subscription_data": {"trial_period_days": ""},
+}
+# Stripe refuses these on update: they are kept as created.
+CREATE_ONLY = ("currency", "line_items")
+
+
+def _update_params(*, old: dict, new: dict) -> dict:
+    """The update call that turns the link's ``old`` options into ``new`` ones."""
+    params: dict = {}
+    for key in sorted(set(old) | set(new)):
+        if key in CREATE_ONLY or old.get(key) == new.get(key):
+            continue
+        if key not in new:
+            params[key] = _UNSET.get(key, "")
+        elif key in ("custom_text", "metadata"):
+            # Sub-keys left out are cleared one by one ("" removes a metadata key or a text).
+            params[key] = {**{sub: "" for sub in old.get(key) or {}}, **new[key]}
+        else:
+            params[key] = new[key]
+    subscription = params.get("subscription_data")
+    if isinstance(subscription, dict):
+        subscription.pop("description", None)
+        subscription.setdefault("trial_period_days", "")
+    return params
+
+
+def payment_link_update(*, link: PaymentLink, name: str, notes: str = "", options: dict) -> PaymentLink:
+    """Change what Stripe lets change on a link (its options), and the local name and notes.
+
+    The prices, the currency and the subscription description are fixed at creation: they are kept.
+    """
+    _options_validate(options, recurring=link.is_recurring, currency=link.currency)
+    description = (link.options.get("subscription_data") or {}).get("description")
+    options = dict(options)
+    if options.get("subscription_data") or description:
+        options["subscription_data"] = {**options.get("subscription_data", {}), "description": description}
+        options["subscription_data"] = {k: v for k, v in options["subscription_data"].items() if v}
+        if not options["subscription_data"]:
+            del options["subscription_data"]
+    params = _update_params(old=link.options, new=options)
+    if params:
+        key = idempotency_key("payment-link-update", token=link.public_id.hex,
+                              params={**params, "at": link.updated_at.isoformat()})
+        with stripe_errors_as_validation(_link_field):
+            data = as_dict(get_stripe_client().v1.payment_links.update(
+                link.stripe_id, params=params, options={"idempotency_key": key}))
+    with transaction.atomic():
+        link = PaymentLink.objects.select_for_update().get(pk=link.pk)
+        link.name, link.notes, link.options = name, notes, options
+        if params:
+            link.active, link.url = data.get("active", link.active), data.get("url") or link.url
+        link.full_clean()
+        link.save()
     return link

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
-from links.forms import PaymentLinkCreateForm, add_link_errors, line_items_cleaned, line_items_formset
+from links.editor import SECTIONS, LinkEditor
 
 LINKS_PER_PAGE = 25
 
@@ -38,28 +38,73 @@ def link_list(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "links/link_list.html", context, partial="link-table")
 
 
-# /links/new/
+# /links/new/ and /links/<uuid>/edit/
 
 
 @require_http_methods(["GET", "POST"])
 def link_create(request: HtmxHttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
-    form, formset = PaymentLinkCreateForm(data), line_items_formset(data)
-    context = {"form": form, "formset": formset}
-    if data is not None and "add_line_item" in data:
-        # Adding a row re-renders the form with one more (only the rows' section for htmx).
-        return render_page(request, "links/link_form.html", context, partial="line-items")
-    if data is not None and form.is_valid() and formset.is_valid():
+    editor = LinkEditor(data, **_duplicate_of(request.GET.get("from")))
+    context = {"editor": editor, "form_action": reverse("links:create")}
+    if data is not None and (section := _section(request, editor)):
+        return render_page(request, "links/link_form.html", {**context, "oob": section == "line-items"},
+                           partial=f"section-{section}")
+    if data is not None and editor.is_valid():
         try:
             link = services.payment_link_create(
-                name=form.cleaned_data["name"], notes=form.cleaned_data["notes"],
-                line_items=line_items_cleaned(formset), created_by=request.user,
-                request_token=form.cleaned_data["request_token"],
+                name=editor.details.cleaned_data["name"], notes=editor.details.cleaned_data["notes"],
+                line_items=editor.service_line_items(), options=editor.options(), created_by=request.user,
+                request_token=editor.details.cleaned_data["request_token"],
             )
         except ValidationError as error:
-            add_link_errors(form, formset, error)
+            editor.add_errors(error)
         else:
             messages.success(request, _("Payment link “%(name)s” created.") % {"name": link.name})
+            return redirect_after_post(request, reverse("links:detail", args=[link.public_id]))
+    status = UNPROCESSABLE if data is not None else 200
+    return render_page(request, "links/link_form.html", context, partial="link-form", status=status)
+
+
+def _section(request: HtmxHttpRequest, editor: LinkEditor) -> str:
+    """The section to re-render alone: a row added (with or without JS) or an htmx live check."""
+    if "add_line_item" in request.POST or "add_custom_field" in request.POST:
+        return request.POST.get("section", "line-items" if "add_line_item" in request.POST else "custom-fields")
+    section = request.POST.get("section", "")
+    if request.htmx and section in SECTIONS:
+        if section != "line-items":
+            editor.section_is_valid(section)
+        return section
+    return ""
+
+
+def _duplicate_of(public_id: str | None) -> dict:
+    """The editor's initial values copied from an existing link (``?from=<uuid>``)."""
+    if not public_id:
+        return {}
+    link = selectors.link_get(public_id=public_id)
+    items = [{"price": item.price, "quantity": item.quantity} for item in selectors.link_line_items(link=link)]
+    return {"options": link.options, "line_items": items, "currency": link.currency,
+            "details": {"name": _("Copy of %(name)s") % {"name": link.name}, "notes": link.notes}}
+
+
+@require_http_methods(["GET", "POST"])
+def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
+    link = selectors.link_get(public_id=public_id)
+    data = request.POST if request.method == "POST" else None
+    editor = LinkEditor(data, options={**link.options, "_recurring": link.is_recurring}, currency=link.currency,
+                        details={"name": link.name, "notes": link.notes}, editing=True)
+    context = {"editor": editor, "link": link, "line_items": selectors.link_line_items(link=link),
+               "form_action": reverse("links:edit", args=[link.public_id])}
+    if data is not None and (section := _section(request, editor)):
+        return render_page(request, "links/link_form.html", context, partial=f"section-{section}")
+    if data is not None and editor.is_valid():
+        try:
+            services.payment_link_update(link=link, name=editor.details.cleaned_data["name"],
+                                         notes=editor.details.cleaned_data["notes"], options=editor.options())
+        except ValidationError as error:
+            editor.add_errors(error)
+        else:
+            messages.success(request, _("Payment link “%(name)s” saved.") % {"name": editor.details.cleaned_data["name"]})
             return redirect_after_post(request, reverse("links:detail", args=[link.public_id]))
     status = UNPROCESSABLE if data is not None else 200
     return render_page(request, "links/link_form.html", context, partial="link-form", status=status)

@@ -30,3 +30,16 @@ function dismissToasts(root) {
   });
 }
 document.addEventListener("DOMContentLoaded", () => dismissToasts(document));
+// A search box that filters a long checkbox list (the shipping countries) by label.
+document.addEventListener("input", (event) => {
+  const input = event.target.closest("[data-filter-list]");
+  if (!input) return;
+  const list = document.getElementById(input.dataset.filterList);
+  if (!list) return;
+  const query = input.value.trim().toLowerCase();
+  list.querySelectorAll("label").forEach((label) => {
+    const checkbox = label.querySelector("input[type=checkbox]");
+    const match = !query || label.textContent.toLowerCase().includes(query) || (checkbox && checkbox.checked);
+    (label.closest("div:not(.checkbox-list)") || label).hidden = !match;
+  });
+});

@@ -20,6 +20,7 @@ def _urls(product) -> list[str]:
         reverse("catalog:product-create"),
         reverse("catalog:product-detail", args=[product.stripe_id]),
         reverse("catalog:price-create", args=[product.stripe_id]),
+        reverse("catalog:shipping-rate-list"),
     ]
 
 

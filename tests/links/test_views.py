@@ -21,6 +21,8 @@ def _urls(link) -> list[str]:
         reverse("links:list"),
         reverse("links:create"),
         reverse("links:detail", args=[link.public_id]),
+        reverse("links:edit", args=[link.public_id]),
+        reverse("links:create") + f"?from={link.public_id}",
         reverse("links:set-active", args=[link.public_id]) + "?active=false",
         reverse("links:qr", args=[link.public_id, "png"]),
     ]
@@ -118,8 +120,9 @@ def _link_data(**overrides) -> dict:
 def test_add_line_item_adds_a_row_without_saving(staff_client):
     full = staff_client.post(reverse("links:create"), _link_data(add_line_item="1"))
     fragment = staff_client.post(reverse("links:create"), _link_data(add_line_item="1"), HTTP_HX_REQUEST="true")
-    assert full.status_code == 200 and len(full.context["formset"].forms) == 2
-    assert fragment.content.lstrip().startswith(b'<fieldset id="line-items"')
+    assert full.status_code == 200 and len(full.context["editor"].line_items.forms) == 2
+    assert b"<html" in full.content
+    assert fragment.content.lstrip().startswith(b'<fieldset id="section-line-items"')
     assert b'name="line_items-1-price"' in fragment.content
 
 
@@ -128,7 +131,7 @@ def test_create_without_a_price_is_422_with_error_at_the_row(staff_client):
     response = staff_client.post(reverse("links:create"), _link_data(), HTTP_HX_REQUEST="true")
     assert response.status_code == 422
     assert response.content.lstrip().startswith(b'<form id="link-form"')
-    assert "price" in response.context["formset"].forms[0].errors
+    assert "price" in response.context["editor"].line_items.forms[0].errors
 
 
 def test_mixed_currencies_are_refused_at_the_second_row(staff_client):
@@ -137,4 +140,4 @@ def test_mixed_currencies_are_refused_at_the_second_row(staff_client):
                          "line_items-1-price": eur.stripe_id, "line_items-1-quantity": "1"})
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 422
-    assert "same currency" in str(response.context["formset"].forms[1].errors["price"])
+    assert "same currency" in str(response.context["editor"].line_items.forms[1].errors["price"])

@@ -1,0 +1,146 @@
+"""The payment link editor: the link's details, its line items and every option group, as one form
+that works without JavaScript, and whose sections htmx validates and swaps one at a time."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.utils import ErrorList
+
+from catalog.http import add_service_errors
+from catalog.models import Price
+from links.forms import PaymentLinkCreateForm, line_items_cleaned, line_items_formset
+from links.option_forms import OPTION_GROUPS, CustomFieldFormSet, OptionGroup
+
+# Sections htmx may ask to validate and re-render alone (``section`` in the POST).
+SECTIONS = ("line-items", "custom-fields", *(group.key.replace("_", "-") for group in OPTION_GROUPS))
+
+
+def merge_params(*parts: dict) -> dict:
+    """Merge the groups' parameters; two groups may fill one Stripe object (``custom_text``)."""
+    merged: dict = {}
+    for part in parts:
+        for key, value in part.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+class LinkEditor:
+    def __init__(self, data=None, *, options: dict | None = None, details: dict | None = None,
+                 line_items: list[dict] | None = None, currency: str = "", editing: bool = False):
+        options = options or {}
+        self.editing = editing
+        if data is not None and "custom_fields-TOTAL_FORMS" not in data:
+            # A client that sends no custom fields at all (the section is optional).
+            data = data.copy()
+            data.update({"custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0"})
+        self.details = PaymentLinkCreateForm(data, initial=details)
+        # Stripe fixes a link's prices at creation: the editor shows them read-only when editing.
+        self.line_items = None if editing else line_items_formset(data, initial=line_items)
+        self.currency = currency or self._currency_from_data(data)
+        self.recurring_when_editing = bool(options.get("_recurring"))
+        self.groups: dict[str, OptionGroup] = {
+            group.key: group(data, initial=group.initial_from({**options, "_currency": self.currency}),
+                             link_currency=self.currency)
+            for group in OPTION_GROUPS
+        }
+        self.custom_fields = CustomFieldFormSet(
+            data, prefix="custom_fields", initial=CustomFieldFormSet.initial_from(options) or None,
+            form_kwargs={"use_required_attribute": False},
+        )
+        if data is not None and "add_custom_field" in data:
+            self.custom_fields = _with_one_more(CustomFieldFormSet, data, "custom_fields")
+        if editing:
+            self.groups["subscription"].fields["description"].disabled = True
+
+    def __getitem__(self, key: str) -> OptionGroup:
+        return self.groups[key]
+
+    def _currency_from_data(self, data) -> str:
+        price_id = (data or {}).get("line_items-0-price")
+        price = Price.objects.filter(stripe_id=price_id).only("currency").first() if price_id else None
+        return price.currency if price else "usd"
+
+    @property
+    def has_recurring_price(self) -> bool:
+        """Whether the selected prices make a subscription (the subscription section is shown then)."""
+        if self.line_items is None:
+            return self.recurring_when_editing
+        if self.line_items.is_bound:
+            ids = [self.line_items.data.get(f"line_items-{i}-price") for i in range(self.line_items.total_form_count())]
+            return Price.objects.filter(stripe_id__in=[i for i in ids if i], type=Price.Type.RECURRING).exists()
+        return any((item.get("price") and item["price"].is_recurring) for item in self.line_items.initial or [])
+
+    def is_valid(self) -> bool:
+        results = [self.details.is_valid(), self.custom_fields.is_valid()]
+        if self.line_items is not None:
+            results.append(self.line_items.is_valid())
+        results += [group.is_valid() for group in self.groups.values()]
+        return all(results)
+
+    def section_is_valid(self, section: str) -> bool:
+        """Validate one section alone (for htmx's live check); never saves."""
+        if section == "line-items":
+            return self.line_items is not None and self.line_items.is_valid()
+        if section == "custom-fields":
+            return self.custom_fields.is_valid()
+        return self.groups[section.replace("-", "_")].is_valid()
+
+    def options(self) -> dict:
+        return merge_params(*(group.to_params() for group in self.groups.values()), self.custom_fields.to_params())
+
+    def service_line_items(self) -> list[dict]:
+        return line_items_cleaned(self.line_items)
+
+    @property
+    def error_count(self) -> int:
+        count = len(self.details.errors) + self.custom_fields.total_error_count()
+        count += self.line_items.total_error_count() if self.line_items is not None else 0
+        return count + sum(len(group.errors) for group in self.groups.values())
+
+    def add_errors(self, error: ValidationError) -> None:
+        """Route a service error: ``line_items.<n>.<field>``, ``custom_fields.<n>.<field>``,
+        ``<group>.<field>``, ``<group>``, else the details form."""
+        if not hasattr(error, "error_dict"):
+            self.details.add_error(None, error)
+            return
+        for key, errors in error.error_dict.items():
+            group, _sep, rest = key.partition(".")
+            if group == "line_items" and self.line_items is None:
+                self.details.add_error(None, errors)
+            elif group in ("line_items", "custom_fields"):
+                formset = self.line_items if group == "line_items" else self.custom_fields
+                _formset_error(formset, rest, errors)
+            elif group in self.groups:
+                form = self.groups[group]
+                form.add_error(rest if rest in form.fields else None, errors)
+            else:
+                add_service_errors(self.details, ValidationError({key: errors}))
+
+
+def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
+    return [f for f in formset.forms if f.is_bound and f.cleaned_data and not f.cleaned_data.get("DELETE")]
+
+
+def _formset_error(formset: forms.BaseFormSet, rest: str, errors) -> None:
+    index, _sep, field = rest.partition(".")
+    kept = _kept(formset)
+    if index.isdigit() and int(index) < len(kept):
+        row = kept[int(index)]
+        row.add_error(field if field in row.fields else None, errors)
+    else:
+        # The formset's own list: shown above its rows and in the summary.
+        formset._non_form_errors = formset.non_form_errors() + ErrorList(ValidationError(errors).messages)
+
+
+def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:
+    data = data.copy()
+    total = int(data.get(f"{prefix}-TOTAL_FORMS") or 0)
+    data[f"{prefix}-TOTAL_FORMS"] = str(min(total + 1, formset_class.absolute_max))
+    return formset_class(data, prefix=prefix, form_kwargs={"use_required_attribute": False})
+
+
+__all__ = ["LinkEditor", "SECTIONS", "merge_params", "NON_FIELD_ERRORS"]

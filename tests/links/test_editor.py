@@ -1,0 +1,92 @@
+"""The payment link editor: its sections (HTMX and full page), its rules, and what reaches Stripe."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from links import services
+from links.option_forms import INVALID_URL_CHARACTERS, CustomFieldForm
+from tests.catalog.factories import PriceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _data(price, **extra) -> dict:
+    return {"name": "Poster link", "notes": "", "request_token": "d" * 32, "line_items-TOTAL_FORMS": "1",
+            "line_items-INITIAL_FORMS": "0", "line_items-0-price": price.stripe_id, "line_items-0-quantity": "1",
+            "custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0", **extra}
+
+
+def test_editor_shows_every_option_group(staff_client):
+    content = staff_client.get(reverse("links:create")).content.decode()
+    for section in ("line-items", "after-completion", "checkout", "shipping", "subscription", "payment-methods",
+                    "consent", "custom-fields", "invoice", "restrictions", "custom-text", "metadata", "connect"):
+        assert f'id="section-{section}"' in content
+
+
+def test_a_section_is_checked_and_swapped_alone(staff_client):
+    price = PriceFactory()
+    data = _data(price, section="after-completion", **{"after_completion-type": "redirect",
+                                                        "after_completion-redirect_url": "https://ex ample.com"})
+    response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response.content.lstrip().startswith(b'<fieldset id="section-after-completion"')
+    assert b"section-checkout" not in response.content
+    assert str(INVALID_URL_CHARACTERS) in response.content.decode()
+
+
+def test_subscription_section_appears_with_a_recurring_price(staff_client):
+    monthly = PriceFactory(type="recurring", recurring_interval="month", recurring_interval_count=1)
+    response = staff_client.post(reverse("links:create"), _data(monthly, section="line-items"), HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert content.lstrip().startswith('<fieldset id="section-line-items"')
+    assert 'id="section-subscription" class="option-section" hx-swap-oob="true"' in content
+    assert 'name="subscription-trial_period_days"' in content
+
+
+def test_add_custom_field_without_javascript(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), add_custom_field="1"))
+    assert b"<html" in response.content
+    assert b'name="custom_fields-0-key"' in response.content
+
+
+def test_redirect_url_accepts_the_session_placeholder():
+    from links.option_forms import AfterCompletionForm
+
+    form = AfterCompletionForm({"after_completion-type": "redirect",
+                                "after_completion-redirect_url": "https://example.com/t?s={CHECKOUT_SESSION_ID}"})
+    assert form.is_valid()
+    assert form.to_params() == {"after_completion": {"type": "redirect", "redirect": {
+        "url": "https://example.com/t?s={CHECKOUT_SESSION_ID}"}}}
+
+
+def test_dropdown_custom_field_rules():
+    form = CustomFieldForm({"key": "size", "label": "Size", "type": "dropdown", "options": "s: Small\nm: Medium",
+                            "default_value": "xl"})
+    assert not form.is_valid()
+    assert "default_value" in form.errors
+    form = CustomFieldForm({"key": "size", "label": "Size", "type": "dropdown", "options": "s: Small\nm: Medium",
+                            "default_value": "m"})
+    assert form.is_valid()
+    assert form.to_param()["dropdown"] == {"options": [{"value": "s", "label": "Small"},
+                                                        {"value": "m", "label": "Medium"}], "default_value": "m"}
+
+
+def test_trial_without_recurring_price_is_refused_at_its_section(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"subscription-trial_period_days": "7"}))
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["subscription"].non_field_errors()
+    assert errors == [str(services.SUBSCRIPTION_NEEDS_RECURRING)]
+
+
+def test_fee_percent_needs_a_recurring_price(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"connect-application_fee_percent": "5"}))
+    assert response.status_code == 422
+    assert "application_fee_percent" in response.context["editor"].groups["connect"].errors
+
+
+def test_metadata_limits(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"metadata-metadata": "no colon"}))
+    assert response.status_code == 422
+    assert "metadata" in response.context["editor"].groups["metadata"].errors

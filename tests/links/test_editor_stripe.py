@@ -1,0 +1,99 @@
+"""The editor's options reach Stripe (the sandbox over HTTP) exactly as configured."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from catalog import services as catalog_services
+from links.models import PaymentLink
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def price(stripe_client):
+    product = catalog_services.product_create_with_price(
+        name="Poster", currency="eur", unit_amount=1500, request_token="2" * 32
+    )
+    return product.prices.get()
+
+
+@pytest.fixture
+def rate(stripe_client):
+    return catalog_services.shipping_rate_create(display_name="Express", amount=900, currency="eur",
+                                                 delivery_minimum=1, delivery_maximum=3, request_token="3" * 32)
+
+
+def _data(price, **extra) -> dict:
+    return {"name": "Poster link", "notes": "", "request_token": "e" * 32, "line_items-TOTAL_FORMS": "1",
+            "line_items-INITIAL_FORMS": "0", "line_items-0-price": price.stripe_id, "line_items-0-quantity": "1",
+            "custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0", **extra}
+
+
+def test_link_with_options_reaches_stripe(sandbox, stripe_client, staff_client, price, rate):
+    data = _data(price, **{
+        "after_completion-type": "redirect",
+        "after_completion-redirect_url": "https://example.com/thanks?s={CHECKOUT_SESSION_ID}",
+        "checkout-allow_promotion_codes": "on", "checkout-phone_number_collection": "on",
+        "shipping-countries": ["FR", "DE"], "shipping-shipping_rates": [rate.stripe_id],
+        "consent-terms_of_service": "on",
+        "custom_fields-TOTAL_FORMS": "2",
+        "custom_fields-0-key": "engraving", "custom_fields-0-label": "Engraving", "custom_fields-0-type": "text",
+        "custom_fields-1-key": "size", "custom_fields-1-label": "Size", "custom_fields-1-type": "dropdown",
+        "custom_fields-1-options": "s: Small\nm: Medium",
+        "restrictions-completed_sessions_limit": "10", "restrictions-inactive_message": "Sold out",
+        "metadata-metadata": "campaign: spring",
+    })
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 302, response.context["editor"].error_count
+    link = PaymentLink.objects.get()
+    remote = stripe_client.v1.payment_links.retrieve(link.stripe_id)
+    assert remote.after_completion.redirect.url == "https://example.com/thanks?s={CHECKOUT_SESSION_ID}"
+    assert remote.allow_promotion_codes is True
+    assert remote.shipping_address_collection.allowed_countries == ["FR", "DE"]
+    assert remote.shipping_options[0].shipping_rate == rate.stripe_id
+    assert remote.consent_collection.terms_of_service == "required"
+    assert [f.key for f in remote.custom_fields] == ["engraving", "size"]
+    assert remote.restrictions.completed_sessions.limit == 10
+    assert remote.metadata.to_dict() == {"campaign": "spring"}
+    assert link.options["inactive_message"] == "Sold out"
+
+
+def test_edit_updates_and_clears_options(sandbox, stripe_client, staff_client, price):
+    staff_client.post(reverse("links:create"), _data(price, **{
+        "checkout-allow_promotion_codes": "on", "metadata-metadata": "a: 1\nb: 2",
+        "restrictions-inactive_message": "Gone"}))
+    link = PaymentLink.objects.get()
+    edit = {"name": "Renamed", "notes": "", "request_token": "f" * 32, "custom_fields-TOTAL_FORMS": "0",
+            "custom_fields-INITIAL_FORMS": "0", "metadata-metadata": "a: 3", "checkout-submit_type": "donate"}
+    response = staff_client.post(reverse("links:edit", args=[link.public_id]), edit)
+    assert response.status_code == 302
+    link.refresh_from_db()
+    remote = stripe_client.v1.payment_links.retrieve(link.stripe_id)
+    assert link.name == "Renamed"
+    assert remote.allow_promotion_codes is False
+    assert remote.metadata.to_dict() == {"a": "3"}
+    assert remote.submit_type == "donate"
+    assert not remote.inactive_message
+    assert link.options == {"metadata": {"a": "3"}, "submit_type": "donate"}
+
+
+def test_duplicate_prefills_the_editor(sandbox, staff_client, price):
+    staff_client.post(reverse("links:create"), _data(price, **{"checkout-allow_promotion_codes": "on"}))
+    link = PaymentLink.objects.get()
+    response = staff_client.get(reverse("links:create"), {"from": str(link.public_id)})
+    editor = response.context["editor"]
+    assert editor.details.initial["name"] == "Copy of Poster link"
+    assert editor.groups["checkout"].initial["allow_promotion_codes"] is True
+    assert f'value="{price.stripe_id}" selected' in response.content.decode()
+
+
+def test_shipping_rate_page_creates_a_rate(sandbox, staff_client):
+    data = {"display_name": "Standard", "amount": "4.90", "currency": "eur", "delivery_minimum": "2",
+            "delivery_maximum": "5", "delivery_unit": "business_day", "tax_behavior": "unspecified",
+            "request_token": "4" * 32}
+    response = staff_client.post(reverse("catalog:shipping-rate-list"), data)
+    assert response.status_code == 302
+    page = staff_client.get(reverse("catalog:shipping-rate-list")).content.decode()
+    assert "Standard" in page and "4.90 EUR" in page
