@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Price
@@ -129,3 +130,105 @@ class ShippingRateForm(forms.Form):
         data = super().clean()
         data["amount"] = amount_to_minor(self, "amount", data.get("amount"), data.get("currency", ""))
         return data
+
+
+class PricingModel(models.TextChoices):
+    STANDARD = "standard", _("Standard: one amount per unit")
+    PACKAGE = "package", _("Package: an amount per pack of units")
+    TIERED = "tiered", _("Tiered: the unit amount depends on the quantity")
+    CUSTOMER_CHOOSES = "customer_chooses", _("Customer chooses the amount")
+
+
+class TierForm(forms.Form):
+    up_to = forms.IntegerField(label=_("Up to (units)"), required=False, min_value=1,
+                               help_text=_("Empty for the last tier: “and above”."))
+    unit_amount = forms.DecimalField(label=_("Per unit"), required=False, min_value=0, max_digits=16, decimal_places=3)
+    flat_amount = forms.DecimalField(label=_("Flat fee"), required=False, min_value=0, max_digits=16, decimal_places=3)
+
+
+TierFormSet = forms.formset_factory(TierForm, extra=0, min_num=1, max_num=50, absolute_max=50, validate_min=True)
+
+
+class PriceCreateForm(PriceForm):
+    """Any pricing model Stripe offers; the model's own fields are shown for the one chosen."""
+
+    pricing_model = forms.ChoiceField(label=_("Pricing model"), choices=PricingModel.choices,
+                                      initial=PricingModel.STANDARD, widget=forms.RadioSelect)
+    package_size = forms.IntegerField(label=_("Units per package"), required=False, min_value=2)
+    package_round = forms.ChoiceField(
+        label=_("Partial packages"), required=False, initial="up",
+        choices=[("up", _("Round up (charge a whole package)")), ("down", _("Round down"))],
+    )
+    tiers_mode = forms.ChoiceField(
+        label=_("Tiers apply"), required=False, initial="graduated",
+        choices=[("graduated", _("Graduated: each unit at its tier's price")),
+                 ("volume", _("Volume: every unit at the price of the tier reached"))],
+    )
+    custom_minimum = forms.DecimalField(label=_("Minimum"), required=False, min_value=0, max_digits=16, decimal_places=3)
+    custom_maximum = forms.DecimalField(label=_("Maximum"), required=False, min_value=0, max_digits=16, decimal_places=3)
+    custom_preset = forms.DecimalField(label=_("Suggested amount"), required=False, min_value=0, max_digits=16,
+                                       decimal_places=3)
+    nickname = forms.CharField(label=_("Nickname"), required=False, max_length=250,
+                               help_text=_("Only your staff see it."))
+    lookup_key = forms.CharField(label=_("Lookup key"), required=False, max_length=200)
+
+    field_order = ["pricing_model", "currency"]
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["unit_amount"].required = False
+        if data is not None and "add_tier" in data:
+            data = data.copy()
+            data["tiers-TOTAL_FORMS"] = str(int(data.get("tiers-TOTAL_FORMS") or 0) + 1)
+        self.tiers = TierFormSet(data, prefix="tiers")
+
+    @property
+    def model(self) -> str:
+        value = self["pricing_model"].value()
+        return value if value in PricingModel.values else PricingModel.STANDARD
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if self.model != PricingModel.TIERED:
+            return valid
+        valid = self.tiers.is_valid() and valid
+        if valid:
+            self.cleaned_tiers = self._tiers()  # converts amounts; a currency's decimals are checked here
+            valid = not any(form.errors for form in self.tiers.forms)
+        return valid
+
+    def clean(self):
+        data = super().clean()
+        currency, model = data.get("currency", ""), data.get("pricing_model")
+        if model in (PricingModel.STANDARD, PricingModel.PACKAGE) and data.get("unit_amount") is None \
+                and "unit_amount" not in self.errors:
+            self.add_error("unit_amount", _("Enter the amount."))
+        if model == PricingModel.PACKAGE and not data.get("package_size"):
+            self.add_error("package_size", _("Enter how many units a package holds."))
+        for name in ("custom_minimum", "custom_maximum", "custom_preset"):
+            data[name] = amount_to_minor(self, name, data.get(name), currency)
+        return data
+
+    def price_kwargs(self) -> dict:
+        data, model = self.cleaned_data, self.cleaned_data["pricing_model"]
+        kwargs = {**super().price_kwargs(), "nickname": data["nickname"], "lookup_key": data["lookup_key"]}
+        if model == PricingModel.PACKAGE:
+            kwargs["transform_quantity"] = {"divide_by": data["package_size"], "round": data["package_round"] or "up"}
+        elif model == PricingModel.TIERED:
+            kwargs.update(unit_amount=None, tiers_mode=data["tiers_mode"] or "graduated", tiers=self.cleaned_tiers)
+        elif model == PricingModel.CUSTOMER_CHOOSES:
+            kwargs.update(unit_amount=None, custom_unit_amount={
+                "minimum": data["custom_minimum"], "maximum": data["custom_maximum"], "preset": data["custom_preset"]})
+        return kwargs
+
+    def _tiers(self) -> list[dict]:
+        currency = self.cleaned_data["currency"]
+        tiers = []
+        for form in self.tiers.forms:
+            row = form.cleaned_data
+            if not row:
+                continue
+            tiers.append({"up_to": row.get("up_to"),
+                          "unit_amount": amount_to_minor(form, "unit_amount", row.get("unit_amount"), currency),
+                          "flat_amount": amount_to_minor(form, "flat_amount", row.get("flat_amount"), currency)})
+        return tiers

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import selectors, services
-from catalog.forms import PriceForm, ProductCreateForm, ProductFilterForm, ShippingRateForm
+from catalog.forms import PriceCreateForm, ProductCreateForm, ProductFilterForm, ShippingRateForm
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
 
 PRODUCTS_PER_PAGE = 25
@@ -62,7 +62,11 @@ def product_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     product = selectors.product_get(stripe_id=stripe_id)
-    form = PriceForm(request.POST or None)
+    form = PriceCreateForm(request.POST or None)
+    context = {"product": product, "form": form}
+    if request.method == "POST" and ("add_tier" in request.POST or "refresh" in request.POST):
+        # Another pricing model or one more tier: show its fields, save nothing (works without JS too).
+        return render_page(request, "catalog/price_form.html", context, partial="price-model")
     if request.method == "POST" and form.is_valid():
         try:
             services.price_create(product=product, **form.price_kwargs())
@@ -71,8 +75,7 @@ def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
         else:
             messages.success(request, _("Price added to “%(name)s”.") % {"name": product.name})
             return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
-    status = UNPROCESSABLE if form.errors else 200
-    context = {"product": product, "form": form}
+    status = UNPROCESSABLE if request.method == "POST" else 200
     return render_page(request, "catalog/price_form.html", context, partial="price-form", status=status)
 
 
