@@ -68,7 +68,8 @@ def outbound_email_queue(*, order: Order, kind: str) -> OutboundEmail | None:
 def _enqueue_on_commit(email_id: int) -> None:
     from links.tasks import send_outbound_email as send_outbound_email_task
 
-    transaction.on_commit(lambda: send_outbound_email_task.delay(email_id))
+    # robust: the row is committed whatever happens; if the broker is down the periodic requeue sends it.
+    transaction.on_commit(lambda: send_outbound_email_task.delay(email_id), robust=True)
 
 
 def _invoice_links(order: Order) -> dict:

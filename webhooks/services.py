@@ -199,7 +199,8 @@ def webhook_event_record(
 def _enqueue_on_commit(event_id: int) -> None:
     from webhooks.tasks import process_webhook_event as process_webhook_event_task
 
-    transaction.on_commit(lambda: process_webhook_event_task.delay(event_id))
+    # robust: the row is committed whatever happens; if the broker is down the periodic requeue sends it.
+    transaction.on_commit(lambda: process_webhook_event_task.delay(event_id), robust=True)
 
 
 # PROCESSING ----------------------------------------------------------------------------------------
