@@ -90,6 +90,8 @@ NOT_A_TEST_CARD = CardDecline(
 
 def card_outcome(number: str) -> CardDecline | None:
     """None means the charge succeeds; like Stripe's test mode, only test card numbers succeed."""
+    if number in REQUIRES_AUTHENTICATION:
+        return REQUIRES_AUTHENTICATION[number]
     if number in SUCCEEDING:
         return None
     return DECLINES.get(number, NOT_A_TEST_CARD)
@@ -98,3 +100,22 @@ def card_outcome(number: str) -> CardDecline | None:
 def last_day(month: int, year: int) -> datetime.date:
     following = datetime.date(year + month // 12, month % 12 + 1, 1)
     return following - datetime.timedelta(days=1)
+
+
+# Cards that need 3-D Secure on the hosted page; the value is the outcome once authenticated.
+REQUIRES_AUTHENTICATION = {
+    "4000002500003155": None,
+    "4000002760003184": None,
+    "4000000000003220": None,
+    "4000008260003178": CardDecline("card_declined", _("Your card has insufficient funds."), "insufficient_funds"),
+    "4000008400001629": CardDecline("card_declined", _("Your card was declined."), "generic_decline"),
+}
+AUTHENTICATION_FAILED = CardDecline(
+    "payment_intent_authentication_failure",
+    _("We are unable to authenticate your payment method. Please choose a different payment method and try again."),
+    None,
+)
+
+
+def requires_authentication(number: str) -> bool:
+    return number in REQUIRES_AUTHENTICATION

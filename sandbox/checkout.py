@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
 
-from sandbox import cards, discounts, objects, pricing, store, tax
+from sandbox import billing, cards, discounts, objects, pricing, store, tax
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
@@ -45,6 +45,7 @@ class PaymentResult:
     session: ApiObject
     decline: cards.CardDecline | None = None
     completed_event_id: str | None = None
+    requires_action: bool = False
 
 
 def session_expire(*, session: ApiObject) -> None:
@@ -103,15 +104,18 @@ def session_open(*, link: ApiObject, hosted_url_for, client_reference_id: str | 
     return store.create(object_id=data["id"], type="checkout.session", data=data, parent=link.stripe_id)
 
 
-def session_pay(*, session_id: str, payment: Payment) -> PaymentResult:
+def session_pay(*, session_id: str, payment: Payment, authenticated: bool = False) -> PaymentResult:
     """Charge the card and complete the session, in one transaction.
 
     1. Lock the session and its link; refuse a closed session or an unavailable link.
-    2. Price the line items with the customer's quantities, amount and shipping choice.
-    3. Declined card: record a failed PaymentIntent (``payment_intent.payment_failed``); the session stays open.
-    4. Otherwise: a succeeded PaymentIntent, the session ``complete``/``paid``, the link's completed-session
-       count (deactivating the link at its limit) and the events, ``checkout.session.completed`` last.
-       That event is left undelivered for the caller to send after commit (Stripe waits for its answer).
+    2. Price the line items with the customer's quantities, promotion code, tax and shipping.
+    3. A 3-D Secure card not yet ``authenticated``: the PaymentIntent ``requires_action`` and the payment
+       waits on the session for the authentication page (``session_authenticate``).
+    4. Declined card: a failed PaymentIntent (``payment_intent.payment_failed``); the session stays open.
+    5. Otherwise: the customer, the succeeded PaymentIntent (or the subscription and its invoice), the
+       session ``complete``/``paid``, the link's completed-session count (deactivating it at its limit)
+       and the events, ``checkout.session.completed`` last. That event is left undelivered for the
+       caller to send after commit (Stripe waits for the endpoint's answer before redirecting).
     """
     with transaction.atomic():
         session = store.locked(type="checkout.session", object_id=session_id)
@@ -121,20 +125,70 @@ def session_pay(*, session_id: str, payment: Payment) -> PaymentResult:
         if not link_available(link.data):
             raise LinkUnavailable
         _price_session(session.data, link.data, payment)
-        intent = _payment_intent(session.data, link.data, payment)
+        trialing = session.data["mode"] == "subscription" and billing.trial_days(
+            link=link.data, line_items=session.data["_line_items"]
+        )
+        intent = None if trialing else _payment_intent(session.data, link.data, payment)
+        if intent and cards.requires_authentication(payment.card_number) and not authenticated:
+            _require_action(intent, session)
+            session.data["_pending_payment"] = asdict(payment)
+            store.save(session)
+            return PaymentResult(session=session, requires_action=True)
         decline = cards.card_outcome(payment.card_number)
         if decline is not None:
-            _decline(intent, decline)
+            if intent:
+                _decline(intent, decline)
             store.save(session)
             return PaymentResult(session=session, decline=decline)
-        customer_id = _customer(session.data, link.data, payment)
-        _succeed(intent, customer_id=customer_id)
-        _complete(session.data, payment, intent_id=intent.stripe_id, customer_id=customer_id)
-        _redeem(session.data)
-        store.save(session)
-        _count_completed(link)
-        event = event_emit(type="checkout.session.completed", obj=session.data, deliver_now=True)
+        event = _complete_paid(session, link, payment, intent=intent)
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
+
+
+def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject | None) -> ApiObject:
+    customer_id = _customer(session.data, link.data, payment)
+    if intent:
+        _succeed(intent, customer_id=customer_id)
+    _complete(session.data, payment, intent_id=intent.stripe_id if intent else None, customer_id=customer_id)
+    if session.data["mode"] == "subscription":
+        subscription = billing.subscription_create(
+            session=session.data, link=link.data, customer_id=customer_id,
+            payment_method=intent.data["payment_method"] if intent else None,
+        )
+        session.data["subscription"] = subscription["id"]
+        session.data["invoice"] = subscription["latest_invoice"]
+    elif link.data["invoice_creation"]["enabled"]:
+        session.data["invoice"] = billing.invoice_for_payment(session=session.data, link=link.data, customer_id=customer_id)["id"]
+    _redeem(session.data)
+    session.data.pop("_pending_payment", None)
+    store.save(session)
+    _count_completed(link)
+    return event_emit(type="checkout.session.completed", obj=session.data, deliver_now=True)
+
+
+def session_authenticate(*, session_id: str, approved: bool) -> PaymentResult:
+    """The customer's answer on the 3-D Secure page: go on with the payment, or fail it."""
+    with transaction.atomic():
+        session = store.locked(type="checkout.session", object_id=session_id)
+        pending = session.data.get("_pending_payment")
+        if session.data["status"] != "open" or not pending:
+            raise SessionNotOpen
+        if approved:
+            return session_pay(session_id=session_id, payment=Payment(**pending), authenticated=True)
+        intent = store.locked(type="payment_intent", object_id=session.data["payment_intent"])
+        _decline(intent, cards.AUTHENTICATION_FAILED)
+        session.data.pop("_pending_payment")
+        store.save(session)
+        return PaymentResult(session=session, decline=cards.AUTHENTICATION_FAILED)
+
+
+def _require_action(intent: ApiObject, session: ApiObject) -> None:
+    intent.data["status"] = "requires_action"
+    intent.data["next_action"] = {
+        "redirect_to_url": {"return_url": session.data["url"], "url": session.data["url"] + "/authenticate"},
+        "type": "redirect_to_url",
+    }
+    _payment_method_id(intent)
+    store.save(intent)
 
 
 def session_reprice(*, session_id: str, payment: Payment) -> ApiObject:
@@ -275,6 +329,7 @@ def _decline(intent: ApiObject, decline: cards.CardDecline) -> None:
     charge_id = new_id("ch")
     intent.data["latest_charge"] = charge_id
     intent.data["status"] = "requires_payment_method"
+    intent.data["next_action"] = None
     intent.data["last_payment_error"] = {
         "advice_code": None,
         "charge": charge_id,
@@ -305,6 +360,7 @@ def _succeed(intent: ApiObject, *, customer_id: str | None) -> None:
             "amount_received": intent.data["amount"],
             "latest_charge": new_id("ch"),
             "last_payment_error": None,
+            "next_action": None,
             "customer": customer_id,
         }
     )

@@ -60,6 +60,7 @@ def _open_session(request: HttpRequest, link: ApiObject) -> ApiObject:
     )
     session.data["_utm"] = {k: query[k] for k in UTM_KEYS if _UTM.match(query.get(k, ""))}
     session.data["_prefilled_promo_code"] = query.get("prefilled_promo_code", "")[:500]
+    session.data["_base_url"] = request.build_absolute_uri("/").rstrip("/")
     store.save(session)
     return session
 
@@ -122,12 +123,42 @@ def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpRespo
     except discounts.PromotionCodeRefused as refused:
         form.add_error("promotion_code", str(refused.message))
         return _page(request, session, link, form)
+    return _outcome(request, result, link, form)
+
+
+def _outcome(request: HttpRequest, result: checkout.PaymentResult, link: ApiObject, form: PayForm | None) -> HttpResponse:
+    session = result.session
+    if result.requires_action:
+        return HttpResponseRedirect(reverse("sandbox:authenticate", args=[session.stripe_id]))
     if result.decline is not None:
+        if form is None:
+            # After the 3-D Secure page there is no submitted form: show the error above a fresh one.
+            return _page(request, session, link, _form(session, link), status=402, card_error=str(result.decline.message))
         form.add_error(result.decline.field, str(result.decline.message))
-        return _page(request, result.session, link, form, status=402)
+        return _page(request, session, link, form, status=402)
     # Committed: now wait for the endpoints' answer to checkout.session.completed, as Stripe does.
     delivery.deliver_now(event_id=result.completed_event_id)
-    return _after_completion(request, result.session, link)
+    return _after_completion(request, session, link)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The 3-D Secure challenge for test cards that require it: approve or fail the payment."""
+    session = _session(session_id)
+    if session.data["status"] != "open" or not session.data.get("_pending_payment"):
+        return HttpResponseRedirect(reverse("sandbox:checkout", args=[session_id]))
+    link = store.get(type="payment_link", object_id=session.parent)
+    if request.method == "GET":
+        amount = _money(session.data["amount_total"], session.data)
+        return render(request, "sandbox/authenticate.html", {"session": session.data, "amount": amount})
+    try:
+        result = checkout.session_authenticate(session_id=session_id, approved=request.POST.get("outcome") == "approve")
+    except checkout.SessionNotOpen:
+        return HttpResponseRedirect(reverse("sandbox:checkout", args=[session_id]))
+    except checkout.LinkUnavailable:
+        return _inactive(request, link)
+    return _outcome(request, result, link, None)
 
 
 def _payment(form: PayForm) -> checkout.Payment:
@@ -201,7 +232,9 @@ def _money(amount: int, session: dict) -> str:
     return pricing.format_amount(amount, session["currency"])
 
 
-def _page(request: HttpRequest, session: ApiObject, link: ApiObject, form: PayForm, *, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, session: ApiObject, link: ApiObject, form: PayForm, *, status: int = 200, card_error: str = ""
+) -> HttpResponse:
     from django.conf import settings
 
     lines = [
@@ -225,6 +258,7 @@ def _page(request: HttpRequest, session: ApiObject, link: ApiObject, form: PayFo
         "form": form,
         "submit_label": _submit_label(link.data["submit_type"]),
         "action": reverse("sandbox:checkout", args=[session.stripe_id]),
+        "card_error": card_error,
     }
     return render(request, "sandbox/pay.html", context, status=status)
 

@@ -48,3 +48,11 @@ def shape(cls: type, given: dict | None) -> dict | None:
             value = [shape(nested, item) for item in value] if is_list else shape(nested, value)
         result[name] = value
     return result
+
+
+def skeleton(cls: type, *, omit: frozenset[str] = frozenset({"deleted"})) -> dict:
+    """Every top-level field of a large object as null, for builders to fill in what the sandbox knows.
+
+    Used for subscriptions and invoices, whose dozens of billing options the sandbox never sets.
+    """
+    return {name: None for name in field_names(cls) if name not in omit}

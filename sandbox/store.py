@@ -45,6 +45,8 @@ PREFIX_TYPES = {
     "shr_": "shipping_rate",
     "promo_": "promotion_code",
     "txr_": "tax_rate",
+    "sub_": "subscription",
+    "in_": "invoice",
 }
 
 # Fields returned only when expanded ("includable"), by object type: a function of the object id.

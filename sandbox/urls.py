@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from sandbox import hosted
+from sandbox import hosted, receipts
+from sandbox.api import billing as billing_api
 from sandbox.api import (
     checkout_sessions,
     coupons,
@@ -112,10 +113,22 @@ urlpatterns = [
     v1("events/<str:event_id>", "event", GET=events.event_retrieve),
     v1("payment_intents", "payment_intents", GET=resources.payment_intent_list),
     v1("payment_intents/<str:intent_id>", "payment_intent", GET=resources.payment_intent_retrieve),
+    v1("subscriptions", "subscriptions", GET=billing_api.subscription_list),
+    v1(
+        "subscriptions/<str:subscription_id>",
+        "subscription",
+        GET=billing_api.subscription_retrieve,
+        DELETE=billing_api.subscription_cancel,
+    ),
+    v1("invoices", "invoices", GET=billing_api.invoice_list),
+    v1("invoices/<str:invoice_id>", "invoice", GET=billing_api.invoice_retrieve),
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
     re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),
     # Hosted pages (public, like buy.stripe.com and checkout.stripe.com).
     path("pay/<str:token>", hosted.pay, name="pay"),
     path("checkout/<str:session_id>", hosted.checkout_page, name="checkout"),
+    path("checkout/<str:session_id>/authenticate", hosted.authenticate, name="authenticate"),
+    path("invoices/<str:token>", receipts.invoice_page, name="invoice"),
+    path("invoices/<str:token>/pdf", receipts.invoice_pdf, name="invoice_pdf"),
 ]

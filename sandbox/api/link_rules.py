@@ -45,10 +45,15 @@ def check_link_rules(*, params: dict, prices: list[dict], optional_prices: list[
 
 
 def _check_currency(params: dict, prices: list[dict], existing: dict | None) -> str:
-    currencies = {p["currency"] for p in prices}
-    if len(currencies) > 1:
-        raise errors.invalid("line_items", "All prices on a payment link must have the same currency.")
-    currency = next(iter(currencies))
+    currency = prices[0]["currency"]
+    for index, price in enumerate(prices):
+        if price["currency"] != currency:
+            # Named at the first item whose currency differs, so a form can show it on that row.
+            raise errors.invalid(
+                f"line_items[{index}][price]",
+                f"All prices on a payment link must have the same currency; this price is in {price['currency']}, "
+                f"the first in {currency}.",
+            )
     if existing is None and params.get("currency") and params["currency"].lower() != currency:
         raise errors.invalid("currency", f"The currency '{params['currency']}' is not supported by every line item's price.")
     for price in prices:

@@ -57,7 +57,7 @@ def test_price_data_creates_an_inline_price(api, product):
 
 def test_one_currency_per_link(api, product, price):
     eur = api.ok("post", "prices", {"product": product["id"], "currency": "eur", "unit_amount": 100})
-    assert _error(api.post("payment_links", {"line_items": [_item(price), _item(eur)]}))["param"] == "line_items"
+    assert _error(api.post("payment_links", {"line_items": [_item(price), _item(eur)]}))["param"] == "line_items[1][price]"
 
 
 def test_currency_param_must_match_prices(api, price):

@@ -1,0 +1,258 @@
+"""Subscriptions and invoices made by paid checkout sessions (subscription mode, ``invoice_creation``)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import stripe
+from django.conf import settings
+from django.urls import reverse
+
+from sandbox import store
+from sandbox.events import event_emit
+from sandbox.ids import new_id, random_token
+from sandbox.shapes import skeleton
+
+DAY = 24 * 3600
+_INTERVAL_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def period_end(start: int, recurring: dict) -> int:
+    """The end of one billing period (months and years by calendar, as Stripe bills)."""
+    count = recurring["interval_count"]
+    interval = recurring["interval"]
+    begin = datetime.datetime.fromtimestamp(start, tz=datetime.UTC)
+    if interval in ("month", "year"):
+        months = count * (12 if interval == "year" else 1)
+        year, month = divmod(begin.month - 1 + months, 12)
+        day = min(begin.day, 28)
+        return int(begin.replace(year=begin.year + year, month=month + 1, day=day).timestamp())
+    return start + count * _INTERVAL_DAYS[interval] * DAY
+
+
+def trial_days(*, link: dict, line_items: list[dict]) -> int | None:
+    given = (link.get("subscription_data") or {}).get("trial_period_days")
+    if given:
+        return given
+    for item in line_items:
+        days = (item["price"].get("recurring") or {}).get("trial_period_days")
+        if days:
+            return days
+    return None
+
+
+def subscription_create(*, session: dict, link: dict, customer_id: str, payment_method: str | None) -> dict:
+    """Create the subscription, its first invoice and their events; return the subscription data."""
+    now = store.now()
+    days = trial_days(link=link, line_items=session["_line_items"])
+    trial_end = now + days * DAY if days else None
+    sub_id = new_id("sub")
+    recurring_items = [li for li in session["_line_items"] if li["price"]["type"] == "recurring"]
+    first_recurring = recurring_items[0]["price"]["recurring"]
+    current_end = trial_end or period_end(now, first_recurring)
+    sub_data = link.get("subscription_data") or {}
+    data = skeleton(stripe.Subscription)
+    data.update(
+        {
+            "id": sub_id,
+            "object": "subscription",
+            "automatic_tax": {"disabled_reason": None, "enabled": link["automatic_tax"]["enabled"], "liability": None},
+            "billing_cycle_anchor": current_end if trial_end else now,
+            "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
+            "cancel_at_period_end": False,
+            "collection_method": "charge_automatically",
+            "created": now,
+            "currency": session["currency"],
+            "customer": customer_id,
+            "default_payment_method": payment_method,
+            "default_tax_rates": [],
+            "description": sub_data.get("description"),
+            "discounts": [],
+            "invoice_settings": {"account_tax_ids": None, "issuer": {"account": None, "type": "self"}},
+            "items": {
+                "object": "list",
+                "data": [_subscription_item(li, sub_id=sub_id, start=now, end=current_end) for li in recurring_items],
+                "has_more": False,
+                "url": f"/v1/subscription_items?subscription={sub_id}",
+            },
+            "livemode": False,
+            "metadata": dict(sub_data.get("metadata") or {}),
+            "payment_settings": {"payment_method_options": None, "payment_method_types": None, "save_default_payment_method": "off"},
+            "start_date": now,
+            "status": "trialing" if trial_end else "active",
+            "trial_end": trial_end,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+            "trial_start": now if trial_end else None,
+        }
+    )
+    invoice = invoice_create(
+        session=session,
+        customer_id=customer_id,
+        lines=session["_line_items"],
+        amount=0 if trial_end else session["amount_total"],
+        billing_reason="subscription_create",
+        subscription_id=sub_id,
+        subscription_metadata=data["metadata"],
+        period=(now, now),
+    )
+    data["latest_invoice"] = invoice["id"]
+    store.create(object_id=sub_id, type="subscription", data=data, parent=customer_id)
+    event_emit(type="customer.subscription.created", obj=data)
+    _invoice_events(invoice)
+    return data
+
+
+def _subscription_item(line: dict, *, sub_id: str, start: int, end: int) -> dict:
+    item = skeleton(stripe.SubscriptionItem)
+    item.update(
+        {
+            "id": new_id("si", length=14),
+            "object": "subscription_item",
+            "created": start,
+            "current_period_end": end,
+            "current_period_start": start,
+            "discounts": [],
+            "metadata": {},
+            "price": line["price"],
+            "quantity": line["quantity"],
+            "subscription": sub_id,
+            "tax_rates": [],
+        }
+    )
+    return item
+
+
+def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict], amount: int, billing_reason: str,
+                   subscription_id: str | None = None, subscription_metadata: dict | None = None,
+                   period: tuple[int, int] | None = None, invoice_data: dict | None = None) -> dict:
+    """A paid invoice for the session (stored, no events yet: the caller emits them in order)."""
+    now = store.now()
+    invoice_id = new_id("in")
+    details = session.get("customer_details") or {}
+    token = uuid.uuid4().hex
+    base = session.get("_base_url") or settings.PAYLINKS_BASE_URL
+    data = skeleton(stripe.Invoice)
+    data.update(
+        {
+            "id": invoice_id,
+            "object": "invoice",
+            "account_country": "US",
+            "account_name": None,
+            "amount_due": amount,
+            "amount_overpaid": 0,
+            "amount_paid": amount,
+            "amount_paid_off_stripe": 0,
+            "amount_remaining": 0,
+            "amount_shipping": session["total_details"]["amount_shipping"] or 0,
+            "attempt_count": 1 if amount else 0,
+            "attempted": bool(amount),
+            "auto_advance": False,
+            "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None},
+            "billing_reason": billing_reason,
+            "collection_method": "charge_automatically",
+            "created": now,
+            "currency": session["currency"],
+            "custom_fields": (invoice_data or {}).get("custom_fields"),
+            "customer": customer_id,
+            "customer_address": details.get("address"),
+            "customer_email": details.get("email"),
+            "customer_name": details.get("name"),
+            "customer_phone": details.get("phone"),
+            "customer_tax_exempt": "none",
+            "customer_tax_ids": [],
+            "default_tax_rates": [],
+            "description": (invoice_data or {}).get("description"),
+            "discounts": [],
+            "effective_at": now,
+            "ending_balance": 0,
+            "footer": (invoice_data or {}).get("footer"),
+            "hosted_invoice_url": base + reverse("sandbox:invoice", args=[token]),
+            "invoice_pdf": base + reverse("sandbox:invoice_pdf", args=[token]),
+            "issuer": {"account": None, "type": "self"},
+            "lines": {
+                "object": "list",
+                "data": [_invoice_line(li, invoice_id=invoice_id, subscription_id=subscription_id, period=period or (now, now)) for li in lines],
+                "has_more": False,
+                "url": f"/v1/invoices/{invoice_id}/lines",
+            },
+            "livemode": False,
+            "metadata": dict((invoice_data or {}).get("metadata") or {}),
+            "number": f"SBX-{random_token(8).upper()}",
+            "parent": {
+                "quote_details": None,
+                "subscription_details": {"metadata": subscription_metadata or {}, "subscription": subscription_id, "subscription_proration_date": None},
+                "type": "subscription_details",
+            }
+            if subscription_id
+            else None,
+            "period_end": (period or (now, now))[1],
+            "period_start": (period or (now, now))[0],
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "starting_balance": 0,
+            "status": "paid",
+            "status_transitions": {"finalized_at": now, "marked_uncollectible_at": None, "paid_at": now, "voided_at": None},
+            "subtotal": session["amount_subtotal"] if amount else 0,
+            "subtotal_excluding_tax": session["amount_subtotal"] if amount else 0,
+            "total": amount,
+            "total_discount_amounts": [],
+            "total_excluding_tax": amount - (session["total_details"]["amount_tax"] if amount else 0),
+            "total_pretax_credit_amounts": [],
+            "total_taxes": [],
+            "webhooks_delivered_at": now,
+        }
+    )
+    # The token (not the id) is in the public receipt URLs, so they cannot be guessed from an invoice id.
+    store.create(object_id=invoice_id, type="invoice", data=data, parent=customer_id or "", key=token)
+    return data
+
+
+def _invoice_line(line: dict, *, invoice_id: str, subscription_id: str | None, period: tuple[int, int]) -> dict:
+    item = skeleton(stripe.InvoiceLineItem)
+    item.update(
+        {
+            "id": new_id("il"),
+            "object": "line_item",
+            "amount": line["amount_subtotal"],
+            "currency": line["currency"],
+            "description": f"{line['quantity']} × {line['description']}",
+            "discount_amounts": [],
+            "discountable": True,
+            "discounts": [],
+            "invoice": invoice_id,
+            "livemode": False,
+            "metadata": {},
+            "period": {"end": period[1], "start": period[0]},
+            "pretax_credit_amounts": [],
+            "pricing": {
+                "price_details": {"price": line["price"]["id"], "product": line["price"]["product"]},
+                "type": "price_details",
+                "unit_amount_decimal": line["price"]["unit_amount_decimal"],
+            },
+            "quantity": line["quantity"],
+            "subscription": subscription_id,
+            "subtotal": line["amount_subtotal"],
+            "taxes": [],
+        }
+    )
+    return item
+
+
+def _invoice_events(invoice: dict) -> None:
+    for event_type in ("invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_succeeded"):
+        event_emit(type=event_type, obj=invoice)
+
+
+def invoice_for_payment(*, session: dict, link: dict, customer_id: str | None) -> dict:
+    """``invoice_creation.enabled`` in payment mode: a paid post-purchase invoice."""
+    invoice = invoice_create(
+        session=session,
+        customer_id=customer_id,
+        lines=session["_line_items"],
+        amount=session["amount_total"],
+        billing_reason="manual",
+        invoice_data=link["invoice_creation"]["invoice_data"],
+    )
+    _invoice_events(invoice)
+    return invoice
