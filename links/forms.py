@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
+from django.core.validators import RegexValidator
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 from django.utils.translation import gettext_lazy as _
@@ -85,3 +88,65 @@ def add_link_errors(form: forms.Form, formset: forms.BaseFormSet, error: Validat
             formset._non_form_errors = formset.non_form_errors() + ErrorList(ValidationError(errors).messages)
         else:
             add_service_errors(form, ValidationError({key: errors}))
+
+
+SAFE_PARAM = RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use only letters, digits, dashes and underscores."))
+
+
+class UrlBuilderForm(forms.Form):
+    """Query parameters Stripe reads on a payment link's URL (shared/reference §9)."""
+
+    client_reference_id = forms.CharField(
+        label=_("Client reference ID"), required=False, max_length=200, validators=[SAFE_PARAM],
+        help_text=_("Your own reference, copied to the checkout session (e.g. a customer number)."),
+    )
+    prefilled_email = forms.EmailField(label=_("Pre-filled e-mail"), required=False)
+    prefilled_promo_code = forms.CharField(label=_("Pre-filled promotion code"), required=False, max_length=500)
+    utm_source = forms.CharField(label=_("UTM source"), required=False, max_length=150, validators=[SAFE_PARAM])
+    utm_medium = forms.CharField(label=_("UTM medium"), required=False, max_length=150, validators=[SAFE_PARAM])
+    utm_campaign = forms.CharField(label=_("UTM campaign"), required=False, max_length=150, validators=[SAFE_PARAM])
+    utm_term = forms.CharField(label=_("UTM term"), required=False, max_length=150, validators=[SAFE_PARAM])
+    utm_content = forms.CharField(label=_("UTM content"), required=False, max_length=150, validators=[SAFE_PARAM])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="share", **kwargs)
+
+    def build(self, url: str) -> str:
+        """The link's URL with the given parameters, or "" when the form is empty or invalid."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        params = {k: v for k, v in self.cleaned_data.items() if v}
+        if not params:
+            return ""
+        return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+class LinkFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search by name or product"), required=False)
+    active = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))])
+    product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=None, to_field_name="stripe_id",
+                                     empty_label=_("All products"))
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    recurring = forms.ChoiceField(label=_("Billing"), required=False,
+                                  choices=[("", _("All")), ("false", _("One-off")), ("true", _("Recurring"))])
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        ("-created", _("Newest first")), ("created", _("Oldest first")),
+        ("-revenue", _("Highest revenue")), ("revenue", _("Lowest revenue"))])
+
+    def __init__(self, *args, **kwargs):
+        from catalog.models import Product
+        from catalog.money import CURRENCY_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.order_by("name")
+        self.fields["currency"].choices = [("", _("All"))] + CURRENCY_CHOICES
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        as_bool = {"": None, "true": True, "false": False}
+        return {"query": data["q"].strip(), "active": as_bool[data["active"]], "product": data["product"],
+                "currency": data["currency"], "recurring": as_bool[data["recurring"]],
+                "sort": data["sort"] or "-created"}

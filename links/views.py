@@ -13,6 +13,7 @@ from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, re
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor
+from links.forms import LinkFilterForm, UrlBuilderForm
 
 LINKS_PER_PAGE = 25
 
@@ -30,11 +31,11 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def link_list(request: HtmxHttpRequest) -> HttpResponse:
-    links = selectors.link_list(query=request.GET.get("q", "").strip())
-    page = Paginator(links, LINKS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = LinkFilterForm(request.GET)
+    page = Paginator(selectors.link_list(**filters.filters()), LINKS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page": page, "query_string": query.urlencode(), "q": request.GET.get("q", "")}
+    context = {"page": page, "query_string": query.urlencode(), "filters": filters}
     return render_page(request, "links/link_list.html", context, partial="link-table")
 
 
@@ -116,7 +117,13 @@ def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
 @require_GET
 def link_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
     link = selectors.link_get(public_id=public_id)
-    return render_page(request, "links/link_detail.html", _detail_context(link))
+    builder = UrlBuilderForm(request.GET if "share-build" in request.GET else None)
+    context = _detail_context(link, builder=builder, built_url=builder.build(link.url))
+    if context["built_url"]:
+        context["built_qr"] = qr.qr_svg_inline(context["built_url"], title=_("QR code of the URL built"))
+    # The URL builder submits here (GET); htmx then needs only its section.
+    partial = "url-builder" if builder.is_bound else ""
+    return render_page(request, "links/link_detail.html", context, partial=partial)
 
 
 def _detail_context(link, **extra) -> dict:
@@ -126,6 +133,7 @@ def _detail_context(link, **extra) -> dict:
         "orders": selectors.link_orders(link=link),
         "totals": selectors.link_order_totals(link=link),
         "qr_svg": qr.qr_svg_inline(link.url, title=_("QR code of %(url)s") % {"url": link.url}),
+        "builder": UrlBuilderForm(),
         **extra,
     }
 

@@ -141,3 +141,30 @@ def test_mixed_currencies_are_refused_at_the_second_row(staff_client):
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 422
     assert "same currency" in str(response.context["editor"].line_items.forms[1].errors["price"])
+
+
+def test_url_builder_full_page_and_fragment(staff_client, link):
+    url = reverse("links:detail", args=[link.public_id])
+    params = {"share-build": "1", "share-client_reference_id": "cust_42", "share-utm_source": "newsletter",
+              "share-prefilled_email": "ann@example.com"}
+    full = staff_client.get(url, params)
+    fragment = staff_client.get(url, params, HTTP_HX_REQUEST="true")
+    built = f"{link.url}?client_reference_id=cust_42&amp;prefilled_email=ann%40example.com&amp;utm_source=newsletter"
+    assert b"<html" in full.content and built in full.content.decode()
+    assert fragment.content.lstrip().startswith(b'<section id="url-builder"')
+    assert built in fragment.content.decode() and fragment.content.count(b"<svg") == 1
+
+
+def test_url_builder_refuses_unsafe_values(staff_client, link):
+    response = staff_client.get(reverse("links:detail", args=[link.public_id]),
+                                {"share-build": "1", "share-utm_source": "news letter"}, HTTP_HX_REQUEST="true")
+    assert response.context["built_url"] == ""
+    assert "utm_source" in response.context["builder"].errors
+
+
+def test_link_list_filters(staff_client, link):
+    other = LineItemFactory(payment_link__name="Yen", payment_link__currency="jpy", payment_link__active=False)
+    response = staff_client.get(reverse("links:list"), {"currency": "jpy", "active": "false"})
+    assert [row.pk for row in response.context["page"].object_list] == [other.payment_link.pk]
+    by_product = staff_client.get(reverse("links:list"), {"product": link.line_items.get().price.product.stripe_id})
+    assert [row.pk for row in by_product.context["page"].object_list] == [link.pk]
