@@ -53,7 +53,9 @@ def test_subscription_link(sandbox, stripe_client, settings, order_of_processing
             "recurring": {"interval": "month"},
         }
     )
-    stripe_link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 1}]})
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": 1}]}
+    )
     link = PaymentLink.objects.create(
         stripe_id=stripe_link.id, name="Club", url=stripe_link.url, currency="eur", is_recurring=True
     )
@@ -86,7 +88,9 @@ def test_subscription_link(sandbox, stripe_client, settings, order_of_processing
 def test_invoice_creation_in_payment_mode_sends_the_invoice_email(sandbox, stripe_client, settings):
     settings.STRIPE_WEBHOOK_SECRETS = []
     webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
-    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Desk"}, "currency": "eur", "unit_amount": 5000})
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Desk"}, "currency": "eur", "unit_amount": 5000}
+    )
     stripe_link = stripe_client.v1.payment_links.create(
         params={"line_items": [{"price": price.id, "quantity": 1}], "invoice_creation": {"enabled": True}}
     )

@@ -159,7 +159,9 @@ def test_delivery_records_headers_without_secrets(post_event, stripe_event, clie
     assert "v1=" not in delivery.headers["Stripe-Signature"]
 
 
-def test_broker_down_still_answers_200_and_keeps_the_event(post_event, stripe_event, django_capture_on_commit_callbacks):
+def test_broker_down_still_answers_200_and_keeps_the_event(
+    post_event, stripe_event, django_capture_on_commit_callbacks
+):
     with mock.patch("webhooks.tasks.process_webhook_event.delay", side_effect=ConnectionError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             response = post_event(stripe_event())
