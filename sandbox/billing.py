@@ -9,7 +9,7 @@ import stripe
 from django.conf import settings
 from django.urls import reverse
 
-from sandbox import store
+from sandbox import pricing, store
 from sandbox.events import event_emit
 from sandbox.ids import new_id, random_token
 from sandbox.shapes import skeleton
@@ -253,6 +253,41 @@ def invoice_for_payment(*, session: dict, link: dict, customer_id: str | None) -
         amount=session["amount_total"],
         billing_reason="manual",
         invoice_data=link["invoice_creation"]["invoice_data"],
+    )
+    _invoice_events(invoice)
+    return invoice
+
+
+def invoice_for_trial_end(*, subscription: dict) -> dict:
+    """The first charged invoice when a trial ends (billing_reason ``subscription_cycle``)."""
+    lines = [
+        {
+            "amount_subtotal": pricing.line_subtotal(item["price"], item["quantity"]),
+            "currency": item["price"]["currency"],
+            "description": item["price"].get("nickname") or item["price"]["product"],
+            "quantity": item["quantity"],
+            "price": item["price"],
+        }
+        for item in subscription["items"]["data"]
+    ]
+    amount = sum(line["amount_subtotal"] for line in lines)
+    pseudo_session = {
+        "currency": subscription["currency"],
+        "amount_subtotal": amount,
+        "total_details": {"amount_shipping": 0, "amount_tax": 0},
+        "customer_details": None,
+    }
+    start = subscription["trial_end"]
+    end = period_end(start, subscription["items"]["data"][0]["price"]["recurring"])
+    invoice = invoice_create(
+        session=pseudo_session,
+        customer_id=subscription["customer"],
+        lines=lines,
+        amount=amount,
+        billing_reason="subscription_cycle",
+        subscription_id=subscription["id"],
+        subscription_metadata=subscription["metadata"],
+        period=(start, end),
     )
     _invoice_events(invoice)
     return invoice

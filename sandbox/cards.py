@@ -119,3 +119,16 @@ AUTHENTICATION_FAILED = CardDecline(
 
 def requires_authentication(number: str) -> bool:
     return number in REQUIRES_AUTHENTICATION
+
+
+SEPA_DEBIT_FAILED = CardDecline("payment_method_provider_decline", _("The bank account could not be debited."), None)
+# Stripe's SEPA test IBANs that fail after processing; any other valid IBAN succeeds.
+FAILING_IBANS = frozenset({"AT861904300235473202", "DE62370400440532013001"})
+
+
+def iban_ok(iban: str) -> bool:
+    """The ISO 13616 mod-97 check."""
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1

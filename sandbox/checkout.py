@@ -5,12 +5,17 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from sandbox import billing, cards, discounts, objects, pricing, store, tax
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
+
+
+# Stripe's test SEPA debits settle after a few minutes.
+DEFAULT_SEPA_SETTLEMENT_SECONDS = 180
 
 
 class LinkUnavailable(Exception):
@@ -38,6 +43,8 @@ class Payment:
     terms_accepted: bool = False
     promotions: str | None = None
     promotion_code: str | None = None
+    payment_method_type: str = "card"
+    iban: str = ""
 
 
 @dataclass
@@ -129,6 +136,9 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
             link=link.data, line_items=session.data["_line_items"]
         )
         intent = None if trialing else _payment_intent(session.data, link.data, payment)
+        if intent and payment.payment_method_type == "sepa_debit":
+            event = _complete_processing(session, link, payment, intent=intent)
+            return PaymentResult(session=session, completed_event_id=event.stripe_id)
         if intent and cards.requires_authentication(payment.card_number) and not authenticated:
             _require_action(intent, session)
             session.data["_pending_payment"] = asdict(payment)
@@ -144,11 +154,13 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
 
 
-def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject | None) -> ApiObject:
+def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject | None,
+                   payment_status: str = "paid") -> ApiObject:
     customer_id = _customer(session.data, link.data, payment)
     if intent:
         _succeed(intent, customer_id=customer_id)
     _complete(session.data, payment, intent_id=intent.stripe_id if intent else None, customer_id=customer_id)
+    session.data["payment_status"] = payment_status
     if session.data["mode"] == "subscription":
         subscription = billing.subscription_create(
             session=session.data, link=link.data, customer_id=customer_id,
@@ -163,6 +175,46 @@ def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, int
     store.save(session)
     _count_completed(link)
     return event_emit(type="checkout.session.completed", obj=session.data, deliver_now=True)
+
+
+def _complete_processing(session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject) -> ApiObject:
+    """SEPA Direct Debit: the session completes ``unpaid`` and the debit settles later (sandbox clock)."""
+    from sandbox import clock
+
+    intent.data["status"] = "processing"
+    intent.data["payment_method_types"] = ["sepa_debit"]
+    _payment_method_id(intent)
+    store.save(intent)
+    event_emit(type="payment_intent.processing", obj=intent.data)
+    settles_in = int(getattr(settings, "SANDBOX_SEPA_SETTLEMENT_SECONDS", DEFAULT_SEPA_SETTLEMENT_SECONDS))
+    session.data["_settles_at"] = clock.now() + settles_in
+    session.data["_settlement_fails"] = payment.iban in cards.FAILING_IBANS
+    event = _complete_paid(session, link, payment, intent=None, payment_status="unpaid")
+    session.data["payment_intent"] = intent.stripe_id
+    store.save(session)
+    return event
+
+
+def session_settle(*, session_id: str) -> int:
+    """Settle a processed SEPA debit: ``async_payment_succeeded`` or ``_failed``. Return 1 if settled."""
+    with transaction.atomic():
+        session = store.locked(type="checkout.session", object_id=session_id)
+        if "_settles_at" not in session.data:
+            return 0
+        fails = session.data.pop("_settlement_fails")
+        session.data.pop("_settles_at")
+        intent = store.locked(type="payment_intent", object_id=session.data["payment_intent"])
+        before = copy.deepcopy(session.data)
+        if fails:
+            _decline(intent, cards.SEPA_DEBIT_FAILED, method="sepa_debit")
+            event_type = "checkout.session.async_payment_failed"
+        else:
+            _succeed(intent, customer_id=session.data["customer"])
+            session.data["payment_status"] = "paid"
+            event_type = "checkout.session.async_payment_succeeded"
+        store.save(session)
+        event_emit(type=event_type, obj=session.data, previous=previous_attributes(before, session.data))
+        return 1
 
 
 def session_authenticate(*, session_id: str, approved: bool) -> PaymentResult:
@@ -325,7 +377,7 @@ def _payment_method_id(intent: ApiObject) -> str:
     return intent.data["payment_method"]
 
 
-def _decline(intent: ApiObject, decline: cards.CardDecline) -> None:
+def _decline(intent: ApiObject, decline: cards.CardDecline, *, method: str = "card") -> None:
     charge_id = new_id("ch")
     intent.data["latest_charge"] = charge_id
     intent.data["status"] = "requires_payment_method"
@@ -342,11 +394,11 @@ def _decline(intent: ApiObject, decline: cards.CardDecline) -> None:
         "param": None,
         "payment_intent": None,
         "payment_method": None,
-        "payment_method_type": "card",
+        "payment_method_type": method,
         "request_log_url": None,
         "setup_intent": None,
         "source": None,
-        "type": "card_error",
+        "type": "card_error" if method == "card" else "invalid_request_error",
     }
     _payment_method_id(intent)
     store.save(intent)

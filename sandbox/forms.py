@@ -20,6 +20,11 @@ AMOUNT_INVALID = _("Enter a valid amount.")
 NUMERIC_ONLY = _("Enter digits only.")
 
 
+CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+IBAN_INVALID = _("Your IBAN is invalid.")
+FIELD_REQUIRED = _("This field is required.")
+
+
 class PayForm(forms.Form):
     """Fields for one session: quantities, amount, contact, card and whatever the link collects."""
 
@@ -37,6 +42,7 @@ class PayForm(forms.Form):
         self._add_quantity_fields()
         self._add_collection_fields()
         self._add_custom_fields()
+        self._add_payment_method_fields()
         if link["allow_promotion_codes"]:
             self.fields["promotion_code"] = forms.CharField(label=_("Promotion code"), max_length=500, required=False)
         if preview:
@@ -44,6 +50,21 @@ class PayForm(forms.Form):
             for name, field in self.fields.items():
                 if not name.startswith(("quantity_", "custom_amount", "promotion_code", "shipping_rate", "billing_country")):
                     field.required = False
+
+    def _add_payment_method_fields(self) -> None:
+        """Card, SEPA Direct Debit, or a choice of both, from the link's ``payment_method_types``."""
+        types = self.link["payment_method_types"] or ["card"]
+        methods = [m for m in ("card", "sepa_debit") if m in types] or ["card"]
+        if "sepa_debit" not in methods:
+            return
+        labels = {"card": _("Card"), "sepa_debit": _("SEPA Direct Debit")}
+        self.fields["payment_method"] = forms.ChoiceField(
+            label=_("Payment method"), widget=forms.RadioSelect, choices=[(m, labels[m]) for m in methods],
+            initial=methods[0],
+        )
+        self.fields["iban"] = forms.CharField(label=_("IBAN"), max_length=42, required=False)
+        for name in CARD_FIELDS:
+            self.fields[name].required = False
 
     def _add_quantity_fields(self) -> None:
         for item in self.line_items:
@@ -124,16 +145,31 @@ class PayForm(forms.Form):
                 max_length=config.get("maximum_length") or 255,
             )
 
+    def method(self) -> str:
+        return self.data.get("payment_method") if "payment_method" in self.fields else "card"
+
+    def clean_iban(self) -> str:
+        iban = re.sub(r"\s", "", self.cleaned_data.get("iban") or "").upper()
+        if self.method() != "sepa_debit" or self.preview:
+            return iban
+        if not iban:
+            raise forms.ValidationError(FIELD_REQUIRED, code="required")
+        if not cards.iban_ok(iban):
+            raise forms.ValidationError(IBAN_INVALID, code="invalid_bank_account_iban")
+        return iban
+
     def clean_card_number(self) -> str:
         number = cards.digits(self.cleaned_data["card_number"])
-        if self.preview and not number:
+        if (self.preview or self.method() != "card") and not number:
             return ""
+        if not number:
+            raise forms.ValidationError(FIELD_REQUIRED, code="required")
         if not cards.luhn_ok(number):
             raise forms.ValidationError(CARD_NUMBER_INCORRECT, code="incorrect_number")
         return number
 
     def clean_card_expiry(self) -> tuple[int, int] | None:
-        if self.preview and not self.cleaned_data["card_expiry"]:
+        if (self.preview or self.method() != "card") and not self.cleaned_data["card_expiry"]:
             return None
         parsed = cards.parse_expiry(self.cleaned_data["card_expiry"])
         if parsed is None:
@@ -164,7 +200,7 @@ class PayForm(forms.Form):
         cleaned = super().clean()
         number = cleaned.get("card_number")
         cvc = (cleaned.get("card_cvc") or "").strip()
-        if number and not self.preview:
+        if number and not self.preview and self.method() == "card":
             length = 4 if cards.brand(number) == "amex" else 3
             if not re.fullmatch(rf"\d{{{length}}}", cvc):
                 self.add_error("card_cvc", forms.ValidationError(CVC_INCOMPLETE, code="invalid_cvc"))

@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from sandbox import checkout, delivery, discounts, pricing, store
+from sandbox import checkout, clock, delivery, discounts, pricing, store
 from sandbox.forms import PayForm
 from sandbox.models import ApiObject
 
@@ -80,6 +80,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    clock.sandbox_tick()
     session = _session(session_id)
     link = store.get(type="payment_link", object_id=session.parent)
     if session.data["status"] == "complete":
@@ -189,6 +190,8 @@ def _payment(form: PayForm) -> checkout.Payment:
         card_number=data.get("card_number") or "",
         name=data.get("cardholder_name") or "",
         promotion_code=data.get("promotion_code") or None,
+        payment_method_type=data.get("payment_method") or "card",
+        iban=data.get("iban") or "",
         quantities=form.quantities(),
         custom_amount=data.get("custom_amount"),
         phone=data.get("phone"),

@@ -13,3 +13,11 @@ def deliver_event(self, delivery_id: int) -> None:
     retry_in = delivery.delivery_attempt(delivery_id=delivery_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
+
+
+@shared_task(name="sandbox.tick")
+def tick() -> dict[str, int]:
+    """Expire due sessions, settle due SEPA debits, end trials (schedule it every minute with beat)."""
+    from sandbox import clock
+
+    return clock.sandbox_tick()

@@ -14,6 +14,7 @@ from sandbox.api import (
     resources,
     shipping_rates,
     tax_rates,
+    test_helpers,
     webhook_endpoints,
 )
 from sandbox.api.dispatch import endpoint, unrecognized
@@ -124,6 +125,8 @@ urlpatterns = [
     v1("invoices/<str:invoice_id>", "invoice", GET=billing_api.invoice_retrieve),
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
+    v1("test_helpers/sandbox_clock", "sandbox_clock", GET=test_helpers.sandbox_clock_retrieve),
+    v1("test_helpers/sandbox_clock/advance", "sandbox_clock_advance", POST=test_helpers.sandbox_clock_advance),
     re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),
     # Hosted pages (public, like buy.stripe.com and checkout.stripe.com).
     path("pay/<str:token>", hosted.pay, name="pay"),

@@ -1,0 +1,82 @@
+"""The sandbox clock: real time plus an offset that tests (and the sandbox page) can advance.
+
+Time-driven behaviour reads this clock and runs in ``sandbox_tick``: open sessions expire at
+``expires_at`` (``checkout.session.expired``), SEPA debits settle, trials end. ``sandbox.tick`` is a
+Celery task a beat schedule can run every minute; the hosted pages also tick when they are opened.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+from django.db import transaction
+
+from sandbox import store
+from sandbox.events import event_emit, previous_attributes
+from sandbox.models import ApiObject
+
+CLOCK_ID = "sandbox_clock"
+
+
+def now() -> int:
+    clock = ApiObject.objects.filter(type="sandbox_clock", stripe_id=CLOCK_ID).first()
+    return int(time.time()) + (clock.data["offset"] if clock else 0)
+
+
+def clock_advance(*, seconds: int) -> int:
+    """Move the sandbox clock forward and run what fell due; return the new sandbox time."""
+    with transaction.atomic():
+        clock, _ = ApiObject.objects.select_for_update().get_or_create(
+            type="sandbox_clock", stripe_id=CLOCK_ID, defaults={"created": store.now(), "data": {"offset": 0}}
+        )
+        clock.data["offset"] += seconds
+        store.save(clock)
+    sandbox_tick()
+    return now()
+
+
+def sandbox_tick() -> dict[str, int]:
+    """Expire due sessions and settle due debits; return how many of each (idempotent)."""
+    from sandbox import checkout
+
+    current = now()
+    expired = 0
+    due = ApiObject.objects.filter(type="checkout.session", data__status="open", data__expires_at__lte=current)
+    for session_id in due.values_list("stripe_id", flat=True):
+        with transaction.atomic():
+            session = store.locked(type="checkout.session", object_id=session_id)
+            if session.data["status"] == "open":
+                checkout.session_expire(session=session)
+                expired += 1
+    settled = 0
+    pending = ApiObject.objects.filter(type="checkout.session", data___settles_at__lte=current)
+    for session_id in pending.values_list("stripe_id", flat=True):
+        settled += checkout.session_settle(session_id=session_id)
+    ended = _end_trials(current)
+    return {"expired": expired, "settled": settled, "trials_ended": ended}
+
+
+def _end_trials(current: int) -> int:
+    """Trialing subscriptions whose trial is over become active, with their first paid invoice."""
+    from sandbox import billing
+
+    count = 0
+    due = ApiObject.objects.filter(type="subscription", data__status="trialing", data__trial_end__lte=current)
+    for subscription_id in due.values_list("stripe_id", flat=True):
+        with transaction.atomic():
+            subscription = store.locked(type="subscription", object_id=subscription_id)
+            if subscription.data["status"] != "trialing":
+                continue
+            before = copy.deepcopy(subscription.data)
+            invoice = billing.invoice_for_trial_end(subscription=subscription.data)
+            subscription.data["status"] = "active"
+            subscription.data["latest_invoice"] = invoice["id"]
+            store.save(subscription)
+            event_emit(
+                type="customer.subscription.updated",
+                obj=subscription.data,
+                previous=previous_attributes(before, subscription.data),
+            )
+            count += 1
+    return count
