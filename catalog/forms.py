@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from django import forms
@@ -10,7 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Price
+from catalog.models import Coupon, Price
 from catalog.money import CURRENCY_CHOICES, currency_exponent, to_minor_units
 from catalog.stripe_calls import TOKEN_RE
 
@@ -232,3 +233,71 @@ class PriceCreateForm(PriceForm):
                           "unit_amount": amount_to_minor(form, "unit_amount", row.get("unit_amount"), currency),
                           "flat_amount": amount_to_minor(form, "flat_amount", row.get("flat_amount"), currency)})
         return tiers
+
+
+def _end_of_day(day) -> datetime | None:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC) if day else None
+
+
+class CouponForm(forms.Form):
+    name = forms.CharField(label=_("Name"), required=False, max_length=40,
+                           help_text=_("Shown to customers on receipts and invoices."))
+    kind = forms.ChoiceField(label=_("Discount"), widget=forms.RadioSelect, initial="percent",
+                             choices=[("percent", _("A percentage")), ("amount", _("A fixed amount"))])
+    percent_off = forms.DecimalField(label=_("Percent off"), required=False, min_value=Decimal("0.01"),
+                                     max_value=100, decimal_places=2)
+    amount_off = forms.DecimalField(label=_("Amount off"), required=False, min_value=0, max_digits=16,
+                                    decimal_places=3)
+    currency = forms.ChoiceField(label=_("Currency of the amount"), required=False, choices=CURRENCY_CHOICES,
+                                 initial="usd")
+    duration = forms.ChoiceField(label=_("For subscriptions, applies"), choices=Coupon.Duration.choices,
+                                 initial=Coupon.Duration.ONCE)
+    duration_in_months = forms.IntegerField(label=_("Number of months"), required=False, min_value=1)
+    max_redemptions = forms.IntegerField(label=_("Redemption limit"), required=False, min_value=1)
+    redeem_by = forms.DateField(label=_("Redeemable until"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    request_token = RequestTokenField()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == "percent":
+            data["amount_off"], data["currency"] = None, ""
+            if data.get("percent_off") is None and "percent_off" not in self.errors:
+                self.add_error("percent_off", _("Enter the percentage."))
+        else:
+            data["percent_off"] = None
+            if data.get("amount_off") is None and "amount_off" not in self.errors:
+                self.add_error("amount_off", _("Enter the amount."))
+            data["amount_off"] = amount_to_minor(self, "amount_off", data.get("amount_off"), data.get("currency", ""))
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("kind")
+        data["redeem_by"] = _end_of_day(data["redeem_by"])
+        return data
+
+
+class PromotionCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"), required=False, max_length=500,
+        validators=[RegexValidator(r"^[A-Za-z0-9-]+$", _("Use letters, digits and dashes only."))],
+        help_text=_("What customers type, e.g. SPRING-25. Empty: Stripe makes one up."),
+    )
+    expires_at = forms.DateField(label=_("Expires after"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    max_redemptions = forms.IntegerField(label=_("Redemption limit"), required=False, min_value=1)
+    first_time_transaction = forms.BooleanField(label=_("Only for a customer's first order"), required=False)
+    minimum_amount = forms.DecimalField(label=_("Minimum order"), required=False, min_value=0, max_digits=16,
+                                        decimal_places=3)
+    minimum_amount_currency = forms.ChoiceField(label=_("Currency of the minimum"), required=False,
+                                                choices=CURRENCY_CHOICES, initial="usd")
+    request_token = RequestTokenField()
+
+    def clean(self):
+        data = super().clean()
+        data["minimum_amount"] = amount_to_minor(self, "minimum_amount", data.get("minimum_amount"),
+                                                 data.get("minimum_amount_currency", ""))
+        return data
+
+    def service_kwargs(self) -> dict:
+        return {**self.cleaned_data, "expires_at": _end_of_day(self.cleaned_data["expires_at"])}

@@ -125,3 +125,54 @@ class ShippingRate(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class Coupon(TimeStampedModel):
+    """A Stripe coupon: a discount customers reach through a promotion code (payment links take no coupon)."""
+
+    class Duration(models.TextChoices):
+        ONCE = "once", _("Once")
+        REPEATING = "repeating", _("For some months")
+        FOREVER = "forever", _("Forever")
+
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    name = models.CharField(_("name"), max_length=40, blank=True)
+    percent_off = models.DecimalField(_("percent off"), max_digits=5, decimal_places=2, null=True, blank=True)
+    amount_off = models.PositiveBigIntegerField(_("amount off"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    duration = models.CharField(_("duration"), max_length=16, choices=Duration.choices, default=Duration.ONCE)
+    duration_in_months = models.PositiveIntegerField(_("months"), null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(_("redemption limit"), null=True, blank=True)
+    redeem_by = models.DateTimeField(_("redeem by"), null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(_("times redeemed"), default=0)
+    valid = models.BooleanField(_("valid"), default=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    stripe_event_created = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name or self.stripe_id
+
+
+class PromotionCode(TimeStampedModel):
+    """A customer-facing code (``promo_…``) for a coupon, entered at checkout or pre-filled in a link URL."""
+
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="promotion_codes")
+    code = models.CharField(_("code"), max_length=500)
+    active = models.BooleanField(_("active"), default=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(_("redemption limit"), null=True, blank=True)
+    first_time_transaction = models.BooleanField(_("first order only"), default=False)
+    minimum_amount = models.PositiveBigIntegerField(_("minimum order"), null=True, blank=True)
+    minimum_amount_currency = models.CharField(max_length=3, blank=True)
+    times_redeemed = models.PositiveIntegerField(_("times redeemed"), default=0)
+    stripe_event_created = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Price, Product, ShippingRate
+from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
 
 
 def product_list(*, query: str = "", active: bool | None = None) -> QuerySet[Product]:
@@ -43,3 +43,15 @@ def shipping_rate_choices() -> list[tuple[str, str]]:
 
     return [(rate.stripe_id, f"{rate.display_name} — {format_money(rate.amount, rate.currency)}")
             for rate in ShippingRate.objects.filter(active=True).order_by("display_name")]
+
+
+def coupon_list() -> QuerySet[Coupon]:
+    return Coupon.objects.annotate(codes_count=Count("promotion_codes")).order_by("-created_at", "-id")
+
+
+def coupon_get(*, stripe_id: str) -> Coupon:
+    return get_object_or_404(Coupon, stripe_id=stripe_id)
+
+
+def promotion_code_get(*, stripe_id: str) -> PromotionCode:
+    return get_object_or_404(PromotionCode.objects.select_related("coupon"), stripe_id=stripe_id)

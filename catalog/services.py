@@ -6,11 +6,14 @@ carries an idempotency key derived from the form or the record).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Price, Product, ShippingRate
+from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
 from catalog.money import MAX_AMOUNT
 from catalog.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
@@ -306,3 +309,121 @@ def shipping_rate_sync_from_stripe(*, data: dict, event_created: int | None = No
         "metadata": data.get("metadata") or {},
     }
     return _sync(ShippingRate, stripe_id=data["id"], fields=fields, event_created=event_created)
+
+
+# Coupons and promotion codes ---------------------------------------------------------------------
+
+COUPON_PARAM_FIELDS = {"percent_off": "percent_off", "amount_off": "amount_off", "currency": "currency",
+                       "duration": "duration", "duration_in_months": "duration_in_months", "name": "name",
+                       "max_redemptions": "max_redemptions", "redeem_by": "redeem_by"}
+PROMOTION_PARAM_FIELDS = {"code": "code", "expires_at": "expires_at", "max_redemptions": "max_redemptions",
+                          "restrictions[minimum_amount]": "minimum_amount", "restrictions": "minimum_amount"}
+PERCENT_OR_AMOUNT = _("Give either a percent or an amount off, not both.")
+MONTHS_REQUIRED = _("Say for how many months the discount repeats.")
+AMOUNT_NEEDS_CURRENCY = _("An amount off needs a currency.")
+
+
+def coupon_create(
+    *,
+    name: str = "",
+    percent_off: Decimal | None = None,
+    amount_off: int | None = None,
+    currency: str = "",
+    duration: str = Coupon.Duration.ONCE,
+    duration_in_months: int | None = None,
+    max_redemptions: int | None = None,
+    redeem_by: datetime | None = None,
+    request_token: str,
+) -> Coupon:
+    """Create a coupon in Stripe, then store it. Stripe never changes its discount afterwards."""
+    if (percent_off is None) == (amount_off is None):
+        raise ValidationError({"percent_off": PERCENT_OR_AMOUNT})
+    if amount_off is not None and not currency:
+        raise ValidationError({"currency": AMOUNT_NEEDS_CURRENCY})
+    if duration == Coupon.Duration.REPEATING and not duration_in_months:
+        raise ValidationError({"duration_in_months": MONTHS_REQUIRED})
+    params: dict = {"duration": duration}
+    if percent_off is not None:
+        params["percent_off"] = float(percent_off)
+    else:
+        params.update(amount_off=amount_off, currency=currency.lower())
+    if duration == Coupon.Duration.REPEATING:
+        params["duration_in_months"] = duration_in_months
+    optional = {"name": name, "max_redemptions": max_redemptions,
+                "redeem_by": int(redeem_by.timestamp()) if redeem_by else None}
+    params.update({k: v for k, v in optional.items() if v})
+    key = idempotency_key("coupon-create", token=request_token, params=params)
+    with stripe_errors_as_validation(COUPON_PARAM_FIELDS):
+        data = as_dict(get_stripe_client().v1.coupons.create(params=params, options={"idempotency_key": key}))
+    return coupon_sync_from_stripe(data=data)
+
+
+def coupon_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Coupon:
+    fields = {
+        "name": data.get("name") or "", "amount_off": data.get("amount_off"), "currency": data.get("currency") or "",
+        "percent_off": None if data.get("percent_off") is None else Decimal(str(data["percent_off"])),
+        "duration": data.get("duration") or Coupon.Duration.ONCE, "duration_in_months": data.get("duration_in_months"),
+        "max_redemptions": data.get("max_redemptions"), "redeem_by": _datetime(data.get("redeem_by")),
+        "times_redeemed": data.get("times_redeemed") or 0, "valid": bool(data.get("valid", True)),
+        "metadata": data.get("metadata") or {},
+    }
+    return _sync(Coupon, stripe_id=data["id"], fields=fields, event_created=event_created)
+
+
+def promotion_code_create(
+    *,
+    coupon: Coupon,
+    code: str = "",
+    expires_at: datetime | None = None,
+    max_redemptions: int | None = None,
+    first_time_transaction: bool = False,
+    minimum_amount: int | None = None,
+    minimum_amount_currency: str = "",
+    request_token: str,
+) -> PromotionCode:
+    """Create a promotion code for ``coupon`` (Stripe generates the code when none is given)."""
+    params: dict = {"promotion": {"type": "coupon", "coupon": coupon.stripe_id}}
+    optional = {"code": code, "expires_at": int(expires_at.timestamp()) if expires_at else None,
+                "max_redemptions": max_redemptions}
+    params.update({k: v for k, v in optional.items() if v})
+    restrictions: dict = {}
+    if first_time_transaction:
+        restrictions["first_time_transaction"] = True
+    if minimum_amount:
+        restrictions.update(minimum_amount=minimum_amount, minimum_amount_currency=minimum_amount_currency.lower())
+    if restrictions:
+        params["restrictions"] = restrictions
+    key = idempotency_key("promotion-code-create", token=request_token, params=params)
+    with stripe_errors_as_validation(PROMOTION_PARAM_FIELDS):
+        data = as_dict(get_stripe_client().v1.promotion_codes.create(params=params, options={"idempotency_key": key}))
+    return promotion_code_sync_from_stripe(data=data, coupon=coupon)
+
+
+def promotion_code_set_active(*, promotion_code: PromotionCode, active: bool) -> PromotionCode:
+    params = {"active": active}
+    key = idempotency_key("promotion-code-active", token=f"{promotion_code.pk:032x}",
+                          params={**params, "at": promotion_code.updated_at.isoformat()})
+    with stripe_errors_as_validation({"active": "active"}):
+        data = as_dict(get_stripe_client().v1.promotion_codes.update(
+            promotion_code.stripe_id, params=params, options={"idempotency_key": key}))
+    return promotion_code_sync_from_stripe(data=data, coupon=promotion_code.coupon)
+
+
+def promotion_code_sync_from_stripe(*, data: dict, coupon: Coupon | None = None,
+                                    event_created: int | None = None) -> PromotionCode:
+    if coupon is None:
+        coupon = Coupon.objects.get(stripe_id=_id_of((data.get("promotion") or {}).get("coupon")))
+    restrictions = data.get("restrictions") or {}
+    fields = {
+        "coupon": coupon, "code": data.get("code") or "", "active": bool(data.get("active", True)),
+        "expires_at": _datetime(data.get("expires_at")), "max_redemptions": data.get("max_redemptions"),
+        "first_time_transaction": bool(restrictions.get("first_time_transaction")),
+        "minimum_amount": restrictions.get("minimum_amount"),
+        "minimum_amount_currency": restrictions.get("minimum_amount_currency") or "",
+        "times_redeemed": data.get("times_redeemed") or 0,
+    }
+    return _sync(PromotionCode, stripe_id=data["id"], fields=fields, event_created=event_created)
+
+
+def _datetime(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None

@@ -11,6 +11,9 @@ urlpatterns = [
     path("new/", views.product_create, name="product-create"),
     # Before the product paths, which would take "shipping-rates" for a product id.
     path("shipping-rates/", views.shipping_rate_list, name="shipping-rate-list"),
+    path("discounts/", views.coupon_list, name="coupon-list"),
+    path("discounts/codes/<str:stripe_id>/active/", views.promotion_code_set_active, name="promotion-code-active"),
+    path("discounts/<str:stripe_id>/", views.coupon_detail, name="coupon-detail"),
     path("<str:stripe_id>/", views.product_detail, name="product-detail"),
     path("<str:stripe_id>/prices/new/", views.price_create, name="price-create"),
 ]

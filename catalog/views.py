@@ -6,10 +6,17 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import selectors, services
-from catalog.forms import PriceCreateForm, ProductCreateForm, ProductFilterForm, ShippingRateForm
+from catalog.forms import (
+    CouponForm,
+    PriceCreateForm,
+    ProductCreateForm,
+    ProductFilterForm,
+    PromotionCodeForm,
+    ShippingRateForm,
+)
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
 
 PRODUCTS_PER_PAGE = 25
@@ -97,3 +104,55 @@ def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
     status = UNPROCESSABLE if form.errors else 200
     context = {"form": form, "rates": selectors.shipping_rate_list()}
     return render_page(request, "catalog/shipping_rates.html", context, partial="shipping-rate-form", status=status)
+
+
+# /catalog/discounts/
+
+
+@require_http_methods(["GET", "POST"])
+def coupon_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Coupons, with the form to add one."""
+    form = CouponForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            coupon = services.coupon_create(**form.service_kwargs())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Coupon “%(name)s” created.") % {"name": coupon})
+            return redirect_after_post(request, reverse("catalog:coupon-detail", args=[coupon.stripe_id]))
+    status = UNPROCESSABLE if form.errors else 200
+    context = {"form": form, "coupons": selectors.coupon_list()}
+    return render_page(request, "catalog/coupons.html", context, partial="coupon-form", status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    """A coupon, its promotion codes, and the form to add a code."""
+    coupon = selectors.coupon_get(stripe_id=stripe_id)
+    form = PromotionCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            code = services.promotion_code_create(coupon=coupon, **form.service_kwargs())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Promotion code %(code)s created.") % {"code": code.code})
+            return redirect_after_post(request, reverse("catalog:coupon-detail", args=[coupon.stripe_id]))
+    status = UNPROCESSABLE if form.errors else 200
+    context = {"coupon": coupon, "form": form, "codes": coupon.promotion_codes.all()}
+    return render_page(request, "catalog/coupon_detail.html", context, partial="promotion-code-form", status=status)
+
+
+@require_POST
+def promotion_code_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    code = selectors.promotion_code_get(stripe_id=stripe_id)
+    active = request.POST.get("active") == "true"
+    try:
+        code = services.promotion_code_set_active(promotion_code=code, active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        message = _("Code %(code)s activated.") if active else _("Code %(code)s deactivated.")
+        messages.success(request, message % {"code": code.code})
+    return redirect_after_post(request, reverse("catalog:coupon-detail", args=[code.coupon.stripe_id]))
