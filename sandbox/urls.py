@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from sandbox import hosted, receipts
+from sandbox import hosted, pages, receipts
 from sandbox.api import billing as billing_api
 from sandbox.api import (
     checkout_sessions,
@@ -133,5 +133,9 @@ urlpatterns = [
     path("checkout/<str:session_id>", hosted.checkout_page, name="checkout"),
     path("checkout/<str:session_id>/authenticate", hosted.authenticate, name="authenticate"),
     path("invoices/<str:token>", receipts.invoice_page, name="invoice"),
+    # Developer pages (staff only, like the dashboard).
+    path("events/", pages.event_list, name="events"),
+    path("deliveries/<int:delivery_id>/resend", pages.delivery_resend_view, name="delivery_resend"),
+    path("clock/advance", pages.clock_advance_view, name="clock_advance"),
     path("invoices/<str:token>/pdf", receipts.invoice_pdf, name="invoice_pdf"),
 ]
