@@ -350,7 +350,7 @@ def webhook_endpoint_register(*, url: str) -> WebhookEndpoint:
     """
     api_base = _api_base()
     existing = WebhookEndpoint.objects.filter(url=url, api_base=api_base).first()
-    if existing is not None:
+    if existing is not None and _endpoint_still_registered(existing):
         return existing
     enabled_events = handled_event_types()
     created = get_stripe_client().v1.webhook_endpoints.create(
@@ -369,6 +369,22 @@ def webhook_endpoint_register(*, url: str) -> WebhookEndpoint:
     endpoint.save()
     webhook_secrets_invalidate()
     return endpoint
+
+
+def _endpoint_still_registered(endpoint: WebhookEndpoint) -> bool:
+    """False only if Stripe says the endpoint is gone (deleted in its dashboard); the row is then dropped."""
+    try:
+        get_stripe_client().v1.webhook_endpoints.retrieve(endpoint.stripe_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status != 404:
+            raise
+        endpoint.delete()
+        webhook_secrets_invalidate()
+        return False
+    except stripe.APIConnectionError:
+        # Offline: keep what we have rather than fail start-up.
+        return True
+    return True
 
 
 def webhook_endpoint_url() -> str:

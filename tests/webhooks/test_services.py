@@ -6,6 +6,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import stripe
 from django.utils import timezone
 
 from catalog.models import Product
@@ -13,7 +14,7 @@ from links.models import Order, OutboundEmail
 from tests.webhooks.conftest import make_event
 from tests.webhooks.stripe_objects import checkout_session, line_item
 from webhooks import services
-from webhooks.models import WebhookEvent
+from webhooks.models import WebhookEndpoint, WebhookEvent
 from webhooks.tasks import process_webhook_event, requeue_stuck_events
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +216,23 @@ def test_register_endpoint_stores_the_secret_and_reuses_it(settings):
     params = client.v1.webhook_endpoints.create.call_args.kwargs["params"]
     assert "checkout.session.completed" in params["enabled_events"]
     assert client.v1.webhook_endpoints.create.call_count == 1
+    client.v1.webhook_endpoints.retrieve.assert_called_once_with("we_123")
+
+
+def test_register_again_when_stripe_lost_the_endpoint():
+    client = mock.Mock()
+    client.v1.webhook_endpoints.create.side_effect = [
+        mock.Mock(**{"to_dict.return_value": {"id": "we_1", "secret": "whsec_1"}}),
+        mock.Mock(**{"to_dict.return_value": {"id": "we_2", "secret": "whsec_2"}}),
+    ]
+    client.v1.webhook_endpoints.retrieve.side_effect = stripe.InvalidRequestError(
+        "No such webhook endpoint", "id", http_status=404
+    )
+    with mock.patch("webhooks.services.get_stripe_client", return_value=client):
+        services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
+        endpoint = services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
+    assert endpoint.stripe_id == "we_2"
+    assert list(WebhookEndpoint.objects.values_list("stripe_id", flat=True)) == ["we_2"]
 
 
 def test_redelivered_task_takes_over_a_dead_workers_event(stripe_session):
