@@ -74,3 +74,26 @@ def test_payment_through_the_sandbox_gives_one_order_and_one_email(sandbox, stri
     send_outbound_email(confirmation.id)
     assert len(mail.outbox) == 1
     assert settings.PAYLINKS_MERCHANT_NAME in mail.outbox[0].subject
+
+
+@pytest.mark.django_db(transaction=True)
+def test_success_page_behind_a_redirect_link_shows_the_paid_order(sandbox, stripe_client, settings):
+    from links.fulfilment import order_success_url_template
+
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Pen"}, "currency": "eur", "unit_amount": 300}
+    )
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "after_completion": {"type": "redirect", "redirect": {"url": order_success_url_template()}},
+        }
+    )
+    paid = _pay(sandbox, stripe_link.url, "pen@example.com")
+    assert paid.status_code == 302
+    assert "/orders/success/?session_id=cs_" in paid.headers["Location"]
+    # No webhook endpoint registered: the page fetches the session itself, anonymously.
+    page = requests.get(paid.headers["Location"], timeout=20)
+    assert page.status_code == 200
+    assert "Payment received" in page.text
+    assert Order.objects.get().customer_email == "pen@example.com"
