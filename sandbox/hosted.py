@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from sandbox import checkout, clock, delivery, discounts, pricing, store
+from sandbox import account, checkout, clock, delivery, discounts, pricing, store
 from sandbox.forms import PayForm
 from sandbox.models import ApiObject
 
@@ -238,8 +238,7 @@ def _money(amount: int, session: dict) -> str:
 def _page(
     request: HttpRequest, session: ApiObject, link: ApiObject, form: PayForm, *, status: int = 200, card_error: str = ""
 ) -> HttpResponse:
-    from django.conf import settings
-
+    merchant = account.account_get().data
     lines = [
         {
             "name": item["description"],
@@ -250,7 +249,9 @@ def _page(
         for item in session.data["_line_items"]
     ]
     context = {
-        "merchant": getattr(settings, "PAYLINKS_MERCHANT_NAME", "Sandbox merchant"),
+        "merchant": merchant["business_profile"]["name"],
+        "terms_url": merchant.get("_terms_url"),
+        "privacy_url": merchant.get("_privacy_url"),
         "session": session.data,
         "link": link.data,
         "lines": lines,

@@ -5,17 +5,31 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox import clock, delivery
+from sandbox import account, clock, delivery
 from sandbox.models import ApiObject, WebhookDelivery
 
 EVENTS_SHOWN = 50
+
+
+class AccountForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Business name"), max_length=100)
+    support_email = forms.EmailField(label=gettext_lazy("Support e-mail"), required=False)
+    country = forms.RegexField(label=gettext_lazy("Country (ISO code)"), regex=r"^[A-Za-z]{2}$", max_length=2)
+    default_currency = forms.RegexField(label=gettext_lazy("Default currency"), regex=r"^[A-Za-z]{3}$", max_length=3)
+    terms_url = forms.RegexField(
+        label=gettext_lazy("Terms of service URL"), regex=r"^(https?://|/)\S*$", max_length=500, required=False
+    )
+    privacy_url = forms.RegexField(
+        label=gettext_lazy("Privacy policy URL"), regex=r"^(https?://|/)\S*$", max_length=500, required=False
+    )
 
 
 class ClockForm(forms.Form):
@@ -51,3 +65,35 @@ def clock_advance_view(request: HttpRequest) -> HttpResponse:
         clock.clock_advance(seconds=form.cleaned_data["seconds"])
         messages.success(request, _("The sandbox clock moved forward."))
     return redirect("sandbox:events")
+
+
+@require_http_methods(["GET", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """The sandbox account's public details (what ``GET /v1/account`` and the hosted page show)."""
+    data = account.account_get().data
+    if request.method == "POST":
+        form = AccountForm(request.POST)
+        if form.is_valid():
+            account.account_update(**form.cleaned_data)
+            messages.success(request, _("The sandbox account was saved."))
+            return redirect("sandbox:settings")
+    else:
+        form = AccountForm(
+            initial={
+                "name": data["business_profile"]["name"],
+                "support_email": data["business_profile"]["support_email"],
+                "country": data["country"],
+                "default_currency": data["default_currency"],
+                "terms_url": data.get("_terms_url"),
+                "privacy_url": data.get("_privacy_url"),
+            }
+        )
+    return render(request, "sandbox/settings.html", {"form": form})
+
+
+@login_not_required
+@require_GET
+def legal(request: HttpRequest, page: str) -> HttpResponse:
+    """Placeholder terms and privacy pages for the sandbox merchant."""
+    name = account.account_get().data["business_profile"]["name"]
+    return render(request, "sandbox/legal.html", {"page": page, "merchant": name})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from sandbox import hosted, pages, receipts
+from sandbox.api import account as account_api
 from sandbox.api import billing as billing_api
 from sandbox.api import (
     checkout_sessions,
@@ -125,6 +126,7 @@ urlpatterns = [
     v1("invoices/<str:invoice_id>", "invoice", GET=billing_api.invoice_retrieve),
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
+    v1("account", "account", GET=account_api.account_retrieve),
     v1("test_helpers/sandbox_clock", "sandbox_clock", GET=test_helpers.sandbox_clock_retrieve),
     v1("test_helpers/sandbox_clock/advance", "sandbox_clock_advance", POST=test_helpers.sandbox_clock_advance),
     re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),
@@ -137,5 +139,8 @@ urlpatterns = [
     path("events/", pages.event_list, name="events"),
     path("deliveries/<int:delivery_id>/resend", pages.delivery_resend_view, name="delivery_resend"),
     path("clock/advance", pages.clock_advance_view, name="clock_advance"),
+    path("settings/", pages.account_settings, name="settings"),
+    path("legal/terms", pages.legal, {"page": "terms"}, name="terms"),
+    path("legal/privacy", pages.legal, {"page": "privacy"}, name="privacy"),
     path("invoices/<str:token>/pdf", receipts.invoice_pdf, name="invoice_pdf"),
 ]

@@ -38,6 +38,7 @@ def check_link_rules(*, params: dict, prices: list[dict], optional_prices: list[
         )
     _check_custom_fields(params.get("custom_fields"))
     _check_texts(params)
+    _check_terms_consent(params)
     if "restrictions" in params and params["restrictions"] != "":
         if params["restrictions"]["completed_sessions"]["limit"] < 1:
             raise errors.invalid("restrictions[completed_sessions][limit]", "The limit must be at least 1.")
@@ -219,3 +220,16 @@ def _check_texts(params: dict) -> None:
     for key, value in (params.get("custom_text") or {}).items():
         if value and len(value.get("message", "")) > CUSTOM_TEXT_MAX:
             raise errors.invalid(f"custom_text[{key}][message]", f"Text can be up to {CUSTOM_TEXT_MAX} characters in length.")
+
+
+def _check_terms_consent(params: dict) -> None:
+    consent = params.get("consent_collection") or {}
+    if consent.get("terms_of_service") == "required":
+        from sandbox.account import terms_url
+
+        if not terms_url():
+            raise errors.invalid(
+                "consent_collection[terms_of_service]",
+                "You cannot set `consent_collection[terms_of_service]` to `required` without a valid terms of "
+                "service URL set in your Dashboard settings (sandbox settings page).",
+            )
