@@ -129,6 +129,9 @@ def endpoint(**handlers: Handler):
                 raise errors.invalid(exc.key, str(exc)) from None
 
             def run() -> tuple[int, dict]:
+                if request.method == "GET":
+                    # Reads take no write lock (SQLite's IMMEDIATE transactions would serialise them).
+                    return _run(handler, request, raw, kwargs)
                 with transaction.atomic():
                     return _run(handler, request, raw, kwargs)
 
