@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from sandbox import account, checkout, clock, delivery, discounts, pricing, store
@@ -27,6 +29,18 @@ from sandbox.models import ApiObject
 _REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 _UTM = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def _locale(value: str) -> str | None:
+    """Stripe's ``locale``: ``auto`` or a supported language; anything else is ignored."""
+    supported = {code for code, _ in settings.LANGUAGES}
+    return value if value == "auto" or value in supported else None
+
+
+def _activate(session: dict) -> None:
+    """Show the page in the session's locale (``auto``/none: the browser's, via LocaleMiddleware)."""
+    if session.get("locale") and session["locale"] != "auto":
+        translation.activate(session["locale"])
 
 
 def _link_for_token(token: str) -> ApiObject:
@@ -56,7 +70,7 @@ def _open_session(request: HttpRequest, link: ApiObject) -> ApiObject:
         hosted_url_for=lambda sid: request.build_absolute_uri(reverse("sandbox:checkout", args=[sid])),
         client_reference_id=reference if _REFERENCE.match(reference) else None,
         customer_email=email or None,
-        locale=query.get("locale") or None,
+        locale=_locale(query.get("locale", "")),
     )
     session.data["_utm"] = {k: query[k] for k in UTM_KEYS if _UTM.match(query.get(k, ""))}
     session.data["_prefilled_promo_code"] = query.get("prefilled_promo_code", "")[:500]
@@ -72,6 +86,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     if not checkout.link_available(link.data):
         return _inactive(request, link)
     session = _open_session(request, link)
+    _activate(session.data)
     if request.method == "POST":
         return _pay(request, session, link)
     return _page(request, session, link, _form(session, link))
@@ -83,6 +98,7 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
     clock.sandbox_tick()
     session = _session(session_id)
     link = store.get(type="payment_link", object_id=session.parent)
+    _activate(session.data)
     if session.data["status"] == "complete":
         return _confirmation(request, session, link)
     if session.data["status"] == "expired":
@@ -150,6 +166,7 @@ def authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
     if session.data["status"] != "open" or not session.data.get("_pending_payment"):
         return HttpResponseRedirect(reverse("sandbox:checkout", args=[session_id]))
     link = store.get(type="payment_link", object_id=session.parent)
+    _activate(session.data)
     if request.method == "GET":
         amount = _money(session.data["amount_total"], session.data)
         return render(request, "sandbox/authenticate.html", {"session": session.data, "amount": amount})

@@ -192,3 +192,16 @@ def test_session_line_items_endpoint(client, api, link):
     assert items["data"][0]["price"]["product"]["name"] == "T-shirt"
     assert items["url"] == f"/v1/checkout/sessions/{session['id']}/line_items"
     assert all(not key.startswith("_") for key in items["data"][0])
+
+
+def test_locale_fr_shows_the_page_in_french(client, api, link):
+    response, session = _open(client, link, "?locale=fr")
+    assert session["locale"] == "fr"
+    assert "Numéro de carte".encode() in response.content
+    declined = client.post(f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, "card_number": "4000000000000002"})
+    assert "Votre carte a été refusée.".encode() in declined.content
+
+
+def test_unsupported_locale_is_ignored(client, link):
+    _, session = _open(client, link, "?locale=xx")
+    assert session["locale"] is None
