@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.db import transaction
 
-from sandbox import billing, cards, discounts, objects, pricing, store, tax
+from sandbox import billing, cards, charges, discounts, objects, pricing, store, tax
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
@@ -45,6 +45,8 @@ class Payment:
     promotion_code: str | None = None
     payment_method_type: str = "card"
     iban: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
 
 
 @dataclass
@@ -147,7 +149,7 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         decline = cards.card_outcome(payment.card_number)
         if decline is not None:
             if intent:
-                _decline(intent, decline)
+                _decline(intent, decline, payment=payment)
             store.save(session)
             return PaymentResult(session=session, decline=decline)
         event = _complete_paid(session, link, payment, intent=intent)
@@ -158,7 +160,7 @@ def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, int
                    payment_status: str = "paid") -> ApiObject:
     customer_id = _customer(session.data, link.data, payment)
     if intent:
-        _succeed(intent, customer_id=customer_id)
+        _succeed(intent, customer_id=customer_id, payment=payment)
     _complete(session.data, payment, intent_id=intent.stripe_id if intent else None, customer_id=customer_id)
     session.data["payment_status"] = payment_status
     if session.data["mode"] == "subscription":
@@ -184,6 +186,7 @@ def _complete_processing(session: ApiObject, link: ApiObject, payment: Payment, 
     intent.data["status"] = "processing"
     intent.data["payment_method_types"] = ["sepa_debit"]
     _payment_method_id(intent)
+    intent.data["latest_charge"] = charges.charge_create(intent=intent.data, payment=payment, decline=None, status="pending")["id"]
     store.save(intent)
     event_emit(type="payment_intent.processing", obj=intent.data)
     settles_in = int(getattr(settings, "SANDBOX_SEPA_SETTLEMENT_SECONDS", DEFAULT_SEPA_SETTLEMENT_SECONDS))
@@ -206,6 +209,11 @@ def session_settle(*, session_id: str) -> int:
         intent = store.locked(type="payment_intent", object_id=session.data["payment_intent"])
         before = copy.deepcopy(session.data)
         if fails:
+            charge = store.locked(type="charge", object_id=intent.data["latest_charge"])
+            charge.data.update({"status": "failed", "failure_code": cards.SEPA_DEBIT_FAILED.code,
+                                "failure_message": str(cards.SEPA_DEBIT_FAILED.message)})
+            store.save(charge)
+            event_emit(type="charge.failed", obj=charge.data)
             _decline(intent, cards.SEPA_DEBIT_FAILED, method="sepa_debit")
             event_type = "checkout.session.async_payment_failed"
         else:
@@ -227,7 +235,7 @@ def session_authenticate(*, session_id: str, approved: bool) -> PaymentResult:
         if approved:
             return session_pay(session_id=session_id, payment=Payment(**pending), authenticated=True)
         intent = store.locked(type="payment_intent", object_id=session.data["payment_intent"])
-        _decline(intent, cards.AUTHENTICATION_FAILED)
+        _decline(intent, cards.AUTHENTICATION_FAILED, payment=Payment(**pending))
         session.data.pop("_pending_payment")
         store.save(session)
         return PaymentResult(session=session, decline=cards.AUTHENTICATION_FAILED)
@@ -372,14 +380,27 @@ def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:
     return intent
 
 
+def _settle_charge(charge_id: str | None) -> None:
+    """A pending (SEPA) charge succeeds when the debit settles."""
+    if not charge_id:
+        return
+    charge = store.locked(type="charge", object_id=charge_id)
+    charge.data.update({"status": "succeeded", "paid": True, "captured": True, "amount_captured": charge.data["amount"]})
+    store.save(charge)
+    event_emit(type="charge.succeeded", obj=charge.data)
+
+
 def _payment_method_id(intent: ApiObject) -> str:
     intent.data["payment_method"] = intent.data.get("payment_method") or new_id("pm")
     return intent.data["payment_method"]
 
 
-def _decline(intent: ApiObject, decline: cards.CardDecline, *, method: str = "card") -> None:
-    charge_id = new_id("ch")
-    intent.data["latest_charge"] = charge_id
+def _decline(intent: ApiObject, decline: cards.CardDecline, *, payment: Payment | None = None, method: str = "card") -> None:
+    charge_id = intent.data.get("latest_charge")
+    if payment is not None:
+        charge = charges.charge_create(intent=intent.data, payment=payment, decline=decline)
+        charge_id = charge["id"]
+        intent.data["latest_charge"] = charge_id
     intent.data["status"] = "requires_payment_method"
     intent.data["next_action"] = None
     intent.data["last_payment_error"] = {
@@ -405,18 +426,21 @@ def _decline(intent: ApiObject, decline: cards.CardDecline, *, method: str = "ca
     event_emit(type="payment_intent.payment_failed", obj=intent.data)
 
 
-def _succeed(intent: ApiObject, *, customer_id: str | None) -> None:
+def _succeed(intent: ApiObject, *, customer_id: str | None, payment: Payment | None = None) -> None:
     intent.data.update(
         {
             "status": "succeeded",
             "amount_received": intent.data["amount"],
-            "latest_charge": new_id("ch"),
             "last_payment_error": None,
             "next_action": None,
             "customer": customer_id,
         }
     )
     _payment_method_id(intent)
+    if payment is not None:
+        intent.data["latest_charge"] = charges.charge_create(intent=intent.data, payment=payment, decline=None)["id"]
+    else:
+        _settle_charge(intent.data["latest_charge"])
     store.save(intent)
     event_emit(type="payment_intent.succeeded", obj=intent.data)
 

@@ -208,6 +208,8 @@ def _payment(form: PayForm) -> checkout.Payment:
         name=data.get("cardholder_name") or "",
         promotion_code=data.get("promotion_code") or None,
         payment_method_type=data.get("payment_method") or "card",
+        exp_month=(data.get("card_expiry") or (None, None))[0],
+        exp_year=(data.get("card_expiry") or (None, None))[1],
         iban=data.get("iban") or "",
         quantities=form.quantities(),
         custom_amount=data.get("custom_amount"),

@@ -124,6 +124,8 @@ urlpatterns = [
     ),
     v1("invoices", "invoices", GET=billing_api.invoice_list),
     v1("invoices/<str:invoice_id>", "invoice", GET=billing_api.invoice_retrieve),
+    v1("charges", "charges", GET=resources.charge_list),
+    v1("charges/<str:charge_id>", "charge", GET=resources.charge_retrieve),
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
     v1("account", "account", GET=account_api.account_retrieve),

@@ -1,8 +1,10 @@
-"""Read-only resources made by payments on the hosted page: payment intents and customers."""
+"""Read-only resources made by payments on the hosted page: payment intents, charges, customers."""
 
 from __future__ import annotations
 
 from stripe.params import (
+    ChargeListParams,
+    ChargeRetrieveParams,
     CustomerListParams,
     CustomerRetrieveParams,
     PaymentIntentListParams,
@@ -39,3 +41,18 @@ def customer_list(request, raw: dict) -> dict:
     if params.get("email"):
         queryset = queryset.filter(data__email=params["email"])
     return list_page(queryset, params, url="/v1/customers")
+
+
+def charge_retrieve(request, raw: dict, charge_id: str) -> dict:
+    params = validate(raw, ChargeRetrieveParams)
+    return store.render(store.get(type="charge", object_id=charge_id), expand=params.get("expand", []))
+
+
+def charge_list(request, raw: dict) -> dict:
+    params = validate(raw, ChargeListParams)
+    queryset = created_filter(ApiObject.objects.filter(type="charge"), params.get("created"))
+    if params.get("payment_intent"):
+        queryset = queryset.filter(parent=params["payment_intent"])
+    if params.get("customer"):
+        queryset = queryset.filter(data__customer=params["customer"])
+    return list_page(queryset, params, url="/v1/charges")

@@ -131,3 +131,21 @@ def test_ids_have_stripe_prefixes(client, api, link, product, price):
     assert session["id"].startswith("cs_test_")
     assert session["payment_intent"].startswith("pi_")
     assert api.ok("get", "events")["data"][0]["id"].startswith("evt_")
+
+
+def test_charge_fields_and_card_details(client, api, link):
+    session = _paid_session(client, api, link)
+    intent = api.ok("get", f"payment_intents/{session['payment_intent']}", {"expand": ["latest_charge"]})
+    charge = intent["latest_charge"]
+    assert set(charge) == set(field_names(stripe.Charge))
+    assert (charge["status"], charge["paid"], charge["amount_captured"]) == ("succeeded", True, 1500)
+    assert charge["payment_method_details"]["card"]["last4"] == "4242"
+    assert charge["payment_method_details"]["card"]["exp_year"] == 2034
+    assert api.ok("get", "charges", {"payment_intent": intent["id"]})["data"][0]["id"] == charge["id"]
+
+
+def test_declined_attempt_records_a_failed_charge(client, api, link):
+    client.post(link["url"].removeprefix("http://testserver"), {"email": "a@example.com", **CARD, "card_number": "4000000000009995"})
+    charge = api.ok("get", "charges")["data"][0]
+    assert (charge["status"], charge["failure_code"], charge["outcome"]["reason"]) == ("failed", "card_declined", "insufficient_funds")
+    assert api.ok("get", "events", {"type": "charge.failed"})["data"]

@@ -1,0 +1,112 @@
+"""Charges: one per payment attempt on a PaymentIntent (``charge.succeeded`` / ``charge.failed``)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import stripe
+
+from sandbox import cards, store
+from sandbox.events import event_emit
+from sandbox.ids import new_id
+from sandbox.shapes import skeleton
+
+
+def _card_details(payment) -> dict:
+    number = payment.card_number
+    details = {key: None for key in stripe.Charge.PaymentMethodDetails.Card.__annotations__}
+    details.update(
+        {
+            "amount_authorized": None,
+            "brand": cards.brand(number),
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+            "country": "US",
+            "exp_month": payment.exp_month,
+            "exp_year": payment.exp_year,
+            # Like Stripe's, the same number always gives the same fingerprint.
+            "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16],
+            "funding": "credit",
+            "last4": number[-4:],
+            "network": cards.brand(number),
+        }
+    )
+    return {"card": details, "type": "card"}
+
+
+def _sepa_details(payment) -> dict:
+    return {
+        "sepa_debit": {
+            "bank_code": payment.iban[4:12] or None,
+            "branch_code": None,
+            "country": payment.iban[:2] or None,
+            "fingerprint": hashlib.sha256(payment.iban.encode()).hexdigest()[:16],
+            "last4": payment.iban[-4:] or None,
+            "mandate": new_id("mandate"),
+        },
+        "type": "sepa_debit",
+    }
+
+
+def charge_create(*, intent: dict, payment, decline: cards.CardDecline | None, status: str | None = None) -> dict:
+    """Store the charge for one attempt and emit its event; ``status`` overrides (SEPA ``pending``)."""
+    sepa = payment.payment_method_type == "sepa_debit"
+    status = status or ("failed" if decline else "succeeded")
+    data = skeleton(stripe.Charge)
+    data.update(
+        {
+            "id": new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": intent["amount"] if status == "succeeded" else 0,
+            "amount_refunded": 0,
+            "billing_details": {
+                "address": payment.address,
+                "email": payment.email or None,
+                "name": payment.name or None,
+                "phone": payment.phone,
+                "tax_id": None,
+            },
+            "calculated_statement_descriptor": "SANDBOX",
+            "captured": status == "succeeded",
+            "created": store.now(),
+            "currency": intent["currency"],
+            "customer": intent["customer"],
+            "description": intent["description"],
+            "disputed": False,
+            "failure_code": decline.code if decline else None,
+            "failure_message": str(decline.message) if decline else None,
+            "fraud_details": {},
+            "livemode": False,
+            "metadata": dict(intent["metadata"]),
+            "outcome": _outcome(decline, status),
+            "paid": status == "succeeded",
+            "payment_intent": intent["id"],
+            "payment_method": intent["payment_method"],
+            "payment_method_details": _sepa_details(payment) if sepa else _card_details(payment),
+            "receipt_email": payment.email or None,
+            "refunded": False,
+            "status": status,
+            "transfer_data": intent["transfer_data"],
+            "application_fee_amount": intent["application_fee_amount"],
+            "on_behalf_of": intent["on_behalf_of"],
+        }
+    )
+    store.create(object_id=data["id"], type="charge", data=data, parent=intent["id"])
+    event_type = {"succeeded": "charge.succeeded", "failed": "charge.failed", "pending": "charge.pending"}[status]
+    event_emit(type=event_type, obj=data)
+    return data
+
+
+def _outcome(decline: cards.CardDecline | None, status: str) -> dict:
+    outcome = {key: None for key in stripe.Charge.Outcome.__annotations__}
+    if decline:
+        outcome.update(
+            {"network_status": "declined_by_network", "reason": decline.decline_code, "risk_level": "normal",
+             "seller_message": "The bank did not return any further details with this decline.", "type": "issuer_declined"}
+        )
+    else:
+        outcome.update(
+            {"network_status": "approved_by_network", "risk_level": "normal", "risk_score": 20,
+             "seller_message": "Payment complete." if status == "succeeded" else "Payment pending.", "type": "authorized"}
+        )
+    return outcome
