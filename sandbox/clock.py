@@ -8,13 +8,15 @@ Celery task a beat schedule can run every minute; the hosted pages also tick whe
 from __future__ import annotations
 
 import copy
+import datetime
 import time
 
 from django.db import transaction
+from django.utils import timezone
 
 from sandbox import store
 from sandbox.events import event_emit, previous_attributes
-from sandbox.models import ApiObject
+from sandbox.models import ApiObject, IdempotencyRecord
 
 CLOCK_ID = "sandbox_clock"
 
@@ -54,6 +56,8 @@ def sandbox_tick() -> dict[str, int]:
     for session_id in pending.values_list("stripe_id", flat=True):
         settled += checkout.session_settle(session_id=session_id)
     ended = _end_trials(current)
+    # Stripe prunes idempotency keys "after they're at least 24 hours old".
+    IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=24)).delete()
     return {"expired": expired, "settled": settled, "trials_ended": ended}
 
 
