@@ -21,15 +21,20 @@ ACCOUNT_ID = "acct_1SandboxPaylinks"
 
 def _default() -> dict:
     name = getattr(settings, "SANDBOX_ACCOUNT_NAME", None) or getattr(settings, "PAYLINKS_MERCHANT_NAME", "Sandbox merchant")
+    return account_data(account_id=ACCOUNT_ID, name=name, email=getattr(settings, "PAYLINKS_STAFF_EMAIL", "") or None)
+
+
+def account_data(*, account_id: str, name: str, email: str | None) -> dict:
+    """An Account object (the sandbox merchant, or a connected account) with its public details."""
     data = skeleton(stripe.Account, omit=frozenset({"deleted", "external_accounts", "individual", "company", "future_requirements", "requirements", "groups", "tos_acceptance", "controller"}))
     data.update(
         {
-            "id": ACCOUNT_ID,
+            "id": account_id,
             "object": "account",
             "business_profile": {
                 **{key: None for key in stripe.Account.BusinessProfile.__annotations__},
                 "name": name,
-                "support_email": getattr(settings, "PAYLINKS_STAFF_EMAIL", "") or None,
+                "support_email": email,
             },
             "business_type": "company",
             "capabilities": {"card_payments": "active", "sepa_debit_payments": "active", "transfers": "active"},
@@ -38,12 +43,12 @@ def _default() -> dict:
             "created": store.now(),
             "default_currency": "usd",
             "details_submitted": True,
-            "email": getattr(settings, "PAYLINKS_STAFF_EMAIL", "") or None,
+            "email": email,
             "metadata": {},
             "payouts_enabled": True,
             "settings": {
                 "dashboard": {"display_name": name, "timezone": "Etc/UTC"},
-                "payments": {"statement_descriptor": name[:22].upper()},
+                "payments": {"statement_descriptor": name[:22].upper() or None},
             },
             "type": "standard",
             "_terms_url": reverse("sandbox:terms"),

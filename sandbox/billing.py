@@ -57,6 +57,11 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
         {
             "id": sub_id,
             "object": "subscription",
+            "application_fee_percent": link.get("application_fee_percent"),
+            "on_behalf_of": link.get("on_behalf_of"),
+            "transfer_data": {"amount_percent": None, "destination": link["transfer_data"]["destination"]}
+            if link.get("transfer_data")
+            else None,
             "automatic_tax": {"disabled_reason": None, "enabled": link["automatic_tax"]["enabled"], "liability": None},
             "billing_cycle_anchor": current_end if trial_end else now,
             "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},

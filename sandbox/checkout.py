@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field
 
+import stripe
 from django.conf import settings
 from django.db import transaction
 
@@ -12,6 +13,7 @@ from sandbox import billing, cards, charges, discounts, objects, pricing, store,
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
+from sandbox.shapes import shape
 
 
 # Stripe's test SEPA debits settle after a few minutes.
@@ -374,6 +376,15 @@ def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:
         receipt_email=None,
         payment_method_types=session["payment_method_types"],
     )
+    # Connect: the link's fee, settlement merchant and destination are recorded on the payment.
+    data["application_fee_amount"] = link.get("application_fee_amount")
+    data["on_behalf_of"] = link.get("on_behalf_of")
+    transfer = link.get("transfer_data")
+    if transfer:
+        data["transfer_data"] = shape(
+            stripe.PaymentIntent.TransferData, {"amount": transfer.get("amount"), "destination": transfer["destination"]}
+        )
+        data["transfer_group"] = f"group_{data['id']}"
     intent = store.create(object_id=data["id"], type="payment_intent", data=data)
     session["payment_intent"] = intent.stripe_id
     event_emit(type="payment_intent.created", obj=intent.data)

@@ -27,6 +27,7 @@ KIND_NAMES = {
     "customer": "customer",
     "charge": "charge",
     "shipping_rate": "shipping_rate",
+    "connected_account": "account",
     "coupon": "coupon",
     "promotion_code": "promotion_code",
 }
@@ -47,6 +48,7 @@ PREFIX_TYPES = {
     "txr_": "tax_rate",
     "sub_": "subscription",
     "in_": "invoice",
+    "acct_": "connected_account",
 }
 
 # Fields returned only when expanded ("includable"), by object type: a function of the object id.

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from sandbox import hosted, pages, receipts
 from sandbox.api import account as account_api
+from sandbox.api import accounts as accounts_api
 from sandbox.api import billing as billing_api
 from sandbox.api import (
     checkout_sessions,
@@ -129,6 +130,8 @@ urlpatterns = [
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
     v1("account", "account", GET=account_api.account_retrieve),
+    v1("accounts", "accounts", GET=accounts_api.connected_account_list, POST=accounts_api.connected_account_create),
+    v1("accounts/<str:account_id>", "connected_account", GET=accounts_api.connected_account_retrieve),
     v1("test_helpers/sandbox_clock", "sandbox_clock", GET=test_helpers.sandbox_clock_retrieve),
     v1("test_helpers/sandbox_clock/advance", "sandbox_clock_advance", POST=test_helpers.sandbox_clock_advance),
     re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),

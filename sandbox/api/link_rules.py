@@ -39,6 +39,7 @@ def check_link_rules(*, params: dict, prices: list[dict], optional_prices: list[
     _check_custom_fields(params.get("custom_fields"))
     _check_texts(params)
     _check_terms_consent(params)
+    _check_connected_accounts(params)
     if "restrictions" in params and params["restrictions"] != "":
         if params["restrictions"]["completed_sessions"]["limit"] < 1:
             raise errors.invalid("restrictions[completed_sessions][limit]", "The limit must be at least 1.")
@@ -233,3 +234,14 @@ def _check_terms_consent(params: dict) -> None:
                 "You cannot set `consent_collection[terms_of_service]` to `required` without a valid terms of "
                 "service URL set in your Dashboard settings (sandbox settings page).",
             )
+
+
+def _check_connected_accounts(params: dict) -> None:
+    """``on_behalf_of`` and ``transfer_data[destination]`` name connected accounts (``POST /v1/accounts``)."""
+    from sandbox import store
+
+    if params.get("on_behalf_of"):
+        store.get(type="connected_account", object_id=params["on_behalf_of"], param="on_behalf_of")
+    destination = (params.get("transfer_data") or {}).get("destination")
+    if destination:
+        store.get(type="connected_account", object_id=destination, param="transfer_data[destination]")
