@@ -427,3 +427,38 @@ def promotion_code_sync_from_stripe(*, data: dict, coupon: Coupon | None = None,
 
 def _datetime(timestamp: int | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
+
+
+# Import from Stripe ------------------------------------------------------------------------------
+
+
+def catalog_import_from_stripe() -> dict[str, int]:
+    """Copy the account's products, prices, shipping rates, coupons and promotion codes locally.
+
+    Safe to repeat: rows are matched by Stripe id and updated. Returns how many of each were seen.
+    """
+    client = get_stripe_client()
+    counts = dict.fromkeys(("products", "prices", "shipping_rates", "coupons", "promotion_codes"), 0)
+    with stripe_errors_as_validation():
+        for active in (True, False):  # Stripe lists only active prices unless asked for archived ones
+            for product in client.v1.products.list(params={"limit": 100, "active": active}).auto_paging_iter():
+                product_sync_from_stripe(data=as_dict(product))
+                counts["products"] += 1
+        for active in (True, False):
+            for price in client.v1.prices.list(params={"limit": 100, "active": active}).auto_paging_iter():
+                data = as_dict(price)
+                if Product.objects.filter(stripe_id=_id_of(data["product"])).exists():
+                    price_sync_from_stripe(data=data)
+                    counts["prices"] += 1
+        for rate in client.v1.shipping_rates.list(params={"limit": 100}).auto_paging_iter():
+            shipping_rate_sync_from_stripe(data=as_dict(rate))
+            counts["shipping_rates"] += 1
+        for coupon in client.v1.coupons.list(params={"limit": 100}).auto_paging_iter():
+            coupon_sync_from_stripe(data=as_dict(coupon))
+            counts["coupons"] += 1
+        for code in client.v1.promotion_codes.list(params={"limit": 100}).auto_paging_iter():
+            data = as_dict(code)
+            if Coupon.objects.filter(stripe_id=_id_of((data.get("promotion") or {}).get("coupon"))).exists():
+                promotion_code_sync_from_stripe(data=data)
+                counts["promotion_codes"] += 1
+    return counts

@@ -18,6 +18,7 @@ from catalog.forms import (
     ShippingRateForm,
 )
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
+from catalog.roles import edit_required
 
 PRODUCTS_PER_PAGE = 25
 
@@ -42,6 +43,7 @@ def _query_without_page(request: HtmxHttpRequest) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def product_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ProductCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -67,6 +69,7 @@ def product_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     product = selectors.product_get(stripe_id=stripe_id)
     form = PriceCreateForm(request.POST or None)
@@ -90,6 +93,7 @@ def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
     """The shipping rates, with the form to add one (Stripe never changes a rate's amount)."""
     form = ShippingRateForm(request.POST or None)
@@ -110,6 +114,7 @@ def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def coupon_list(request: HtmxHttpRequest) -> HttpResponse:
     """Coupons, with the form to add one."""
     form = CouponForm(request.POST or None)
@@ -127,6 +132,7 @@ def coupon_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     """A coupon, its promotion codes, and the form to add a code."""
     coupon = selectors.coupon_get(stripe_id=stripe_id)
@@ -145,6 +151,7 @@ def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_POST
+@edit_required
 def promotion_code_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     code = selectors.promotion_code_get(stripe_id=stripe_id)
     active = request.POST.get("active") == "true"

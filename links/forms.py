@@ -150,3 +150,16 @@ class LinkFilterForm(forms.Form):
         return {"query": data["q"].strip(), "active": as_bool[data["active"]], "product": data["product"],
                 "currency": data["currency"], "recurring": as_bool[data["recurring"]],
                 "sort": data["sort"] or "-created"}
+
+
+class StaffRoleForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Staff member"), queryset=None, to_field_name="username")
+    role = forms.ChoiceField(label=_("Role"), required=False, choices=[
+        ("", _("No role (editor's rights)")), ("Viewers", _("Viewer: reads everything")),
+        ("Editors", _("Editor: changes the catalog and links")), ("Admins", _("Admin: also settings and roles"))])
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = get_user_model().objects.filter(is_staff=True)

@@ -83,3 +83,21 @@ def dashboard_overview() -> dict:
         "recent_links": list(PaymentLink.objects.order_by("-created_at", "-id")[:5]),
         "recent_orders": list(Order.objects.select_related("payment_link").order_by("-created_at", "-id")[:5]),
     }
+
+
+def settings_overview() -> dict:
+    """What the settings page shows: webhook registration, the last event received, staff and roles."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    from catalog.roles import ROLE_GROUPS
+    from webhooks.models import WebhookEndpoint, WebhookEvent
+
+    User = get_user_model()
+    role_groups = Prefetch("groups", queryset=User.groups.field.related_model.objects.filter(name__in=ROLE_GROUPS),
+                           to_attr="role_groups")
+    return {
+        "endpoints": list(WebhookEndpoint.objects.order_by("-registered_at")),
+        "last_event": WebhookEvent.objects.order_by("-received_at").first(),
+        "staff": list(User.objects.filter(is_staff=True).order_by("username").prefetch_related(role_groups)),
+    }

@@ -297,3 +297,95 @@ def payment_link_update(*, link: PaymentLink, name: str, notes: str = "", option
         link.full_clean()
         link.save()
     return link
+
+
+# Import from Stripe ------------------------------------------------------------------------------
+
+# Link object fields that are also create parameters of the same shape, kept as the link's options.
+_IMPORTED_OPTIONS = (
+    "after_completion", "allow_promotion_codes", "automatic_tax", "billing_address_collection",
+    "consent_collection", "custom_fields", "custom_text", "inactive_message", "invoice_creation", "metadata",
+    "payment_method_types", "phone_number_collection", "restrictions", "shipping_address_collection",
+    "submit_type", "subscription_data", "tax_id_collection", "application_fee_amount",
+    "application_fee_percent", "on_behalf_of", "transfer_data",
+)
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _options_from_link_object(data: dict) -> dict:
+    """The create parameters that would make this link (defaults and computed fields left out)."""
+    options = {k: _without_nulls(data[k]) for k in _IMPORTED_OPTIONS if data.get(k) not in (None, {}, [], False)}
+    if options.get("after_completion", {}).get("type") == "hosted_confirmation" and not options[
+            "after_completion"].get("hosted_confirmation"):
+        del options["after_completion"]
+    for key, default in (("billing_address_collection", "auto"), ("submit_type", "auto")):
+        if options.get(key) == default:
+            del options[key]
+    for key in ("automatic_tax", "phone_number_collection", "tax_id_collection", "invoice_creation"):
+        if not (options.get(key) or {}).get("enabled"):
+            options.pop(key, None)
+    if "restrictions" in options:
+        options["restrictions"] = {"completed_sessions": {
+            "limit": options["restrictions"]["completed_sessions"]["limit"]}}
+    if "shipping_options" in data and data["shipping_options"]:
+        options["shipping_options"] = [{"shipping_rate": o["shipping_rate"] if isinstance(o["shipping_rate"], str)
+                                        else o["shipping_rate"]["id"]} for o in data["shipping_options"]]
+    subscription = options.pop("subscription_data", None) or {}
+    subscription = {k: v for k, v in subscription.items() if k in ("trial_period_days", "description") and v}
+    if subscription:
+        options["subscription_data"] = subscription
+    return options
+
+
+def payment_links_import_from_stripe() -> int:
+    """Create local rows for the account's payment links that we do not have yet (named by their first
+    item); links we have are refreshed. Prices must be imported first. Returns how many were new."""
+    from catalog.models import Price
+
+    client = get_stripe_client()
+    created = 0
+    with stripe_errors_as_validation():
+        for stripe_link in client.v1.payment_links.list(params={"limit": 100}).auto_paging_iter():
+            data = as_dict(stripe_link)
+            if payment_link_sync_from_stripe(data=data) is not None:
+                continue
+            items = [as_dict(i) for i in client.v1.payment_links.line_items.list(
+                data["id"], params={"limit": 100}).auto_paging_iter()]
+            prices = {p.stripe_id: p for p in Price.objects.filter(
+                stripe_id__in=[_price_id(i) for i in items]).select_related("product")}
+            with transaction.atomic():
+                link = PaymentLink.objects.create(
+                    stripe_id=data["id"], url=data["url"], active=data.get("active", True),
+                    name=(items[0].get("description") if items else "") or data["id"],
+                    currency=data.get("currency") or "", options=_options_from_link_object(data),
+                    is_recurring=any(p.is_recurring for p in prices.values()),
+                )
+                for position, item in enumerate(items):
+                    PaymentLinkLineItem.objects.create(
+                        payment_link=link, position=position, stripe_id=item.get("id", ""),
+                        price=prices.get(_price_id(item)), stripe_price_id=_price_id(item),
+                        description=item.get("description") or "", quantity=item.get("quantity") or 1,
+                    )
+            created += 1
+    return created
+
+
+def _price_id(item: dict) -> str:
+    price = item.get("price")
+    return price.get("id", "") if isinstance(price, dict) else price or ""
+
+
+def stripe_import_all() -> dict[str, int]:
+    """The "sync from Stripe" action: the catalog first (links refer to its prices), then the links."""
+    from catalog.services import catalog_import_from_stripe
+
+    counts = catalog_import_from_stripe()
+    counts["new_links"] = payment_links_import_from_stripe()
+    return counts

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import stripe
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -7,13 +9,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
+from catalog.roles import edit_required, settings_required, staff_role_set
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor
-from links.forms import LinkFilterForm, UrlBuilderForm
+from links.forms import LinkFilterForm, StaffRoleForm, UrlBuilderForm
+from webhooks.services import webhook_endpoint_register, webhook_endpoint_url
 
 LINKS_PER_PAGE = 25
 
@@ -43,6 +47,7 @@ def link_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def link_create(request: HtmxHttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     editor = LinkEditor(data, **_duplicate_of(request.GET.get("from")))
@@ -89,6 +94,7 @@ def _duplicate_of(public_id: str | None) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
     link = selectors.link_get(public_id=public_id)
     data = request.POST if request.method == "POST" else None
@@ -139,6 +145,7 @@ def _detail_context(link, **extra) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@edit_required
 def link_set_active(request: HtmxHttpRequest, public_id) -> HttpResponse:
     """GET asks for confirmation; POST deactivates or reactivates (``active`` = ``true``/``false``)."""
     link = selectors.link_get(public_id=public_id)
@@ -165,3 +172,56 @@ def link_qr(request: HtmxHttpRequest, public_id, kind: str) -> HttpResponse:
     response = HttpResponse(qr.qr_file(link.url, kind=kind), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="paylink-{link.public_id}.{kind}"'
     return response
+
+
+# /settings/
+
+
+@require_GET
+@settings_required
+def settings_page(request: HtmxHttpRequest) -> HttpResponse:
+    context = {**selectors.settings_overview(), "stripe_mode": stripe_mode(), "role_form": StaffRoleForm(),
+               "webhook_url": webhook_endpoint_url(), "api_base": settings.STRIPE_API_BASE,
+               "key_hint": f"{settings.STRIPE_SECRET_KEY[:8]}…{settings.STRIPE_SECRET_KEY[-4:]}"}
+    return render(request, "links/settings.html", context)
+
+
+@require_POST
+@settings_required
+def settings_webhook_register(request: HtmxHttpRequest) -> HttpResponse:
+    """Register this install's webhook endpoint with Stripe (kept if it is already registered)."""
+    try:
+        endpoint = webhook_endpoint_register(url=webhook_endpoint_url())
+    except stripe.StripeError as error:
+        messages.error(request, _("Stripe refused the registration: %(error)s") % {"error": error.user_message or error})
+    else:
+        messages.success(request, _("Webhook endpoint %(id)s registered.") % {"id": endpoint.stripe_id})
+    return redirect_after_post(request, reverse("links:settings"))
+
+
+@require_POST
+@settings_required
+def settings_sync(request: HtmxHttpRequest) -> HttpResponse:
+    """Import what already exists in the Stripe account: catalog, discounts and payment links."""
+    try:
+        counts = services.stripe_import_all()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _(
+            "Imported from Stripe: %(products)s products, %(prices)s prices, %(shipping_rates)s shipping rates, "
+            "%(coupons)s coupons, %(promotion_codes)s promotion codes and %(new_links)s new payment links."
+        ) % counts)
+    return redirect_after_post(request, reverse("links:settings"))
+
+
+@require_POST
+@settings_required
+def settings_role(request: HtmxHttpRequest) -> HttpResponse:
+    form = StaffRoleForm(request.POST)
+    if form.is_valid():
+        staff_role_set(user=form.cleaned_data["user"], role=form.cleaned_data["role"])
+        messages.success(request, _("Role of %(user)s saved.") % {"user": form.cleaned_data["user"].get_username()})
+    else:
+        messages.error(request, _("Choose a staff member and a role."))
+    return redirect_after_post(request, reverse("links:settings"))
