@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -70,8 +71,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
         events = events.filter(type=event_type)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     template = "webhooks/event_list.html" + ("#event-table" if request.htmx else "")
+    # One grouped query for the status counts above the table (failed events stand out).
+    counts = dict(WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")))
     context = {
         "page": page,
+        "status_counts": [(value, label, counts.get(value, 0)) for value, label in WebhookEvent.Status.choices],
         "status": status,
         "event_type": event_type,
         "statuses": WebhookEvent.Status.choices,
