@@ -75,7 +75,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
     counts = dict(WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")))
     context = {
         "page": page,
-        "status_counts": [(value, label, counts.get(value, 0)) for value, label in WebhookEvent.Status.choices],
+        "status_counts": [
+            (value, label, counts.get(value, 0)) for value, label in WebhookEvent.Status.choices
+        ],
         "status": status,
         "event_type": event_type,
         "statuses": WebhookEvent.Status.choices,
