@@ -49,6 +49,10 @@ class Payment:
     iban: str = ""
     exp_month: int | None = None
     exp_year: int | None = None
+    optional_items: dict[str, int] = field(default_factory=dict)
+    individual_name: str | None = None
+    business_name: str | None = None
+    tax_id: dict | None = None
 
 
 @dataclass
@@ -69,13 +73,25 @@ def session_expire(*, session: ApiObject) -> None:
 
 
 def session_line_items(*, link: dict, quantities: dict[str, int] | None = None,
-                       custom_amount: int | None = None) -> list[dict]:
-    """The session's LineItems from the link's items, with the chosen quantities and amounts."""
+                       custom_amount: int | None = None, optional: dict[str, int] | None = None) -> list[dict]:
+    """The session's LineItems: the link's items with the chosen quantities (items brought down to 0
+    are left out, as on Stripe), then the optional items the customer added."""
+    chosen = [
+        {"id": item["id"], "price": item["price"], "quantity": (quantities or {}).get(item["id"], item["quantity"]),
+         "adjustable_quantity": item["adjustable_quantity"]}
+        for item in link["_line_items"]
+    ]
+    for extra in link.get("optional_items") or []:
+        if (optional or {}).get(extra["price"]):
+            chosen.append({"id": f"optional_{extra['price']}", "price": extra["price"],
+                           "quantity": optional[extra["price"]], "adjustable_quantity": extra["adjustable_quantity"]})
     items = []
-    for item in link["_line_items"]:
+    for item in chosen:
+        quantity = item["quantity"]
+        if quantity == 0:
+            continue
         price = store.get(type="price", object_id=item["price"]).data
         product = store.get(type="product", object_id=price["product"]).data
-        quantity = (quantities or {}).get(item["id"], item["quantity"])
         subtotal = pricing.line_subtotal(price, quantity, custom_amount=custom_amount)
         line = objects.line_item(
             price=store.public(price),
@@ -274,7 +290,9 @@ def link_available(link: dict) -> bool:
 
 def _price_session(data: dict, link: dict, payment: Payment) -> None:
     """Lines, then the promotion code's discount, then tax on the discounted amounts, then shipping."""
-    items = session_line_items(link=link, quantities=payment.quantities, custom_amount=payment.custom_amount)
+    items = session_line_items(
+        link=link, quantities=payment.quantities, custom_amount=payment.custom_amount, optional=payment.optional_items
+    )
     currency = data["currency"]
     subtotal = sum(li["amount_subtotal"] for li in items)
     data["discounts"] = []
@@ -476,20 +494,20 @@ def _complete(data: dict, payment: Payment, *, intent_id: str, customer_id: str 
             "url": None,
             "customer_details": {
                 "address": payment.address or _empty_address(),
-                "business_name": None,
+                "business_name": payment.business_name,
                 "email": payment.email,
-                "individual_name": None,
+                "individual_name": payment.individual_name,
                 "name": payment.name or None,
                 "phone": payment.phone,
                 "tax_exempt": "none",
-                "tax_ids": [],
+                "tax_ids": [payment.tax_id] if payment.tax_id else [],
             },
         }
     )
-    if payment.shipping:
+    if payment.shipping or payment.individual_name or payment.business_name:
         data["collected_information"] = {
-            "business_name": None,
-            "individual_name": None,
+            "business_name": payment.business_name,
+            "individual_name": payment.individual_name,
             "shipping_details": payment.shipping,
         }
     for custom_field in data["custom_fields"]:

@@ -21,6 +21,12 @@ NUMERIC_ONLY = _("Enter digits only.")
 
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+CARD_NOT_SUPPORTED = _("Your card is not supported.")
+NO_ITEMS = _("Choose at least one item.")
+# The link's ``brands_blocked`` values, by the brand cards.brand() reads from the number.
+BLOCKABLE_BRANDS = {"visa": "visa", "mastercard": "mastercard", "amex": "american_express",
+                    "discover": "discover_global_network", "diners": "discover_global_network", "jcb": "discover_global_network"}
+TAX_ID_CHOICES = [(t, t) for t in ("eu_vat", "gb_vat", "ch_vat", "us_ein", "ca_bn", "au_abn", "no_vat", "unknown")]
 IBAN_INVALID = _("Your IBAN is invalid.")
 FIELD_REQUIRED = _("This field is required.")
 
@@ -42,6 +48,8 @@ class PayForm(forms.Form):
         self._add_quantity_fields()
         self._add_collection_fields()
         self._add_custom_fields()
+        self._add_optional_item_fields()
+        self._add_name_and_tax_id_fields()
         self._add_payment_method_fields()
         if link["allow_promotion_codes"]:
             self.fields["promotion_code"] = forms.CharField(label=_("Promotion code"), max_length=500, required=False)
@@ -50,6 +58,47 @@ class PayForm(forms.Form):
             for name, field in self.fields.items():
                 if not name.startswith(("quantity_", "custom_amount", "promotion_code", "shipping_rate", "billing_country")):
                     field.required = False
+
+    def _add_optional_item_fields(self) -> None:
+        """Upsells: a quantity (adjustable) or a checkbox adding the item's quantity."""
+        from sandbox import store
+
+        for extra in self.link.get("optional_items") or []:
+            price = store.get(type="price", object_id=extra["price"]).data
+            product = store.get(type="product", object_id=price["product"]).data
+            amount = pricing.format_amount(pricing.line_subtotal(price, 1), price["currency"])
+            label = _("Add %(name)s (%(amount)s each)") % {"name": product["name"], "amount": amount}
+            adjustable = extra.get("adjustable_quantity") or {}
+            name = f"optional_{extra['price']}"
+            if adjustable.get("enabled"):
+                self.fields[name] = forms.IntegerField(
+                    label=label, min_value=0, max_value=adjustable["maximum"], initial=0, required=False
+                )
+            else:
+                self.fields[name] = forms.BooleanField(label=label, required=False)
+
+    def optional_items(self) -> dict[str, int]:
+        chosen = {}
+        for extra in self.link.get("optional_items") or []:
+            value = self.cleaned_data.get(f"optional_{extra['price']}")
+            if value is True:
+                chosen[extra["price"]] = extra["quantity"]
+            elif value:
+                chosen[extra["price"]] = value
+        return chosen
+
+    def _add_name_and_tax_id_fields(self) -> None:
+        names = self.link.get("name_collection") or {}
+        for kind, label in (("individual", _("Full name")), ("business", _("Business name"))):
+            config = names.get(kind)
+            if config and config["enabled"]:
+                self.fields[f"{kind}_name"] = forms.CharField(label=label, max_length=200, required=not config["optional"])
+        tax_ids = self.link["tax_id_collection"]
+        if tax_ids["enabled"]:
+            self.fields["tax_id_type"] = forms.ChoiceField(label=_("Tax ID type"), choices=TAX_ID_CHOICES, required=False)
+            self.fields["tax_id_value"] = forms.CharField(
+                label=_("Tax ID"), max_length=100, required=tax_ids.get("required") == "if_supported"
+            )
 
     def _add_payment_method_fields(self) -> None:
         """Card, SEPA Direct Debit, or a choice of both, from the link's ``payment_method_types``."""
@@ -164,6 +213,11 @@ class PayForm(forms.Form):
             return ""
         if not number:
             raise forms.ValidationError(FIELD_REQUIRED, code="required")
+        blocked = (((self.link.get("payment_method_options") or {}).get("card") or {}).get("restrictions") or {}).get(
+            "brands_blocked"
+        ) or []
+        if BLOCKABLE_BRANDS.get(cards.brand(number)) in blocked:
+            raise forms.ValidationError(CARD_NOT_SUPPORTED, code="card_declined")
         if not cards.luhn_ok(number):
             raise forms.ValidationError(CARD_NUMBER_INCORRECT, code="incorrect_number")
         return number
@@ -198,6 +252,9 @@ class PayForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        quantities = [cleaned.get(f"quantity_{item['_link_item']}", item["quantity"]) for item in self.line_items if "_link_item" in item]
+        if quantities and not any(quantities) and not any(self.optional_items().values()):
+            raise forms.ValidationError(NO_ITEMS, code="no_items")
         number = cleaned.get("card_number")
         cvc = (cleaned.get("card_cvc") or "").strip()
         if number and not self.preview and self.method() == "card":

@@ -180,3 +180,61 @@ def test_update_total_reprices_without_paying(client, api, price):
     repriced = _last_session(api)
     assert repriced["status"] == "open"
     assert repriced["amount_total"] == 6000
+
+
+def test_optional_items_are_added_when_chosen(client, api, product, price):
+    extra = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 200})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}],
+         "optional_items": [{"price": extra["id"], "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 5}}]},
+    )
+    client.post(_path(link), {**CARD, f"optional_{extra['id']}": 3})
+    session = _last_session(api)
+    assert session["amount_total"] == 1500 + 600
+    assert [li["quantity"] for li in session["line_items"]["data"]] == [1, 3]
+    client.post(_path(link), CARD)
+    assert _last_session(api)["amount_total"] == 1500
+
+
+def test_item_brought_to_zero_is_left_out(client, api, product, price):
+    other = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 100})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}},
+                        {"price": other["id"], "quantity": 1}]},
+    )
+    first = api.ok("get", f"payment_links/{link['id']}/line_items")["data"][0]["id"]
+    client.post(_path(link), {**CARD, f"quantity_{first}": 0})
+    session = _last_session(api)
+    assert [li["price"]["id"] for li in session["line_items"]["data"]] == [other["id"]]
+
+
+def test_name_and_tax_id_collection(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "tax_id_collection": {"enabled": True},
+         "name_collection": {"business": {"enabled": True}}},
+    )
+    assert b"Business name" in client.post(_path(link), CARD).content
+    client.post(_path(link), {**CARD, "business_name": "Lune SARL", "tax_id_type": "eu_vat", "tax_id_value": "FR12345678901"})
+    session = _last_session(api)
+    assert session["customer_details"]["business_name"] == "Lune SARL"
+    assert session["collected_information"]["business_name"] == "Lune SARL"
+    assert session["customer_details"]["tax_ids"] == [{"type": "eu_vat", "value": "FR12345678901"}]
+
+
+def test_blocked_card_brand_is_refused(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}],
+         "payment_method_options": {"card": {"restrictions": {"brands_blocked": ["american_express"]}}}},
+    )
+    amex = {**CARD, "card_number": "378282246310005", "card_cvc": "1234"}
+    assert b"Your card is not supported." in client.post(_path(link), amex).content
+    client.post(_path(link), CARD)
+    assert _last_session(api)["status"] == "complete"
