@@ -32,8 +32,8 @@ MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 # An event claimed for longer than this is taken to have lost its worker (SIGKILL, OOM, deploy).
-# Above CELERY_TASK_TIME_LIMIT, so a live task is never overtaken.
-PROCESSING_LEASE = timedelta(seconds=180)
+# Above the hard time limit, after which Celery kills the task: a live task is never overtaken.
+PROCESSING_LEASE = timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 90) + 30)
 # How long a freshly stored event waits for its on-commit task before the requeuer sends another.
 ENQUEUE_GRACE = timedelta(seconds=120)
 # The requeuer's batch size: one beat tick never floods the broker.
