@@ -39,7 +39,7 @@ def clock_advance(*, seconds: int) -> int:
 
 
 def sandbox_tick() -> dict[str, int]:
-    """Expire due sessions and settle due debits; return how many of each (idempotent)."""
+    """Expire due sessions, settle due debits, end trials, requeue lost deliveries (idempotent)."""
     from sandbox import checkout
 
     current = now()
@@ -56,9 +56,12 @@ def sandbox_tick() -> dict[str, int]:
     for session_id in pending.values_list("stripe_id", flat=True):
         settled += checkout.session_settle(session_id=session_id)
     ended = _end_trials(current)
+    from sandbox.delivery import deliveries_requeue_lost
+
+    requeued = deliveries_requeue_lost()
     # Stripe prunes idempotency keys "after they're at least 24 hours old".
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=24)).delete()
-    return {"expired": expired, "settled": settled, "trials_ended": ended}
+    return {"expired": expired, "settled": settled, "trials_ended": ended, "deliveries_requeued": requeued}
 
 
 def _end_trials(current: int) -> int:

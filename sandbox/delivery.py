@@ -178,3 +178,21 @@ def delivery_resend(*, delivery_id: int) -> None:
         status=WebhookDelivery.Status.PENDING, claimed_at=None, next_attempt_at=None
     )
     transaction.on_commit(lambda: delivery_task.deliver_event.delay(delivery_id))
+
+
+# A delivery untouched this long was lost (a crash between commit and enqueue, a lost task).
+LOST_AFTER = datetime.timedelta(minutes=2)
+
+
+def deliveries_requeue_lost() -> int:
+    """Queue again pending deliveries that nobody is sending and whose time has passed (the outbox sweep)."""
+    from sandbox import tasks as delivery_task
+
+    cutoff = timezone.now() - LOST_AFTER
+    lost = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, claimed_at__isnull=True).filter(
+        Q(next_attempt_at__isnull=True, created_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff)
+    )
+    ids = list(lost.values_list("pk", flat=True))
+    for delivery_id in ids:
+        delivery_task.deliver_event.delay(delivery_id)
+    return len(ids)

@@ -6,6 +6,9 @@ fields as ids. Sandbox-private keys start with ``_`` and never reach the API (st
 
 from __future__ import annotations
 
+import copy
+
+from sandbox import errors
 from sandbox.ids import new_id
 from sandbox.store import now
 
@@ -17,8 +20,6 @@ METADATA_VALUE_MAX = 500
 
 def apply_metadata(current: dict | None, given, *, param: str = "metadata") -> dict:
     """Stripe's metadata update: ``""`` clears all, a key set to ``""`` is removed, others merge."""
-    from sandbox import errors
-
     if given is None:
         return dict(current or {})
     if given == "":
@@ -232,8 +233,6 @@ PAYMENT_LINK_DEFAULTS = {
 
 def payment_link(*, link_id: str, currency: str, url: str) -> dict:
     """The link with Stripe's defaults; payment_links.py then applies the given options."""
-    import copy
-
     return {
         "id": link_id,
         "object": "payment_link",

@@ -99,15 +99,15 @@ def render(obj: ApiObject, *, expand: list[str] = ()) -> dict:
 def expand_value(body: dict, expand: list[str]) -> dict:
     """Apply ``expand`` paths (``line_items``, ``price.product``…) to an already public body."""
     for path in expand:
-        body = _expand(body, None, path.split("."), depth=0)
+        body = _expand(body, path.split("."), depth=0)
     return body
 
 
-def _expand(value, type: str | None, parts: list[str], *, depth: int):
+def _expand(value, parts: list[str], *, depth: int):
     if not parts or depth >= 4:
         return value
     if isinstance(value, list):
-        return [_expand(item, type, parts, depth=depth) for item in value]
+        return [_expand(item, parts, depth=depth) for item in value]
     if not isinstance(value, dict):
         return value
     head, rest = parts[0], parts[1:]
@@ -120,7 +120,7 @@ def _expand(value, type: str | None, parts: list[str], *, depth: int):
     child = value[head]
     if isinstance(child, str):
         child = _load_by_id(child, head)
-    value[head] = _expand(child, None, rest, depth=depth + 1)
+    value[head] = _expand(child, rest, depth=depth + 1)
     return value
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import errors
+from sandbox import errors, faults
 from sandbox.context import RequestInfo, current_request
 from sandbox.encoding import EncodingError, parse_form
 from sandbox.ids import new_id
@@ -112,8 +112,6 @@ def endpoint(**handlers: Handler):
         token = current_request.set(RequestInfo(id=request_id, idempotency_key=idempotency_key))
         replayed = False
         try:
-            from sandbox import faults
-
             faults.maybe_fail_api_call()
             api_key = _api_key(request)
             handler = handlers.get(request.method)
@@ -121,7 +119,7 @@ def endpoint(**handlers: Handler):
                 raise errors.ApiError(
                     f"Unrecognized request URL ({request.method}: {request.path}).", status=404
                 )
-            body = request.body.decode("utf-8") if request.method == "POST" else ""
+            body = request.body.decode("utf-8", errors="replace") if request.method == "POST" else ""
             source = body if request.method == "POST" else request.META.get("QUERY_STRING", "")
             try:
                 raw = parse_form(source)

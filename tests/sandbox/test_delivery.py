@@ -153,3 +153,18 @@ def test_end_to_end_over_http_with_the_sdk(stripe_client, sandbox, receiver):
     assert session.status == "complete"
     assert session.client_reference_id == "abc"
     assert session.line_items.data[0].amount_total == 900
+
+
+@pytest.mark.django_db
+def test_tick_requeues_a_lost_delivery(api, receiver):
+    import datetime
+
+    from django.utils import timezone
+
+    from sandbox.delivery import deliveries_requeue_lost
+
+    _endpoint(api, receiver.url, ["product.created"])
+    api.ok("post", "products", {"name": "Lamp"})
+    assert deliveries_requeue_lost() == 0
+    WebhookDelivery.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert deliveries_requeue_lost() == 1
