@@ -41,6 +41,9 @@ STATUS_RANK = {
 PAID_PAYMENT_STATUSES = frozenset({"paid", "no_payment_required"})
 # The reconciler looks back this far for completed sessions without an order.
 RECONCILE_WINDOW = timedelta(days=3)
+# Orders awaiting a delayed payment are re-read for this long, a batch per run.
+AWAITING_WINDOW = timedelta(days=30)
+AWAITING_BATCH = 200
 
 
 class OrderNotFound(Exception):
@@ -380,13 +383,14 @@ def _invoice_email_if_paid(*, order: Order, session: dict) -> None:
 
 
 def checkout_sessions_reconcile(*, since: int | None = None) -> int:
-    """Create the orders whose webhook never arrived: list each link's completed sessions from Stripe.
+    """Catch up on lost webhooks: list each link's completed sessions from Stripe and fulfil those whose
+    order is missing, or still awaits a payment that Stripe now reports as made.
 
-    Returns the number of orders created. Safe to run at any time: fulfilment is idempotent.
+    Returns the number of sessions fulfilled. Safe to run at any time: fulfilment is idempotent.
     """
     client = get_stripe_client()
     created_after = since or int((timezone.now() - RECONCILE_WINDOW).timestamp())
-    created = 0
+    fulfilled = 0
     for stripe_link_id in PaymentLink.objects.values_list("stripe_id", flat=True).iterator():
         page = client.v1.checkout.sessions.list(
             params={
@@ -396,15 +400,35 @@ def checkout_sessions_reconcile(*, since: int | None = None) -> int:
                 "limit": 100,
             }
         )
-        session_ids = [session["id"] for session in page.auto_paging_iter()]
-        known = set(
-            Order.objects.filter(checkout_session_id__in=session_ids).values_list(
-                "checkout_session_id", flat=True
+        paid = {
+            session["id"]: session["payment_status"] in PAID_PAYMENT_STATUSES
+            for session in page.auto_paging_iter()
+        }
+        statuses = dict(
+            Order.objects.filter(checkout_session_id__in=list(paid)).values_list(
+                "checkout_session_id", "status"
             )
         )
-        for session_id in session_ids:
-            if session_id in known:
+        for session_id, is_paid in paid.items():
+            status = statuses.get(session_id)
+            if status is not None and not (is_paid and status == Order.Status.AWAITING_PAYMENT):
                 continue
             if checkout_session_fulfil(session_id=session_id, actor="reconciler") is not None:
-                created += 1
-    return created
+                fulfilled += 1
+    return fulfilled + _awaiting_orders_refresh()
+
+
+def _awaiting_orders_refresh() -> int:
+    """Delayed payments settle days later (SEPA: up to 14): re-read the sessions of orders still waiting
+    beyond the listing window, in case their settlement event was lost."""
+    now = timezone.now()
+    session_ids = Order.objects.filter(
+        status=Order.Status.AWAITING_PAYMENT,
+        created_at__lt=now - RECONCILE_WINDOW,
+        created_at__gte=now - AWAITING_WINDOW,
+    ).values_list("checkout_session_id", flat=True)[:AWAITING_BATCH]
+    changed = 0
+    for session_id in list(session_ids):
+        order = checkout_session_fulfil(session_id=session_id, actor="reconciler")
+        changed += order is not None and order.status != Order.Status.AWAITING_PAYMENT
+    return changed

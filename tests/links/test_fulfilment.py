@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from links import fulfilment
@@ -172,3 +174,23 @@ def test_payment_failed_after_unpaid(monkeypatch, settings):
     assert order.status == Order.Status.PAYMENT_FAILED
     kinds = set(order.emails.values_list("kind", flat=True))
     assert kinds == {OutboundEmail.Kind.PAYMENT_FAILED, OutboundEmail.Kind.STAFF_NOTIFICATION}
+
+
+def test_reconciler_rereads_old_orders_still_awaiting_payment(monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    session = checkout_session(payment_status="unpaid")
+    order = record(session)
+    Order.objects.filter(id=order.id).update(created_at=timezone.now() - timedelta(days=10))
+    monkeypatch.setattr(
+        fulfilment,
+        "checkout_session_fetch",
+        lambda *, session_id: ({**session, "payment_status": "paid"}, []),
+    )
+    client = mock.Mock()
+    monkeypatch.setattr(fulfilment, "get_stripe_client", lambda: client)
+    assert fulfilment.checkout_sessions_reconcile() == 1
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID

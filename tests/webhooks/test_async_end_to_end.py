@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from links.models import Order, OutboundEmail
+from links.models import Order, OutboundEmail, PaymentLink
 from tests.webhooks.test_billing_end_to_end import _deliver_all_events
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_endpoint_register
@@ -94,3 +94,20 @@ def test_debit_that_fails(sandbox, stripe_client, debit_link, settings):
     assert order.status == Order.Status.PAYMENT_FAILED
     kinds = set(order.emails.values_list("kind", flat=True))
     assert kinds == {OutboundEmail.Kind.PAYMENT_FAILED, OutboundEmail.Kind.STAFF_NOTIFICATION}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconciler_settles_an_order_whose_success_event_was_lost(sandbox, stripe_client, debit_link):
+    from links.tasks import reconcile_checkout_sessions
+
+    link, _endpoint = debit_link
+    PaymentLink.objects.create(stripe_id=link.id, name="Bikes", url=link.url, currency="eur")
+    _pay_by_debit(sandbox, link.url, GOOD_IBAN)
+    process_webhook_event(WebhookEvent.objects.get(type="checkout.session.completed").id)
+    assert Order.objects.get().status == Order.Status.AWAITING_PAYMENT
+    assert reconcile_checkout_sessions() == 0
+
+    _advance_clock(stripe_client, 30 * 24 * 3600)  # settles; its event is never delivered here
+    assert reconcile_checkout_sessions() == 1
+    assert Order.objects.get().status == Order.Status.PAID
+    assert reconcile_checkout_sessions() == 0
