@@ -8,6 +8,7 @@ ran or failed and enqueues them again, with exponential back-off and a retry lim
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -156,6 +157,14 @@ def delivery_headers_clean(headers: dict[str, str]) -> dict[str, str]:
     return clean
 
 
+def _ip_or_none(value: str | None) -> str | None:
+    # REMOTE_ADDR is empty or a path behind some proxies (unix sockets); the column takes IPs only.
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
 def webhook_event_record(
     *, payload: bytes, signature: str, headers: dict[str, str] | None = None, remote_addr: str | None = None
 ) -> RecordResult:
@@ -186,7 +195,7 @@ def webhook_event_record(
         WebhookDelivery.objects.create(
             event=event,
             stripe_event_id=event.stripe_event_id,
-            remote_addr=remote_addr or None,
+            remote_addr=_ip_or_none(remote_addr),
             headers=delivery_headers_clean(headers or {}),
             result=WebhookDelivery.Result.ACCEPTED if created else WebhookDelivery.Result.DUPLICATE,
             status_code=200,
