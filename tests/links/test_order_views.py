@@ -53,7 +53,30 @@ def test_non_staff_is_forbidden(client, other_user, order):
     client.force_login(other_user)
     for url in _pages(order):
         assert client.get(url).status_code == 403, url
-    assert client.post(reverse("orders:fulfil", args=[order.public_id])).status_code == 403
+    for url in _actions(order):
+        assert client.post(url).status_code == 403, url
+
+
+def _actions(order):
+    return [
+        reverse("orders:fulfil", args=[order.public_id]),
+        reverse("orders:refetch", args=[order.public_id]),
+        reverse("orders:email-resend", args=[order.public_id, "order_confirmation"]),
+    ]
+
+
+def test_anonymous_actions_are_sent_to_login(client, order):
+    for url in _actions(order):
+        response = client.post(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login"))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
+def test_actions_need_post(staff_client, order):
+    for url in _actions(order):
+        assert staff_client.get(url).status_code == 405, url
 
 
 def test_staff_sees_every_page(staff_client, order):
