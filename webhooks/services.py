@@ -115,7 +115,7 @@ def webhook_signature_verify(*, payload: bytes, signature: str) -> None:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise WebhookRejected(REJECT_NOT_UTF8) from None
-    configured = tuple(s for s in settings.STRIPE_WEBHOOK_SECRETS if s)
+    configured = tuple(s.strip() for s in settings.STRIPE_WEBHOOK_SECRETS if s.strip())
     if _verify(text, signature, configured + _endpoint_secrets()):
         return
     # A secret registered by another process since we cached: look again, at most once a second.

@@ -167,3 +167,8 @@ def test_broker_down_still_answers_200_and_keeps_the_event(
             response = post_event(stripe_event())
     assert response.status_code == 200
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PENDING
+
+
+def test_configured_secrets_are_trimmed(post_event, stripe_event, settings):
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_a", " whsec_b "]
+    assert post_event(stripe_event(), secret="whsec_b").status_code == 200
