@@ -103,6 +103,24 @@ def _int_or_none(decimal: str | None) -> int | None:
     return int(value) if value == int(value) else None
 
 
+def _currency_options(given: dict | None) -> dict | None:
+    """Extra currencies of a price, each in Stripe's shape."""
+    if not given:
+        return None
+    result = {}
+    for currency, option in given.items():
+        custom = option.get("custom_unit_amount")
+        amount = option.get("unit_amount")
+        result[currency.lower()] = {
+            "custom_unit_amount": {k: custom.get(k) for k in ("maximum", "minimum", "preset")} if custom else None,
+            "tax_behavior": option.get("tax_behavior", "unspecified"),
+            "tiers": [_tier(t) for t in option["tiers"]] if option.get("tiers") else None,
+            "unit_amount": amount,
+            "unit_amount_decimal": option.get("unit_amount_decimal") or (str(amount) if amount is not None else None),
+        }
+    return result
+
+
 def price(params: dict, *, product_id: str) -> dict:
     recurring = params.get("recurring")
     tiered = params.get("billing_scheme") == "tiered"
@@ -121,7 +139,7 @@ def price(params: dict, *, product_id: str) -> dict:
         "billing_scheme": "tiered" if tiered else "per_unit",
         "created": now(),
         "currency": params["currency"].lower(),
-        "currency_options": None,
+        "currency_options": _currency_options(params.get("currency_options")),
         "custom_unit_amount": {
             "maximum": custom.get("maximum"),
             "minimum": custom.get("minimum"),

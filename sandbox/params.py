@@ -54,6 +54,12 @@ def fields_of(params_cls: type) -> tuple[dict, frozenset]:
     return resolved, frozenset(required)
 
 
+def _is_untyped_object(tp) -> bool:
+    """The SDK's ``UntypedStripeObject[X]``: a map of X, like ``Dict[str, X]``."""
+    target = typing_extensions.get_origin(tp) or tp
+    return getattr(target, "__name__", "") == "UntypedStripeObject"
+
+
 def _is_typeddict(tp) -> bool:
     return isinstance(tp, type) and typing_extensions.is_typeddict(tp)
 
@@ -119,7 +125,7 @@ def _is_empty_literal(tp) -> bool:
 
 
 def _is_metadata(options: tuple) -> bool:
-    return any(typing_extensions.get_origin(o) in (dict, typing.Dict) for o in options)
+    return any(typing_extensions.get_origin(o) in (dict, typing.Dict) or _is_untyped_object(o) for o in options)
 
 
 def _coerce_one(value, tp, module_globals: dict, path: list[str]):
@@ -133,13 +139,14 @@ def _coerce_one(value, tp, module_globals: dict, path: list[str]):
         (item_tp,) = typing_extensions.get_args(tp)
         items = _as_list(value, name)
         return [_coerce(item, item_tp, module_globals, [*path, str(i)]) for i, item in enumerate(items)]
-    if origin in (dict, typing.Dict) or (isinstance(tp, type) and tp.__name__ == "UntypedStripeObject"):
+    if origin in (dict, typing.Dict) or _is_untyped_object(tp):
         if not isinstance(value, dict):
             raise errors.invalid(name, f"Invalid hash: {name} must be a hash.")
-        return value
-    if origin is not None and getattr(origin, "__name__", "") == "UntypedStripeObject":
-        if not isinstance(value, dict):
-            raise errors.invalid(name, f"Invalid hash: {name} must be a hash.")
+        args = typing_extensions.get_args(tp)
+        value_tp = _resolve(args[-1], module_globals) if args else None
+        if value_tp is not None and _is_typeddict(value_tp):
+            # A map of objects (``currency_options[eur][unit_amount]``): each value has its own schema.
+            return {key: _coerce(item, value_tp, module_globals, [*path, key]) for key, item in value.items()}
         return value
     if isinstance(value, dict):
         raise errors.invalid(name, f"Invalid {name}: expected a scalar value, got a hash.")

@@ -25,7 +25,7 @@ def check_link_rules(*, params: dict, prices: list[dict], optional_prices: list[
     recurring = any(p["type"] == "recurring" for p in prices)
     _check_counts(params, prices, optional_prices)
     _check_customer_chooses(params, prices, optional_prices)
-    _check_mode_options(params, recurring=recurring, existing=existing)
+    _check_mode_options(params, recurring=recurring, existing=existing, prices=prices)
     if existing is None:
         alone = len(params["line_items"]) == 1
         for index, item in enumerate(params["line_items"]):
@@ -96,8 +96,11 @@ def _check_customer_chooses(params: dict, prices: list[dict], optional_prices: l
             )
 
 
-def _check_mode_options(params: dict, *, recurring: bool, existing: dict | None) -> None:
+def _check_mode_options(params: dict, *, recurring: bool, existing: dict | None, prices: list[dict]) -> None:
     if recurring:
+        intervals = {(p["recurring"]["interval"], p["recurring"]["interval_count"]) for p in prices if p["recurring"]}
+        if len(intervals) > 1:
+            raise errors.invalid("line_items", "All recurring prices on a payment link must have the same billing interval.")
         if params.get("shipping_options"):
             raise errors.invalid("shipping_options", "Shipping options are not supported for subscription-mode links.")
         if params.get("application_fee_amount") not in (None, ""):

@@ -25,8 +25,20 @@ _SIMPLE_UPDATE_FIELDS = (
 )
 
 
+MAX_IMAGES = 8
+MAX_MARKETING_FEATURES = 15
+
+
+def _check_lists(params: dict) -> None:
+    if len(params.get("images") or []) > MAX_IMAGES:
+        raise errors.invalid("images", f"You can attach up to {MAX_IMAGES} images to a product.")
+    if len(params.get("marketing_features") or []) > MAX_MARKETING_FEATURES:
+        raise errors.invalid("marketing_features", f"A product can have up to {MAX_MARKETING_FEATURES} marketing features.")
+
+
 def product_create(request, raw: dict) -> dict:
     params = validate(raw, ProductCreateParams)
+    _check_lists(params)
     data = objects.product(params)
     if ApiObject.objects.filter(stripe_id=data["id"]).exists():
         raise errors.ApiError("Product already exists.", code="resource_already_exists", param="id")
@@ -49,6 +61,7 @@ def product_retrieve(request, raw: dict, product_id: str) -> dict:
 
 def product_update(request, raw: dict, product_id: str) -> dict:
     params = validate(raw, ProductUpdateParams)
+    _check_lists(params)
     product = store.locked(type="product", object_id=product_id)
     before = copy.deepcopy(product.data)
     data = product.data

@@ -29,6 +29,8 @@ def _check_url(url: str) -> None:
 def webhook_endpoint_create(request, raw: dict) -> dict:
     params = validate(raw, WebhookEndpointCreateParams)
     _check_url(params["url"])
+    if not params["enabled_events"]:
+        raise errors.missing("enabled_events")
     data = objects.webhook_endpoint(params)
     endpoint = store.create(object_id=data["id"], type="webhook_endpoint", data=data)
     return {**store.render(endpoint, expand=params.get("expand", [])), "secret": data["_secret"]}

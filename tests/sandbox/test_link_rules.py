@@ -240,3 +240,9 @@ def test_every_create_parameter_is_recognised(api, price):
         if response.status_code == 400:
             error = response.json()["error"]
             assert not (error.get("code") == "parameter_unknown" and error.get("param") == name), name
+
+
+def test_recurring_prices_share_one_interval(api, product):
+    monthly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 1, "recurring": {"interval": "month"}})
+    yearly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 1, "recurring": {"interval": "year"}})
+    assert _error(api.post("payment_links", {"line_items": [_item(monthly), _item(yearly)]}))["param"] == "line_items"

@@ -136,3 +136,18 @@ def test_minor_units_by_currency():
     assert pricing.to_minor("1200", "jpy") == 1200
     assert pricing.to_minor("12.5", "jpy") is None
     assert pricing.format_amount(1250, "eur") == "12.50 EUR"
+
+
+def test_currency_options_are_kept(api, product):
+    price = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 1000, "currency_options": {"eur": {"unit_amount": 900}}},
+    )
+    assert price["currency_options"]["eur"]["unit_amount"] == 900
+    assert price["currency_options"]["eur"]["unit_amount_decimal"] == "900"
+
+
+def test_product_images_at_most_eight(api):
+    images = [f"https://example.com/{i}.png" for i in range(9)]
+    assert api.post("products", {"name": "x", "images": images}).json()["error"]["param"] == "images"
