@@ -34,6 +34,7 @@ SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 # The success page fetches a session whose webhook is late at most this often (seconds).
 SUCCESS_FETCH_INTERVAL = 10
 SUCCESS_FETCH_BUDGET_PER_MINUTE = 120
+SUCCESS_MAX_POLLS = 150
 # States after which the success page stops polling.
 SETTLED_STATUSES = frozenset(
     {Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED}
@@ -278,10 +279,18 @@ def order_success(request: HttpRequest) -> HttpResponse:
     if not SESSION_ID_RE.match(session_id):
         raise Http404
     order = _order_for_session(session_id)
+    try:
+        polls = max(0, int(request.GET.get("poll", 0)))
+    except ValueError:
+        polls = 0
+    settled = order is not None and order.status in SETTLED_STATUSES
     context = {
         "order": order,
         "session_id": session_id,
-        "settled": order is not None and order.status in SETTLED_STATUSES,
+        "settled": settled,
+        # A page left open does not poll for ever: after a few minutes the e-mail takes over.
+        "polling": not settled and polls < SUCCESS_MAX_POLLS,
+        "next_poll": polls + 1,
     }
     template = "links/order_success.html" + ("#order-status" if request.htmx else "")
     return render(request, template, context)

@@ -221,3 +221,13 @@ def test_success_url_template(settings):
         fulfilment.order_success_url_template()
         == "https://shop.example/orders/success/?session_id={CHECKOUT_SESSION_ID}"
     )
+
+
+def test_success_page_stops_polling_after_a_while(client, monkeypatch):
+    from links import order_views
+
+    monkeypatch.setattr(fulfilment, "checkout_session_fetch", mock.Mock(side_effect=RuntimeError("late")))
+    params = {"session_id": "cs_test_forever", "poll": order_views.SUCCESS_MAX_POLLS}
+    response = client.get(reverse("orders:success"), params, headers={"HX-Request": "true"})
+    assert "hx-trigger" not in response.text
+    assert "longer than usual" in response.text
