@@ -111,8 +111,12 @@ def session_mode(line_items: list[dict]) -> str:
 
 
 def session_open(*, link: ApiObject, hosted_url_for, client_reference_id: str | None,
-                 customer_email: str | None, locale: str | None) -> ApiObject:
-    """Open a session for one visit to the link (Stripe: each visit makes a new ``cs_…``)."""
+                 customer_email: str | None, locale: str | None, utm: dict | None = None,
+                 prefilled_promo_code: str = "", base_url: str = "") -> ApiObject:
+    """Open a session for one visit to the link (Stripe: each visit makes a new ``cs_…``).
+
+    ``utm`` codes are kept for the redirect, ``base_url`` for the invoice URLs the session may make.
+    """
     items = session_line_items(link=link.data)
     subtotal = sum(li["amount_subtotal"] for li in items)
     data = objects.checkout_session(
@@ -128,6 +132,9 @@ def session_open(*, link: ApiObject, hosted_url_for, client_reference_id: str | 
     )
     data["url"] = hosted_url_for(data["id"])
     data["_line_items"] = items
+    data["_utm"] = utm or {}
+    data["_prefilled_promo_code"] = prefilled_promo_code
+    data["_base_url"] = base_url
     return store.create(object_id=data["id"], type="checkout.session", data=data, parent=link.stripe_id)
 
 

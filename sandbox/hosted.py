@@ -65,18 +65,16 @@ def _open_session(request: HttpRequest, link: ApiObject) -> ApiObject:
     except ValidationError:
         email = ""
     reference = query.get("client_reference_id", "")
-    session = checkout.session_open(
+    return checkout.session_open(
         link=link,
         hosted_url_for=lambda sid: request.build_absolute_uri(reverse("sandbox:checkout", args=[sid])),
         client_reference_id=reference if _REFERENCE.match(reference) else None,
         customer_email=email or None,
         locale=_locale(query.get("locale", "")),
+        utm={k: query[k] for k in UTM_KEYS if _UTM.match(query.get(k, ""))},
+        prefilled_promo_code=query.get("prefilled_promo_code", "")[:500],
+        base_url=request.build_absolute_uri("/").rstrip("/"),
     )
-    session.data["_utm"] = {k: query[k] for k in UTM_KEYS if _UTM.match(query.get(k, ""))}
-    session.data["_prefilled_promo_code"] = query.get("prefilled_promo_code", "")[:500]
-    session.data["_base_url"] = request.build_absolute_uri("/").rstrip("/")
-    store.save(session)
-    return session
 
 
 @login_not_required
