@@ -218,6 +218,10 @@ def order_email_resend(request: HttpRequest, public_id, kind: str) -> HttpRespon
     order = _order_for_staff(public_id)
     email = get_object_or_404(OutboundEmail, order=order, kind=kind)
     outbound_email_resend(email=email)
+    if request.htmx:
+        # Re-render the e-mails section from the database, as the page would show it now.
+        context = {"order": order, "emails": order.emails.all(), "resent": email}
+        return render(request, "links/order_detail.html#order-emails", context)
     messages.success(request, _("The e-mail will be sent again."))
     # The outbox page and the order page both offer the button; go back where it was pressed.
     if request.POST.get("next") == "outbox":

@@ -231,3 +231,17 @@ def test_success_page_stops_polling_after_a_while(client, monkeypatch):
     response = client.get(reverse("orders:success"), params, headers={"HX-Request": "true"})
     assert "hx-trigger" not in response.text
     assert "longer than usual" in response.text
+
+
+def test_resend_with_htmx_returns_the_emails_section(staff_client, order, django_capture_on_commit_callbacks):
+    email = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+    with mock.patch("links.tasks.send_outbound_email.delay"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(
+                reverse("orders:email-resend", args=[order.public_id, email.kind]),
+                headers={"HX-Request": "true"},
+            )
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="order-emails"' in response.text
+    assert "will be sent again" in response.text
