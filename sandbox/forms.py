@@ -21,6 +21,14 @@ NUMERIC_ONLY = _("Enter digits only.")
 
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+# Contact first, then delivery, then payment, as on Stripe's page; fields not named keep their order after.
+FIELD_ORDER = [
+    "email", "phone", "individual_name", "business_name", "custom_amount",
+    "shipping_name", "shipping_line1", "shipping_city", "shipping_postal_code", "shipping_country", "shipping_rate",
+    "payment_method", *CARD_FIELDS, "iban", "cardholder_name",
+    "billing_line1", "billing_city", "billing_postal_code", "billing_country", "tax_id_type", "tax_id_value",
+    "promotion_code",
+]
 CARD_NOT_SUPPORTED = _("Your card is not supported.")
 NO_ITEMS = _("Choose at least one item.")
 # The link's ``brands_blocked`` values, by the brand cards.brand() reads from the number.
@@ -53,6 +61,7 @@ class PayForm(forms.Form):
         self._add_payment_method_fields()
         if link["allow_promotion_codes"]:
             self.fields["promotion_code"] = forms.CharField(label=_("Promotion code"), max_length=500, required=False)
+        self.order_fields(FIELD_ORDER)
         if preview:
             # "Update total" only reprices the order: nothing else has to be filled in yet.
             for name, field in self.fields.items():
@@ -153,8 +162,10 @@ class PayForm(forms.Form):
                 label=_("Shipping country"), choices=[(c, c) for c in countries]
             )
         if link["shipping_options"]:
+            choices = self._shipping_choices()
+            # Stripe pre-selects the first shipping option.
             self.fields["shipping_rate"] = forms.ChoiceField(
-                label=_("Shipping method"), widget=forms.RadioSelect, choices=self._shipping_choices()
+                label=_("Shipping method"), widget=forms.RadioSelect, choices=choices, initial=choices[0][0]
             )
         if link["phone_number_collection"]["enabled"]:
             self.fields["phone"] = forms.CharField(label=_("Phone number"), max_length=30)
