@@ -16,6 +16,9 @@ TRANSIENT_ERRORS = (
     InterfaceError,
 )
 
+# How often the reconciler (webhooks lost for good) runs, driven by the requeue task's beat entry.
+RECONCILE_EVERY = 600
+
 
 @shared_task(
     name="webhooks.process_event",
@@ -39,7 +42,14 @@ def process_webhook_event(self, event_id: int) -> str | None:
 @shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)
 def requeue_stuck_events() -> dict[str, int]:
     """Beat, every minute: re-enqueue events (and e-mails) whose task never ran, failed, or died."""
+    from django.core.cache import cache
+
     from links.emails import outbound_emails_requeue
+    from links.tasks import reconcile_checkout_sessions
     from webhooks.services import webhook_events_requeue
 
-    return {"events": webhook_events_requeue(), "emails": outbound_emails_requeue()}
+    counts = {"events": webhook_events_requeue(), "emails": outbound_emails_requeue()}
+    # The reconciler rides on this schedule, every RECONCILE_EVERY seconds at most (cache.add is the gate).
+    if cache.add("webhooks:reconcile-gate", 1, RECONCILE_EVERY):
+        reconcile_checkout_sessions.delay()
+    return counts

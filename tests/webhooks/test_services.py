@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 import stripe
+from django.core.cache import cache
 from django.utils import timezone
 
 from catalog.models import Product
@@ -134,11 +135,17 @@ def test_requeue_picks_due_events_once():
     failed = store(status=WebhookEvent.Status.FAILED, attempts=2, next_attempt_at=past)
     store(next_attempt_at=timezone.now() + timedelta(minutes=1))
     store(status=WebhookEvent.Status.PROCESSED)
-    with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
+    with (
+        mock.patch("webhooks.tasks.process_webhook_event.delay") as delay,
+        mock.patch("links.tasks.reconcile_checkout_sessions.delay") as reconcile,
+    ):
+        cache.delete("webhooks:reconcile-gate")
         assert requeue_stuck_events()["events"] == 2
         assert sorted(c.args[0] for c in delay.call_args_list) == sorted([due.id, failed.id])
         # Pushed back: the next beat tick does not enqueue them again.
         assert requeue_stuck_events()["events"] == 0
+    # The reconciler rides along, at most once per interval.
+    assert reconcile.call_count == 1
 
 
 def test_requeue_takes_over_events_whose_worker_died():
