@@ -245,3 +245,14 @@ def test_resend_with_htmx_returns_the_emails_section(staff_client, order, django
     assert "<html" not in response.text
     assert 'id="order-emails"' in response.text
     assert "will be sent again" in response.text
+
+
+def test_list_pages(staff_client, link):
+    for _ in range(51):
+        fulfilment.order_record_session(
+            session=checkout_session(payment_link=link.stripe_id), line_items=[line_item()], actor="t"
+        )
+    response = staff_client.get(reverse("orders:list"), {"status": "paid"})
+    assert "Page 1 of 2" in response.text
+    assert "status=paid&amp;page=2" in response.text
+    assert "Page 2 of 2" in staff_client.get(reverse("orders:list"), {"status": "paid", "page": 2}).text

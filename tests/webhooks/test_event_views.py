@@ -98,3 +98,12 @@ def test_replay(staff_client, event, django_capture_on_commit_callbacks):
     delay.assert_called_once_with(event.id)
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.PENDING
+
+
+def test_list_pages(staff_client):
+    for i in range(55):
+        data = make_event("product.updated", {"id": f"prod_{i}"})
+        WebhookEvent.objects.create(stripe_event_id=data["id"], type=data["type"], created=1, payload=data)
+    response = staff_client.get(reverse("webhooks:event-list"))
+    assert "Page 1 of 2" in response.text
+    assert staff_client.get(reverse("webhooks:event-list"), {"page": 2}).status_code == 200
