@@ -181,7 +181,9 @@ class PriceCreateForm(PriceForm):
         if data is not None and "add_tier" in data:
             data = data.copy()
             data["tiers-TOTAL_FORMS"] = str(int(data.get("tiers-TOTAL_FORMS") or 0) + 1)
-        self.tiers = TierFormSet(data, prefix="tiers")
+        # The tier table is only on the page once "tiered" was chosen: until then, start it afresh.
+        has_tiers = data is not None and "tiers-TOTAL_FORMS" in data
+        self.tiers = TierFormSet(data if has_tiers else None, prefix="tiers")
 
     @property
     def model(self) -> str:

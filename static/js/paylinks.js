@@ -43,3 +43,12 @@ document.addEventListener("input", (event) => {
     (label.closest("div:not(.checkbox-list)") || label).hidden = !match;
   });
 });
+// Live sections ([data-live-section]) re-render on a choice (select, radio, checkbox), never while
+// someone types: a swap during typing would replace the field with the value sent a moment earlier.
+// Text fields are checked when the whole form is submitted.
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (!field.closest || !field.closest("[data-live-section]")) return;
+  const typed = field.matches("textarea, input:not([type=checkbox]):not([type=radio])");
+  if (typed) event.stopPropagation();
+}, true);

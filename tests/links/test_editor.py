@@ -41,8 +41,16 @@ def test_subscription_section_appears_with_a_recurring_price(staff_client):
     response = staff_client.post(reverse("links:create"), _data(monthly, section="line-items"), HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert content.lstrip().startswith('<fieldset id="section-line-items"')
-    assert 'id="section-subscription" class="option-section" hx-swap-oob="true"' in content
+    assert 'id="section-subscription" class="option-section" data-live-section hx-swap-oob="true"' in content
     assert 'name="subscription-trial_period_days"' in content
+
+
+def test_subscription_section_stays_a_note_for_one_off_prices(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), section="line-items"),
+                                 HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert '<fieldset id="section-subscription" hx-swap-oob="true">' in content
+    assert 'name="subscription-trial_period_days"' not in content
 
 
 def test_add_custom_field_without_javascript(staff_client):
