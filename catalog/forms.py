@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -303,3 +303,52 @@ class PromotionCodeForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         return {**self.cleaned_data, "expires_at": _end_of_day(self.cleaned_data["expires_at"])}
+
+
+def parse_metadata(text: str) -> dict[str, str]:
+    """``key: value`` lines → Stripe metadata (up to 50 keys; key ≤ 40 characters without brackets,
+    value ≤ 500)."""
+    metadata = {}
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        key, sep, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or len(key) > 40 or "[" in key or "]" in key or len(value) > 500:
+            raise forms.ValidationError(_("“%(line)s”: write “key: value”, the key up to 40 characters without "
+                                          "brackets, the value up to 500.") % {"line": line})
+        metadata[key] = value
+    if len(metadata) > 50:
+        raise forms.ValidationError(_("Stripe keeps at most 50 metadata keys."))
+    return metadata
+
+
+class ProductEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=250)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    images = forms.CharField(
+        label=_("Image URLs"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One https:// address per line, up to 8; shown at checkout."),
+    )
+    tax_code = forms.CharField(label=_("Tax code"), required=False, max_length=64,
+                               help_text=_("A Stripe Tax code, e.g. txcd_99999999 (general tangible goods)."))
+    unit_label = forms.CharField(label=_("Unit label"), required=False, max_length=12,
+                                 help_text=_("Shown after the quantity, e.g. “seat”."))
+    metadata = forms.CharField(label=_("Metadata"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                               help_text=_("One “key: value” per line."))
+
+    @classmethod
+    def initial_from(cls, product) -> dict:
+        return {"name": product.name, "description": product.description, "images": "\n".join(product.images),
+                "tax_code": product.tax_code, "unit_label": product.unit_label,
+                "metadata": "\n".join(f"{k}: {v}" for k, v in product.metadata.items())}
+
+    def clean_images(self):
+        urls = [line.strip() for line in self.cleaned_data["images"].splitlines() if line.strip()]
+        if len(urls) > 8:
+            raise forms.ValidationError(_("Stripe keeps at most 8 images."))
+        validate = URLValidator(schemes=["https", "http"])
+        for url in urls:
+            validate(url)
+        return urls
+
+    def clean_metadata(self):
+        return parse_metadata(self.cleaned_data["metadata"])

@@ -55,3 +55,8 @@ def coupon_get(*, stripe_id: str) -> Coupon:
 
 def promotion_code_get(*, stripe_id: str) -> PromotionCode:
     return get_object_or_404(PromotionCode.objects.select_related("coupon"), stripe_id=stripe_id)
+
+
+def price_get(*, product_stripe_id: str, stripe_id: str) -> Price:
+    return get_object_or_404(Price.objects.select_related("product"), stripe_id=stripe_id,
+                             product__stripe_id=product_stripe_id)

@@ -462,3 +462,54 @@ def catalog_import_from_stripe() -> dict[str, int]:
                 promotion_code_sync_from_stripe(data=data)
                 counts["promotion_codes"] += 1
     return counts
+
+
+# Updates -----------------------------------------------------------------------------------------
+
+
+def product_update(
+    *,
+    product: Product,
+    name: str,
+    description: str = "",
+    images: list[str] | None = None,
+    tax_code: str = "",
+    unit_label: str = "",
+    metadata: dict | None = None,
+) -> Product:
+    """Change what Stripe lets change on a product; cleared fields are sent as "" (Stripe's unset)."""
+    metadata = metadata or {}
+    params = {
+        "name": name, "description": description, "images": images or "", "tax_code": tax_code,
+        "unit_label": unit_label,
+        # Keys no longer present are removed one by one ("" unsets a metadata key).
+        "metadata": {**dict.fromkeys(product.metadata, ""), **metadata},
+    }
+    if not params["metadata"]:
+        del params["metadata"]
+    key = idempotency_key("product-update", token=f"{product.pk:032x}",
+                          params={**params, "at": product.updated_at.isoformat()})
+    with stripe_errors_as_validation(PRODUCT_PARAM_FIELDS):
+        data = as_dict(get_stripe_client().v1.products.update(
+            product.stripe_id, params=params, options={"idempotency_key": key}))
+    return product_sync_from_stripe(data=data)
+
+
+def product_set_active(*, product: Product, active: bool) -> Product:
+    """Archive (no new links can use it; existing links keep working) or restore a product."""
+    key = idempotency_key("product-active", token=f"{product.pk:032x}",
+                          params={"active": active, "at": product.updated_at.isoformat()})
+    with stripe_errors_as_validation():
+        data = as_dict(get_stripe_client().v1.products.update(
+            product.stripe_id, params={"active": active}, options={"idempotency_key": key}))
+    return product_sync_from_stripe(data=data)
+
+
+def price_set_active(*, price: Price, active: bool) -> Price:
+    """Archive or restore a price: Stripe's way to "change" an amount is a new price and the old archived."""
+    key = idempotency_key("price-active", token=f"{price.pk:032x}",
+                          params={"active": active, "at": price.updated_at.isoformat()})
+    with stripe_errors_as_validation():
+        data = as_dict(get_stripe_client().v1.prices.update(
+            price.stripe_id, params={"active": active}, options={"idempotency_key": key}))
+    return price_sync_from_stripe(data=data, product=price.product)

@@ -15,5 +15,8 @@ urlpatterns = [
     path("discounts/codes/<str:stripe_id>/active/", views.promotion_code_set_active, name="promotion-code-active"),
     path("discounts/<str:stripe_id>/", views.coupon_detail, name="coupon-detail"),
     path("<str:stripe_id>/", views.product_detail, name="product-detail"),
+    path("<str:stripe_id>/edit/", views.product_edit, name="product-edit"),
+    path("<str:stripe_id>/active/", views.product_set_active, name="product-active"),
     path("<str:stripe_id>/prices/new/", views.price_create, name="price-create"),
+    path("<str:stripe_id>/prices/<str:price_id>/active/", views.price_set_active, name="price-active"),
 ]

@@ -13,6 +13,7 @@ from catalog.forms import (
     CouponForm,
     PriceCreateForm,
     ProductCreateForm,
+    ProductEditForm,
     ProductFilterForm,
     PromotionCodeForm,
     ShippingRateForm,
@@ -163,3 +164,49 @@ def promotion_code_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpR
         message = _("Code %(code)s activated.") if active else _("Code %(code)s deactivated.")
         messages.success(request, message % {"code": code.code})
     return redirect_after_post(request, reverse("catalog:coupon-detail", args=[code.coupon.stripe_id]))
+
+
+@require_http_methods(["GET", "POST"])
+@edit_required
+def product_edit(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    product = selectors.product_get(stripe_id=stripe_id)
+    form = ProductEditForm(request.POST or None, initial=ProductEditForm.initial_from(product))
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_update(product=product, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Product “%(name)s” saved.") % {"name": product.name})
+            return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
+    status = UNPROCESSABLE if form.errors else 200
+    context = {"product": product, "form": form}
+    return render_page(request, "catalog/product_edit.html", context, partial="product-edit-form", status=status)
+
+
+@require_POST
+@edit_required
+def product_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    product = selectors.product_get(stripe_id=stripe_id)
+    active = request.POST.get("active") == "true"
+    try:
+        product = services.product_set_active(product=product, active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Product restored.") if active else _("Product archived."))
+    return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
+
+
+@require_POST
+@edit_required
+def price_set_active(request: HtmxHttpRequest, stripe_id: str, price_id: str) -> HttpResponse:
+    price = selectors.price_get(product_stripe_id=stripe_id, stripe_id=price_id)
+    active = request.POST.get("active") == "true"
+    try:
+        services.price_set_active(price=price, active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Price restored.") if active else _("Price archived."))
+    return redirect_after_post(request, reverse("catalog:product-detail", args=[stripe_id]))
