@@ -177,7 +177,9 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
                 _decline(intent, decline, payment=payment)
             store.save(session)
             return PaymentResult(session=session, decline=decline)
-        event = _complete_paid(session, link, payment, intent=intent)
+        # A free trial charges nothing now: Stripe reports ``no_payment_required``.
+        status = "no_payment_required" if trialing else "paid"
+        event = _complete_paid(session, link, payment, intent=intent, payment_status=status)
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
 
 

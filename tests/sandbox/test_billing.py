@@ -50,6 +50,7 @@ def test_trial_days_make_a_trialing_subscription_with_a_zero_invoice(client, api
     link = api.ok("post", "payment_links", {"line_items": [{"price": monthly["id"], "quantity": 1}], "subscription_data": {"trial_period_days": 14}})
     client.post(_path(link), CARD)
     session = _last_session(api)
+    assert session["payment_status"] == "no_payment_required"
     subscription = api.ok("get", f"subscriptions/{session['subscription']}")
     assert subscription["status"] == "trialing"
     assert subscription["trial_end"] - subscription["trial_start"] == 14 * 24 * 3600

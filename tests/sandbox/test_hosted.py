@@ -205,3 +205,25 @@ def test_locale_fr_shows_the_page_in_french(client, api, link):
 def test_unsupported_locale_is_ignored(client, link):
     _, session = _open(client, link, "?locale=xx")
     assert session["locale"] is None
+
+
+def test_invalid_prefilled_email_is_ignored(client, link):
+    response, session = _open(client, link, "?prefilled_email=not-an-email")
+    assert session["customer_email"] is None
+    assert b"not-an-email" not in response.content
+
+
+def test_every_input_has_a_label(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}}],
+         "payment_method_types": ["card", "sepa_debit"], "allow_promotion_codes": True, "phone_number_collection": {"enabled": True},
+         "billing_address_collection": "required", "consent_collection": {"terms_of_service": "required"}},
+    )
+    import re
+
+    html = client.get(_path(link)).content.decode()
+    ids = re.findall(r'<(?:input|select)[^>]*\bid="([^"]+)"', html)
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    assert ids and set(ids) <= labelled
