@@ -343,6 +343,29 @@ def _price_session(data: dict, link: dict, payment: Payment) -> None:
         "amount_shipping": shipping,
         "amount_tax": sum(li["amount_tax"] for li in items),
     }
+    # Returned only with expand[]=total_details.breakdown.
+    data["_breakdown"] = {
+        "discounts": _discount_breakdown(items, discount_total),
+        "taxes": _tax_breakdown(items),
+    }
+
+
+def _discount_breakdown(items: list[dict], total: int) -> list[dict]:
+    """The one promotion code's discount over the whole order."""
+    discounts = [entry["discount"] for line in items for entry in line["discounts"]]
+    return [{"amount": total, "discount": discounts[0]}] if discounts else []
+
+
+def _tax_breakdown(items: list[dict]) -> list[dict]:
+    """Taxes summed per rate over the lines."""
+    totals: dict[tuple, dict] = {}
+    for line in items:
+        for tax_line in line["taxes"]:
+            key = (tax_line["rate"]["percentage"], tax_line["rate"]["inclusive"])
+            entry = totals.setdefault(key, {**tax_line, "amount": 0, "taxable_amount": 0})
+            entry["amount"] += tax_line["amount"]
+            entry["taxable_amount"] += tax_line["taxable_amount"]
+    return list(totals.values())
 
 
 def _shipping(data: dict, rate_id: str | None) -> int:

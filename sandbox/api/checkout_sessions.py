@@ -16,9 +16,19 @@ from sandbox.models import ApiObject
 from sandbox.params import validate
 
 
+BREAKDOWN = "total_details.breakdown"
+
+
 def session_retrieve(request, raw: dict, session_id: str) -> dict:
     params = validate(raw, SessionRetrieveParams)
-    return store.render(store.get(type="checkout.session", object_id=session_id), expand=params.get("expand", []))
+    session = store.get(type="checkout.session", object_id=session_id)
+    expand = params.get("expand", [])
+    body = store.render(session, expand=[path for path in expand if path != BREAKDOWN])
+    if BREAKDOWN in expand and body["total_details"] is not None:
+        # Includable: the discounts and taxes behind the totals.
+        empty = {"discounts": [], "taxes": []}
+        body["total_details"] = {**body["total_details"], "breakdown": session.data.get("_breakdown") or empty}
+    return body
 
 
 def session_list(request, raw: dict) -> dict:

@@ -238,3 +238,21 @@ def test_blocked_card_brand_is_refused(client, api, price):
     assert b"Your card is not supported." in client.post(_path(link), amex).content
     client.post(_path(link), CARD)
     assert _last_session(api)["status"] == "complete"
+
+
+def test_total_details_breakdown_is_expandable(client, api, price):
+    link, promo = _promo_link(api, price)
+    client.post(_path(link), {**CARD, "promotion_code": "SPRING"})
+    session_id = _last_session(api)["id"]
+    assert "breakdown" not in api.ok("get", f"checkout/sessions/{session_id}")["total_details"]
+    body = api.ok("get", f"checkout/sessions/{session_id}", {"expand": ["total_details.breakdown"]})
+    discount = body["total_details"]["breakdown"]["discounts"][0]
+    assert discount["amount"] == 300
+    assert discount["discount"]["promotion_code"] == promo["id"]
+    assert body["total_details"]["breakdown"]["taxes"] == []
+
+
+def test_list_sessions_with_line_items_expanded(client, api, link):
+    client.post(_path(link), CARD)
+    sessions = api.ok("get", "checkout/sessions", {"payment_link": link["id"], "expand": ["data.line_items"]})["data"]
+    assert sessions[0]["line_items"]["data"][0]["amount_total"] == 1500
