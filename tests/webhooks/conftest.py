@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.webhooks.stripe_objects import checkout_session, line_item
+from webhooks.models import WebhookEvent
 from webhooks.services import webhook_secrets_invalidate
 
 TEST_SECRET = "whsec_test_paylinks"
@@ -72,3 +74,32 @@ def post_event(client, sign_stripe_payload):
         return client.post("/webhooks/stripe/", data=body, content_type="application/json", **headers)
 
     return post
+
+
+def store(event_type="checkout.session.completed", obj=None, **fields) -> WebhookEvent:
+    data = make_event(event_type, obj)
+    defaults = {
+        "type": data["type"],
+        "created": data["created"],
+        "payload": data,
+        "object_id": data["data"]["object"]["id"],
+    }
+    return WebhookEvent.objects.create(stripe_event_id=data["id"], **{**defaults, **fields})
+
+
+@pytest.fixture
+def stripe_session(monkeypatch):
+    """Sessions as Stripe would return them, through fulfilment's one call out (checkout_session_fetch)."""
+    sessions = {}
+
+    def fetch(*, session_id):
+        return sessions[session_id], [line_item()]
+
+    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", fetch)
+
+    def add(**overrides):
+        session = checkout_session(**overrides)
+        sessions[session["id"]] = session
+        return session
+
+    return add

@@ -10,8 +10,8 @@ import stripe
 from catalog.models import Price, Product
 from links import fulfilment
 from links.models import Order, OutboundEmail, PaymentLink
+from tests.webhooks.conftest import store
 from tests.webhooks.stripe_objects import checkout_session, line_item
-from tests.webhooks.test_services import store
 from webhooks.models import WebhookEvent
 from webhooks.tasks import process_webhook_event
 

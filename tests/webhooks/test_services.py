@@ -12,42 +12,12 @@ from django.utils import timezone
 
 from catalog.models import Product
 from links.models import Order, OutboundEmail
-from tests.webhooks.conftest import make_event
-from tests.webhooks.stripe_objects import checkout_session, line_item
+from tests.webhooks.conftest import store
 from webhooks import services
 from webhooks.models import WebhookEndpoint, WebhookEvent
 from webhooks.tasks import process_webhook_event, requeue_stuck_events
 
 pytestmark = pytest.mark.django_db
-
-
-def store(event_type="checkout.session.completed", obj=None, **fields) -> WebhookEvent:
-    data = make_event(event_type, obj)
-    defaults = {
-        "type": data["type"],
-        "created": data["created"],
-        "payload": data,
-        "object_id": data["data"]["object"]["id"],
-    }
-    return WebhookEvent.objects.create(stripe_event_id=data["id"], **{**defaults, **fields})
-
-
-@pytest.fixture
-def stripe_session(monkeypatch):
-    """Sessions as Stripe would return them, through fulfilment's one call out (checkout_session_fetch)."""
-    sessions = {}
-
-    def fetch(*, session_id):
-        return sessions[session_id], [line_item()]
-
-    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", fetch)
-
-    def add(**overrides):
-        session = checkout_session(**overrides)
-        sessions[session["id"]] = session
-        return session
-
-    return add
 
 
 def test_unknown_type_is_ignored():
