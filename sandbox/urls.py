@@ -15,6 +15,7 @@ from sandbox.api import (
     products,
     resources,
     shipping_rates,
+    search,
     tax_rates,
     test_helpers,
     webhook_endpoints,
@@ -31,6 +32,7 @@ def v1(route: str, name: str, **handlers):
 
 urlpatterns = [
     v1("products", "products", GET=products.product_list, POST=products.product_create),
+    v1("products/search", "products_search", GET=search.product_search),
     v1(
         "products/<str:product_id>",
         "product",
@@ -39,6 +41,7 @@ urlpatterns = [
         DELETE=products.product_delete,
     ),
     v1("prices", "prices", GET=prices.price_list, POST=prices.price_create),
+    v1("prices/search", "prices_search", GET=search.price_search),
     v1("prices/<str:price_id>", "price", GET=prices.price_retrieve, POST=prices.price_update),
     v1(
         "payment_links",
