@@ -56,6 +56,8 @@ class WebhookEvent(models.Model):
                 condition=models.Q(status__in=["pending", "processing", "failed"]),
             ),
             models.Index(fields=["type", "-received_at"], name="event_type_received"),
+            # An order's page lists the events about its session, invoice and subscription.
+            models.Index(fields=["object_id"], name="event_object"),
         ]
 
     def __str__(self) -> str:

@@ -256,3 +256,21 @@ def test_list_pages(staff_client, link):
     assert "Page 1 of 2" in response.text
     assert "status=paid&amp;page=2" in response.text
     assert "Page 2 of 2" in staff_client.get(reverse("orders:list"), {"status": "paid", "page": 2}).text
+
+
+def test_detail_lists_the_orders_events(staff_client, order):
+    from webhooks.models import WebhookEvent
+
+    WebhookEvent.objects.create(
+        stripe_event_id="evt_for_order",
+        type="checkout.session.completed",
+        created=1,
+        payload={},
+        object_id=order.checkout_session_id,
+    )
+    WebhookEvent.objects.create(
+        stripe_event_id="evt_other", type="product.updated", created=1, payload={}, object_id="prod_1"
+    )
+    response = staff_client.get(reverse("orders:detail", args=[order.public_id]))
+    assert "evt_for_order" in response.text
+    assert "evt_other" not in response.text
