@@ -62,7 +62,7 @@ class LinkEditor:
     def _currency_from_data(self, data) -> str:
         price_id = (data or {}).get("line_items-0-price")
         price = Price.objects.filter(stripe_id=price_id).only("currency").first() if price_id else None
-        return price.currency if price else "usd"
+        return price.currency if price else (data or {}).get("line_items-0-adhoc_currency") or "usd"
 
     @property
     def has_recurring_price(self) -> bool:
@@ -70,7 +70,10 @@ class LinkEditor:
         if self.line_items is None:
             return self.recurring_when_editing
         if self.line_items.is_bound:
-            ids = [self.line_items.data.get(f"line_items-{i}-price") for i in range(self.line_items.total_form_count())]
+            rows = range(self.line_items.total_form_count())
+            if any(self.line_items.data.get(f"line_items-{i}-adhoc_interval") for i in rows):
+                return True
+            ids = [self.line_items.data.get(f"line_items-{i}-price") for i in rows]
             return Price.objects.filter(stripe_id__in=[i for i in ids if i], type=Price.Type.RECURRING).exists()
         return any((item.get("price") and item["price"].is_recurring) for item in self.line_items.initial or [])
 

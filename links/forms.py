@@ -5,14 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django import forms
-from django.core.validators import RegexValidator
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.forms.utils import ErrorList
 from django.utils.translation import gettext_lazy as _
 
-from catalog.forms import RequestTokenField
+from catalog.forms import RequestTokenField, amount_to_minor
 from catalog.http import add_service_errors
 from catalog.models import Price
+from catalog.money import CURRENCY_CHOICES
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
 
@@ -27,11 +28,60 @@ class PriceChoiceField(forms.ModelChoiceField):
 
 
 class LineItemForm(forms.Form):
+    """One line: a catalog price, or (for a one-off item) a name and an amount sent as ``price_data``."""
+
     price = PriceChoiceField(
-        label=_("Price"), queryset=price_choices_for_links(), to_field_name="stripe_id",
+        label=_("Price"), queryset=price_choices_for_links(), to_field_name="stripe_id", required=False,
         empty_label=_("Choose a price…"),
     )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
+    adjustable = forms.BooleanField(label=_("Customers can change the quantity"), required=False)
+    minimum = forms.IntegerField(label=_("Minimum quantity"), required=False, min_value=0, max_value=MAX_QUANTITY,
+                                 help_text=_("Stripe's default: 0."))
+    maximum = forms.IntegerField(label=_("Maximum quantity"), required=False, min_value=1, max_value=MAX_QUANTITY,
+                                 help_text=_("Stripe's default: 99."))
+    adhoc_name = forms.CharField(label=_("Item name"), required=False, max_length=250)
+    adhoc_amount = forms.DecimalField(label=_("Amount"), required=False, min_value=0, max_digits=16, decimal_places=3)
+    adhoc_currency = forms.ChoiceField(label=_("Currency"), required=False, choices=CURRENCY_CHOICES, initial="usd")
+    adhoc_interval = forms.ChoiceField(label=_("Charged"), required=False, choices=[
+        ("", _("Once")), ("day", _("Every day")), ("week", _("Every week")), ("month", _("Every month")),
+        ("year", _("Every year"))])
+
+    def clean(self):
+        data = super().clean()
+        adhoc = bool(data.get("adhoc_name") or data.get("adhoc_amount") is not None)
+        if data.get("price") and adhoc:
+            self.add_error("adhoc_name", _("Choose a catalog price or describe an item, not both."))
+        elif not data.get("price") and not adhoc:
+            self.add_error("price", _("Choose a price, or describe a one-off item below."))
+        elif adhoc:
+            if not data.get("adhoc_name"):
+                self.add_error("adhoc_name", _("Name the item."))
+            if data.get("adhoc_amount") is None:
+                self.add_error("adhoc_amount", _("Enter the amount."))
+            data["adhoc_amount"] = amount_to_minor(self, "adhoc_amount", data.get("adhoc_amount"),
+                                                   data.get("adhoc_currency") or "usd")
+        minimum, maximum = data.get("minimum"), data.get("maximum")
+        if data.get("adjustable") and minimum is not None and maximum is not None and minimum > maximum:
+            self.add_error("maximum", _("The maximum must not be below the minimum."))
+        return data
+
+    def service_item(self) -> dict:
+        data = self.cleaned_data
+        item: dict = {"quantity": data["quantity"]}
+        if data.get("price"):
+            item["price"] = data["price"]
+        else:
+            price_data = {"currency": data["adhoc_currency"] or "usd", "unit_amount": data["adhoc_amount"],
+                          "product_data": {"name": data["adhoc_name"]}}
+            if data["adhoc_interval"]:
+                price_data["recurring"] = {"interval": data["adhoc_interval"]}
+            item["price_data"] = price_data
+        if data.get("adjustable"):
+            adjustable = {"enabled": True}
+            adjustable.update({k: data[k] for k in ("minimum", "maximum") if data.get(k) is not None})
+            item["adjustable_quantity"] = adjustable
+        return item
 
 
 class BaseLineItemFormSet(forms.BaseFormSet):
@@ -65,7 +115,7 @@ def line_items_formset(data=None, *, initial: list[dict] | None = None) -> forms
 
 def line_items_cleaned(formset: forms.BaseFormSet) -> list[dict]:
     """The rows kept (not marked for removal), as the service takes them."""
-    return [{"price": form.cleaned_data["price"], "quantity": form.cleaned_data["quantity"]} for form in _kept(formset)]
+    return [form.service_item() for form in _kept(formset)]
 
 
 def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:

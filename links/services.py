@@ -31,7 +31,8 @@ def _link_field(param: str | None) -> str:
     """Stripe's ``line_items[1][price]`` → ``line_items.1.price``; option params → ``<group>.<field>``."""
     match = _LINE_ITEM_PARAM.match(param or "")
     if match:
-        return f"line_items.{match[1]}.{match[2]}"
+        field = {"price_data": "adhoc_amount", "adjustable_quantity": "maximum"}.get(match[2], match[2])
+        return f"line_items.{match[1]}.{field}"
     match = _CUSTOM_FIELD_PARAM.match(param or "")
     if match:
         return f"custom_fields.{match[1]}.{_CUSTOM_FIELD_PARTS.get(match[2], '')}"
@@ -121,24 +122,41 @@ def _options_validate(options: dict, *, recurring: bool, currency: str) -> None:
         raise ValidationError(errors)
 
 
+def _item_currency(item: dict) -> str:
+    return item["price"].currency if item.get("price") else item["price_data"]["currency"]
+
+
+def _item_interval(item: dict) -> tuple[str, int] | None:
+    """A recurring item's (interval, count); None for a one-off item."""
+    if item.get("price"):
+        price = item["price"]
+        return (price.recurring_interval, price.recurring_interval_count or 1) if price.is_recurring else None
+    recurring = item["price_data"].get("recurring")
+    return (recurring["interval"], recurring.get("interval_count", 1)) if recurring else None
+
+
 def _line_items_validate(line_items: list[dict]) -> None:
-    """Stripe's rules for a link's line items, checked first so that errors land at the row."""
+    """Stripe's rules for a link's line items, checked first so that errors land at the row.
+
+    Items are ``{"price": Price}`` (a catalog price) or ``{"price_data": {...}}`` (Stripe's ad-hoc price),
+    with ``quantity`` and an optional ``adjustable_quantity``.
+    """
     if not line_items:
         raise ValidationError({"line_items": LINE_ITEMS_REQUIRED})
     if len(line_items) > MAX_LINE_ITEMS:
         raise ValidationError({"line_items": TOO_MANY_LINE_ITEMS})
     errors: dict[str, list] = {}
-    currency = line_items[0]["price"].currency
-    intervals = {(i["price"].recurring_interval, i["price"].recurring_interval_count or 1)
-                 for i in line_items if i["price"].is_recurring}
+    currency = _item_currency(line_items[0])
+    intervals = {_item_interval(i) for i in line_items} - {None}
     for index, item in enumerate(line_items):
-        price: Price = item["price"]
-        if not price.active:
-            errors[f"line_items.{index}.price"] = [PRICE_INACTIVE]
-        elif price.currency != currency:
-            errors[f"line_items.{index}.price"] = [MIXED_CURRENCIES % {"currency": currency.upper()}]
-        elif price.is_customer_chooses and (len(line_items) > 1 or item["quantity"] != 1):
-            errors[f"line_items.{index}.price"] = [CUSTOMER_CHOOSES_ALONE]
+        price: Price | None = item.get("price")
+        field = f"line_items.{index}.price" if price else f"line_items.{index}.adhoc_currency"
+        if price is not None and not price.active:
+            errors[field] = [PRICE_INACTIVE]
+        elif _item_currency(item) != currency:
+            errors[field] = [MIXED_CURRENCIES % {"currency": currency.upper()}]
+        elif price is not None and price.is_customer_chooses and (len(line_items) > 1 or item["quantity"] != 1):
+            errors[field] = [CUSTOMER_CHOOSES_ALONE]
     if len(intervals) > 1:
         errors["line_items"] = [MIXED_INTERVALS]
     if errors:
@@ -146,7 +164,11 @@ def _line_items_validate(line_items: list[dict]) -> None:
 
 
 def _line_item_param(item: dict) -> dict:
-    param = {"price": item["price"].stripe_id, "quantity": item["quantity"]}
+    param = {"quantity": item["quantity"]}
+    if item.get("price"):
+        param["price"] = item["price"].stripe_id
+    else:
+        param["price_data"] = item["price_data"]
     if item.get("adjustable_quantity"):
         param["adjustable_quantity"] = item["adjustable_quantity"]
     return param
@@ -169,8 +191,8 @@ def payment_link_create(
     """
     _line_items_validate(line_items)
     options = dict(options or {})
-    recurring = any(i["price"].is_recurring for i in line_items)
-    _options_validate(options, recurring=recurring, currency=line_items[0]["price"].currency)
+    recurring = any(_item_interval(i) for i in line_items)
+    _options_validate(options, recurring=recurring, currency=_item_currency(line_items[0]))
     params = {**options, "line_items": [_line_item_param(i) for i in line_items], "expand": ["line_items"]}
     key = idempotency_key("payment-link-create", token=request_token, params=params)
     with stripe_errors_as_validation(_link_field):
@@ -181,7 +203,7 @@ def payment_link_create(
             return existing
         link = PaymentLink(
             stripe_id=data["id"], name=name, notes=notes, url=data["url"], active=data.get("active", True),
-            currency=data.get("currency") or line_items[0]["price"].currency,
+            currency=data.get("currency") or _item_currency(line_items[0]),
             is_recurring=recurring, options=options,
             created_by=created_by,
         )
@@ -190,11 +212,14 @@ def payment_link_create(
         stripe_items = ((data.get("line_items") or {}).get("data")) or []
         for position, item in enumerate(line_items):
             stripe_item = stripe_items[position] if position < len(stripe_items) else {}
+            price = item.get("price")
             PaymentLinkLineItem.objects.create(
-                payment_link=link, position=position, stripe_id=stripe_item.get("id", ""), price=item["price"],
-                stripe_price_id=item["price"].stripe_id, quantity=item["quantity"],
-                description=stripe_item.get("description") or item["price"].product.name,
-                adjustable_quantity=item.get("adjustable_quantity"),
+                payment_link=link, position=position, stripe_id=stripe_item.get("id", ""), price=price,
+                price_data=item.get("price_data"),
+                stripe_price_id=price.stripe_id if price else _price_id(stripe_item),
+                quantity=item["quantity"], adjustable_quantity=item.get("adjustable_quantity"),
+                description=stripe_item.get("description")
+                or (price.product.name if price else item["price_data"]["product_data"]["name"]),
             )
     return link
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
+from catalog.money import from_minor_units
 from catalog.roles import edit_required, settings_required, staff_role_set
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
@@ -88,9 +89,22 @@ def _duplicate_of(public_id: str | None) -> dict:
     if not public_id:
         return {}
     link = selectors.link_get(public_id=public_id)
-    items = [{"price": item.price, "quantity": item.quantity} for item in selectors.link_line_items(link=link)]
+    items = [_row_initial(item) for item in selectors.link_line_items(link=link)]
     return {"options": link.options, "line_items": items, "currency": link.currency,
             "details": {"name": _("Copy of %(name)s") % {"name": link.name}, "notes": link.notes}}
+
+
+def _row_initial(item) -> dict:
+    """A line item as the editor's row, for a duplicate."""
+    adjustable = item.adjustable_quantity or {}
+    row = {"price": item.price, "quantity": item.quantity, "adjustable": bool(adjustable.get("enabled")),
+           "minimum": adjustable.get("minimum"), "maximum": adjustable.get("maximum")}
+    if item.price is None and item.price_data:
+        data = item.price_data
+        row.update(adhoc_name=data["product_data"]["name"], adhoc_currency=data["currency"],
+                   adhoc_amount=from_minor_units(data["unit_amount"], data["currency"]),
+                   adhoc_interval=(data.get("recurring") or {}).get("interval", ""))
+    return row
 
 
 @require_http_methods(["GET", "POST"])

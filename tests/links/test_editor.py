@@ -98,3 +98,19 @@ def test_metadata_limits(staff_client):
     response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"metadata-metadata": "no colon"}))
     assert response.status_code == 422
     assert "metadata" in response.context["editor"].groups["metadata"].errors
+
+
+def test_a_row_needs_a_price_or_an_item_not_both(staff_client):
+    price = PriceFactory()
+    both = staff_client.post(reverse("links:create"), _data(price, **{"line_items-0-adhoc_name": "Wrap",
+                                                                     "line_items-0-adhoc_amount": "2"}))
+    neither = staff_client.post(reverse("links:create"), _data(price, **{"line_items-0-price": ""}))
+    assert "adhoc_name" in both.context["editor"].line_items.forms[0].errors
+    assert "price" in neither.context["editor"].line_items.forms[0].errors
+
+
+def test_one_off_item_in_yen_has_no_decimals(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(currency="jpy"), **{
+        "line_items-0-price": "", "line_items-0-adhoc_name": "Tea", "line_items-0-adhoc_amount": "10.5",
+        "line_items-0-adhoc_currency": "jpy"}))
+    assert "adhoc_amount" in response.context["editor"].line_items.forms[0].errors

@@ -97,3 +97,20 @@ def test_shipping_rate_page_creates_a_rate(sandbox, staff_client):
     assert response.status_code == 302
     page = staff_client.get(reverse("catalog:shipping-rate-list")).content.decode()
     assert "Standard" in page and "4.90 EUR" in page
+
+
+def test_adjustable_quantity_and_an_item_not_in_the_catalog(sandbox, stripe_client, staff_client, price):
+    data = _data(price, **{
+        "line_items-TOTAL_FORMS": "2", "line_items-0-adjustable": "on", "line_items-0-minimum": "1",
+        "line_items-0-maximum": "5", "line_items-1-price": "", "line_items-1-quantity": "1",
+        "line_items-1-adhoc_name": "Gift wrap", "line_items-1-adhoc_amount": "2.50",
+        "line_items-1-adhoc_currency": "eur"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 302
+    link = PaymentLink.objects.get()
+    first, wrap = link.line_items.all()
+    assert first.adjustable_quantity == {"enabled": True, "minimum": 1, "maximum": 5}
+    assert wrap.price is None and wrap.stripe_price_id.startswith("price_") and wrap.description == "Gift wrap"
+    items = stripe_client.v1.payment_links.line_items.list(link.stripe_id).data
+    assert [i.price.unit_amount for i in items] == [1500, 250]
+    assert link.line_items.count() == 2
