@@ -34,8 +34,19 @@ def redirect_after_post(request: HtmxHttpRequest, url: str) -> HttpResponse:
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's ``ValidationError`` at the form's fields; unknown keys become non-field errors."""
+    renew_request_token(form, error)
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return
     for field, errors in error.error_dict.items():
         form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, errors)
+
+
+def renew_request_token(form: forms.Form, error: ValidationError) -> None:
+    """After a Stripe 500 the next attempt must not reuse the idempotency key: give the form a new token."""
+    from catalog.forms import new_request_token
+    from catalog.stripe_calls import needs_new_key
+
+    if "request_token" in form.fields and form.is_bound and needs_new_key(error):
+        form.data = form.data.copy()
+        form.data[form.add_prefix("request_token")] = new_request_token()

@@ -24,6 +24,12 @@ NOT_AUTHORISED = _("Stripe refused the API key. Check STRIPE_SECRET_KEY; nothing
 IDEMPOTENCY_CONFLICT = _("This form was already submitted with other values. Reload the page and try again.")
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+NEW_KEY_NEEDED = "stripe_failed"
+
+
+def needs_new_key(error: ValidationError) -> bool:
+    """Whether the form must carry a fresh request token for the next attempt (see NEW_KEY_NEEDED)."""
+    return any(e.code == NEW_KEY_NEEDED for errors in getattr(error, "error_dict", {}).values() for e in errors)
 
 
 def idempotency_key(operation: str, *, token: str, params: Mapping) -> str:
@@ -68,7 +74,8 @@ def stripe_errors_as_validation(
     except (stripe.AuthenticationError, stripe.PermissionError) as exc:
         raise ValidationError({NON_FIELD_ERRORS: NOT_AUTHORISED}, code="not_authorised") from exc
     except stripe.StripeError as exc:
-        raise ValidationError({NON_FIELD_ERRORS: STRIPE_FAILED}, code="stripe_failed") from exc
+        # Stripe keeps a 500 under its idempotency key and replays it: the next attempt needs a new key.
+        raise ValidationError({NON_FIELD_ERRORS: ValidationError(STRIPE_FAILED, code=NEW_KEY_NEEDED)}) from exc
 
 
 def as_dict(obj) -> dict:

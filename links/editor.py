@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorList
 
-from catalog.http import add_service_errors
+from catalog.http import add_service_errors, renew_request_token
 from catalog.models import Price
 from links.forms import PaymentLinkCreateForm, line_items_cleaned, line_items_formset
 from links.option_forms import OPTION_GROUPS, CustomFieldFormSet, OptionGroup
@@ -110,6 +110,7 @@ class LinkEditor:
         if not hasattr(error, "error_dict"):
             self.details.add_error(None, error)
             return
+        renew_request_token(self.details, error)
         for key, errors in error.error_dict.items():
             group, _sep, rest = key.partition(".")
             if group == "line_items" and self.line_items is None:

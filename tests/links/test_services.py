@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from catalog import services as catalog_services
 from links import services
+from catalog.stripe_calls import STRIPE_FAILED
 from links.models import PaymentLink
 from tests.catalog.factories import PriceFactory
 
@@ -91,3 +92,33 @@ def test_deactivate_view_end_to_end(sandbox, staff_client, price):
     link.refresh_from_db()
     assert link.active is False
     assert "Link deactivated." in staff_client.get(response["Location"]).content.decode()
+
+
+def test_stripe_server_error_leaves_nothing_saved(stripe_client, price, settings):
+    settings.SANDBOX_FAULTS = "api_500=1"
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    with pytest.raises(ValidationError) as error:
+        services.payment_link_create(name="A", line_items=[{"price": price, "quantity": 1}], request_token=TOKEN)
+    assert error.value.messages == [str(STRIPE_FAILED)]
+    assert not PaymentLink.objects.exists()
+
+
+def test_retry_after_a_server_error_creates_the_link_once(stripe_client, price, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.SANDBOX_FAULTS = "api_500=1"
+    with pytest.raises(ValidationError):
+        services.payment_link_create(name="A", line_items=[{"price": price, "quantity": 1}], request_token=TOKEN)
+    settings.SANDBOX_FAULTS = ""
+    link = services.payment_link_create(name="A", line_items=[{"price": price, "quantity": 1}], request_token=TOKEN)
+    assert [p.id for p in stripe_client.v1.payment_links.list().data] == [link.stripe_id]
+
+
+def test_after_a_server_error_the_form_carries_a_new_token(sandbox, staff_client, price, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.SANDBOX_FAULTS = "api_500=1"
+    data = {"name": "Poster link", "notes": "", "request_token": TOKEN, "line_items-TOTAL_FORMS": "1",
+            "line_items-INITIAL_FORMS": "0", "line_items-0-price": price.stripe_id, "line_items-0-quantity": "1"}
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 422
+    assert str(STRIPE_FAILED) in response.content.decode()
+    assert 'name="request_token"' in response.content.decode() and TOKEN not in response.content.decode()
