@@ -20,13 +20,32 @@ ACCOUNT_ID = "acct_1SandboxPaylinks"
 
 
 def _default() -> dict:
-    name = getattr(settings, "SANDBOX_ACCOUNT_NAME", None) or getattr(settings, "PAYLINKS_MERCHANT_NAME", "Sandbox merchant")
-    return account_data(account_id=ACCOUNT_ID, name=name, email=getattr(settings, "PAYLINKS_STAFF_EMAIL", "") or None)
+    name = getattr(settings, "SANDBOX_ACCOUNT_NAME", None) or getattr(
+        settings, "PAYLINKS_MERCHANT_NAME", "Sandbox merchant"
+    )
+    return account_data(
+        account_id=ACCOUNT_ID, name=name, email=getattr(settings, "PAYLINKS_STAFF_EMAIL", "") or None
+    )
 
 
 def account_data(*, account_id: str, name: str, email: str | None) -> dict:
     """An Account object (the sandbox merchant, or a connected account) with its public details."""
-    data = skeleton(stripe.Account, omit=frozenset({"deleted", "external_accounts", "individual", "company", "future_requirements", "requirements", "groups", "tos_acceptance", "controller"}))
+    data = skeleton(
+        stripe.Account,
+        omit=frozenset(
+            {
+                "deleted",
+                "external_accounts",
+                "individual",
+                "company",
+                "future_requirements",
+                "requirements",
+                "groups",
+                "tos_acceptance",
+                "controller",
+            }
+        ),
+    )
     data.update(
         {
             "id": account_id,
@@ -37,7 +56,11 @@ def account_data(*, account_id: str, name: str, email: str | None) -> dict:
                 "support_email": email,
             },
             "business_type": "company",
-            "capabilities": {"card_payments": "active", "sepa_debit_payments": "active", "transfers": "active"},
+            "capabilities": {
+                "card_payments": "active",
+                "sepa_debit_payments": "active",
+                "transfers": "active",
+            },
             "charges_enabled": True,
             "country": "US",
             "created": store.now(),
@@ -68,15 +91,23 @@ def account_get() -> ApiObject:
     return account
 
 
-def account_update(*, name: str, support_email: str, country: str, default_currency: str, terms_url: str,
-                   privacy_url: str) -> ApiObject:
+def account_update(
+    *, name: str, support_email: str, country: str, default_currency: str, terms_url: str, privacy_url: str
+) -> ApiObject:
     with transaction.atomic():
         account = account_get()
         account = store.locked(type="account", object_id=account.stripe_id)
         data = account.data
         data["business_profile"].update({"name": name, "support_email": support_email or None})
         data["settings"]["dashboard"]["display_name"] = name
-        data.update({"country": country.upper(), "default_currency": default_currency.lower(), "_terms_url": terms_url, "_privacy_url": privacy_url})
+        data.update(
+            {
+                "country": country.upper(),
+                "default_currency": default_currency.lower(),
+                "_terms_url": terms_url,
+                "_privacy_url": privacy_url,
+            }
+        )
         store.save(account)
         return account
 

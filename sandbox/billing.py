@@ -62,7 +62,11 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
             "transfer_data": {"amount_percent": None, "destination": link["transfer_data"]["destination"]}
             if link.get("transfer_data")
             else None,
-            "automatic_tax": {"disabled_reason": None, "enabled": link["automatic_tax"]["enabled"], "liability": None},
+            "automatic_tax": {
+                "disabled_reason": None,
+                "enabled": link["automatic_tax"]["enabled"],
+                "liability": None,
+            },
             "billing_cycle_anchor": current_end if trial_end else now,
             "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
             "cancel_at_period_end": False,
@@ -77,13 +81,20 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
             "invoice_settings": {"account_tax_ids": None, "issuer": {"account": None, "type": "self"}},
             "items": {
                 "object": "list",
-                "data": [_subscription_item(li, sub_id=sub_id, start=now, end=current_end) for li in recurring_items],
+                "data": [
+                    _subscription_item(li, sub_id=sub_id, start=now, end=current_end)
+                    for li in recurring_items
+                ],
                 "has_more": False,
                 "url": f"/v1/subscription_items?subscription={sub_id}",
             },
             "livemode": False,
             "metadata": dict(sub_data.get("metadata") or {}),
-            "payment_settings": {"payment_method_options": None, "payment_method_types": None, "save_default_payment_method": "off"},
+            "payment_settings": {
+                "payment_method_options": None,
+                "payment_method_types": None,
+                "save_default_payment_method": "off",
+            },
             "start_date": now,
             "status": "trialing" if trial_end else "active",
             "trial_end": trial_end,
@@ -128,9 +139,18 @@ def _subscription_item(line: dict, *, sub_id: str, start: int, end: int) -> dict
     return item
 
 
-def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict], amount: int, billing_reason: str,
-                   subscription_id: str | None = None, subscription_metadata: dict | None = None,
-                   period: tuple[int, int] | None = None, invoice_data: dict | None = None) -> dict:
+def invoice_create(
+    *,
+    session: dict,
+    customer_id: str | None,
+    lines: list[dict],
+    amount: int,
+    billing_reason: str,
+    subscription_id: str | None = None,
+    subscription_metadata: dict | None = None,
+    period: tuple[int, int] | None = None,
+    invoice_data: dict | None = None,
+) -> dict:
     """A paid invoice for the session (stored, no events yet: the caller emits them in order)."""
     now = store.now()
     invoice_id = new_id("in")
@@ -153,7 +173,13 @@ def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict],
             "attempt_count": 1 if amount else 0,
             "attempted": bool(amount),
             "auto_advance": False,
-            "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None},
+            "automatic_tax": {
+                "disabled_reason": None,
+                "enabled": False,
+                "liability": None,
+                "provider": None,
+                "status": None,
+            },
             "billing_reason": billing_reason,
             "collection_method": "charge_automatically",
             "created": now,
@@ -177,7 +203,15 @@ def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict],
             "issuer": {"account": None, "type": "self"},
             "lines": {
                 "object": "list",
-                "data": [_invoice_line(li, invoice_id=invoice_id, subscription_id=subscription_id, period=period or (now, now)) for li in lines],
+                "data": [
+                    _invoice_line(
+                        li,
+                        invoice_id=invoice_id,
+                        subscription_id=subscription_id,
+                        period=period or (now, now),
+                    )
+                    for li in lines
+                ],
                 "has_more": False,
                 "url": f"/v1/invoices/{invoice_id}/lines",
             },
@@ -186,7 +220,11 @@ def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict],
             "number": f"SBX-{random_token(8).upper()}",
             "parent": {
                 "quote_details": None,
-                "subscription_details": {"metadata": subscription_metadata or {}, "subscription": subscription_id, "subscription_proration_date": None},
+                "subscription_details": {
+                    "metadata": subscription_metadata or {},
+                    "subscription": subscription_id,
+                    "subscription_proration_date": None,
+                },
                 "type": "subscription_details",
             }
             if subscription_id
@@ -197,7 +235,12 @@ def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict],
             "pre_payment_credit_notes_amount": 0,
             "starting_balance": 0,
             "status": "paid",
-            "status_transitions": {"finalized_at": now, "marked_uncollectible_at": None, "paid_at": now, "voided_at": None},
+            "status_transitions": {
+                "finalized_at": now,
+                "marked_uncollectible_at": None,
+                "paid_at": now,
+                "voided_at": None,
+            },
             "subtotal": session["amount_subtotal"] if amount else 0,
             "subtotal_excluding_tax": session["amount_subtotal"] if amount else 0,
             "total": amount,
@@ -213,7 +256,9 @@ def invoice_create(*, session: dict, customer_id: str | None, lines: list[dict],
     return data
 
 
-def _invoice_line(line: dict, *, invoice_id: str, subscription_id: str | None, period: tuple[int, int]) -> dict:
+def _invoice_line(
+    line: dict, *, invoice_id: str, subscription_id: str | None, period: tuple[int, int]
+) -> dict:
     item = skeleton(stripe.InvoiceLineItem)
     item.update(
         {

@@ -22,18 +22,35 @@ class CardDecline:
 
 DECLINES = {
     "4000000000000002": CardDecline("card_declined", _("Your card was declined."), "generic_decline"),
-    "4000000000009995": CardDecline("card_declined", _("Your card has insufficient funds."), "insufficient_funds"),
+    "4000000000009995": CardDecline(
+        "card_declined", _("Your card has insufficient funds."), "insufficient_funds"
+    ),
     "4000000000009987": CardDecline("card_declined", _("Your card was declined."), "lost_card"),
     "4000000000009979": CardDecline("card_declined", _("Your card was declined."), "stolen_card"),
-    "4000000000000069": CardDecline("expired_card", _("Your card has expired."), "expired_card", "card_expiry"),
-    "4000000000000127": CardDecline("incorrect_cvc", _("Your card's security code is incorrect."), "incorrect_cvc", "card_cvc"),
+    "4000000000000069": CardDecline(
+        "expired_card", _("Your card has expired."), "expired_card", "card_expiry"
+    ),
+    "4000000000000127": CardDecline(
+        "incorrect_cvc", _("Your card's security code is incorrect."), "incorrect_cvc", "card_cvc"
+    ),
     "4000000000000119": CardDecline(
-        "processing_error", _("An error occurred while processing your card. Try again in a little bit."), "processing_error"
+        "processing_error",
+        _("An error occurred while processing your card. Try again in a little bit."),
+        "processing_error",
     ),
     "4100000000000019": CardDecline("card_declined", _("Your card was declined."), "fraudulent"),
 }
-BRANDS = (("4", "visa"), ("5", "mastercard"), ("2", "mastercard"), ("34", "amex"), ("37", "amex"), ("6", "discover"),
-          ("35", "jcb"), ("30", "diners"), ("38", "diners"))
+BRANDS = (
+    ("4", "visa"),
+    ("5", "mastercard"),
+    ("2", "mastercard"),
+    ("34", "amex"),
+    ("37", "amex"),
+    ("6", "discover"),
+    ("35", "jcb"),
+    ("30", "diners"),
+    ("38", "diners"),
+)
 
 
 def digits(number: str) -> str:
@@ -75,10 +92,23 @@ def expiry_in_past(month: int, year: int) -> bool:
 
 SUCCEEDING = frozenset(
     {
-        "4242424242424242", "4000056655665556", "5555555555554444", "2223003122003222", "5200828282828210",
-        "5105105105105100", "378282246310005", "371449635398431", "6011111111111117", "30569309025904",
-        "38520000023237", "3566002020360505", "4000000000000077", "4000000000000259", "4000002500003155",
-        "4000002760003184", "4000000000003220",
+        "4242424242424242",
+        "4000056655665556",
+        "5555555555554444",
+        "2223003122003222",
+        "5200828282828210",
+        "5105105105105100",
+        "378282246310005",
+        "371449635398431",
+        "6011111111111117",
+        "30569309025904",
+        "38520000023237",
+        "3566002020360505",
+        "4000000000000077",
+        "4000000000000259",
+        "4000002500003155",
+        "4000002760003184",
+        "4000000000003220",
     }
 )
 NOT_A_TEST_CARD = CardDecline(
@@ -107,12 +137,17 @@ REQUIRES_AUTHENTICATION = {
     "4000002500003155": None,
     "4000002760003184": None,
     "4000000000003220": None,
-    "4000008260003178": CardDecline("card_declined", _("Your card has insufficient funds."), "insufficient_funds"),
+    "4000008260003178": CardDecline(
+        "card_declined", _("Your card has insufficient funds."), "insufficient_funds"
+    ),
     "4000008400001629": CardDecline("card_declined", _("Your card was declined."), "generic_decline"),
 }
 AUTHENTICATION_FAILED = CardDecline(
     "payment_intent_authentication_failure",
-    _("We are unable to authenticate your payment method. Please choose a different payment method and try again."),
+    _(
+        "We are unable to authenticate your payment method. Please choose a different payment method "
+        "and try again."
+    ),
     None,
 )
 
@@ -121,7 +156,9 @@ def requires_authentication(number: str) -> bool:
     return number in REQUIRES_AUTHENTICATION
 
 
-SEPA_DEBIT_FAILED = CardDecline("payment_method_provider_decline", _("The bank account could not be debited."), None)
+SEPA_DEBIT_FAILED = CardDecline(
+    "payment_method_provider_decline", _("The bank account could not be debited."), None
+)
 # Stripe's SEPA test IBANs that fail after processing; any other valid IBAN succeeds.
 FAILING_IBANS = frozenset({"AT861904300235473202", "DE62370400440532013001"})
 

@@ -47,7 +47,9 @@ def _sepa_details(payment) -> dict:
     }
 
 
-def charge_create(*, intent: dict, payment, decline: cards.CardDecline | None, status: str | None = None) -> dict:
+def charge_create(
+    *, intent: dict, payment, decline: cards.CardDecline | None, status: str | None = None
+) -> dict:
     """Store the charge for one attempt and emit its event; ``status`` overrides (SEPA ``pending``)."""
     sepa = payment.payment_method_type == "sepa_debit"
     status = status or ("failed" if decline else "succeeded")
@@ -92,7 +94,9 @@ def charge_create(*, intent: dict, payment, decline: cards.CardDecline | None, s
         }
     )
     store.create(object_id=data["id"], type="charge", data=data, parent=intent["id"])
-    event_type = {"succeeded": "charge.succeeded", "failed": "charge.failed", "pending": "charge.pending"}[status]
+    event_type = {"succeeded": "charge.succeeded", "failed": "charge.failed", "pending": "charge.pending"}[
+        status
+    ]
     event_emit(type=event_type, obj=data)
     return data
 
@@ -101,12 +105,22 @@ def _outcome(decline: cards.CardDecline | None, status: str) -> dict:
     outcome = {key: None for key in stripe.Charge.Outcome.__annotations__}
     if decline:
         outcome.update(
-            {"network_status": "declined_by_network", "reason": decline.decline_code, "risk_level": "normal",
-             "seller_message": "The bank did not return any further details with this decline.", "type": "issuer_declined"}
+            {
+                "network_status": "declined_by_network",
+                "reason": decline.decline_code,
+                "risk_level": "normal",
+                "seller_message": "The bank did not return any further details with this decline.",
+                "type": "issuer_declined",
+            }
         )
     else:
         outcome.update(
-            {"network_status": "approved_by_network", "risk_level": "normal", "risk_score": 20,
-             "seller_message": "Payment complete." if status == "succeeded" else "Payment pending.", "type": "authorized"}
+            {
+                "network_status": "approved_by_network",
+                "risk_level": "normal",
+                "risk_score": 20,
+                "seller_message": "Payment complete." if status == "succeeded" else "Payment pending.",
+                "type": "authorized",
+            }
         )
     return outcome

@@ -15,7 +15,6 @@ from sandbox.ids import new_id
 from sandbox.models import ApiObject
 from sandbox.shapes import shape
 
-
 # Stripe's test SEPA debits settle after a few minutes.
 DEFAULT_SEPA_SETTLEMENT_SECONDS = 180
 
@@ -69,22 +68,39 @@ def session_expire(*, session: ApiObject) -> None:
     session.data["status"] = "expired"
     session.data["url"] = None
     store.save(session)
-    event_emit(type="checkout.session.expired", obj=session.data, previous=previous_attributes(before, session.data))
+    event_emit(
+        type="checkout.session.expired", obj=session.data, previous=previous_attributes(before, session.data)
+    )
 
 
-def session_line_items(*, link: dict, quantities: dict[str, int] | None = None,
-                       custom_amount: int | None = None, optional: dict[str, int] | None = None) -> list[dict]:
+def session_line_items(
+    *,
+    link: dict,
+    quantities: dict[str, int] | None = None,
+    custom_amount: int | None = None,
+    optional: dict[str, int] | None = None,
+) -> list[dict]:
     """The session's LineItems: the link's items with the chosen quantities (items brought down to 0
     are left out, as on Stripe), then the optional items the customer added."""
     chosen = [
-        {"id": item["id"], "price": item["price"], "quantity": (quantities or {}).get(item["id"], item["quantity"]),
-         "adjustable_quantity": item["adjustable_quantity"]}
+        {
+            "id": item["id"],
+            "price": item["price"],
+            "quantity": (quantities or {}).get(item["id"], item["quantity"]),
+            "adjustable_quantity": item["adjustable_quantity"],
+        }
         for item in link["_line_items"]
     ]
     for extra in link.get("optional_items") or []:
         if (optional or {}).get(extra["price"]):
-            chosen.append({"id": f"optional_{extra['price']}", "price": extra["price"],
-                           "quantity": optional[extra["price"]], "adjustable_quantity": extra["adjustable_quantity"]})
+            chosen.append(
+                {
+                    "id": f"optional_{extra['price']}",
+                    "price": extra["price"],
+                    "quantity": optional[extra["price"]],
+                    "adjustable_quantity": extra["adjustable_quantity"],
+                }
+            )
     items = []
     for item in chosen:
         quantity = item["quantity"]
@@ -110,9 +126,17 @@ def session_mode(line_items: list[dict]) -> str:
     return "subscription" if any(li["price"]["type"] == "recurring" for li in line_items) else "payment"
 
 
-def session_open(*, link: ApiObject, hosted_url_for, client_reference_id: str | None,
-                 customer_email: str | None, locale: str | None, utm: dict | None = None,
-                 prefilled_promo_code: str = "", base_url: str = "") -> ApiObject:
+def session_open(
+    *,
+    link: ApiObject,
+    hosted_url_for,
+    client_reference_id: str | None,
+    customer_email: str | None,
+    locale: str | None,
+    utm: dict | None = None,
+    prefilled_promo_code: str = "",
+    base_url: str = "",
+) -> ApiObject:
     """Open a session for one visit to the link (Stripe: each visit makes a new ``cs_…``).
 
     ``utm`` codes are kept for the redirect, ``base_url`` for the invoice URLs the session may make.
@@ -183,8 +207,14 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
 
 
-def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject | None,
-                   payment_status: str = "paid") -> ApiObject:
+def _complete_paid(
+    session: ApiObject,
+    link: ApiObject,
+    payment: Payment,
+    *,
+    intent: ApiObject | None,
+    payment_status: str = "paid",
+) -> ApiObject:
     customer_id = _customer(session.data, link.data, payment)
     if intent:
         _succeed(intent, customer_id=customer_id, payment=payment)
@@ -192,13 +222,17 @@ def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, int
     session.data["payment_status"] = payment_status
     if session.data["mode"] == "subscription":
         subscription = billing.subscription_create(
-            session=session.data, link=link.data, customer_id=customer_id,
+            session=session.data,
+            link=link.data,
+            customer_id=customer_id,
             payment_method=intent.data["payment_method"] if intent else None,
         )
         session.data["subscription"] = subscription["id"]
         session.data["invoice"] = subscription["latest_invoice"]
     elif link.data["invoice_creation"]["enabled"]:
-        session.data["invoice"] = billing.invoice_for_payment(session=session.data, link=link.data, customer_id=customer_id)["id"]
+        session.data["invoice"] = billing.invoice_for_payment(
+            session=session.data, link=link.data, customer_id=customer_id
+        )["id"]
     _redeem(session.data)
     session.data.pop("_pending_payment", None)
     store.save(session)
@@ -206,14 +240,18 @@ def _complete_paid(session: ApiObject, link: ApiObject, payment: Payment, *, int
     return event_emit(type="checkout.session.completed", obj=session.data, deliver_now=True)
 
 
-def _complete_processing(session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject) -> ApiObject:
+def _complete_processing(
+    session: ApiObject, link: ApiObject, payment: Payment, *, intent: ApiObject
+) -> ApiObject:
     """SEPA Direct Debit: the session completes ``unpaid`` and the debit settles later (sandbox clock)."""
     from sandbox import clock
 
     intent.data["status"] = "processing"
     intent.data["payment_method_types"] = ["sepa_debit"]
     _payment_method_id(intent)
-    intent.data["latest_charge"] = charges.charge_create(intent=intent.data, payment=payment, decline=None, status="pending")["id"]
+    intent.data["latest_charge"] = charges.charge_create(
+        intent=intent.data, payment=payment, decline=None, status="pending"
+    )["id"]
     store.save(intent)
     event_emit(type="payment_intent.processing", obj=intent.data)
     settles_in = int(getattr(settings, "SANDBOX_SEPA_SETTLEMENT_SECONDS", DEFAULT_SEPA_SETTLEMENT_SECONDS))
@@ -237,8 +275,13 @@ def session_settle(*, session_id: str) -> int:
         before = copy.deepcopy(session.data)
         if fails:
             charge = store.locked(type="charge", object_id=intent.data["latest_charge"])
-            charge.data.update({"status": "failed", "failure_code": cards.SEPA_DEBIT_FAILED.code,
-                                "failure_message": str(cards.SEPA_DEBIT_FAILED.message)})
+            charge.data.update(
+                {
+                    "status": "failed",
+                    "failure_code": cards.SEPA_DEBIT_FAILED.code,
+                    "failure_message": str(cards.SEPA_DEBIT_FAILED.message),
+                }
+            )
             store.save(charge)
             event_emit(type="charge.failed", obj=charge.data)
             _decline(intent, cards.SEPA_DEBIT_FAILED, method="sepa_debit")
@@ -300,18 +343,26 @@ def link_available(link: dict) -> bool:
 def _price_session(data: dict, link: dict, payment: Payment) -> None:
     """Lines, then the promotion code's discount, then tax on the discounted amounts, then shipping."""
     items = session_line_items(
-        link=link, quantities=payment.quantities, custom_amount=payment.custom_amount, optional=payment.optional_items
+        link=link,
+        quantities=payment.quantities,
+        custom_amount=payment.custom_amount,
+        optional=payment.optional_items,
     )
     currency = data["currency"]
     subtotal = sum(li["amount_subtotal"] for li in items)
     data["discounts"] = []
     if payment.promotion_code:
         promo, coupon = discounts.promotion_code_lookup(
-            code=payment.promotion_code, currency=currency, subtotal=subtotal, email=payment.email,
+            code=payment.promotion_code,
+            currency=currency,
+            subtotal=subtotal,
+            email=payment.email,
             product_ids=[li["price"]["product"] for li in items],
         )
         amounts = discounts.line_discounts(coupon=coupon.data, lines=items, currency=currency)
-        discount = _discount_object(session_id=data["id"], promo_id=promo.stripe_id, coupon_id=coupon.stripe_id)
+        discount = _discount_object(
+            session_id=data["id"], promo_id=promo.stripe_id, coupon_id=coupon.stripe_id
+        )
         for line, amount in zip(items, amounts, strict=True):
             line["amount_discount"] = amount
             line["discounts"] = [{"amount": amount, "discount": discount}] if amount else []
@@ -326,13 +377,27 @@ def _price_session(data: dict, link: dict, payment: Payment) -> None:
             behavior = line["price"]["tax_behavior"]
             line_tax = tax.line_tax(amount=net, percentage=percentage, behavior=behavior)
             rate = tax.tax_rate_object(country, percentage, inclusive=behavior == "inclusive")
-            line["taxes"] = [{"amount": line_tax, "rate": rate, "taxability_reason": "standard_rated", "taxable_amount": net}]
+            line["taxes"] = [
+                {
+                    "amount": line_tax,
+                    "rate": rate,
+                    "taxability_reason": "standard_rated",
+                    "taxable_amount": net,
+                }
+            ]
             if behavior != "inclusive":
                 exclusive_tax += line_tax
         line["amount_tax"] = line_tax
-        line["amount_total"] = net + (line_tax if line["taxes"] and line["price"]["tax_behavior"] != "inclusive" else 0)
+        line["amount_total"] = net + (
+            line_tax if line["taxes"] and line["price"]["tax_behavior"] != "inclusive" else 0
+        )
     if link["automatic_tax"]["enabled"]:
-        data["automatic_tax"].update({"provider": "stripe", "status": "complete" if percentage is not None else "requires_location_inputs"})
+        data["automatic_tax"].update(
+            {
+                "provider": "stripe",
+                "status": "complete" if percentage is not None else "requires_location_inputs",
+            }
+        )
     data["_line_items"] = items
     shipping = _shipping(data, payment.shipping_rate)
     discount_total = sum(li["amount_discount"] for li in items)
@@ -432,7 +497,8 @@ def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:
     transfer = link.get("transfer_data")
     if transfer:
         data["transfer_data"] = shape(
-            stripe.PaymentIntent.TransferData, {"amount": transfer.get("amount"), "destination": transfer["destination"]}
+            stripe.PaymentIntent.TransferData,
+            {"amount": transfer.get("amount"), "destination": transfer["destination"]},
         )
         data["transfer_group"] = f"group_{data['id']}"
     intent = store.create(object_id=data["id"], type="payment_intent", data=data)
@@ -446,7 +512,9 @@ def _settle_charge(charge_id: str | None) -> None:
     if not charge_id:
         return
     charge = store.locked(type="charge", object_id=charge_id)
-    charge.data.update({"status": "succeeded", "paid": True, "captured": True, "amount_captured": charge.data["amount"]})
+    charge.data.update(
+        {"status": "succeeded", "paid": True, "captured": True, "amount_captured": charge.data["amount"]}
+    )
     store.save(charge)
     event_emit(type="charge.succeeded", obj=charge.data)
 
@@ -456,7 +524,9 @@ def _payment_method_id(intent: ApiObject) -> str:
     return intent.data["payment_method"]
 
 
-def _decline(intent: ApiObject, decline: cards.CardDecline, *, payment: Payment | None = None, method: str = "card") -> None:
+def _decline(
+    intent: ApiObject, decline: cards.CardDecline, *, payment: Payment | None = None, method: str = "card"
+) -> None:
     charge_id = intent.data.get("latest_charge")
     if payment is not None:
         charge = charges.charge_create(intent=intent.data, payment=payment, decline=decline)
@@ -499,7 +569,9 @@ def _succeed(intent: ApiObject, *, customer_id: str | None, payment: Payment | N
     )
     _payment_method_id(intent)
     if payment is not None:
-        intent.data["latest_charge"] = charges.charge_create(intent=intent.data, payment=payment, decline=None)["id"]
+        intent.data["latest_charge"] = charges.charge_create(
+            intent=intent.data, payment=payment, decline=None
+        )["id"]
     else:
         _settle_charge(intent.data["latest_charge"])
     store.save(intent)
@@ -510,7 +582,9 @@ def _customer(session: dict, link: dict, payment: Payment) -> str | None:
     """A Customer for subscription mode or ``customer_creation=always`` (Stripe's rule)."""
     if session["mode"] != "subscription" and link["customer_creation"] != "always":
         return None
-    data = objects.customer(email=payment.email, name=payment.name or None, address=payment.address, phone=payment.phone)
+    data = objects.customer(
+        email=payment.email, name=payment.name or None, address=payment.address, phone=payment.phone
+    )
     customer = store.create(object_id=data["id"], type="customer", data=data)
     event_emit(type="customer.created", obj=customer.data)
     return customer.stripe_id
@@ -544,7 +618,10 @@ def _complete(data: dict, payment: Payment, *, intent_id: str, customer_id: str 
         }
     for custom_field in data["custom_fields"]:
         kind = custom_field["type"]
-        custom_field[kind] = {**(custom_field[kind] or {}), "value": payment.custom_fields.get(custom_field["key"])}
+        custom_field[kind] = {
+            **(custom_field[kind] or {}),
+            "value": payment.custom_fields.get(custom_field["key"]),
+        }
     if data["consent_collection"]:
         data["consent"] = {
             "promotions": payment.promotions,

@@ -44,7 +44,9 @@ def sandbox_tick() -> dict[str, int]:
 
     current = now()
     expired = 0
-    due = ApiObject.objects.filter(type="checkout.session", data__status="open", data__expires_at__lte=current)
+    due = ApiObject.objects.filter(
+        type="checkout.session", data__status="open", data__expires_at__lte=current
+    )
     for session_id in due.values_list("stripe_id", flat=True):
         with transaction.atomic():
             session = store.locked(type="checkout.session", object_id=session_id)

@@ -14,6 +14,6 @@ class RequestInfo:
 
 # Set by the API dispatcher for the length of one request; events made outside a request (the hosted
 # page, tasks) get Stripe's "automatic" request block with null id.
-current_request: contextvars.ContextVar[RequestInfo] = contextvars.ContextVar(
-    "sandbox_current_request", default=RequestInfo()
+current_request: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
+    "sandbox_current_request", default=None
 )

@@ -59,7 +59,9 @@ class HttpResult:
 def post_webhook(*, url: str, body: str, headers: dict, timeout: float) -> HttpResult:
     """The single outbound HTTP call of the sandbox (tests may replace only this seam)."""
     try:
-        response = requests.post(url, data=body.encode("utf-8"), headers=headers, timeout=timeout, allow_redirects=False)
+        response = requests.post(
+            url, data=body.encode("utf-8"), headers=headers, timeout=timeout, allow_redirects=False
+        )
     except requests.RequestException as exc:
         return HttpResult(status_code=None, error=f"{type(exc).__name__}: {exc}")
     return HttpResult(status_code=response.status_code, body=response.text[:2000])
@@ -84,7 +86,9 @@ def delivery_attempt(*, delivery_id: int, timeout: float | None = None) -> int |
     endpoint = ApiObject.objects.filter(type="webhook_endpoint", stripe_id=delivery.endpoint_id).first()
     if event is None or endpoint is None or endpoint.data["status"] != "enabled":
         # A deleted or disabled endpoint gets nothing more, as on Stripe.
-        WebhookDelivery.objects.filter(pk=delivery_id).update(status=WebhookDelivery.Status.FAILED, claimed_at=None)
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=WebhookDelivery.Status.FAILED, claimed_at=None
+        )
         return None
     result = _send(event=event, endpoint=endpoint, timeout=timeout or webhook_timeout(), delivery=delivery)
     return _record_outcome(delivery, result)
@@ -99,7 +103,9 @@ def _send(*, event: ApiObject, endpoint: ApiObject, timeout: float, delivery: We
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
-        "Stripe-Signature": signature_header(payload=payload, secret=endpoint.data["_secret"], timestamp=int(time.time())),
+        "Stripe-Signature": signature_header(
+            payload=payload, secret=endpoint.data["_secret"], timestamp=int(time.time())
+        ),
     }
     if faults.webhook_fault("webhook_drop"):
         result = HttpResult(status_code=None, error="Dropped by SANDBOX_FAULTS")
@@ -163,7 +169,9 @@ def deliver_now(*, event_id: str, budget: float | None = None) -> None:
     from sandbox import tasks as delivery_task
 
     deadline = time.monotonic() + (budget or webhook_timeout())
-    for delivery_id in WebhookDelivery.objects.filter(event_id=event_id, status=WebhookDelivery.Status.PENDING).values_list("pk", flat=True):
+    for delivery_id in WebhookDelivery.objects.filter(
+        event_id=event_id, status=WebhookDelivery.Status.PENDING
+    ).values_list("pk", flat=True):
         remaining = max(0.5, deadline - time.monotonic())
         retry_in = delivery_attempt(delivery_id=delivery_id, timeout=remaining)
         if retry_in is not None:
@@ -189,9 +197,9 @@ def deliveries_requeue_lost() -> int:
     from sandbox import tasks as delivery_task
 
     cutoff = timezone.now() - LOST_AFTER
-    lost = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, claimed_at__isnull=True).filter(
-        Q(next_attempt_at__isnull=True, created_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff)
-    )
+    lost = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, claimed_at__isnull=True
+    ).filter(Q(next_attempt_at__isnull=True, created_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff))
     ids = list(lost.values_list("pk", flat=True))
     for delivery_id in ids:
         delivery_task.deliver_event.delay(delivery_id)

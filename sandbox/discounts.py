@@ -25,10 +25,13 @@ class PromotionCodeRefused(Exception):
         self.message = message
 
 
-def promotion_code_lookup(*, code: str, currency: str, subtotal: int, email: str | None,
-                          product_ids: list[str]) -> tuple[ApiObject, ApiObject]:
+def promotion_code_lookup(
+    *, code: str, currency: str, subtotal: int, email: str | None, product_ids: list[str]
+) -> tuple[ApiObject, ApiObject]:
     """The active promotion code and its coupon, or ``PromotionCodeRefused`` with the customer message."""
-    promo = ApiObject.objects.filter(type="promotion_code", key=code.strip().upper(), data__active=True).first()
+    promo = ApiObject.objects.filter(
+        type="promotion_code", key=code.strip().upper(), data__active=True
+    ).first()
     if promo is None:
         raise PromotionCodeRefused(CODE_INVALID)
     coupon = ApiObject.objects.filter(type="coupon", stripe_id=promo.data["promotion"]["coupon"]).first()
@@ -51,7 +54,9 @@ def promotion_code_lookup(*, code: str, currency: str, subtotal: int, email: str
 def _check_restrictions(restrictions: dict, *, currency: str, subtotal: int, email: str | None) -> None:
     minimum = restrictions.get("minimum_amount")
     if restrictions.get("minimum_amount_currency") != currency:
-        minimum = (restrictions.get("currency_options") or {}).get(currency, {}).get("minimum_amount", minimum)
+        minimum = (
+            (restrictions.get("currency_options") or {}).get(currency, {}).get("minimum_amount", minimum)
+        )
     if minimum is not None and subtotal < minimum:
         raise PromotionCodeRefused(CODE_MINIMUM % {"amount": pricing.format_amount(minimum, currency)})
     if restrictions.get("first_time_transaction") and email:
@@ -75,7 +80,9 @@ def line_discounts(*, coupon: dict, lines: list[dict], currency: str) -> list[in
     if coupon["percent_off"] is not None:
         percent = Decimal(str(coupon["percent_off"])) / 100
         return [
-            int((Decimal(line["amount_subtotal"]) * percent).quantize(Decimal(1), rounding=ROUND_HALF_UP)) if ok else 0
+            int((Decimal(line["amount_subtotal"]) * percent).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            if ok
+            else 0
             for line, ok in zip(lines, eligible, strict=True)
         ]
     remaining = _amount_off(coupon, currency) or 0

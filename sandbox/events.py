@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from sandbox import objects, store
-from sandbox.context import current_request
+from sandbox.context import RequestInfo, current_request
 from sandbox.models import ApiObject, WebhookDelivery
 
 
@@ -25,7 +25,7 @@ def event_emit(*, type: str, obj: dict, previous: dict | None = None, deliver_no
     ``deliver_now`` leaves the deliveries for the caller to send synchronously after commit (the hosted
     page waits for ``checkout.session.completed`` like Stripe); everything else goes through Celery.
     """
-    info = current_request.get()
+    info = current_request.get() or RequestInfo()
     endpoints = [
         endpoint
         for endpoint in ApiObject.objects.filter(type="webhook_endpoint").order_by("seq")

@@ -57,7 +57,9 @@ def maybe_fail_api_call() -> None:
     if delay and delay.hit():
         time.sleep(delay.seconds)
     if (fault := faults.get("api_500")) and fault.hit():
-        raise errors.ApiError("An unknown error occurred (injected by SANDBOX_FAULTS).", status=500, type="api_error")
+        raise errors.ApiError(
+            "An unknown error occurred (injected by SANDBOX_FAULTS).", status=500, type="api_error"
+        )
     if (fault := faults.get("api_429")) and fault.hit():
         raise errors.ApiError(
             "Request rate limit exceeded (injected by SANDBOX_FAULTS).", status=429, code="rate_limit"

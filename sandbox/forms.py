@@ -23,18 +23,43 @@ NUMERIC_ONLY = _("Enter digits only.")
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 # Contact first, then delivery, then payment, as on Stripe's page; fields not named keep their order after.
 FIELD_ORDER = [
-    "email", "phone", "individual_name", "business_name", "custom_amount",
-    "shipping_name", "shipping_line1", "shipping_city", "shipping_postal_code", "shipping_country", "shipping_rate",
-    "payment_method", *CARD_FIELDS, "iban", "cardholder_name",
-    "billing_line1", "billing_city", "billing_postal_code", "billing_country", "tax_id_type", "tax_id_value",
+    "email",
+    "phone",
+    "individual_name",
+    "business_name",
+    "custom_amount",
+    "shipping_name",
+    "shipping_line1",
+    "shipping_city",
+    "shipping_postal_code",
+    "shipping_country",
+    "shipping_rate",
+    "payment_method",
+    *CARD_FIELDS,
+    "iban",
+    "cardholder_name",
+    "billing_line1",
+    "billing_city",
+    "billing_postal_code",
+    "billing_country",
+    "tax_id_type",
+    "tax_id_value",
     "promotion_code",
 ]
 CARD_NOT_SUPPORTED = _("Your card is not supported.")
 NO_ITEMS = _("Choose at least one item.")
 # The link's ``brands_blocked`` values, by the brand cards.brand() reads from the number.
-BLOCKABLE_BRANDS = {"visa": "visa", "mastercard": "mastercard", "amex": "american_express",
-                    "discover": "discover_global_network", "diners": "discover_global_network", "jcb": "discover_global_network"}
-TAX_ID_CHOICES = [(t, t) for t in ("eu_vat", "gb_vat", "ch_vat", "us_ein", "ca_bn", "au_abn", "no_vat", "unknown")]
+BLOCKABLE_BRANDS = {
+    "visa": "visa",
+    "mastercard": "mastercard",
+    "amex": "american_express",
+    "discover": "discover_global_network",
+    "diners": "discover_global_network",
+    "jcb": "discover_global_network",
+}
+TAX_ID_CHOICES = [
+    (t, t) for t in ("eu_vat", "gb_vat", "ch_vat", "us_ein", "ca_bn", "au_abn", "no_vat", "unknown")
+]
 IBAN_INVALID = _("Your IBAN is invalid.")
 FIELD_REQUIRED = _("This field is required.")
 
@@ -60,12 +85,16 @@ class PayForm(forms.Form):
         self._add_name_and_tax_id_fields()
         self._add_payment_method_fields()
         if link["allow_promotion_codes"]:
-            self.fields["promotion_code"] = forms.CharField(label=_("Promotion code"), max_length=500, required=False)
+            self.fields["promotion_code"] = forms.CharField(
+                label=_("Promotion code"), max_length=500, required=False
+            )
         self.order_fields(FIELD_ORDER)
         if preview:
             # "Update total" only reprices the order: nothing else has to be filled in yet.
             for name, field in self.fields.items():
-                if not name.startswith(("quantity_", "custom_amount", "promotion_code", "shipping_rate", "billing_country")):
+                if not name.startswith(
+                    ("quantity_", "custom_amount", "promotion_code", "shipping_rate", "billing_country")
+                ):
                     field.required = False
 
     def _add_optional_item_fields(self) -> None:
@@ -101,10 +130,14 @@ class PayForm(forms.Form):
         for kind, label in (("individual", _("Full name")), ("business", _("Business name"))):
             config = names.get(kind)
             if config and config["enabled"]:
-                self.fields[f"{kind}_name"] = forms.CharField(label=label, max_length=200, required=not config["optional"])
+                self.fields[f"{kind}_name"] = forms.CharField(
+                    label=label, max_length=200, required=not config["optional"]
+                )
         tax_ids = self.link["tax_id_collection"]
         if tax_ids["enabled"]:
-            self.fields["tax_id_type"] = forms.ChoiceField(label=_("Tax ID type"), choices=TAX_ID_CHOICES, required=False)
+            self.fields["tax_id_type"] = forms.ChoiceField(
+                label=_("Tax ID type"), choices=TAX_ID_CHOICES, required=False
+            )
             self.fields["tax_id_value"] = forms.CharField(
                 label=_("Tax ID"), max_length=100, required=tax_ids.get("required") == "if_supported"
             )
@@ -117,7 +150,9 @@ class PayForm(forms.Form):
             return
         labels = {"card": _("Card"), "sepa_debit": _("SEPA Direct Debit")}
         self.fields["payment_method"] = forms.ChoiceField(
-            label=_("Payment method"), widget=forms.RadioSelect, choices=[(m, labels[m]) for m in methods],
+            label=_("Payment method"),
+            widget=forms.RadioSelect,
+            choices=[(m, labels[m]) for m in methods],
             initial=methods[0],
         )
         self.fields["iban"] = forms.CharField(label=_("IBAN"), max_length=42, required=False)
@@ -157,7 +192,9 @@ class PayForm(forms.Form):
             self.fields["shipping_name"] = forms.CharField(label=_("Shipping name"), max_length=200)
             self.fields["shipping_line1"] = forms.CharField(label=_("Shipping address"), max_length=200)
             self.fields["shipping_city"] = forms.CharField(label=_("Shipping city"), max_length=100)
-            self.fields["shipping_postal_code"] = forms.CharField(label=_("Shipping postal code"), max_length=20)
+            self.fields["shipping_postal_code"] = forms.CharField(
+                label=_("Shipping postal code"), max_length=20
+            )
             self.fields["shipping_country"] = forms.ChoiceField(
                 label=_("Shipping country"), choices=[(c, c) for c in countries]
             )
@@ -173,7 +210,9 @@ class PayForm(forms.Form):
         if consent.get("terms_of_service") == "required":
             self.fields["terms"] = forms.BooleanField(label=_("I agree to the Terms of Service"))
         if consent.get("promotions") == "auto":
-            self.fields["promotions"] = forms.BooleanField(label=_("Keep me updated with news and offers"), required=False)
+            self.fields["promotions"] = forms.BooleanField(
+                label=_("Keep me updated with news and offers"), required=False
+            )
 
     def _shipping_choices(self) -> list[tuple[str, str]]:
         from sandbox import store
@@ -193,7 +232,10 @@ class PayForm(forms.Form):
             if field["type"] == "dropdown":
                 options = [("", "—")] + [(o["value"], o["label"]) for o in field["dropdown"]["options"]]
                 self.fields[name] = forms.ChoiceField(
-                    label=label, choices=options, required=required, initial=field["dropdown"].get("default_value")
+                    label=label,
+                    choices=options,
+                    required=required,
+                    initial=field["dropdown"].get("default_value"),
                 )
                 continue
             config = field[field["type"]] or {}
@@ -224,9 +266,9 @@ class PayForm(forms.Form):
             return ""
         if not number:
             raise forms.ValidationError(FIELD_REQUIRED, code="required")
-        blocked = (((self.link.get("payment_method_options") or {}).get("card") or {}).get("restrictions") or {}).get(
-            "brands_blocked"
-        ) or []
+        blocked = (
+            ((self.link.get("payment_method_options") or {}).get("card") or {}).get("restrictions") or {}
+        ).get("brands_blocked") or []
         if BLOCKABLE_BRANDS.get(cards.brand(number)) in blocked:
             raise forms.ValidationError(CARD_NOT_SUPPORTED, code="card_declined")
         if not cards.luhn_ok(number):
@@ -263,7 +305,11 @@ class PayForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        quantities = [cleaned.get(f"quantity_{item['_link_item']}", item["quantity"]) for item in self.line_items if "_link_item" in item]
+        quantities = [
+            cleaned.get(f"quantity_{item['_link_item']}", item["quantity"])
+            for item in self.line_items
+            if "_link_item" in item
+        ]
         if quantities and not any(quantities) and not any(self.optional_items().values()):
             raise forms.ValidationError(NO_ITEMS, code="no_items")
         number = cleaned.get("card_number")

@@ -141,14 +141,23 @@ def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpRespo
     return _outcome(request, result, link, form)
 
 
-def _outcome(request: HttpRequest, result: checkout.PaymentResult, link: ApiObject, form: PayForm | None) -> HttpResponse:
+def _outcome(
+    request: HttpRequest, result: checkout.PaymentResult, link: ApiObject, form: PayForm | None
+) -> HttpResponse:
     session = result.session
     if result.requires_action:
         return HttpResponseRedirect(reverse("sandbox:authenticate", args=[session.stripe_id]))
     if result.decline is not None:
         if form is None:
             # After the 3-D Secure page there is no submitted form: show the error above a fresh one.
-            return _page(request, session, link, _form(session, link), status=402, card_error=str(result.decline.message))
+            return _page(
+                request,
+                session,
+                link,
+                _form(session, link),
+                status=402,
+                card_error=str(result.decline.message),
+            )
         form.add_error(result.decline.field, str(result.decline.message))
         return _page(request, session, link, form, status=402)
     # Committed: now wait for the endpoints' answer to checkout.session.completed, as Stripe does.
@@ -169,7 +178,9 @@ def authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
         amount = _money(session.data["amount_total"], session.data)
         return render(request, "sandbox/authenticate.html", {"session": session.data, "amount": amount})
     try:
-        result = checkout.session_authenticate(session_id=session_id, approved=request.POST.get("outcome") == "approve")
+        result = checkout.session_authenticate(
+            session_id=session_id, approved=request.POST.get("outcome") == "approve"
+        )
     except checkout.SessionNotOpen:
         return HttpResponseRedirect(reverse("sandbox:checkout", args=[session_id]))
     except checkout.LinkUnavailable:
@@ -182,17 +193,24 @@ def _payment(form: PayForm) -> checkout.Payment:
     address = None
     if data.get("billing_country"):
         address = {
-            "city": data.get("billing_city") or None, "country": data["billing_country"].upper(),
-            "line1": data.get("billing_line1") or None, "line2": None,
-            "postal_code": data.get("billing_postal_code") or None, "state": None,
+            "city": data.get("billing_city") or None,
+            "country": data["billing_country"].upper(),
+            "line1": data.get("billing_line1") or None,
+            "line2": None,
+            "postal_code": data.get("billing_postal_code") or None,
+            "state": None,
         }
     shipping = None
     if data.get("shipping_line1"):
         shipping = {
             "name": data["shipping_name"],
             "address": {
-                "city": data["shipping_city"], "country": data["shipping_country"], "line1": data["shipping_line1"],
-                "line2": None, "postal_code": data["shipping_postal_code"], "state": None,
+                "city": data["shipping_city"],
+                "country": data["shipping_country"],
+                "line1": data["shipping_line1"],
+                "line2": None,
+                "postal_code": data["shipping_postal_code"],
+                "state": None,
             },
         }
     custom = {
@@ -209,7 +227,9 @@ def _payment(form: PayForm) -> checkout.Payment:
         optional_items=form.optional_items(),
         individual_name=data.get("individual_name") or None,
         business_name=data.get("business_name") or None,
-        tax_id={"type": data.get("tax_id_type") or "unknown", "value": data["tax_id_value"]} if data.get("tax_id_value") else None,
+        tax_id={"type": data.get("tax_id_type") or "unknown", "value": data["tax_id_value"]}
+        if data.get("tax_id_value")
+        else None,
         exp_month=(data.get("card_expiry") or (None, None))[0],
         exp_year=(data.get("card_expiry") or (None, None))[1],
         iban=data.get("iban") or "",
@@ -248,7 +268,11 @@ def _inactive(request: HttpRequest, link: ApiObject) -> HttpResponse:
 
 
 def _confirmation(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpResponse:
-    context = {"session": store.public(session.data), "link": link.data, "total": _money(session.data["amount_total"], session.data)}
+    context = {
+        "session": store.public(session.data),
+        "link": link.data,
+        "total": _money(session.data["amount_total"], session.data),
+    }
     return render(request, "sandbox/confirmation.html", context)
 
 
@@ -257,7 +281,13 @@ def _money(amount: int, session: dict) -> str:
 
 
 def _page(
-    request: HttpRequest, session: ApiObject, link: ApiObject, form: PayForm, *, status: int = 200, card_error: str = ""
+    request: HttpRequest,
+    session: ApiObject,
+    link: ApiObject,
+    form: PayForm,
+    *,
+    status: int = 200,
+    card_error: str = "",
 ) -> HttpResponse:
     merchant = account.account_get().data
     lines = [
@@ -265,7 +295,9 @@ def _page(
             "name": item["description"],
             "quantity": item["quantity"],
             "amount": _money(item["amount_subtotal"], session.data),
-            "quantity_field": form[f"quantity_{item['_link_item']}"] if f"quantity_{item['_link_item']}" in form.fields else None,
+            "quantity_field": form[f"quantity_{item['_link_item']}"]
+            if f"quantity_{item['_link_item']}" in form.fields
+            else None,
         }
         for item in session.data["_line_items"]
     ]

@@ -55,6 +55,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["api_key", "key"], name="sandbox_idempotency_unique_key"),
         ]
 
+    def __str__(self) -> str:
+        return self.key
+
 
 class WebhookDelivery(models.Model):
     """One event to one endpoint: the outbox row that the delivery task claims and retries."""
@@ -80,6 +83,9 @@ class WebhookDelivery(models.Model):
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="sandbox_delivery_due")]
 
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id}"
+
 
 class WebhookDeliveryAttempt(models.Model):
     """Every POST made to an endpoint, with what came back."""
@@ -90,6 +96,9 @@ class WebhookDeliveryAttempt(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     response_body = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: {self.status_code or self.error[:40]}"
 
     @property
     def succeeded(self) -> bool:

@@ -30,7 +30,8 @@ def apply_metadata(current: dict | None, given, *, param: str = "metadata") -> d
             raise errors.invalid(f"{param}[{key}]", "Metadata values must be strings.")
         if len(key) > METADATA_KEY_MAX:
             raise errors.invalid(
-                f"{param}[{key}]", f"Metadata keys can have up to {METADATA_KEY_MAX} characters; {key!r} has {len(key)}."
+                f"{param}[{key}]",
+                f"Metadata keys can have up to {METADATA_KEY_MAX} characters; {key!r} has {len(key)}.",
             )
         if len(value) > METADATA_VALUE_MAX:
             raise errors.invalid(
@@ -89,9 +90,13 @@ def _tier(tier: dict) -> dict:
     flat = tier.get("flat_amount")
     return {
         "flat_amount": flat if flat is not None else (_int_or_none(flat_decimal)),
-        "flat_amount_decimal": flat_decimal if flat_decimal is not None else (str(flat) if flat is not None else None),
+        "flat_amount_decimal": flat_decimal
+        if flat_decimal is not None
+        else (str(flat) if flat is not None else None),
         "unit_amount": unit if unit is not None else (_int_or_none(unit_decimal)),
-        "unit_amount_decimal": unit_decimal if unit_decimal is not None else (str(unit) if unit is not None else None),
+        "unit_amount_decimal": unit_decimal
+        if unit_decimal is not None
+        else (str(unit) if unit is not None else None),
         "up_to": None if up_to == "inf" else int(up_to),
     }
 
@@ -112,11 +117,14 @@ def _currency_options(given: dict | None) -> dict | None:
         custom = option.get("custom_unit_amount")
         amount = option.get("unit_amount")
         result[currency.lower()] = {
-            "custom_unit_amount": {k: custom.get(k) for k in ("maximum", "minimum", "preset")} if custom else None,
+            "custom_unit_amount": {k: custom.get(k) for k in ("maximum", "minimum", "preset")}
+            if custom
+            else None,
             "tax_behavior": option.get("tax_behavior", "unspecified"),
             "tiers": [_tier(t) for t in option["tiers"]] if option.get("tiers") else None,
             "unit_amount": amount,
-            "unit_amount_decimal": option.get("unit_amount_decimal") or (str(amount) if amount is not None else None),
+            "unit_amount_decimal": option.get("unit_amount_decimal")
+            or (str(amount) if amount is not None else None),
         }
     return result
 
@@ -184,7 +192,9 @@ def adjustable_quantity(given: dict | None) -> dict | None:
     }
 
 
-def line_item(*, price: dict, quantity: int, amounts: dict, adjustable: dict | None, product_name: str) -> dict:
+def line_item(
+    *, price: dict, quantity: int, amounts: dict, adjustable: dict | None, product_name: str
+) -> dict:
     """A LineItem (``object: "item"``) with its full Price; ``amounts`` from pricing.line_amounts."""
     return {
         "id": new_id("li"),
@@ -205,7 +215,11 @@ def line_item(*, price: dict, quantity: int, amounts: dict, adjustable: dict | N
 
 
 PAYMENT_LINK_DEFAULTS = {
-    "after_completion": {"hosted_confirmation": {"custom_message": None}, "redirect": None, "type": "hosted_confirmation"},
+    "after_completion": {
+        "hosted_confirmation": {"custom_message": None},
+        "redirect": None,
+        "type": "hosted_confirmation",
+    },
     "allow_promotion_codes": False,
     "application": None,
     "application_fee_amount": None,
@@ -214,7 +228,12 @@ PAYMENT_LINK_DEFAULTS = {
     "billing_address_collection": "auto",
     "consent_collection": None,
     "custom_fields": [],
-    "custom_text": {"after_submit": None, "shipping_address": None, "submit": None, "terms_of_service_acceptance": None},
+    "custom_text": {
+        "after_submit": None,
+        "shipping_address": None,
+        "submit": None,
+        "terms_of_service_acceptance": None,
+    },
     "customer_creation": "if_required",
     "inactive_message": None,
     "invoice_creation": {
@@ -280,8 +299,15 @@ def webhook_endpoint(params: dict) -> dict:
     }
 
 
-def event(*, type: str, obj: dict, previous_attributes: dict | None, request_id: str | None,
-          idempotency_key: str | None, pending_webhooks: int) -> dict:
+def event(
+    *,
+    type: str,
+    obj: dict,
+    previous_attributes: dict | None,
+    request_id: str | None,
+    idempotency_key: str | None,
+    pending_webhooks: int,
+) -> dict:
     data = {"object": obj}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
@@ -298,7 +324,9 @@ def event(*, type: str, obj: dict, previous_attributes: dict | None, request_id:
     }
 
 
-def customer(*, email: str | None, name: str | None, address: dict | None = None, phone: str | None = None) -> dict:
+def customer(
+    *, email: str | None, name: str | None, address: dict | None = None, phone: str | None = None
+) -> dict:
     return {
         "id": new_id("cus", length=14),
         "object": "customer",
@@ -333,8 +361,16 @@ def customer(*, email: str | None, name: str | None, address: dict | None = None
     }
 
 
-def payment_intent(*, amount: int, currency: str, customer_id: str | None, metadata: dict,
-                   description: str | None, receipt_email: str | None, payment_method_types: list[str]) -> dict:
+def payment_intent(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str | None,
+    metadata: dict,
+    description: str | None,
+    receipt_email: str | None,
+    payment_method_types: list[str],
+) -> dict:
     pi_id = new_id("pi")
     return {
         "id": pi_id,
@@ -387,9 +423,19 @@ def payment_intent(*, amount: int, currency: str, customer_id: str | None, metad
     }
 
 
-def checkout_session(*, link: dict, mode: str, currency: str, amount_subtotal: int, amount_total: int,
-                     client_reference_id: str | None, customer_email: str | None, hosted_url: str,
-                     locale: str | None, expires_in: int = 24 * 3600) -> dict:
+def checkout_session(
+    *,
+    link: dict,
+    mode: str,
+    currency: str,
+    amount_subtotal: int,
+    amount_total: int,
+    client_reference_id: str | None,
+    customer_email: str | None,
+    hosted_url: str,
+    locale: str | None,
+    expires_in: int = 24 * 3600,
+) -> dict:
     """A session opened by a payment link: the link's collection options copied across."""
     created = now()
     session_id = new_id("cs_test", length=58)

@@ -23,9 +23,14 @@ class AccountForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Business name"), max_length=100)
     support_email = forms.EmailField(label=gettext_lazy("Support e-mail"), required=False)
     country = forms.RegexField(label=gettext_lazy("Country (ISO code)"), regex=r"^[A-Za-z]{2}$", max_length=2)
-    default_currency = forms.RegexField(label=gettext_lazy("Default currency"), regex=r"^[A-Za-z]{3}$", max_length=3)
+    default_currency = forms.RegexField(
+        label=gettext_lazy("Default currency"), regex=r"^[A-Za-z]{3}$", max_length=3
+    )
     terms_url = forms.RegexField(
-        label=gettext_lazy("Terms of service URL"), regex=r"^(https?://|/)\S*$", max_length=500, required=False
+        label=gettext_lazy("Terms of service URL"),
+        regex=r"^(https?://|/)\S*$",
+        max_length=500,
+        required=False,
     )
     privacy_url = forms.RegexField(
         label=gettext_lazy("Privacy policy URL"), regex=r"^(https?://|/)\S*$", max_length=500, required=False
@@ -39,7 +44,9 @@ class ClockForm(forms.Form):
 @require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
     events = list(ApiObject.objects.filter(type="event").order_by("-seq")[:EVENTS_SHOWN])
-    deliveries = WebhookDelivery.objects.filter(event_id__in=[e.stripe_id for e in events]).prefetch_related("attempt_rows")
+    deliveries = WebhookDelivery.objects.filter(event_id__in=[e.stripe_id for e in events]).prefetch_related(
+        "attempt_rows"
+    )
     by_event: dict[str, list[WebhookDelivery]] = {}
     for row in deliveries:
         by_event.setdefault(row.event_id, []).append(row)

@@ -89,7 +89,10 @@ def validate(raw: dict, params_cls: type, *, path: list[str] | None = None) -> d
 
 
 def _empty_allowed(options: tuple) -> bool:
-    return any(typing_extensions.get_origin(o) is typing.Literal and "" in typing_extensions.get_args(o) for o in options)
+    return any(
+        typing_extensions.get_origin(o) is typing.Literal and "" in typing_extensions.get_args(o)
+        for o in options
+    )
 
 
 def _coerce(value, tp, module_globals: dict, path: list[str]):
@@ -125,7 +128,7 @@ def _is_empty_literal(tp) -> bool:
 
 
 def _is_metadata(options: tuple) -> bool:
-    return any(typing_extensions.get_origin(o) in (dict, typing.Dict) or _is_untyped_object(o) for o in options)
+    return any(typing_extensions.get_origin(o) in (dict, dict) or _is_untyped_object(o) for o in options)
 
 
 def _coerce_one(value, tp, module_globals: dict, path: list[str]):
@@ -135,11 +138,11 @@ def _coerce_one(value, tp, module_globals: dict, path: list[str]):
         if not isinstance(value, dict):
             raise errors.invalid(name, f"Invalid object: {name} must be a hash.")
         return validate(value, tp, path=path)
-    if origin in (list, typing.List):
+    if origin in (list, list):
         (item_tp,) = typing_extensions.get_args(tp)
         items = _as_list(value, name)
         return [_coerce(item, item_tp, module_globals, [*path, str(i)]) for i, item in enumerate(items)]
-    if origin in (dict, typing.Dict) or _is_untyped_object(tp):
+    if origin in (dict, dict) or _is_untyped_object(tp):
         if not isinstance(value, dict):
             raise errors.invalid(name, f"Invalid hash: {name} must be a hash.")
         args = typing_extensions.get_args(tp)
@@ -163,7 +166,9 @@ def _coerce_one(value, tp, module_globals: dict, path: list[str]):
         try:
             return int(value)
         except ValueError:
-            raise errors.invalid(name, f"Invalid integer: {value}", code="parameter_invalid_integer") from None
+            raise errors.invalid(
+                name, f"Invalid integer: {value}", code="parameter_invalid_integer"
+            ) from None
     if tp is float:
         try:
             return float(value)

@@ -59,11 +59,17 @@ def line_subtotal(price: dict, quantity: int, *, custom_amount: int | None = Non
     if price.get("custom_unit_amount") is not None:
         # Customer chooses price: the amount entered is the line's amount (quantity is always 1).
         custom = price["custom_unit_amount"]
-        amount = custom_amount if custom_amount is not None else (custom.get("preset") or custom.get("minimum") or 0)
+        amount = (
+            custom_amount
+            if custom_amount is not None
+            else (custom.get("preset") or custom.get("minimum") or 0)
+        )
         return amount
     if price.get("billing_scheme") == "tiered":
         tiers = price["tiers"]
-        total = _graduated(tiers, quantity) if price["tiers_mode"] == "graduated" else _volume(tiers, quantity)
+        total = (
+            _graduated(tiers, quantity) if price["tiers_mode"] == "graduated" else _volume(tiers, quantity)
+        )
         return _whole(total)
     unit = _decimal(price.get("unit_amount"), price.get("unit_amount_decimal"))
     return _whole(unit * billed_quantity(price, quantity))

@@ -24,7 +24,10 @@ def _invoice(token: str) -> dict:
 
 def _rows(invoice: dict) -> list[tuple[str, str]]:
     currency = invoice["currency"]
-    return [(line["description"], pricing.format_amount(line["amount"], currency)) for line in invoice["lines"]["data"]]
+    return [
+        (line["description"], pricing.format_amount(line["amount"], currency))
+        for line in invoice["lines"]["data"]
+    ]
 
 
 @login_not_required
@@ -46,10 +49,18 @@ def invoice_pdf_bytes(invoice: dict) -> bytes:
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _safe(_("Receipt %(number)s") % {"number": invoice["number"]}), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 10, _safe(_("Receipt %(number)s") % {"number": invoice["number"]}), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.set_font("Helvetica", size=11)
     paid_at = datetime.datetime.fromtimestamp(invoice["status_transitions"]["paid_at"], tz=datetime.UTC)
-    pdf.cell(0, 8, _safe(_("Paid on %(date)s") % {"date": paid_at.date().isoformat()}), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        8,
+        _safe(_("Paid on %(date)s") % {"date": paid_at.date().isoformat()}),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if invoice["customer_email"]:
         pdf.cell(0, 8, _safe(invoice["customer_email"]), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)

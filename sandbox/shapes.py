@@ -21,7 +21,7 @@ def _nested_class(tp):
             if found[0] is not None:
                 return found
         return None, False
-    if origin in (list, typing.List):
+    if origin in (list, list):
         inner, _ = _nested_class(typing.get_args(tp)[0])
         return inner, True
     if isinstance(tp, type) and issubclass(tp, stripe.StripeObject) and tp is not stripe.StripeObject:

@@ -64,7 +64,12 @@ def now() -> int:
 
 def create(*, object_id: str, type: str, data: dict, parent: str = "", key: str = "") -> ApiObject:
     return ApiObject.objects.create(
-        stripe_id=object_id, type=type, created=data.get("created") or now(), parent=parent, key=key, data=data
+        stripe_id=object_id,
+        type=type,
+        created=data.get("created") or now(),
+        parent=parent,
+        key=key,
+        data=data,
     )
 
 
@@ -159,7 +164,9 @@ def page(
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise errors.invalid("limit", f"Invalid limit: must be between 1 and {MAX_LIST_LIMIT}")
     if starting_after and ending_before:
-        raise errors.invalid("ending_before", "You may only specify one of these parameters: ending_before, starting_after.")
+        raise errors.invalid(
+            "ending_before", "You may only specify one of these parameters: ending_before, starting_after."
+        )
     queryset = queryset.order_by("-seq")
     if starting_after:
         cursor = _cursor(queryset, starting_after, "starting_after")

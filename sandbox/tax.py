@@ -11,10 +11,26 @@ from decimal import ROUND_HALF_UP, Decimal
 
 # Percentages, by ISO country code: a standard VAT/GST rate, or a flat 0 where sales tax varies.
 RATES = {
-    "AT": Decimal("20"), "AU": Decimal("10"), "BE": Decimal("21"), "CA": Decimal("5"), "CH": Decimal("8.1"),
-    "DE": Decimal("19"), "DK": Decimal("25"), "ES": Decimal("21"), "FI": Decimal("25.5"), "FR": Decimal("20"),
-    "GB": Decimal("20"), "IE": Decimal("23"), "IT": Decimal("22"), "JP": Decimal("10"), "NL": Decimal("21"),
-    "NO": Decimal("25"), "NZ": Decimal("15"), "PL": Decimal("23"), "PT": Decimal("23"), "SE": Decimal("25"),
+    "AT": Decimal("20"),
+    "AU": Decimal("10"),
+    "BE": Decimal("21"),
+    "CA": Decimal("5"),
+    "CH": Decimal("8.1"),
+    "DE": Decimal("19"),
+    "DK": Decimal("25"),
+    "ES": Decimal("21"),
+    "FI": Decimal("25.5"),
+    "FR": Decimal("20"),
+    "GB": Decimal("20"),
+    "IE": Decimal("23"),
+    "IT": Decimal("22"),
+    "JP": Decimal("10"),
+    "NL": Decimal("21"),
+    "NO": Decimal("25"),
+    "NZ": Decimal("15"),
+    "PL": Decimal("23"),
+    "PT": Decimal("23"),
+    "SE": Decimal("25"),
     "US": Decimal("0"),
 }
 TAX_TYPE = {"AU": "gst", "CA": "gst", "JP": "jct", "NZ": "gst", "US": "sales_tax"}

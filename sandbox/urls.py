@@ -14,8 +14,8 @@ from sandbox.api import (
     prices,
     products,
     resources,
-    shipping_rates,
     search,
+    shipping_rates,
     tax_rates,
     test_helpers,
     webhook_endpoints,
@@ -55,7 +55,11 @@ urlpatterns = [
         GET=payment_links.payment_link_retrieve,
         POST=payment_links.payment_link_update,
     ),
-    v1("payment_links/<str:link_id>/line_items", "payment_link_line_items", GET=payment_links.payment_link_line_items),
+    v1(
+        "payment_links/<str:link_id>/line_items",
+        "payment_link_line_items",
+        GET=payment_links.payment_link_line_items,
+    ),
     v1("checkout/sessions", "checkout_sessions", GET=checkout_sessions.session_list),
     v1("checkout/sessions/<str:session_id>", "checkout_session", GET=checkout_sessions.session_retrieve),
     v1(
@@ -101,7 +105,9 @@ urlpatterns = [
         POST=coupons.promotion_code_update,
     ),
     v1("tax_rates", "tax_rates", GET=tax_rates.tax_rate_list, POST=tax_rates.tax_rate_create),
-    v1("tax_rates/<str:rate_id>", "tax_rate", GET=tax_rates.tax_rate_retrieve, POST=tax_rates.tax_rate_update),
+    v1(
+        "tax_rates/<str:rate_id>", "tax_rate", GET=tax_rates.tax_rate_retrieve, POST=tax_rates.tax_rate_update
+    ),
     v1(
         "webhook_endpoints",
         "webhook_endpoints",
@@ -133,10 +139,17 @@ urlpatterns = [
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
     v1("account", "account", GET=account_api.account_retrieve),
-    v1("accounts", "accounts", GET=accounts_api.connected_account_list, POST=accounts_api.connected_account_create),
+    v1(
+        "accounts",
+        "accounts",
+        GET=accounts_api.connected_account_list,
+        POST=accounts_api.connected_account_create,
+    ),
     v1("accounts/<str:account_id>", "connected_account", GET=accounts_api.connected_account_retrieve),
     v1("test_helpers/sandbox_clock", "sandbox_clock", GET=test_helpers.sandbox_clock_retrieve),
-    v1("test_helpers/sandbox_clock/advance", "sandbox_clock_advance", POST=test_helpers.sandbox_clock_advance),
+    v1(
+        "test_helpers/sandbox_clock/advance", "sandbox_clock_advance", POST=test_helpers.sandbox_clock_advance
+    ),
     re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),
     # Hosted pages (public, like buy.stripe.com and checkout.stripe.com).
     path("pay/<str:token>", hosted.pay, name="pay"),

@@ -37,7 +37,9 @@ def connected_account_create(request, raw: dict) -> dict:
 
 def connected_account_retrieve(request, raw: dict, account_id: str) -> dict:
     params = validate(raw, AccountRetrieveParams)
-    return store.render(store.get(type="connected_account", object_id=account_id), expand=params.get("expand", []))
+    return store.render(
+        store.get(type="connected_account", object_id=account_id), expand=params.get("expand", [])
+    )
 
 
 def connected_account_list(request, raw: dict) -> dict:

@@ -21,7 +21,9 @@ from sandbox.params import validate
 
 def subscription_retrieve(request, raw: dict, subscription_id: str) -> dict:
     params = validate(raw, SubscriptionRetrieveParams)
-    return store.render(store.get(type="subscription", object_id=subscription_id), expand=params.get("expand", []))
+    return store.render(
+        store.get(type="subscription", object_id=subscription_id), expand=params.get("expand", [])
+    )
 
 
 def subscription_list(request, raw: dict) -> dict:
@@ -42,7 +44,9 @@ def subscription_cancel(request, raw: dict, subscription_id: str) -> dict:
     params = validate(raw, SubscriptionCancelParams)
     subscription = store.locked(type="subscription", object_id=subscription_id)
     if subscription.data["status"] == "canceled":
-        raise errors.ApiError("A canceled subscription can only update its cancellation_details and metadata.")
+        raise errors.ApiError(
+            "A canceled subscription can only update its cancellation_details and metadata."
+        )
     before = copy.deepcopy(subscription.data)
     now = store.now()
     details = params.get("cancellation_details") or {}
@@ -59,7 +63,11 @@ def subscription_cancel(request, raw: dict, subscription_id: str) -> dict:
         }
     )
     store.save(subscription)
-    event_emit(type="customer.subscription.deleted", obj=subscription.data, previous=previous_attributes(before, subscription.data))
+    event_emit(
+        type="customer.subscription.deleted",
+        obj=subscription.data,
+        previous=previous_attributes(before, subscription.data),
+    )
     return store.render(subscription, expand=params.get("expand", []))
 
 

@@ -1,4 +1,4 @@
-"""``/v1/checkout/sessions``: sessions are opened by the hosted page; the API reads, lists and expires them."""
+"""``/v1/checkout/sessions``: opened by the hosted page; the API reads, lists and expires them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sandbox.checkout import session_expire
 from sandbox.models import ApiObject
 from sandbox.params import validate
 
-
 BREAKDOWN = "total_details.breakdown"
 
 
@@ -27,7 +26,10 @@ def session_retrieve(request, raw: dict, session_id: str) -> dict:
     if BREAKDOWN in expand and body["total_details"] is not None:
         # Includable: the discounts and taxes behind the totals.
         empty = {"discounts": [], "taxes": []}
-        body["total_details"] = {**body["total_details"], "breakdown": session.data.get("_breakdown") or empty}
+        body["total_details"] = {
+            **body["total_details"],
+            "breakdown": session.data.get("_breakdown") or empty,
+        }
     return body
 
 
@@ -47,7 +49,9 @@ def session_list(request, raw: dict) -> dict:
 def session_line_items(request, raw: dict, session_id: str) -> dict:
     params = validate(raw, SessionListLineItemsParams)
     session = store.get(type="checkout.session", object_id=session_id)
-    body = page_of_items(session.data["_line_items"], params, url=f"/v1/checkout/sessions/{session_id}/line_items")
+    body = page_of_items(
+        session.data["_line_items"], params, url=f"/v1/checkout/sessions/{session_id}/line_items"
+    )
     expand = [p.removeprefix("data.") for p in params.get("expand", []) if p.startswith("data.")]
     body["data"] = [store.expand_value(item, expand) for item in body["data"]]
     return body
@@ -58,7 +62,8 @@ def session_expire_view(request, raw: dict, session_id: str) -> dict:
     session = store.locked(type="checkout.session", object_id=session_id)
     if session.data["status"] != "open":
         raise errors.ApiError(
-            f"Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{session.data['status']}\".",
+            'Only Checkout Sessions with a status in ["open"] can be expired. '
+            f'This Checkout Session has a status of "{session.data["status"]}".',
         )
     session_expire(session=session)
     return store.render(session, expand=params.get("expand", []))

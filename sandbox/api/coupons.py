@@ -57,7 +57,9 @@ def coupon_create(request, raw: dict) -> dict:
         "id": coupon_id,
         "object": "coupon",
         "amount_off": params.get("amount_off"),
-        "applies_to": {"products": params["applies_to"].get("products", [])} if params.get("applies_to") else None,
+        "applies_to": {"products": params["applies_to"].get("products", [])}
+        if params.get("applies_to")
+        else None,
         "created": store.now(),
         "currency": params["currency"].lower() if params.get("currency") else None,
         "currency_options": params.get("currency_options"),
@@ -91,7 +93,9 @@ def _check_coupon(params: dict) -> None:
     if params.get("duration") == "repeating" and not params.get("duration_in_months"):
         raise errors.missing("duration_in_months")
     if params.get("duration") != "repeating" and "duration_in_months" in params:
-        raise errors.invalid("duration_in_months", "duration_in_months is only allowed with duration=repeating.")
+        raise errors.invalid(
+            "duration_in_months", "duration_in_months is only allowed with duration=repeating."
+        )
     if params.get("redeem_by") and params["redeem_by"] > store.now() + FIVE_YEARS:
         raise errors.invalid("redeem_by", "redeem_by can be at most 5 years in the future.")
     if params.get("max_redemptions") is not None and params["max_redemptions"] < 1:
@@ -112,7 +116,10 @@ def coupon_update(request, raw: dict, coupon_id: str) -> dict:
     if "metadata" in params:
         coupon.data["metadata"] = objects.apply_metadata(coupon.data["metadata"], params["metadata"])
     if "currency_options" in params:
-        coupon.data["currency_options"] = {**(coupon.data["currency_options"] or {}), **params["currency_options"]}
+        coupon.data["currency_options"] = {
+            **(coupon.data["currency_options"] or {}),
+            **params["currency_options"],
+        }
     previous = previous_attributes(before, coupon.data)
     if previous:
         store.save(coupon)
@@ -142,7 +149,11 @@ def promotion_code_create(request, raw: dict) -> dict:
     coupon = store.get(type="coupon", object_id=coupon_id, param="promotion[coupon]").data
     code = params.get("code") or _random_code()
     if not _CODE.match(code):
-        raise errors.invalid("code", "Valid characters are lower case letters (a-z), upper case letters (A-Z), digits (0-9), and dashes (-).")
+        raise errors.invalid(
+            "code",
+            "Valid characters are lower case letters (a-z), upper case letters (A-Z), digits (0-9), "
+            "and dashes (-).",
+        )
     if _active_code_exists(code, customer=params.get("customer")):
         raise errors.invalid("code", f"An active promotion code with `code: {code}` already exists.")
     if coupon.get("redeem_by") and params.get("expires_at") and params["expires_at"] > coupon["redeem_by"]:
@@ -192,7 +203,11 @@ def promotion_code_update(request, raw: dict, promo_id: str) -> dict:
     promo = store.locked(type="promotion_code", object_id=promo_id)
     before = copy.deepcopy(promo.data)
     if "active" in params:
-        if params["active"] and not before["active"] and _active_code_exists(promo.data["code"], customer=promo.data["customer"]):
+        if (
+            params["active"]
+            and not before["active"]
+            and _active_code_exists(promo.data["code"], customer=promo.data["customer"])
+        ):
             raise errors.invalid("active", "Another active promotion code already uses this code.")
         promo.data["active"] = params["active"]
     if "metadata" in params:

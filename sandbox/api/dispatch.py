@@ -78,23 +78,30 @@ def _idempotent(request, *, api_key: str, key: str, body: str, run) -> tuple[int
                 if record is not None:
                     if record.request_hash != request_hash:
                         raise errors.ApiError(
-                            "Keys for idempotent requests can only be used with the same parameters they were "
-                            f"first used with. Try using a key other than '{key}' if you meant to execute a "
-                            "different request.",
+                            "Keys for idempotent requests can only be used with the same parameters they "
+                            f"were first used with. Try using a key other than '{key}' if you meant to "
+                            "execute a different request.",
                             type="idempotency_error",
                         )
                     return record.status_code, json.loads(record.body), True
                 status, payload = run()
                 if status < 400 or status >= 500:
                     IdempotencyRecord.objects.create(
-                        api_key=api_key, key=key, request_hash=request_hash, status_code=status,
+                        api_key=api_key,
+                        key=key,
+                        request_hash=request_hash,
+                        status_code=status,
                         body=json.dumps(payload),
                     )
                 return status, payload, False
         except IntegrityError:
             continue  # another request stored this key first: loop once more to replay its answer
-    raise errors.ApiError("A request with this idempotency key is in progress.", status=409,
-                          type="idempotency_error", code="idempotency_key_in_use")
+    raise errors.ApiError(
+        "A request with this idempotency key is in progress.",
+        status=409,
+        type="idempotency_error",
+        code="idempotency_key_in_use",
+    )
 
 
 def endpoint(**handlers: Handler):

@@ -1,4 +1,4 @@
-"""``/v1/events``: retrieve and list (``type`` filter, with Stripe's ``*`` wildcard such as ``payment_link.*``)."""
+"""``/v1/events``: retrieve and list (``type`` filter, also with a wildcard: ``payment_link.*``)."""
 
 from __future__ import annotations
 

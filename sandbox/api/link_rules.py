@@ -19,7 +19,9 @@ CUSTOM_TEXT_MAX = 1200
 _ALPHANUMERIC = re.compile(r"^[A-Za-z0-9]+$")
 
 
-def check_link_rules(*, params: dict, prices: list[dict], optional_prices: list[dict], existing: dict | None) -> str:
+def check_link_rules(
+    *, params: dict, prices: list[dict], optional_prices: list[dict], existing: dict | None
+) -> str:
     """Validate a create (``existing`` None) or an update; return the link's currency."""
     currency = _check_currency(params, prices, existing)
     recurring = any(p["type"] == "recurring" for p in prices)
@@ -34,7 +36,8 @@ def check_link_rules(*, params: dict, prices: list[dict], optional_prices: list[
     for index, item in enumerate(params.get("optional_items") or []):
         check_line_item_quantities(
             {"quantity": item["quantity"], "adjustable_quantity": item.get("adjustable_quantity")},
-            name=f"optional_items[{index}]", alone=False,
+            name=f"optional_items[{index}]",
+            alone=False,
         )
     _check_custom_fields(params.get("custom_fields"))
     _check_texts(params)
@@ -53,11 +56,13 @@ def _check_currency(params: dict, prices: list[dict], existing: dict | None) -> 
             # Named at the first item whose currency differs, so a form can show it on that row.
             raise errors.invalid(
                 f"line_items[{index}][price]",
-                f"All prices on a payment link must have the same currency; this price is in {price['currency']}, "
-                f"the first in {currency}.",
+                "All prices on a payment link must have the same currency; "
+                f"this price is in {price['currency']}, the first in {currency}.",
             )
     if existing is None and params.get("currency") and params["currency"].lower() != currency:
-        raise errors.invalid("currency", f"The currency '{params['currency']}' is not supported by every line item's price.")
+        raise errors.invalid(
+            "currency", f"The currency '{params['currency']}' is not supported by every line item's price."
+        )
     for price in prices:
         if not price["active"] and existing is None:
             raise errors.invalid("line_items", f"The price '{price['id']}' is not active.")
@@ -69,12 +74,15 @@ def _check_counts(params: dict, prices: list[dict], optional_prices: list[dict])
         raise errors.invalid("optional_items", f"There is a maximum of {MAX_OPTIONAL_ITEMS} optional items.")
     if len(prices) + len(optional_prices) > MAX_LINE_ITEMS:
         raise errors.invalid(
-            "optional_items", f"There is a maximum of {MAX_LINE_ITEMS} combined line items and optional items."
+            "optional_items",
+            f"There is a maximum of {MAX_LINE_ITEMS} combined line items and optional items.",
         )
     currency = prices[0]["currency"]
     for index, price in enumerate(optional_prices):
         if price["currency"] != currency:
-            raise errors.invalid(f"optional_items[{index}][price]", "Optional items must use the link's currency.")
+            raise errors.invalid(
+                f"optional_items[{index}][price]", "Optional items must use the link's currency."
+            )
 
 
 def _check_customer_chooses(params: dict, prices: list[dict], optional_prices: list[dict]) -> None:
@@ -98,18 +106,27 @@ def _check_customer_chooses(params: dict, prices: list[dict], optional_prices: l
 
 def _check_mode_options(params: dict, *, recurring: bool, existing: dict | None, prices: list[dict]) -> None:
     if recurring:
-        intervals = {(p["recurring"]["interval"], p["recurring"]["interval_count"]) for p in prices if p["recurring"]}
+        intervals = {
+            (p["recurring"]["interval"], p["recurring"]["interval_count"]) for p in prices if p["recurring"]
+        }
         if len(intervals) > 1:
-            raise errors.invalid("line_items", "All recurring prices on a payment link must have the same billing interval.")
+            raise errors.invalid(
+                "line_items", "All recurring prices on a payment link must have the same billing interval."
+            )
         if params.get("shipping_options"):
-            raise errors.invalid("shipping_options", "Shipping options are not supported for subscription-mode links.")
+            raise errors.invalid(
+                "shipping_options", "Shipping options are not supported for subscription-mode links."
+            )
         if params.get("application_fee_amount") not in (None, ""):
             raise errors.invalid(
                 "application_fee_amount",
-                "application_fee_amount can only be applied when there are no line items with recurring prices.",
+                "application_fee_amount can only be applied when there are no line items "
+                "with recurring prices.",
             )
         if params.get("payment_intent_data") not in (None, ""):
-            raise errors.invalid("payment_intent_data", "payment_intent_data is only allowed in payment mode.")
+            raise errors.invalid(
+                "payment_intent_data", "payment_intent_data is only allowed in payment mode."
+            )
     else:
         if params.get("subscription_data"):
             raise errors.invalid(
@@ -123,10 +140,15 @@ def _check_mode_options(params: dict, *, recurring: bool, existing: dict | None,
             )
     percent = params.get("application_fee_percent")
     if percent not in (None, "") and not (0 <= percent <= 100 and round(percent, 2) == percent):
-        raise errors.invalid("application_fee_percent", "A non-negative decimal between 0 and 100, with at most two decimal places.")
+        raise errors.invalid(
+            "application_fee_percent",
+            "A non-negative decimal between 0 and 100, with at most two decimal places.",
+        )
     subscription = params.get("subscription_data") or {}
     if subscription.get("trial_period_days") not in (None, "") and subscription["trial_period_days"] < 1:
-        raise errors.invalid("subscription_data[trial_period_days]", "trial_period_days has to be at least 1.")
+        raise errors.invalid(
+            "subscription_data[trial_period_days]", "trial_period_days has to be at least 1."
+        )
     if existing is not None:
         for field in ("currency", "managed_payments"):
             if field in params:
@@ -148,9 +170,13 @@ def check_line_item_quantities(item: dict, *, name: str, alone: bool) -> None:
     minimum = adjustable.get("minimum")
     maximum = adjustable.get("maximum")
     if maximum is not None and not 1 <= maximum <= MAX_QUANTITY:
-        raise errors.invalid(f"{name}[adjustable_quantity][maximum]", f"maximum must be between 1 and {MAX_QUANTITY}.")
+        raise errors.invalid(
+            f"{name}[adjustable_quantity][maximum]", f"maximum must be between 1 and {MAX_QUANTITY}."
+        )
     if minimum is not None and not 0 <= minimum <= MAX_QUANTITY:
-        raise errors.invalid(f"{name}[adjustable_quantity][minimum]", f"minimum must be between 0 and {MAX_QUANTITY}.")
+        raise errors.invalid(
+            f"{name}[adjustable_quantity][minimum]", f"minimum must be between 0 and {MAX_QUANTITY}."
+        )
     low = 0 if minimum is None else minimum
     high = 99 if maximum is None else maximum
     if low > high:
@@ -158,7 +184,10 @@ def check_line_item_quantities(item: dict, *, name: str, alone: bool) -> None:
             f"{name}[adjustable_quantity][minimum]", "minimum must be less than or equal to maximum."
         )
     if quantity is not None and not low <= quantity <= high:
-        raise errors.invalid(f"{name}[quantity]", f"Quantity must be between the adjustable minimum ({low}) and maximum ({high}).")
+        raise errors.invalid(
+            f"{name}[quantity]",
+            f"Quantity must be between the adjustable minimum ({low}) and maximum ({high}).",
+        )
 
 
 def _check_custom_fields(fields) -> None:
@@ -171,7 +200,9 @@ def _check_custom_fields(fields) -> None:
         name = f"custom_fields[{index}]"
         key = field["key"]
         if not _ALPHANUMERIC.match(key) or len(key) > CUSTOM_FIELD_KEY_MAX:
-            raise errors.invalid(f"{name}[key]", f"Keys must be alphanumeric and up to {CUSTOM_FIELD_KEY_MAX} characters.")
+            raise errors.invalid(
+                f"{name}[key]", f"Keys must be alphanumeric and up to {CUSTOM_FIELD_KEY_MAX} characters."
+            )
         if key in keys:
             raise errors.invalid(f"{name}[key]", f"Custom field keys must be unique; '{key}' is used twice.")
         keys.add(key)
@@ -179,7 +210,9 @@ def _check_custom_fields(fields) -> None:
         if not label:
             raise errors.missing(f"{name}[label][custom]")
         if len(label) > CUSTOM_FIELD_LABEL_MAX:
-            raise errors.invalid(f"{name}[label][custom]", f"Labels can be up to {CUSTOM_FIELD_LABEL_MAX} characters.")
+            raise errors.invalid(
+                f"{name}[label][custom]", f"Labels can be up to {CUSTOM_FIELD_LABEL_MAX} characters."
+            )
         if field["type"] == "dropdown":
             _check_dropdown(field.get("dropdown"), name=f"{name}[dropdown]")
         elif field.get("dropdown"):
@@ -191,20 +224,31 @@ def _check_dropdown(dropdown: dict | None, *, name: str) -> None:
         raise errors.missing(name)
     options = dropdown["options"]
     if not 1 <= len(options) <= DROPDOWN_OPTIONS_MAX:
-        raise errors.invalid(f"{name}[options]", f"Dropdowns need between 1 and {DROPDOWN_OPTIONS_MAX} options.")
+        raise errors.invalid(
+            f"{name}[options]", f"Dropdowns need between 1 and {DROPDOWN_OPTIONS_MAX} options."
+        )
     values = set()
     for index, option in enumerate(options):
         value = option["value"]
         if not _ALPHANUMERIC.match(value) or len(value) > DROPDOWN_VALUE_MAX:
-            raise errors.invalid(f"{name}[options][{index}][value]", "Option values must be alphanumeric and up to 100 characters.")
+            raise errors.invalid(
+                f"{name}[options][{index}][value]",
+                "Option values must be alphanumeric and up to 100 characters.",
+            )
         if value in values:
-            raise errors.invalid(f"{name}[options][{index}][value]", f"Option values must be unique; '{value}' is used twice.")
+            raise errors.invalid(
+                f"{name}[options][{index}][value]", f"Option values must be unique; '{value}' is used twice."
+            )
         if len(option["label"]) > DROPDOWN_VALUE_MAX:
-            raise errors.invalid(f"{name}[options][{index}][label]", "Option labels can be up to 100 characters.")
+            raise errors.invalid(
+                f"{name}[options][{index}][label]", "Option labels can be up to 100 characters."
+            )
         values.add(value)
     default = dropdown.get("default_value")
     if default is not None and default not in values:
-        raise errors.invalid(f"{name}[default_value]", "default_value must match a value in the options array.")
+        raise errors.invalid(
+            f"{name}[default_value]", "default_value must match a value in the options array."
+        )
 
 
 def _check_texts(params: dict) -> None:
@@ -213,17 +257,23 @@ def _check_texts(params: dict) -> None:
         if after["type"] == "redirect" and not after.get("redirect"):
             raise errors.missing("after_completion[redirect]")
         if after["type"] == "hosted_confirmation" and after.get("redirect"):
-            raise errors.invalid("after_completion[redirect]", "redirect is only allowed when type is redirect.")
+            raise errors.invalid(
+                "after_completion[redirect]", "redirect is only allowed when type is redirect."
+            )
         if after.get("redirect") and not re.match(r"^https?://", after["redirect"]["url"]):
             raise errors.invalid("after_completion[redirect][url]", "Not a valid URL", code="url_invalid")
         message = (after.get("hosted_confirmation") or {}).get("custom_message") or ""
         if len(message) > MESSAGE_MAX:
-            raise errors.invalid("after_completion[hosted_confirmation][custom_message]", f"Up to {MESSAGE_MAX} characters.")
+            raise errors.invalid(
+                "after_completion[hosted_confirmation][custom_message]", f"Up to {MESSAGE_MAX} characters."
+            )
     if len(params.get("inactive_message") or "") > MESSAGE_MAX:
         raise errors.invalid("inactive_message", f"inactive_message can be up to {MESSAGE_MAX} characters.")
     for key, value in (params.get("custom_text") or {}).items():
         if value and len(value.get("message", "")) > CUSTOM_TEXT_MAX:
-            raise errors.invalid(f"custom_text[{key}][message]", f"Text can be up to {CUSTOM_TEXT_MAX} characters in length.")
+            raise errors.invalid(
+                f"custom_text[{key}][message]", f"Text can be up to {CUSTOM_TEXT_MAX} characters in length."
+            )
 
 
 def _check_terms_consent(params: dict) -> None:
@@ -234,8 +284,8 @@ def _check_terms_consent(params: dict) -> None:
         if not terms_url():
             raise errors.invalid(
                 "consent_collection[terms_of_service]",
-                "You cannot set `consent_collection[terms_of_service]` to `required` without a valid terms of "
-                "service URL set in your Dashboard settings (sandbox settings page).",
+                "You cannot set `consent_collection[terms_of_service]` to `required` without a valid "
+                "terms of service URL set in your Dashboard settings (sandbox settings page).",
             )
 
 

@@ -16,7 +16,7 @@ from stripe.params import (
 
 from sandbox import errors, objects, pricing, store
 from sandbox.api.common import list_page, page_of_items
-from sandbox.api.link_rules import check_link_rules, check_line_item_quantities
+from sandbox.api.link_rules import check_line_item_quantities, check_link_rules
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import random_token
 from sandbox.models import ApiObject
@@ -38,9 +38,16 @@ _SHAPED = {
     "transfer_data": stripe.PaymentLink.TransferData,
 }
 _PLAIN = (
-    "allow_promotion_codes", "application_fee_amount", "application_fee_percent", "billing_address_collection",
-    "customer_creation", "inactive_message", "on_behalf_of", "payment_method_collection",
-    "payment_method_types", "submit_type",
+    "allow_promotion_codes",
+    "application_fee_amount",
+    "application_fee_percent",
+    "billing_address_collection",
+    "customer_creation",
+    "inactive_message",
+    "on_behalf_of",
+    "payment_method_collection",
+    "payment_method_types",
+    "submit_type",
 )
 
 
@@ -80,7 +87,9 @@ def payment_link_create(request, raw: dict) -> dict:
 def _line_item_price(item: dict, index: int) -> dict:
     name = f"line_items[{index}]"
     if "price" in item and "price_data" in item:
-        raise errors.invalid(f"{name}[price_data]", "You may only specify one of these parameters: price, price_data.")
+        raise errors.invalid(
+            f"{name}[price_data]", "You may only specify one of these parameters: price, price_data."
+        )
     if "price" in item:
         return store.get(type="price", object_id=item["price"], param=f"{name}[price]").data
     if "price_data" not in item:
@@ -113,27 +122,41 @@ def _apply_options(data: dict, params: dict) -> None:
     if "invoice_creation" in params:
         data["invoice_creation"] = _invoice_creation(params["invoice_creation"], data["invoice_creation"])
     if "payment_intent_data" in params:
-        data["payment_intent_data"] = _payment_intent_data(params["payment_intent_data"], data["payment_intent_data"])
+        data["payment_intent_data"] = _payment_intent_data(
+            params["payment_intent_data"], data["payment_intent_data"]
+        )
     if "subscription_data" in params:
         data["subscription_data"] = _subscription_data(params["subscription_data"], data["subscription_data"])
     if "restrictions" in params:
         given = params["restrictions"]
         count = (data["restrictions"] or {}).get("completed_sessions", {}).get("count", 0)
-        data["restrictions"] = None if given == "" else {
-            "completed_sessions": {"count": count, "limit": given["completed_sessions"]["limit"]}
-        }
+        data["restrictions"] = (
+            None
+            if given == ""
+            else {"completed_sessions": {"count": count, "limit": given["completed_sessions"]["limit"]}}
+        )
     if "optional_items" in params:
-        data["optional_items"] = None if params["optional_items"] == "" else [
-            {
-                "adjustable_quantity": objects.adjustable_quantity(item.get("adjustable_quantity")),
-                "price": item["price"],
-                "quantity": item["quantity"],
-            }
-            for item in params["optional_items"]
-        ]
+        data["optional_items"] = (
+            None
+            if params["optional_items"] == ""
+            else [
+                {
+                    "adjustable_quantity": objects.adjustable_quantity(item.get("adjustable_quantity")),
+                    "price": item["price"],
+                    "quantity": item["quantity"],
+                }
+                for item in params["optional_items"]
+            ]
+        )
     if "shipping_options" in params:
-        data["shipping_options"] = [_shipping_option(o, i) for i, o in enumerate(params["shipping_options"] or [])]
-    if data["after_completion"] and data["after_completion"]["type"] == "hosted_confirmation" and not data["after_completion"]["hosted_confirmation"]:
+        data["shipping_options"] = [
+            _shipping_option(o, i) for i, o in enumerate(params["shipping_options"] or [])
+        ]
+    if (
+        data["after_completion"]
+        and data["after_completion"]["type"] == "hosted_confirmation"
+        and not data["after_completion"]["hosted_confirmation"]
+    ):
         data["after_completion"]["hosted_confirmation"] = {"custom_message": None}
 
 
@@ -143,7 +166,9 @@ def _custom_field(given: dict) -> dict:
     field["label"] = {"custom": given["label"].get("custom"), "type": given["label"]["type"]}
     for kind in ("numeric", "text"):
         if field["type"] == kind:
-            field[kind] = shape(getattr(stripe.PaymentLink.CustomField, kind.capitalize()), given.get(kind) or {})
+            field[kind] = shape(
+                getattr(stripe.PaymentLink.CustomField, kind.capitalize()), given.get(kind) or {}
+            )
     return field
 
 
@@ -162,7 +187,11 @@ def _payment_intent_data(given, current: dict | None) -> dict | None:
     merged = {**(current or {}), **given}
     result = shape(stripe.PaymentLink.PaymentIntentData, merged)
     # Declarative: the given metadata replaces the whole map ("Updates will clear prior values").
-    result["metadata"] = objects.apply_metadata({}, given["metadata"]) if "metadata" in given else (current or {}).get("metadata", {})
+    result["metadata"] = (
+        objects.apply_metadata({}, given["metadata"])
+        if "metadata" in given
+        else (current or {}).get("metadata", {})
+    )
     return result
 
 
@@ -172,13 +201,24 @@ def _subscription_data(given: dict, current: dict | None) -> dict:
     result["invoice_settings"] = result["invoice_settings"] or {"issuer": {"type": "self"}}
     settings_shape = stripe.PaymentLink.SubscriptionData.InvoiceSettings
     result["invoice_settings"] = shape(settings_shape, result["invoice_settings"])
-    result["invoice_settings"]["issuer"] = result["invoice_settings"]["issuer"] or {"account": None, "type": "self"}
-    result["metadata"] = objects.apply_metadata({}, given["metadata"]) if "metadata" in given else (current or {}).get("metadata", {})
+    result["invoice_settings"]["issuer"] = result["invoice_settings"]["issuer"] or {
+        "account": None,
+        "type": "self",
+    }
+    result["metadata"] = (
+        objects.apply_metadata({}, given["metadata"])
+        if "metadata" in given
+        else (current or {}).get("metadata", {})
+    )
     return result
 
 
 def _shipping_option(given: dict, index: int) -> dict:
-    rate = store.get(type="shipping_rate", object_id=given["shipping_rate"], param=f"shipping_options[{index}][shipping_rate]")
+    rate = store.get(
+        type="shipping_rate",
+        object_id=given["shipping_rate"],
+        param=f"shipping_options[{index}][shipping_rate]",
+    )
     return {"shipping_amount": rate.data["fixed_amount"]["amount"], "shipping_rate": rate.stripe_id}
 
 

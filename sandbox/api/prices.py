@@ -22,19 +22,25 @@ def price_create(request, raw: dict) -> dict:
     if not params.get("product") and not params.get("product_data"):
         raise errors.missing("product")
     if params.get("product") and params.get("product_data"):
-        raise errors.invalid("product_data", "You may only specify one of these parameters: product, product_data.")
+        raise errors.invalid(
+            "product_data", "You may only specify one of these parameters: product, product_data."
+        )
     price = price_build(params=params)
     return store.render(price, expand=params.get("expand", []))
 
 
-def price_build(*, params: dict, product_id: str | None = None, inline: bool = False, param_prefix: str = "") -> ApiObject:
+def price_build(
+    *, params: dict, product_id: str | None = None, inline: bool = False, param_prefix: str = ""
+) -> ApiObject:
     """Validate the pricing rules, create the product from ``product_data`` if given, store the price.
 
     ``inline`` prices (a payment link's ``price_data``) exist but are left out of ``GET /v1/prices``.
     """
     _check_amounts(params, prefix=param_prefix)
     if product_id is None and params.get("product"):
-        product_id = store.get(type="product", object_id=params["product"], param=f"{param_prefix}product").stripe_id
+        product_id = store.get(
+            type="product", object_id=params["product"], param=f"{param_prefix}product"
+        ).stripe_id
     if product_id is None:
         from sandbox.api.products import product_create_from_data
 
@@ -58,27 +64,42 @@ def _check_amounts(params: dict, *, prefix: str) -> None:
         if not params.get("tiers_mode"):
             raise errors.missing(f"{prefix}tiers_mode")
         if amount_fields:
-            raise errors.invalid(f"{prefix}{amount_fields[0]}", f"You may not specify {amount_fields[0]} with billing_scheme=tiered.")
+            raise errors.invalid(
+                f"{prefix}{amount_fields[0]}",
+                f"You may not specify {amount_fields[0]} with billing_scheme=tiered.",
+            )
         if params.get("transform_quantity"):
-            raise errors.invalid(f"{prefix}transform_quantity", "Cannot combine transform_quantity with tiers.")
+            raise errors.invalid(
+                f"{prefix}transform_quantity", "Cannot combine transform_quantity with tiers."
+            )
         _check_tiers(params["tiers"], prefix=prefix)
     else:
         for field in ("tiers", "tiers_mode"):
             if field in params:
-                raise errors.invalid(f"{prefix}{field}", f"You may only specify {field} with billing_scheme=tiered.")
+                raise errors.invalid(
+                    f"{prefix}{field}", f"You may only specify {field} with billing_scheme=tiered."
+                )
         if not amount_fields:
             raise errors.missing(f"{prefix}unit_amount")
         if len(amount_fields) > 1:
-            raise errors.invalid(f"{prefix}{amount_fields[1]}",
-                                 f"You may only specify one of these parameters: {', '.join(amount_fields)}.")
+            raise errors.invalid(
+                f"{prefix}{amount_fields[1]}",
+                f"You may only specify one of these parameters: {', '.join(amount_fields)}.",
+            )
     amount = params.get("unit_amount")
     if amount is not None and not 0 <= amount <= MAX_UNIT_AMOUNT:
-        raise errors.invalid(f"{prefix}unit_amount", f"This value must be greater than or equal to 0 and less than or equal to {MAX_UNIT_AMOUNT} (it currently is '{amount}').")
+        raise errors.invalid(
+            f"{prefix}unit_amount",
+            f"This value must be greater than or equal to 0 and less than or equal to {MAX_UNIT_AMOUNT} "
+            f"(it currently is '{amount}').",
+        )
     _check_custom_unit_amount(params, prefix=prefix)
     _check_recurring(params.get("recurring"), prefix=prefix)
     transform = params.get("transform_quantity")
     if transform and transform["divide_by"] < 1:
-        raise errors.invalid(f"{prefix}transform_quantity[divide_by]", "divide_by must be a positive integer.")
+        raise errors.invalid(
+            f"{prefix}transform_quantity[divide_by]", "divide_by must be a positive integer."
+        )
 
 
 def _check_tiers(tiers: list[dict], *, prefix: str) -> None:
@@ -95,7 +116,9 @@ def _check_tiers(tiers: list[dict], *, prefix: str) -> None:
             raise errors.invalid(f"{name}[up_to]", "Tiers must be in ascending order of up_to.")
         else:
             previous = int(tier["up_to"])
-        if not any(k in tier for k in ("unit_amount", "unit_amount_decimal", "flat_amount", "flat_amount_decimal")):
+        if not any(
+            k in tier for k in ("unit_amount", "unit_amount_decimal", "flat_amount", "flat_amount_decimal")
+        ):
             raise errors.missing(f"{name}[unit_amount]")
 
 
@@ -111,7 +134,9 @@ def _check_custom_unit_amount(params: dict, *, prefix: str) -> None:
     minimum, maximum, preset = custom.get("minimum"), custom.get("maximum"), custom.get("preset")
     if minimum is not None and maximum is not None and minimum > maximum:
         raise errors.invalid(f"{name}[minimum]", "minimum must be less than or equal to maximum.")
-    if preset is not None and ((minimum is not None and preset < minimum) or (maximum is not None and preset > maximum)):
+    if preset is not None and (
+        (minimum is not None and preset < minimum) or (maximum is not None and preset > maximum)
+    ):
         raise errors.invalid(f"{name}[preset]", "preset must be between minimum and maximum.")
 
 
@@ -121,7 +146,10 @@ def _check_recurring(recurring: dict | None, *, prefix: str) -> None:
     count = recurring.get("interval_count", 1)
     limit = MAX_INTERVAL_COUNT.get(recurring["interval"])
     if limit is None:
-        raise errors.invalid(f"{prefix}recurring[interval]", "Invalid recurring[interval]: must be one of day, month, week, or year")
+        raise errors.invalid(
+            f"{prefix}recurring[interval]",
+            "Invalid recurring[interval]: must be one of day, month, week, or year",
+        )
     if not 1 <= count <= limit:
         raise errors.invalid(
             f"{prefix}recurring[interval_count]",
@@ -137,7 +165,8 @@ def _claim_lookup_key(lookup_key: str, *, transfer: bool, prefix: str, exclude: 
         if not transfer:
             raise errors.invalid(
                 f"{prefix}lookup_key",
-                f"A price (`{holder.stripe_id}`) already uses that lookup key. Use `transfer_lookup_key` to move it.",
+                f"A price (`{holder.stripe_id}`) already uses that lookup key. "
+                "Use `transfer_lookup_key` to move it.",
             )
         before = copy.deepcopy(holder.data)
         holder.data["lookup_key"] = None
@@ -163,13 +192,20 @@ def price_update(request, raw: dict, price_id: str) -> dict:
     if "metadata" in params:
         data["metadata"] = objects.apply_metadata(data["metadata"], params["metadata"])
     if "tax_behavior" in params:
-        if data["tax_behavior"] in ("inclusive", "exclusive") and params["tax_behavior"] != data["tax_behavior"]:
-            raise errors.invalid("tax_behavior", "tax_behavior cannot be changed once it is set to inclusive or exclusive.")
+        if (
+            data["tax_behavior"] in ("inclusive", "exclusive")
+            and params["tax_behavior"] != data["tax_behavior"]
+        ):
+            raise errors.invalid(
+                "tax_behavior", "tax_behavior cannot be changed once it is set to inclusive or exclusive."
+            )
         data["tax_behavior"] = params["tax_behavior"]
     if "lookup_key" in params:
         key = params["lookup_key"]
         if key:
-            _claim_lookup_key(key, transfer=params.get("transfer_lookup_key", False), prefix="", exclude=price_id)
+            _claim_lookup_key(
+                key, transfer=params.get("transfer_lookup_key", False), prefix="", exclude=price_id
+            )
         data["lookup_key"] = key or None
         price.key = key
     previous = previous_attributes(before, data)

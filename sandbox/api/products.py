@@ -20,8 +20,16 @@ from sandbox.params import validate
 
 # Fields copied as given on update (``""`` clears those that may be cleared).
 _SIMPLE_UPDATE_FIELDS = (
-    "active", "description", "images", "name", "package_dimensions", "shippable",
-    "statement_descriptor", "tax_code", "unit_label", "url",
+    "active",
+    "description",
+    "images",
+    "name",
+    "package_dimensions",
+    "shippable",
+    "statement_descriptor",
+    "tax_code",
+    "unit_label",
+    "url",
 )
 
 
@@ -33,7 +41,9 @@ def _check_lists(params: dict) -> None:
     if len(params.get("images") or []) > MAX_IMAGES:
         raise errors.invalid("images", f"You can attach up to {MAX_IMAGES} images to a product.")
     if len(params.get("marketing_features") or []) > MAX_MARKETING_FEATURES:
-        raise errors.invalid("marketing_features", f"A product can have up to {MAX_MARKETING_FEATURES} marketing features.")
+        raise errors.invalid(
+            "marketing_features", f"A product can have up to {MAX_MARKETING_FEATURES} marketing features."
+        )
 
 
 def product_create(request, raw: dict) -> dict:
@@ -75,10 +85,14 @@ def product_update(request, raw: dict, product_id: str) -> dict:
         data["marketing_features"] = [{"name": f["name"]} for f in params["marketing_features"] or []]
     if "tax_details" in params:
         given = params["tax_details"]
-        data["tax_details"] = None if given == "" else {
-            "performance_location": given.get("performance_location") or None,
-            "tax_code": given.get("tax_code") or None,
-        }
+        data["tax_details"] = (
+            None
+            if given == ""
+            else {
+                "performance_location": given.get("performance_location") or None,
+                "tax_code": given.get("tax_code") or None,
+            }
+        )
     if "metadata" in params:
         data["metadata"] = objects.apply_metadata(data["metadata"], params["metadata"])
     if "default_price" in params:
@@ -121,7 +135,9 @@ def product_delete(request, raw: dict, product_id: str) -> dict:
     validate(raw, ProductDeleteParams)
     product = store.locked(type="product", object_id=product_id)
     if ApiObject.objects.filter(type="price", parent=product_id).exists():
-        raise errors.ApiError("This product cannot be deleted because it has one or more user-created prices.")
+        raise errors.ApiError(
+            "This product cannot be deleted because it has one or more user-created prices."
+        )
     event_emit(type="product.deleted", obj=product.data)
     product.delete()
     return {"id": product_id, "object": "product", "deleted": True}
@@ -131,7 +147,9 @@ def product_create_from_data(product_data: dict) -> str:
     """The product made by a price's ``product_data`` (or a link's ``price_data[product_data]``)."""
     data = objects.product(product_data)
     if ApiObject.objects.filter(stripe_id=data["id"]).exists():
-        raise errors.ApiError("Product already exists.", code="resource_already_exists", param="product_data[id]")
+        raise errors.ApiError(
+            "Product already exists.", code="resource_already_exists", param="product_data[id]"
+        )
     product = store.create(object_id=data["id"], type="product", data=data)
     event_emit(type="product.created", obj=product.data)
     return product.stripe_id

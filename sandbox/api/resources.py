@@ -19,7 +19,9 @@ from sandbox.params import validate
 
 def payment_intent_retrieve(request, raw: dict, intent_id: str) -> dict:
     params = validate(raw, PaymentIntentRetrieveParams)
-    return store.render(store.get(type="payment_intent", object_id=intent_id), expand=params.get("expand", []))
+    return store.render(
+        store.get(type="payment_intent", object_id=intent_id), expand=params.get("expand", [])
+    )
 
 
 def payment_intent_list(request, raw: dict) -> dict:

@@ -22,7 +22,17 @@ _CLAUSE = re.compile(
 )
 FIELDS = {
     "product": {"active", "description", "name", "shippable", "url", "created", "type", "id"},
-    "price": {"active", "currency", "lookup_key", "product", "type", "created", "id", "unit_amount", "nickname"},
+    "price": {
+        "active",
+        "currency",
+        "lookup_key",
+        "product",
+        "type",
+        "created",
+        "id",
+        "unit_amount",
+        "nickname",
+    },
 }
 
 
@@ -54,7 +64,7 @@ def _parse(query: str, kind: str) -> tuple[str, list[dict]]:
 
 def _get(data: dict, field: str):
     if field.startswith("metadata["):
-        return data["metadata"].get(field[len("metadata['"):-2])
+        return data["metadata"].get(field[len("metadata['") : -2])
     return data.get(field)
 
 
@@ -66,7 +76,10 @@ def _matches(data: dict, clause: dict) -> bool:
     elif op == "~":
         result = isinstance(actual, str) and str(value).lower() in actual.lower()
     else:
-        result = actual is not None and {">": actual > value, ">=": actual >= value, "<": actual < value, "<=": actual <= value}[op]
+        result = (
+            actual is not None
+            and {">": actual > value, ">=": actual >= value, "<": actual < value, "<=": actual <= value}[op]
+        )
     return result != clause["neg"]
 
 

@@ -20,8 +20,6 @@ from sandbox.params import validate
 from sandbox.shapes import shape
 
 
-
-
 def shipping_rate_create(request, raw: dict) -> dict:
     params = validate(raw, ShippingRateCreateParams)
     fixed = params.get("fixed_amount")
@@ -65,8 +63,13 @@ def shipping_rate_update(request, raw: dict, rate_id: str) -> dict:
     if "metadata" in params:
         rate.data["metadata"] = objects.apply_metadata(rate.data["metadata"], params["metadata"])
     if "tax_behavior" in params:
-        if rate.data["tax_behavior"] in ("inclusive", "exclusive") and params["tax_behavior"] != rate.data["tax_behavior"]:
-            raise errors.invalid("tax_behavior", "tax_behavior cannot be changed once it is set to inclusive or exclusive.")
+        if (
+            rate.data["tax_behavior"] in ("inclusive", "exclusive")
+            and params["tax_behavior"] != rate.data["tax_behavior"]
+        ):
+            raise errors.invalid(
+                "tax_behavior", "tax_behavior cannot be changed once it is set to inclusive or exclusive."
+            )
         rate.data["tax_behavior"] = params["tax_behavior"]
     if rate.data != before:
         store.save(rate)

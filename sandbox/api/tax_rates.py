@@ -14,9 +14,18 @@ from sandbox.models import ApiObject
 from sandbox.params import validate
 
 
-def tax_rate_data(*, display_name: str, percentage: float, inclusive: bool, country: str | None = None,
-                  jurisdiction: str | None = None, tax_type: str | None = None, description: str | None = None,
-                  state: str | None = None, metadata: dict | None = None) -> dict:
+def tax_rate_data(
+    *,
+    display_name: str,
+    percentage: float,
+    inclusive: bool,
+    country: str | None = None,
+    jurisdiction: str | None = None,
+    tax_type: str | None = None,
+    description: str | None = None,
+    state: str | None = None,
+    metadata: dict | None = None,
+) -> dict:
     return {
         "id": new_id("txr"),
         "object": "tax_rate",

@@ -15,7 +15,9 @@ def sandbox_clock_advance(request, raw: dict) -> dict:
     try:
         seconds = int(raw["seconds"])
     except (TypeError, ValueError):
-        raise errors.invalid("seconds", f"Invalid integer: {raw['seconds']}", code="parameter_invalid_integer") from None
+        raise errors.invalid(
+            "seconds", f"Invalid integer: {raw['seconds']}", code="parameter_invalid_integer"
+        ) from None
     if seconds < 0:
         raise errors.invalid("seconds", "The sandbox clock only moves forward.")
     now = clock.clock_advance(seconds=seconds)

@@ -23,7 +23,12 @@ _URL = re.compile(r"^https?://[^\s/]+")
 
 def _check_url(url: str) -> None:
     if not _URL.match(url):
-        raise errors.invalid("url", "Invalid URL: URL must be publicly accessible. Consider using a tool like the Stripe CLI to test webhooks locally.", code="url_invalid")
+        raise errors.invalid(
+            "url",
+            "Invalid URL: URL must be publicly accessible. Consider using a tool like the Stripe CLI "
+            "to test webhooks locally.",
+            code="url_invalid",
+        )
 
 
 def webhook_endpoint_create(request, raw: dict) -> dict:

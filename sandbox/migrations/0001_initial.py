@@ -5,70 +5,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ApiObject',
+            name="ApiObject",
             fields=[
-                ('seq', models.BigAutoField(primary_key=True, serialize=False)),
-                ('stripe_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=64)),
-                ('created', models.BigIntegerField()),
-                ('parent', models.CharField(blank=True, default='', max_length=255)),
-                ('key', models.CharField(blank=True, default='', max_length=255)),
-                ('data', models.JSONField(default=dict)),
+                ("seq", models.BigAutoField(primary_key=True, serialize=False)),
+                ("stripe_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=64)),
+                ("created", models.BigIntegerField()),
+                ("parent", models.CharField(blank=True, default="", max_length=255)),
+                ("key", models.CharField(blank=True, default="", max_length=255)),
+                ("data", models.JSONField(default=dict)),
             ],
             options={
-                'indexes': [models.Index(fields=['type', '-seq'], name='sandbox_obj_type_seq'), models.Index(fields=['type', 'parent', '-seq'], name='sandbox_obj_type_parent'), models.Index(fields=['type', 'key'], name='sandbox_obj_type_key')],
+                "indexes": [
+                    models.Index(fields=["type", "-seq"], name="sandbox_obj_type_seq"),
+                    models.Index(fields=["type", "parent", "-seq"], name="sandbox_obj_type_parent"),
+                    models.Index(fields=["type", "key"], name="sandbox_obj_type_key"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('api_key', models.CharField(max_length=255)),
-                ('key', models.CharField(max_length=255)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField()),
-                ('body', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("api_key", models.CharField(max_length=255)),
+                ("key", models.CharField(max_length=255)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField()),
+                ("body", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('api_key', 'key'), name='sandbox_idempotency_unique_key')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("api_key", "key"), name="sandbox_idempotency_unique_key")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=255)),
-                ('endpoint_id', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=255)),
+                ("endpoint_id", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("succeeded", "Succeeded"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='sandbox_delivery_due')],
-                'constraints': [models.UniqueConstraint(fields=('event_id', 'endpoint_id'), name='sandbox_delivery_unique')],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="sandbox_delivery_due")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("event_id", "endpoint_id"), name="sandbox_delivery_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDeliveryAttempt',
+            name="WebhookDeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField(auto_now_add=True)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
-                ('response_body', models.TextField(blank=True, default='')),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_rows', to='sandbox.webhookdelivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempted_at", models.DateTimeField(auto_now_add=True)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, default="")),
+                ("response_body", models.TextField(blank=True, default="")),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_rows",
+                        to="sandbox.webhookdelivery",
+                    ),
+                ),
             ],
         ),
     ]

@@ -43,7 +43,9 @@ class Api:
 
     def get(self, path: str, params: dict | None = None, **headers):
         query = urlencode(encode(params or {}))
-        return self.client.get(f"/sandbox/v1/{path}" + (f"?{query}" if query else ""), **self._headers(headers))
+        return self.client.get(
+            f"/sandbox/v1/{path}" + (f"?{query}" if query else ""), **self._headers(headers)
+        )
 
     def post(self, path: str, params: dict | None = None, **headers):
         return self.client.post(
@@ -57,7 +59,11 @@ class Api:
         return self.client.delete(f"/sandbox/v1/{path}", **self._headers(headers))
 
     def ok(self, method: str, path: str, params: dict | None = None) -> dict:
-        response = getattr(self, method)(path, params) if params is not None or method != "delete" else self.delete(path)
+        response = (
+            getattr(self, method)(path, params)
+            if params is not None or method != "delete"
+            else self.delete(path)
+        )
         assert response.status_code == 200, response.content
         return json.loads(response.content)
 

@@ -6,8 +6,14 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-SETTINGS = {"name": "Atelier Lune", "support_email": "help@lune.example", "country": "FR", "default_currency": "eur",
-            "terms_url": "https://lune.example/terms", "privacy_url": "https://lune.example/privacy"}
+SETTINGS = {
+    "name": "Atelier Lune",
+    "support_email": "help@lune.example",
+    "country": "FR",
+    "default_currency": "eur",
+    "terms_url": "https://lune.example/terms",
+    "privacy_url": "https://lune.example/privacy",
+}
 
 
 def test_account_endpoint(api):
@@ -22,7 +28,11 @@ def test_settings_page_edits_the_account(staff_client, api):
     assert staff_client.get("/sandbox/settings/").status_code == 200
     staff_client.post("/sandbox/settings/", SETTINGS)
     account = api.ok("get", "account")
-    assert (account["business_profile"]["name"], account["country"], account["default_currency"]) == ("Atelier Lune", "FR", "eur")
+    assert (account["business_profile"]["name"], account["country"], account["default_currency"]) == (
+        "Atelier Lune",
+        "FR",
+        "eur",
+    )
 
 
 def test_settings_page_is_staff_only(client):
@@ -37,7 +47,10 @@ def test_hosted_page_shows_merchant_and_legal_links(staff_client, client, api, l
 
 
 def test_terms_consent_needs_a_terms_url(staff_client, api, price):
-    params = {"line_items": [{"price": price["id"], "quantity": 1}], "consent_collection": {"terms_of_service": "required"}}
+    params = {
+        "line_items": [{"price": price["id"], "quantity": 1}],
+        "consent_collection": {"terms_of_service": "required"},
+    }
     assert api.post("payment_links", params).status_code == 200
     staff_client.post("/sandbox/settings/", {**SETTINGS, "terms_url": ""})
     error = api.post("payment_links", params).json()["error"]

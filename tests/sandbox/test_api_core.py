@@ -45,14 +45,19 @@ def test_unknown_parameter_names_the_param(api):
 
 
 def test_nested_unknown_parameter_uses_bracket_name(api, price):
-    response = api.post("payment_links", {"line_items": [{"price": price["id"], "quantity": 1, "colour": "x"}]})
+    response = api.post(
+        "payment_links", {"line_items": [{"price": price["id"], "quantity": 1, "colour": "x"}]}
+    )
     assert response.json()["error"]["param"] == "line_items[0][colour]"
 
 
 def test_missing_required_parameter(api):
     response = api.post("products", {})
     assert response.status_code == 400
-    assert response.json()["error"] == response.json()["error"] | {"code": "parameter_missing", "param": "name"}
+    assert response.json()["error"] == response.json()["error"] | {
+        "code": "parameter_missing",
+        "param": "name",
+    }
 
 
 def test_invalid_integer(api, product):

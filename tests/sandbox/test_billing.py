@@ -10,7 +10,13 @@ from sandbox.shapes import field_names
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"email": "a@example.com", "card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "email": "a@example.com",
+    "card_number": "4242424242424242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 
 def _path(link: dict) -> str:
@@ -24,11 +30,22 @@ def _last_session(api) -> dict:
 
 @pytest.fixture
 def monthly(api, product) -> dict:
-    return api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 900, "recurring": {"interval": "month"}})
+    return api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 900, "recurring": {"interval": "month"}},
+    )
 
 
 def test_recurring_link_creates_customer_subscription_and_invoice(client, api, monthly):
-    link = api.ok("post", "payment_links", {"line_items": [{"price": monthly["id"], "quantity": 1}], "subscription_data": {"metadata": {"plan": "pro"}}})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": monthly["id"], "quantity": 1}],
+            "subscription_data": {"metadata": {"plan": "pro"}},
+        },
+    )
     client.post(_path(link), CARD)
     session = _last_session(api)
     assert session["mode"] == "subscription"
@@ -40,14 +57,30 @@ def test_recurring_link_creates_customer_subscription_and_invoice(client, api, m
     assert subscription["items"]["data"][0]["price"]["id"] == monthly["id"]
     assert set(subscription) == set(field_names(stripe.Subscription)) - {"deleted"}
     invoice = api.ok("get", f"invoices/{session['invoice']}")
-    assert (invoice["status"], invoice["amount_paid"], invoice["billing_reason"]) == ("paid", 900, "subscription_create")
+    assert (invoice["status"], invoice["amount_paid"], invoice["billing_reason"]) == (
+        "paid",
+        900,
+        "subscription_create",
+    )
     assert invoice["parent"]["subscription_details"]["subscription"] == subscription["id"]
     types = {e["type"] for e in api.ok("get", "events", {"limit": 100})["data"]}
-    assert {"customer.created", "customer.subscription.created", "invoice.paid", "checkout.session.completed"} <= types
+    assert {
+        "customer.created",
+        "customer.subscription.created",
+        "invoice.paid",
+        "checkout.session.completed",
+    } <= types
 
 
 def test_trial_days_make_a_trialing_subscription_with_a_zero_invoice(client, api, monthly):
-    link = api.ok("post", "payment_links", {"line_items": [{"price": monthly["id"], "quantity": 1}], "subscription_data": {"trial_period_days": 14}})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": monthly["id"], "quantity": 1}],
+            "subscription_data": {"trial_period_days": 14},
+        },
+    )
     client.post(_path(link), CARD)
     session = _last_session(api)
     assert session["payment_status"] == "no_payment_required"
@@ -68,7 +101,14 @@ def test_cancel_subscription(client, api, monthly):
 
 
 def test_invoice_creation_gives_a_paid_invoice_with_receipt_and_pdf(client, api, price):
-    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "invoice_creation": {"enabled": True, "invoice_data": {"footer": "Thanks"}}})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "invoice_creation": {"enabled": True, "invoice_data": {"footer": "Thanks"}},
+        },
+    )
     client.post(_path(link), CARD)
     invoice = api.ok("get", f"invoices/{_last_session(api)['invoice']}")
     assert (invoice["status"], invoice["amount_paid"], invoice["footer"]) == ("paid", 1500, "Thanks")

@@ -32,7 +32,10 @@ def test_open_sessions_expire_after_24_hours(client, api, link):
     api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 120})
     expired = _last_session(api)
     assert expired["status"] == "expired"
-    assert api.ok("get", "events", {"type": "checkout.session.expired"})["data"][0]["data"]["object"]["id"] == expired["id"]
+    assert (
+        api.ok("get", "events", {"type": "checkout.session.expired"})["data"][0]["data"]["object"]["id"]
+        == expired["id"]
+    )
 
 
 def test_completed_sessions_do_not_expire(client, api, link):
@@ -47,12 +50,21 @@ def test_clock_only_moves_forward(api):
 
 @pytest.fixture
 def sepa_link(api, price) -> dict:
-    return api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "payment_method_types": ["card", "sepa_debit"]})
+    return api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "payment_method_types": ["card", "sepa_debit"],
+        },
+    )
 
 
 def test_sepa_debit_completes_unpaid_then_succeeds(client, api, sepa_link, settings):
     settings.SANDBOX_SEPA_SETTLEMENT_SECONDS = 300
-    response = client.post(_path(sepa_link), {**PAYER, "payment_method": "sepa_debit", "iban": "DE89 3704 0044 0532 0130 00"})
+    response = client.post(
+        _path(sepa_link), {**PAYER, "payment_method": "sepa_debit", "iban": "DE89 3704 0044 0532 0130 00"}
+    )
     assert response.status_code == 302
     session = _last_session(api)
     assert (session["status"], session["payment_status"]) == ("complete", "unpaid")
@@ -70,7 +82,9 @@ def test_sepa_failing_iban_sends_async_payment_failed(client, api, sepa_link):
     session = _last_session(api)
     assert session["payment_status"] == "unpaid"
     assert api.ok("get", "events", {"type": "checkout.session.async_payment_failed"})["data"]
-    assert api.ok("get", f"payment_intents/{session['payment_intent']}")["status"] == "requires_payment_method"
+    assert (
+        api.ok("get", f"payment_intents/{session['payment_intent']}")["status"] == "requires_payment_method"
+    )
 
 
 def test_invalid_iban_is_refused_at_the_field(client, api, sepa_link):
@@ -84,7 +98,16 @@ def test_card_still_works_on_a_sepa_link(client, api, sepa_link):
 
 
 def test_trial_end_activates_the_subscription_with_a_charged_invoice(client, api, product):
-    monthly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 900, "recurring": {"interval": "month", "trial_period_days": 7}})
+    monthly = api.ok(
+        "post",
+        "prices",
+        {
+            "product": product["id"],
+            "currency": "usd",
+            "unit_amount": 900,
+            "recurring": {"interval": "month", "trial_period_days": 7},
+        },
+    )
     link = api.ok("post", "payment_links", {"line_items": [{"price": monthly["id"], "quantity": 2}]})
     client.post(_path(link), CARD)
     subscription_id = _last_session(api)["subscription"]

@@ -8,7 +8,13 @@ from sandbox.models import ApiObject
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"email": "a@example.com", "card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "email": "a@example.com",
+    "card_number": "4242424242424242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 
 def test_create_and_list_connected_accounts(api):
@@ -19,7 +25,10 @@ def test_create_and_list_connected_accounts(api):
 
 
 def test_unknown_destination_is_404(api, price):
-    params = {"line_items": [{"price": price["id"], "quantity": 1}], "transfer_data": {"destination": "acct_missing"}}
+    params = {
+        "line_items": [{"price": price["id"], "quantity": 1}],
+        "transfer_data": {"destination": "acct_missing"},
+    }
     response = api.post("payment_links", params)
     assert response.status_code == 404
     assert response.json()["error"]["param"] == "transfer_data[destination]"
@@ -30,8 +39,12 @@ def test_fee_and_destination_are_recorded_on_the_payment(client, api, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1}], "application_fee_amount": 150,
-         "on_behalf_of": account["id"], "transfer_data": {"destination": account["id"]}},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "application_fee_amount": 150,
+            "on_behalf_of": account["id"],
+            "transfer_data": {"destination": account["id"]},
+        },
     )
     client.post(link["url"].removeprefix("http://testserver"), CARD)
     intent_id = ApiObject.objects.get(type="checkout.session").data["payment_intent"]

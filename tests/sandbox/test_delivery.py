@@ -12,7 +12,12 @@ import stripe
 from sandbox import delivery, tasks
 from sandbox.models import WebhookDelivery, WebhookDeliveryAttempt
 
-CARD = {"card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "card_number": "4242424242424242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 
 def _endpoint(api, url: str, events: list[str]) -> dict:
@@ -29,7 +34,9 @@ def test_checkout_completed_is_delivered_before_the_redirect(client, api, link, 
     assert sent.headers["Content-Type"] == "application/json; charset=utf-8"
     assert sent.headers["User-Agent"] == "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", sent.headers["Stripe-Signature"])
-    assert stripe.WebhookSignature.verify_header(sent.body, sent.headers["Stripe-Signature"], endpoint["secret"], 300)
+    assert stripe.WebhookSignature.verify_header(
+        sent.body, sent.headers["Stripe-Signature"], endpoint["secret"], 300
+    )
     event = stripe.Webhook.construct_event(sent.body, sent.headers["Stripe-Signature"], endpoint["secret"])
     assert event.data.object.payment_status == "paid"
     row = WebhookDelivery.objects.get(event_id=event.id)
@@ -130,8 +137,12 @@ def test_a_claimed_delivery_is_not_sent_twice(api, receiver):
 @pytest.mark.django_db(transaction=True)
 def test_end_to_end_over_http_with_the_sdk(stripe_client, sandbox, receiver):
     """The dashboard's client creates the endpoint and link; a browser-like client pays on the live server."""
-    endpoint = stripe_client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
-    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Book"}, "currency": "eur", "unit_amount": 900})
+    endpoint = stripe_client.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["*"]}
+    )
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Book"}, "currency": "eur", "unit_amount": 900}
+    )
     link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 1}]})
     browser = requests.Session()
     page = browser.get(link.url + "?client_reference_id=abc", timeout=10)
@@ -148,8 +159,12 @@ def test_end_to_end_over_http_with_the_sdk(stripe_client, sandbox, receiver):
     assert paid.status_code == 302
     completed = [r for r in receiver.requests if json.loads(r.body)["type"] == "checkout.session.completed"]
     assert len(completed) == 1
-    event = stripe.Webhook.construct_event(completed[0].body, completed[0].headers["Stripe-Signature"], endpoint.secret)
-    session = stripe_client.v1.checkout.sessions.retrieve(event.data.object.id, params={"expand": ["line_items"]})
+    event = stripe.Webhook.construct_event(
+        completed[0].body, completed[0].headers["Stripe-Signature"], endpoint.secret
+    )
+    session = stripe_client.v1.checkout.sessions.retrieve(
+        event.data.object.id, params={"expand": ["line_items"]}
+    )
     assert session.status == "complete"
     assert session.client_reference_id == "abc"
     assert session.line_items.data[0].amount_total == 900

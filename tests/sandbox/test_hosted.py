@@ -8,7 +8,12 @@ from sandbox.models import ApiObject
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "card_number": "4242 4242 4242 4242",
+    "card_expiry": "12 / 34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 
 def _path(link: dict) -> str:
@@ -22,7 +27,11 @@ def _open(client, link: dict, query: str = "") -> tuple[object, dict]:
 
 
 def test_opening_the_link_creates_an_open_session(client, api, price):
-    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 2}], "metadata": {"ref": "x"}})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 2}], "metadata": {"ref": "x"}},
+    )
     response, session = _open(client, link, "?client_reference_id=order-42&prefilled_email=ada@example.com")
     assert response.status_code == 200
     assert session["id"].startswith("cs_test_")
@@ -62,7 +71,10 @@ def test_confirmation_page_shows_custom_message(client, api, price):
         "payment_links",
         {
             "line_items": [{"price": price["id"], "quantity": 1}],
-            "after_completion": {"type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "See you soon"}},
+            "after_completion": {
+                "type": "hosted_confirmation",
+                "hosted_confirmation": {"custom_message": "See you soon"},
+            },
         },
     )
     response = client.post(_path(link), {"email": "a@example.com", **CARD}, follow=True)
@@ -76,7 +88,10 @@ def test_redirect_after_completion_fills_session_id_and_forwards_utm(client, api
         "payment_links",
         {
             "line_items": [{"price": price["id"], "quantity": 1}],
-            "after_completion": {"type": "redirect", "redirect": {"url": "https://shop.example/ok?s={CHECKOUT_SESSION_ID}"}},
+            "after_completion": {
+                "type": "redirect",
+                "redirect": {"url": "https://shop.example/ok?s={CHECKOUT_SESSION_ID}"},
+            },
         },
     )
     _, session = _open(client, link, "?utm_source=news")
@@ -87,7 +102,8 @@ def test_redirect_after_completion_fills_session_id_and_forwards_utm(client, api
 def test_declined_card_shows_error_and_session_stays_open(client, api, link):
     _, session = _open(client, link)
     response = client.post(
-        f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, "card_number": "4000000000000002"}
+        f"/sandbox/checkout/{session['id']}",
+        {"email": "a@example.com", **CARD, "card_number": "4000000000000002"},
     )
     assert response.status_code == 402
     assert b"Your card was declined." in response.content
@@ -120,14 +136,22 @@ def test_adjustable_quantity_is_bounded_and_priced(client, api, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 3}}]},
+        {
+            "line_items": [
+                {"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 3}}
+            ]
+        },
     )
     _, session = _open(client, link)
     item_id = api.ok("get", f"payment_links/{link['id']}/line_items")["data"][0]["id"]
-    too_many = client.post(f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, f"quantity_{item_id}": 4})
+    too_many = client.post(
+        f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, f"quantity_{item_id}": 4}
+    )
     assert too_many.status_code == 200
     assert api.ok("get", f"checkout/sessions/{session['id']}")["status"] == "open"
-    client.post(f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, f"quantity_{item_id}": 3})
+    client.post(
+        f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, f"quantity_{item_id}": 3}
+    )
     done = api.ok("get", f"checkout/sessions/{session['id']}", {"expand": ["line_items"]})
     assert done["amount_total"] == 4500
     assert done["line_items"]["data"][0]["quantity"] == 3
@@ -145,7 +169,10 @@ def test_completed_sessions_limit_deactivates_the_link(client, api, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1}], "restrictions": {"completed_sessions": {"limit": 1}}},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "restrictions": {"completed_sessions": {"limit": 1}},
+        },
     )
     client.post(_path(link), {"email": "a@example.com", **CARD})
     after = api.ok("get", f"payment_links/{link['id']}")
@@ -158,7 +185,11 @@ def test_customer_chooses_price_within_bounds(client, api, product):
     price = api.ok(
         "post",
         "prices",
-        {"product": product["id"], "currency": "usd", "custom_unit_amount": {"enabled": True, "minimum": 500, "maximum": 5000, "preset": 1000}},
+        {
+            "product": product["id"],
+            "currency": "usd",
+            "custom_unit_amount": {"enabled": True, "minimum": 500, "maximum": 5000, "preset": 1000},
+        },
     )
     link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}]})
     low = client.post(_path(link), {"email": "a@example.com", **CARD, "custom_amount": "2.00"})
@@ -198,7 +229,10 @@ def test_locale_fr_shows_the_page_in_french(client, api, link):
     response, session = _open(client, link, "?locale=fr")
     assert session["locale"] == "fr"
     assert "Numéro de carte".encode() in response.content
-    declined = client.post(f"/sandbox/checkout/{session['id']}", {"email": "a@example.com", **CARD, "card_number": "4000000000000002"})
+    declined = client.post(
+        f"/sandbox/checkout/{session['id']}",
+        {"email": "a@example.com", **CARD, "card_number": "4000000000000002"},
+    )
     assert "Votre carte a été refusée.".encode() in declined.content
 
 
@@ -217,9 +251,14 @@ def test_every_input_has_a_label(client, api, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}}],
-         "payment_method_types": ["card", "sepa_debit"], "allow_promotion_codes": True, "phone_number_collection": {"enabled": True},
-         "billing_address_collection": "required", "consent_collection": {"terms_of_service": "required"}},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}}],
+            "payment_method_types": ["card", "sepa_debit"],
+            "allow_promotion_codes": True,
+            "phone_number_collection": {"enabled": True},
+            "billing_address_collection": "required",
+            "consent_collection": {"terms_of_service": "required"},
+        },
     )
     import re
 

@@ -8,7 +8,13 @@ from sandbox.models import ApiObject
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"email": "a@example.com", "card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "email": "a@example.com",
+    "card_number": "4242424242424242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 
 def _path(link: dict) -> str:
@@ -22,8 +28,14 @@ def _last_session(api) -> dict:
 
 def _promo_link(api, price, **coupon) -> tuple[dict, dict]:
     coupon = api.ok("post", "coupons", coupon or {"percent_off": 10})
-    promo = api.ok("post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "SPRING"})
-    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 2}], "allow_promotion_codes": True})
+    promo = api.ok(
+        "post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "SPRING"}
+    )
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 2}], "allow_promotion_codes": True},
+    )
     return link, promo
 
 
@@ -54,8 +66,14 @@ def test_unknown_promotion_code_is_refused_at_the_field(client, api, price):
 
 def test_used_up_promotion_code(client, api, price):
     coupon = api.ok("post", "coupons", {"percent_off": 10, "max_redemptions": 1})
-    api.ok("post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "ONCE"})
-    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True})
+    api.ok(
+        "post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "ONCE"}
+    )
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True},
+    )
     client.post(_path(link), {**CARD, "promotion_code": "ONCE"})
     response = client.post(_path(link), {**CARD, "promotion_code": "ONCE"})
     assert b"This code has expired." in response.content
@@ -67,16 +85,29 @@ def test_minimum_amount_and_first_time_restrictions(client, api, price):
     api.ok(
         "post",
         "promotion_codes",
-        {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "BIG",
-         "restrictions": {"minimum_amount": 5000, "minimum_amount_currency": "usd"}},
+        {
+            "promotion": {"type": "coupon", "coupon": coupon["id"]},
+            "code": "BIG",
+            "restrictions": {"minimum_amount": 5000, "minimum_amount_currency": "usd"},
+        },
     )
     api.ok(
         "post",
         "promotion_codes",
-        {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "NEW", "restrictions": {"first_time_transaction": True}},
+        {
+            "promotion": {"type": "coupon", "coupon": coupon["id"]},
+            "code": "NEW",
+            "restrictions": {"first_time_transaction": True},
+        },
     )
-    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True})
-    assert b"minimum order of 50.00 USD" in client.post(_path(link), {**CARD, "promotion_code": "BIG"}).content
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True},
+    )
+    assert (
+        b"minimum order of 50.00 USD" in client.post(_path(link), {**CARD, "promotion_code": "BIG"}).content
+    )
     client.post(_path(link), {**CARD, "promotion_code": "NEW"})
     assert b"first-time customers" in client.post(_path(link), {**CARD, "promotion_code": "NEW"}).content
 
@@ -93,7 +124,9 @@ def test_promotion_code_api_rules(api):
     api.ok("post", "promotion_codes", {**base, "code": "DUP"})
     assert api.post("promotion_codes", {**base, "code": "dup"}).json()["error"]["param"] == "code"
     assert api.post("promotion_codes", {**base, "code": "no spaces"}).json()["error"]["param"] == "code"
-    assert api.post("promotion_codes", {"promotion": {"type": "coupon", "coupon": "missing"}}).status_code == 404
+    assert (
+        api.post("promotion_codes", {"promotion": {"type": "coupon", "coupon": "missing"}}).status_code == 404
+    )
     generated = api.ok("post", "promotion_codes", base)
     assert generated["code"]
     assert generated["promotion"] == {"coupon": coupon["id"], "type": "coupon"}
@@ -103,19 +136,35 @@ def test_coupon_needs_exactly_one_discount(api):
     assert api.post("coupons", {}).status_code == 400
     assert api.post("coupons", {"percent_off": 10, "amount_off": 100, "currency": "usd"}).status_code == 400
     assert api.post("coupons", {"amount_off": 100}).json()["error"]["param"] == "currency"
-    assert api.post("coupons", {"percent_off": 10, "duration": "repeating"}).json()["error"]["param"] == "duration_in_months"
+    assert (
+        api.post("coupons", {"percent_off": 10, "duration": "repeating"}).json()["error"]["param"]
+        == "duration_in_months"
+    )
 
 
 def test_shipping_options_and_address(client, api, price):
-    rate = api.ok("post", "shipping_rates", {"display_name": "Post", "type": "fixed_amount", "fixed_amount": {"amount": 400, "currency": "usd"}})
+    rate = api.ok(
+        "post",
+        "shipping_rates",
+        {"display_name": "Post", "type": "fixed_amount", "fixed_amount": {"amount": 400, "currency": "usd"}},
+    )
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1}], "shipping_options": [{"shipping_rate": rate["id"]}],
-         "shipping_address_collection": {"allowed_countries": ["FR", "BE"]}},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "shipping_options": [{"shipping_rate": rate["id"]}],
+            "shipping_address_collection": {"allowed_countries": ["FR", "BE"]},
+        },
     )
     assert link["shipping_options"] == [{"shipping_amount": 400, "shipping_rate": rate["id"]}]
-    shipping = {"shipping_name": "Ada", "shipping_line1": "1 rue X", "shipping_city": "Paris", "shipping_postal_code": "75001", "shipping_rate": rate["id"]}
+    shipping = {
+        "shipping_name": "Ada",
+        "shipping_line1": "1 rue X",
+        "shipping_city": "Paris",
+        "shipping_postal_code": "75001",
+        "shipping_rate": rate["id"],
+    }
     refused = client.post(_path(link), {**CARD, **shipping, "shipping_country": "US"})
     assert refused.status_code == 200
     client.post(_path(link), {**CARD, **shipping, "shipping_country": "FR"})
@@ -128,10 +177,23 @@ def test_shipping_options_and_address(client, api, price):
 
 
 def test_automatic_tax_exclusive_and_inclusive(client, api, product):
-    billing = {"billing_line1": "1 rue X", "billing_city": "Paris", "billing_postal_code": "75001", "billing_country": "FR"}
+    billing = {
+        "billing_line1": "1 rue X",
+        "billing_city": "Paris",
+        "billing_postal_code": "75001",
+        "billing_country": "FR",
+    }
     for behavior, total, tax in (("exclusive", 1200, 200), ("inclusive", 1000, 167)):
-        price = api.ok("post", "prices", {"product": product["id"], "currency": "eur", "unit_amount": 1000, "tax_behavior": behavior})
-        link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "automatic_tax": {"enabled": True}})
+        price = api.ok(
+            "post",
+            "prices",
+            {"product": product["id"], "currency": "eur", "unit_amount": 1000, "tax_behavior": behavior},
+        )
+        link = api.ok(
+            "post",
+            "payment_links",
+            {"line_items": [{"price": price["id"], "quantity": 1}], "automatic_tax": {"enabled": True}},
+        )
         client.post(_path(link), {**CARD, **billing})
         session = _last_session(api)
         assert (session["amount_total"], session["total_details"]["amount_tax"]) == (total, tax)
@@ -148,16 +210,30 @@ def test_custom_fields_phone_and_terms(client, api, price):
             "phone_number_collection": {"enabled": True},
             "consent_collection": {"terms_of_service": "required"},
             "custom_fields": [
-                {"key": "size", "label": {"type": "custom", "custom": "Size"}, "type": "dropdown",
-                 "dropdown": {"options": [{"label": "Small", "value": "s"}, {"label": "Large", "value": "l"}]}},
+                {
+                    "key": "size",
+                    "label": {"type": "custom", "custom": "Size"},
+                    "type": "dropdown",
+                    "dropdown": {
+                        "options": [{"label": "Small", "value": "s"}, {"label": "Large", "value": "l"}]
+                    },
+                },
                 {"key": "zip", "label": {"type": "custom", "custom": "Zip"}, "type": "numeric"},
-                {"key": "note", "label": {"type": "custom", "custom": "Note"}, "type": "text", "optional": True},
+                {
+                    "key": "note",
+                    "label": {"type": "custom", "custom": "Note"},
+                    "type": "text",
+                    "optional": True,
+                },
             ],
         },
     )
     missing = client.post(_path(link), {**CARD, "custom_size": "l", "custom_zip": "12a"})
     assert b"Enter digits only." in missing.content
-    client.post(_path(link), {**CARD, "custom_size": "l", "custom_zip": "12345", "phone": "+33123456789", "terms": "on"})
+    client.post(
+        _path(link),
+        {**CARD, "custom_size": "l", "custom_zip": "12345", "phone": "+33123456789", "terms": "on"},
+    )
     session = _last_session(api)
     assert session["status"] == "complete"
     values = {f["key"]: f[f["type"]]["value"] for f in session["custom_fields"]}
@@ -187,8 +263,12 @@ def test_optional_items_are_added_when_chosen(client, api, product, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1}],
-         "optional_items": [{"price": extra["id"], "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 5}}]},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "optional_items": [
+                {"price": extra["id"], "quantity": 1, "adjustable_quantity": {"enabled": True, "maximum": 5}}
+            ],
+        },
     )
     client.post(_path(link), {**CARD, f"optional_{extra['id']}": 3})
     session = _last_session(api)
@@ -203,8 +283,12 @@ def test_item_brought_to_zero_is_left_out(client, api, product, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}},
-                        {"price": other["id"], "quantity": 1}]},
+        {
+            "line_items": [
+                {"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True}},
+                {"price": other["id"], "quantity": 1},
+            ]
+        },
     )
     first = api.ok("get", f"payment_links/{link['id']}/line_items")["data"][0]["id"]
     client.post(_path(link), {**CARD, f"quantity_{first}": 0})
@@ -216,11 +300,17 @@ def test_name_and_tax_id_collection(client, api, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1}], "tax_id_collection": {"enabled": True},
-         "name_collection": {"business": {"enabled": True}}},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "tax_id_collection": {"enabled": True},
+            "name_collection": {"business": {"enabled": True}},
+        },
     )
     assert b"Business name" in client.post(_path(link), CARD).content
-    client.post(_path(link), {**CARD, "business_name": "Lune SARL", "tax_id_type": "eu_vat", "tax_id_value": "FR12345678901"})
+    client.post(
+        _path(link),
+        {**CARD, "business_name": "Lune SARL", "tax_id_type": "eu_vat", "tax_id_value": "FR12345678901"},
+    )
     session = _last_session(api)
     assert session["customer_details"]["business_name"] == "Lune SARL"
     assert session["collected_information"]["business_name"] == "Lune SARL"
@@ -231,8 +321,10 @@ def test_blocked_card_brand_is_refused(client, api, price):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price": price["id"], "quantity": 1}],
-         "payment_method_options": {"card": {"restrictions": {"brands_blocked": ["american_express"]}}}},
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "payment_method_options": {"card": {"restrictions": {"brands_blocked": ["american_express"]}}},
+        },
     )
     amex = {**CARD, "card_number": "378282246310005", "card_cvc": "1234"}
     assert b"Your card is not supported." in client.post(_path(link), amex).content
@@ -254,5 +346,7 @@ def test_total_details_breakdown_is_expandable(client, api, price):
 
 def test_list_sessions_with_line_items_expanded(client, api, link):
     client.post(_path(link), CARD)
-    sessions = api.ok("get", "checkout/sessions", {"payment_link": link["id"], "expand": ["data.line_items"]})["data"]
+    sessions = api.ok(
+        "get", "checkout/sessions", {"payment_link": link["id"], "expand": ["data.line_items"]}
+    )["data"]
     assert sessions[0]["line_items"]["data"][0]["amount_total"] == 1500

@@ -48,7 +48,14 @@ def test_price_data_creates_an_inline_price(api, product):
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [{"price_data": {"currency": "usd", "unit_amount": 700, "product": product["id"]}, "quantity": 2}]},
+        {
+            "line_items": [
+                {
+                    "price_data": {"currency": "usd", "unit_amount": 700, "product": product["id"]},
+                    "quantity": 2,
+                }
+            ]
+        },
     )
     items = api.ok("get", f"payment_links/{link['id']}/line_items")["data"]
     assert items[0]["amount_subtotal"] == 1400
@@ -57,11 +64,17 @@ def test_price_data_creates_an_inline_price(api, product):
 
 def test_one_currency_per_link(api, product, price):
     eur = api.ok("post", "prices", {"product": product["id"], "currency": "eur", "unit_amount": 100})
-    assert _error(api.post("payment_links", {"line_items": [_item(price), _item(eur)]}))["param"] == "line_items[1][price]"
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(price), _item(eur)]}))["param"]
+        == "line_items[1][price]"
+    )
 
 
 def test_currency_param_must_match_prices(api, price):
-    assert _error(api.post("payment_links", {"line_items": [_item(price)], "currency": "eur"}))["param"] == "currency"
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(price)], "currency": "eur"}))["param"]
+        == "currency"
+    )
 
 
 def test_unknown_price_is_404(api):
@@ -71,13 +84,25 @@ def test_unknown_price_is_404(api):
 
 
 def test_customer_chooses_price_only_alone(api, product, price):
-    chooses = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "custom_unit_amount": {"enabled": True}})
-    assert _error(api.post("payment_links", {"line_items": [_item(chooses), _item(price)]}))["param"] == "line_items"
+    chooses = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "custom_unit_amount": {"enabled": True}},
+    )
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(chooses), _item(price)]}))["param"]
+        == "line_items"
+    )
     assert api.post("payment_links", {"line_items": [_item(chooses)]}).status_code == 200
 
 
 def test_customer_chooses_price_never_recurring(api, product):
-    params = {"product": product["id"], "currency": "usd", "custom_unit_amount": {"enabled": True}, "recurring": {"interval": "month"}}
+    params = {
+        "product": product["id"],
+        "currency": "usd",
+        "custom_unit_amount": {"enabled": True},
+        "recurring": {"interval": "month"},
+    }
     assert _error(api.post("prices", params))["param"] == "custom_unit_amount"
 
 
@@ -101,8 +126,16 @@ def test_adjustable_quantity_accepts_999999(api, price):
 
 
 def test_subscription_link_refuses_shipping_options(api, product):
-    monthly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}})
-    rate = api.ok("post", "shipping_rates", {"display_name": "Post", "type": "fixed_amount", "fixed_amount": {"amount": 300, "currency": "usd"}})
+    monthly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}},
+    )
+    rate = api.ok(
+        "post",
+        "shipping_rates",
+        {"display_name": "Post", "type": "fixed_amount", "fixed_amount": {"amount": 300, "currency": "usd"}},
+    )
     params = {"line_items": [_item(monthly)], "shipping_options": [{"shipping_rate": rate["id"]}]}
     assert _error(api.post("payment_links", params))["param"] == "shipping_options"
 
@@ -113,11 +146,19 @@ def test_subscription_data_needs_a_recurring_price(api, price):
 
 
 def test_subscription_link_accepts_subscription_data_and_fee_percent(api, product):
-    monthly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}})
+    monthly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}},
+    )
     link = api.ok(
         "post",
         "payment_links",
-        {"line_items": [_item(monthly)], "subscription_data": {"trial_period_days": 7}, "application_fee_percent": 2.5},
+        {
+            "line_items": [_item(monthly)],
+            "subscription_data": {"trial_period_days": 7},
+            "application_fee_percent": 2.5,
+        },
     )
     assert link["subscription_data"]["trial_period_days"] == 7
     assert link["subscription_data"]["invoice_settings"]["issuer"]["type"] == "self"
@@ -125,13 +166,22 @@ def test_subscription_link_accepts_subscription_data_and_fee_percent(api, produc
 
 
 def test_application_fee_amount_needs_no_recurring_item(api, product):
-    monthly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}})
+    monthly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}},
+    )
     params = {"line_items": [_item(monthly)], "application_fee_amount": 100}
     assert _error(api.post("payment_links", params))["param"] == "application_fee_amount"
 
 
 def test_application_fee_percent_needs_a_recurring_item(api, price):
-    assert _error(api.post("payment_links", {"line_items": [_item(price)], "application_fee_percent": 5}))["param"] == "application_fee_percent"
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(price)], "application_fee_percent": 5}))[
+            "param"
+        ]
+        == "application_fee_percent"
+    )
 
 
 def _field(key: str, **extra) -> dict:
@@ -140,17 +190,25 @@ def _field(key: str, **extra) -> dict:
 
 def test_at_most_three_custom_fields(api, price):
     fields = [_field(f"f{i}") for i in range(4)]
-    assert _error(api.post("payment_links", {"line_items": [_item(price)], "custom_fields": fields}))["param"] == "custom_fields"
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(price)], "custom_fields": fields}))["param"]
+        == "custom_fields"
+    )
 
 
 def test_custom_field_keys_unique(api, price):
     fields = [_field("same"), _field("same")]
-    assert _error(api.post("payment_links", {"line_items": [_item(price)], "custom_fields": fields}))["param"] == "custom_fields[1][key]"
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(price)], "custom_fields": fields}))["param"]
+        == "custom_fields[1][key]"
+    )
 
 
 def test_custom_field_key_alphanumeric_up_to_200(api, price):
     for key in ("has space", "k" * 201):
-        error = _error(api.post("payment_links", {"line_items": [_item(price)], "custom_fields": [_field(key)]}))
+        error = _error(
+            api.post("payment_links", {"line_items": [_item(price)], "custom_fields": [_field(key)]})
+        )
         assert error["param"] == "custom_fields[0][key]"
 
 
@@ -184,7 +242,9 @@ def test_create_only_fields_refused_on_update(api, link):
 
 
 def test_update_cannot_change_prices(api, link, price):
-    error = _error(api.post(f"payment_links/{link['id']}", {"line_items": [{"id": "li_x", "price": price["id"]}]}))
+    error = _error(
+        api.post(f"payment_links/{link['id']}", {"line_items": [{"id": "li_x", "price": price["id"]}]})
+    )
     assert error["code"] == "parameter_unknown"
 
 
@@ -204,7 +264,9 @@ def test_empty_string_unsets_inactive_message(api, link):
 
 
 def test_redirect_needs_a_url(api, price):
-    error = _error(api.post("payment_links", {"line_items": [_item(price)], "after_completion": {"type": "redirect"}}))
+    error = _error(
+        api.post("payment_links", {"line_items": [_item(price)], "after_completion": {"type": "redirect"}})
+    )
     assert error["param"] == "after_completion[redirect]"
 
 
@@ -215,7 +277,10 @@ def test_update_records_previous_attributes(api, link):
 
 
 def test_metadata_limits(api):
-    assert _error(api.post("products", {"name": "x", "metadata": {"k" * 41: "v"}}))["param"] == f"metadata[{'k' * 41}]"
+    assert (
+        _error(api.post("products", {"name": "x", "metadata": {"k" * 41: "v"}}))["param"]
+        == f"metadata[{'k' * 41}]"
+    )
     too_many = {f"k{i}": "v" for i in range(51)}
     assert _error(api.post("products", {"name": "x", "metadata": too_many}))["param"] == "metadata"
 
@@ -243,6 +308,17 @@ def test_every_create_parameter_is_recognised(api, price):
 
 
 def test_recurring_prices_share_one_interval(api, product):
-    monthly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 1, "recurring": {"interval": "month"}})
-    yearly = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 1, "recurring": {"interval": "year"}})
-    assert _error(api.post("payment_links", {"line_items": [_item(monthly), _item(yearly)]}))["param"] == "line_items"
+    monthly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 1, "recurring": {"interval": "month"}},
+    )
+    yearly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 1, "recurring": {"interval": "year"}},
+    )
+    assert (
+        _error(api.post("payment_links", {"line_items": [_item(monthly), _item(yearly)]}))["param"]
+        == "line_items"
+    )

@@ -10,7 +10,12 @@ from sandbox.shapes import field_names
 
 pytestmark = pytest.mark.django_db
 
-CARD = {"card_number": "4242424242424242", "card_expiry": "12/34", "card_cvc": "123", "cardholder_name": "Ada"}
+CARD = {
+    "card_number": "4242424242424242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "cardholder_name": "Ada",
+}
 
 # Fields Stripe leaves out unless expanded ("includable") or only returns in special cases.
 NOT_ALWAYS_PRESENT = {
@@ -20,7 +25,15 @@ NOT_ALWAYS_PRESENT = {
     stripe.checkout.Session: {"line_items"},
     stripe.WebhookEndpoint: {"deleted", "secret"},
     stripe.Event: {"account", "context"},
-    stripe.Customer: {"deleted", "cash_balance", "invoice_credit_balance", "sources", "subscriptions", "tax", "tax_ids"},
+    stripe.Customer: {
+        "deleted",
+        "cash_balance",
+        "invoice_credit_balance",
+        "sources",
+        "subscriptions",
+        "tax",
+        "tax_ids",
+    },
     stripe.PaymentIntent: set(),
     stripe.LineItem: set(),
 }
@@ -49,8 +62,13 @@ def test_tiered_price_tier_fields(api, product):
     tiered = api.ok(
         "post",
         "prices",
-        {"product": product["id"], "currency": "usd", "billing_scheme": "tiered", "tiers_mode": "volume",
-         "tiers": [{"up_to": 10, "unit_amount": 100}, {"up_to": "inf", "unit_amount": 80}]},
+        {
+            "product": product["id"],
+            "currency": "usd",
+            "billing_scheme": "tiered",
+            "tiers_mode": "volume",
+            "tiers": [{"up_to": 10, "unit_amount": 100}, {"up_to": "inf", "unit_amount": 80}],
+        },
     )
     assert set(tiered["tiers"][0]) == set(field_names(stripe.Price.Tier))
     assert tiered["tiers"][1]["up_to"] is None
@@ -58,7 +76,11 @@ def test_tiered_price_tier_fields(api, product):
 
 def test_payment_link_fields_and_defaults(link):
     assert set(link) == expected_fields(stripe.PaymentLink)
-    assert link["after_completion"] == {"hosted_confirmation": {"custom_message": None}, "redirect": None, "type": "hosted_confirmation"}
+    assert link["after_completion"] == {
+        "hosted_confirmation": {"custom_message": None},
+        "redirect": None,
+        "type": "hosted_confirmation",
+    }
     assert link["billing_address_collection"] == "auto"
     assert link["submit_type"] == "auto"
     assert link["payment_method_types"] is None
@@ -72,7 +94,9 @@ def test_payment_link_nested_options_have_sdk_shape(api, price):
         {
             "line_items": [{"price": price["id"], "quantity": 1}],
             "consent_collection": {"promotions": "auto"},
-            "custom_fields": [{"key": "engraving", "label": {"type": "custom", "custom": "Engraving"}, "type": "text"}],
+            "custom_fields": [
+                {"key": "engraving", "label": {"type": "custom", "custom": "Engraving"}, "type": "text"}
+            ],
             "payment_intent_data": {"description": "Order"},
         },
     )
@@ -102,7 +126,11 @@ def test_payment_intent_fields(client, api, link):
 
 
 def test_customer_fields(client, api, price):
-    link = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}], "customer_creation": "always"})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "customer_creation": "always"},
+    )
     session = _paid_session(client, api, link)
     customer = api.ok("get", f"customers/{session['customer']}")
     assert set(customer) == expected_fields(stripe.Customer)
@@ -145,7 +173,14 @@ def test_charge_fields_and_card_details(client, api, link):
 
 
 def test_declined_attempt_records_a_failed_charge(client, api, link):
-    client.post(link["url"].removeprefix("http://testserver"), {"email": "a@example.com", **CARD, "card_number": "4000000000009995"})
+    client.post(
+        link["url"].removeprefix("http://testserver"),
+        {"email": "a@example.com", **CARD, "card_number": "4000000000009995"},
+    )
     charge = api.ok("get", "charges")["data"][0]
-    assert (charge["status"], charge["failure_code"], charge["outcome"]["reason"]) == ("failed", "card_declined", "insufficient_funds")
+    assert (charge["status"], charge["failure_code"], charge["outcome"]["reason"]) == (
+        "failed",
+        "card_declined",
+        "insufficient_funds",
+    )
     assert api.ok("get", "events", {"type": "charge.failed"})["data"]

@@ -10,12 +10,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_sdk_creates_product_price_and_link(stripe_client):
     product = stripe_client.v1.products.create(params={"name": "Poster", "metadata": {"sku": "P-1"}})
-    price = stripe_client.v1.prices.create(params={"product": product.id, "currency": "eur", "unit_amount": 2500})
+    price = stripe_client.v1.prices.create(
+        params={"product": product.id, "currency": "eur", "unit_amount": 2500}
+    )
     link = stripe_client.v1.payment_links.create(
         params={
-            "line_items": [{"price": price.id, "quantity": 2, "adjustable_quantity": {"enabled": True, "maximum": 5}}],
+            "line_items": [
+                {"price": price.id, "quantity": 2, "adjustable_quantity": {"enabled": True, "maximum": 5}}
+            ],
             "metadata": {"campaign": "spring"},
-            "after_completion": {"type": "redirect", "redirect": {"url": "https://example.com/thanks?s={CHECKOUT_SESSION_ID}"}},
+            "after_completion": {
+                "type": "redirect",
+                "redirect": {"url": "https://example.com/thanks?s={CHECKOUT_SESSION_ID}"},
+            },
         }
     )
     assert isinstance(link, stripe.PaymentLink)
@@ -33,7 +40,9 @@ def test_sdk_update_and_list_links(stripe_client):
         params={"product_data": {"name": "Sticker"}, "currency": "usd", "unit_amount": 300}
     )
     link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": price.id, "quantity": 1}]})
-    updated = stripe_client.v1.payment_links.update(link.id, params={"active": False, "inactive_message": "Sold out"})
+    updated = stripe_client.v1.payment_links.update(
+        link.id, params={"active": False, "inactive_message": "Sold out"}
+    )
     assert updated.active is False
     assert updated.inactive_message == "Sold out"
     inactive = stripe_client.v1.payment_links.list(params={"active": False})

@@ -21,8 +21,13 @@ def _names(body: dict) -> list[str]:
 
 def test_exact_substring_and_metadata(api, catalog):
     assert _names(api.ok("get", "products/search", {"query": "name~'lamp'"})) == ["Floor lamp", "Desk lamp"]
-    assert _names(api.ok("get", "products/search", {"query": "name~'lamp' AND active:'true'"})) == ["Desk lamp"]
-    assert _names(api.ok("get", "products/search", {"query": "metadata['room']:'office'"})) == ["Chair", "Desk lamp"]
+    assert _names(api.ok("get", "products/search", {"query": "name~'lamp' AND active:'true'"})) == [
+        "Desk lamp"
+    ]
+    assert _names(api.ok("get", "products/search", {"query": "metadata['room']:'office'"})) == [
+        "Chair",
+        "Desk lamp",
+    ]
     assert _names(api.ok("get", "products/search", {"query": "-metadata['room']:'office'"})) == ["Floor lamp"]
 
 
@@ -42,6 +47,8 @@ def test_invalid_query_is_400(api):
 
 @pytest.mark.django_db(transaction=True)
 def test_sdk_price_search(stripe_client):
-    price = stripe_client.v1.prices.create(params={"product_data": {"name": "Tea"}, "currency": "usd", "unit_amount": 300, "lookup_key": "tea"})
+    price = stripe_client.v1.prices.create(
+        params={"product_data": {"name": "Tea"}, "currency": "usd", "unit_amount": 300, "lookup_key": "tea"}
+    )
     found = stripe_client.v1.prices.search(params={"query": "lookup_key:'tea'"})
     assert [p.id for p in found.data] == [price.id]
