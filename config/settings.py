@@ -257,6 +257,11 @@ X_FRAME_OPTIONS = "DENY"
 # Webhook bodies larger than this are refused before they are parsed.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=512 * 1024)
 
+# BENCHMARKS -----------------------------------------------------------------------------------------
+# Mounts /bench/floor: a trivial view (no database, no session) that the benchmarks under bench/ measure
+# as the machine's floor, in the same server and run. Off by default: production never serves it.
+PAYLINKS_BENCH_FLOOR = env.bool("PAYLINKS_BENCH_FLOOR", default=False)
+
 # LOGGING --------------------------------------------------------------------------------------------
 
 LOGGING = {

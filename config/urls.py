@@ -24,3 +24,7 @@ if settings.STRIPE_SANDBOX_MODE:
     # Mounted only in sandbox mode: never beside a real Stripe key. The dashboard reaches these URLs
     # over HTTP through the Stripe SDK, never by import.
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+
+if settings.PAYLINKS_BENCH_FLOOR:
+    # The benchmarks' floor (bench/, docs/performance.md): mounted only when asked for.
+    urlpatterns.append(path("bench/floor", views.bench_floor, name="bench-floor"))

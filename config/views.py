@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -35,3 +35,10 @@ def healthz(request):
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "unavailable", **{k: "ok" if v else "down" for k, v in checks.items()}}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_not_required
+@require_GET
+def bench_floor(request):
+    """The benchmarks' floor: the full middleware stack, then 200 with no database access."""
+    return HttpResponse(b"ok", content_type="text/plain")

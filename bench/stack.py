@@ -1,0 +1,254 @@
+"""The system under test: its own PostgreSQL database and Redis db, gunicorn with production settings,
+a real Celery worker. Everything started here is stopped here, by process group, and the database dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
+CELERY_CONCURRENCY = int(os.environ.get("BENCH_CELERY_CONCURRENCY", "2"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.db_name = f"paylinks_bench_{os.getpid()}"
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.var_dir = Path(tempfile.mkdtemp(prefix="paylinks-bench-"))
+        self.webhook_secret = "whsec_bench_" + secrets.token_hex(16)
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"{PG_ADMIN_URL}/{self.db_name}",
+            "REDIS_URL": REDIS_URL,
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-" + secrets.token_hex(32),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            # Plain HTTP on loopback: TLS is a proxy's job in production, and the floor pays the same.
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "EMAIL_URL": "dummymail://",
+            "PAYLINKS_BASE_URL": self.base_url,
+            "PAYLINKS_VAR_DIR": str(self.var_dir),
+            "PAYLINKS_STAFF_EMAIL": "",
+            "PAYLINKS_BENCH_FLOOR": "true",
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        for name in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE"):
+            self.env.pop(name, None)
+
+    # DATABASE AND REDIS ----------------------------------------------------------------------------
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create_database(self) -> None:
+        self._admin(f'CREATE DATABASE "{self.db_name}"')
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
+        self.flush_redis()
+
+    def create_database_in_process(self) -> None:
+        """Create, migrate and collect static files from this process (no manage.py start-up to pay)."""
+        self._admin(f'CREATE DATABASE "{self.db_name}"')
+        self.setup_django()
+        from django.core.management import call_command
+
+        call_command("migrate", "--noinput", verbosity=0)
+        call_command("collectstatic", "--noinput", verbosity=0)
+        self.flush_redis()
+
+    def drop_database(self) -> None:
+        try:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        except Exception as exc:  # noqa: BLE001 - teardown goes on
+            print(f"bench: could not drop {self.db_name}: {exc!r}", file=sys.stderr)
+
+    def flush_redis(self) -> None:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+    def queue_length(self) -> int:
+        import redis
+
+        return int(redis.Redis.from_url(REDIS_URL).llen("celery"))
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+
+    # PROCESSES -------------------------------------------------------------------------------------
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = open(self.var_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[name] = process
+        return process
+
+    def log_tail(self, name: str, size: int = 3000) -> str:
+        path = self.var_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-size:] if path.exists() else ""
+
+    def start_web(self, *, wait: bool = True) -> None:
+        self._spawn(
+            "gunicorn",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(GUNICORN_WORKERS),
+                "--threads",
+                str(GUNICORN_THREADS),
+                "--backlog",
+                "2048",
+                "--keep-alive",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+        )
+        if wait:
+            self.wait_web()
+
+    def wait_web(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.processes["gunicorn"].poll() is not None:
+                raise RuntimeError("gunicorn exited:\n" + self.log_tail("gunicorn"))
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/bench/floor", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer in 60 s:\n" + self.log_tail("gunicorn"))
+
+    def start_worker(self) -> None:
+        self._spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(CELERY_CONCURRENCY),
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"bench-{os.getpid()}@%h",
+            ],
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.processes["worker"].poll() is not None:
+                raise RuntimeError("the Celery worker exited:\n" + self.log_tail("worker"))
+            if b" ready." in (self.var_dir / "worker.log").read_bytes():
+                return
+            time.sleep(0.3)
+        raise RuntimeError("the Celery worker was not ready in 60 s:\n" + self.log_tail("worker"))
+
+    def pids(self, name: str) -> list[int]:
+        """The process and its children (gunicorn's workers, Celery's pool)."""
+        import psutil
+
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return []
+        parent = psutil.Process(process.pid)
+        return [parent.pid] + [child.pid for child in parent.children(recursive=True)]
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def close(self, *, keep_var: bool = False, keep_db: bool = False) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+        if keep_db:
+            print(f"bench: database kept: {self.env['DATABASE_URL']}", file=sys.stderr)
+        else:
+            self.drop_database()
+        try:
+            self.flush_redis()
+        except Exception:  # noqa: BLE001
+            pass
+        if not keep_var:
+            shutil.rmtree(self.var_dir, ignore_errors=True)
+
+    # IN-PROCESS DJANGO -----------------------------------------------------------------------------
+
+    def setup_django(self) -> None:
+        """Configure this process's Django like the servers (same database, same API base)."""
+        os.environ.update({k: v for k, v in self.env.items() if k not in os.environ or k in _OWNED})
+        for name in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE"):
+            os.environ.pop(name, None)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        import django
+
+        django.setup()
+
+
+_OWNED = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "EMAIL_URL",
+    "PAYLINKS_BASE_URL",
+    "PAYLINKS_VAR_DIR",
+    "PAYLINKS_STAFF_EMAIL",
+    "PAYLINKS_BENCH_FLOOR",
+    "STRIPE_WEBHOOK_SECRET",
+    "LOG_LEVEL",
+}

@@ -1,0 +1,234 @@
+"""Webhook ingest (events/s and latency at full speed, p99 at half of it) and fulfilment latency.
+
+Events are real ``checkout.session.completed`` events for sessions paid in the sandbox, each with its
+own event id, signed like Stripe with the secret the receiver takes from ``STRIPE_WEBHOOK_SECRET``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from bench import common, http, wrk
+from bench.stack import Stack
+
+WEBHOOK_PATH = "/webhooks/stripe/"
+
+
+class EventFactory:
+    """Signed event bodies shaped like Stripe's: the real session object under ``data.object``."""
+
+    def __init__(self, stack: Stack, session_ids: list[str]) -> None:
+        from config.stripe_client import get_stripe_client
+
+        self.secret = stack.webhook_secret
+        self.session_ids = session_ids
+        self.run = uuid.uuid4().hex[:10]
+        template = get_stripe_client().v1.checkout.sessions.retrieve(session_ids[0]).to_dict(for_json=True)
+        self.template = json.dumps(template, separators=(",", ":"))
+        self.template_id = session_ids[0]
+
+    def event_id(self, index: int) -> str:
+        return f"evt_bench_{self.run}_{index:08d}"
+
+    def body(self, index: int, session_id: str | None = None) -> bytes:
+        session_id = session_id or self.session_ids[index % len(self.session_ids)]
+        session = self.template.replace(self.template_id, session_id)
+        return (
+            '{"id":"%s","object":"event","api_version":"2025-09-30.clover","created":%d,"data":{"object":%s},'
+            '"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},'
+            '"type":"checkout.session.completed"}' % (self.event_id(index), int(time.time()), session)
+        ).encode()
+
+    def signature(self, body: bytes) -> str:
+        timestamp = int(time.time())
+        digest = hmac.new(self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        return f"t={timestamp},v1={digest}"
+
+    def request(self, index: int, session_id: str | None = None) -> http.RequestSpec:
+        body = self.body(index, session_id)
+        return (
+            "POST",
+            WEBHOOK_PATH,
+            {"Content-Type": "application/json", "Stripe-Signature": self.signature(body)},
+            body,
+        )
+
+    def write_file(self, count: int) -> Path:
+        """``<signature>\\t<body>`` lines for wrk."""
+        handle = tempfile.NamedTemporaryFile("wb", suffix=".tsv", delete=False)
+        with handle:
+            for index in range(count):
+                body = self.body(index)
+                handle.write(self.signature(body).encode() + b"\t" + body + b"\n")
+        return Path(handle.name)
+
+
+def _events_stored(factory: EventFactory) -> int:
+    from webhooks.models import WebhookEvent
+
+    return WebhookEvent.objects.filter(stripe_event_id__startswith=f"evt_bench_{factory.run}_").count()
+
+
+def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: float) -> dict:
+    """Full speed (wrk if installed, else the asyncio client), then half of it at a fixed rate."""
+    from webhooks.models import WebhookEvent
+
+    floor = common.floor(stack, duration=duration)
+    # Warm up: every gunicorn thread's first event pays for imports, its database and broker connections.
+    warm = EventFactory(stack, session_ids)
+    http.closed_loop("127.0.0.1", stack.port, warm.request, concurrency=common.CONNECTIONS, duration=2)
+    factory = EventFactory(stack, session_ids)
+    use_wrk = wrk.available()
+    if use_wrk:
+        # Enough distinct events for 4,000/s: the file never wraps round at this machine's speed.
+        path = factory.write_file(int(4000 * duration))
+        try:
+            full = wrk.run(
+                stack.base_url + WEBHOOK_PATH,
+                duration=duration,
+                connections=common.CONNECTIONS,
+                post_path=WEBHOOK_PATH,
+                requests_file=path,
+            )
+        finally:
+            path.unlink(missing_ok=True)
+    else:
+        full = http.closed_loop(
+            "127.0.0.1", stack.port, factory.request, concurrency=common.CONNECTIONS, duration=duration
+        )
+    stored_full = _events_stored(factory)
+    full_summary = full.summary()
+    # Half rate, open loop: the latency a steady flow of that size sees.
+    offset = 10**7
+    half_rate = max(1.0, full_summary["rps"] / 2)
+    half = http.open_loop(
+        "127.0.0.1", stack.port, lambda i: factory.request(offset + i), rate=half_rate, duration=duration
+    )
+    half_summary = half.summary()
+    stored = _events_stored(factory)
+    sent_ok = (
+        full_summary["requests"] - full_summary["errors"] + half_summary["requests"] - half_summary["errors"]
+    )
+    # Then the worker works through the backlog the burst left (its fetches go to the same server).
+    drain_started = time.monotonic()
+    unfinished = WebhookEvent.objects.filter(status__in=["pending", "processing"])
+    backlog = unfinished.count()
+    while unfinished.exists() and time.monotonic() - drain_started < drain_cap:
+        time.sleep(0.5)
+    drain_elapsed = time.monotonic() - drain_started
+    left = unfinished.count()
+    return {
+        "floor": floor,
+        "full": full_summary,
+        "half_rate": round(half_rate, 1),
+        "half": half_summary,
+        "events_answered_200": sent_ok,
+        "events_stored": stored,
+        # Requests still in flight when wrk stops are stored but not counted as answered: stored >= answered.
+        "events_lost": max(0, sent_ok - stored),
+        "events_stored_during_full_speed": stored_full,
+        "backlog_after_load": backlog,
+        "worker_events_per_s": round((backlog - left) / drain_elapsed, 1) if drain_elapsed else None,
+        "backlog_left_after_cap": left,
+    }
+
+
+def ingest_without_worker(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
+    """The receiver alone (worker stopped, events queue up in Redis): what ingest costs by itself."""
+    factory = EventFactory(stack, session_ids)
+    stack.stop("worker")
+    try:
+        if wrk.available():
+            path = factory.write_file(int(4000 * duration))
+            try:
+                result = wrk.run(
+                    stack.base_url + WEBHOOK_PATH,
+                    duration=duration,
+                    connections=common.CONNECTIONS,
+                    post_path=WEBHOOK_PATH,
+                    requests_file=path,
+                )
+            finally:
+                path.unlink(missing_ok=True)
+        else:
+            result = http.closed_loop(
+                "127.0.0.1", stack.port, factory.request, concurrency=common.CONNECTIONS, duration=duration
+            )
+    finally:
+        stack.flush_redis()
+        stack.start_worker()
+    return result.summary()
+
+
+def fulfilment(
+    stack: Stack, session_ids: list[str], *, rate: float, duration: float, wait_cap: float
+) -> dict:
+    """One event per fresh paid session at a fixed rate; from the 200 to the order and its e-mail row."""
+    from django.utils import timezone
+
+    from links.models import OutboundEmail
+
+    factory = EventFactory(stack, session_ids)
+    count = min(len(session_ids), int(rate * duration))
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def sample_queue() -> None:
+        while not stop.is_set():
+            samples.append((time.monotonic(), stack.queue_length()))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample_queue, daemon=True)
+    sampler.start()
+    since = timezone.now()
+    try:
+        result = http.open_loop(
+            "127.0.0.1",
+            stack.port,
+            lambda i: factory.request(i, session_ids[i]),
+            rate=rate,
+            duration=count / rate,
+        )
+        send_end = time.monotonic()
+        deadline = time.monotonic() + wait_cap
+        # Nothing else runs meanwhile: every confirmation recorded since the start is one of ours.
+        emails = OutboundEmail.objects.filter(
+            created_at__gte=since, kind=OutboundEmail.Kind.ORDER_CONFIRMATION
+        )
+        while emails.count() < count and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        sampler.join()
+    recorded = dict(emails.values_list("order__checkout_session_id", "created_at"))
+    latencies = []
+    for index, answered in result.answered_at.items():
+        created = recorded.get(session_ids[index])
+        if created is not None:
+            latencies.append(max(0.0, created.timestamp() - answered))
+    queue = [length for moment, length in samples if moment <= send_end]
+    half = len(queue) // 2
+    return {
+        "rate": rate,
+        "events": count,
+        "answered": result.completed,
+        "errors": result.errors + result.non_2xx(),
+        "webhook_p99_ms": http.percentile_ms(result.latencies, 99),
+        "orders_with_email": len(recorded),
+        "p50_ms": http.percentile_ms(latencies, 50),
+        "p99_ms": http.percentile_ms(latencies, 99),
+        "max_ms": http.percentile_ms(latencies, 100),
+        "queue_max": max(queue, default=0),
+        # The queue does not grow: its mean over the second half of the run is no larger than the first.
+        "queue_mean_first_half": round(sum(queue[:half]) / max(half, 1), 1),
+        "queue_mean_second_half": round(sum(queue[half:]) / max(len(queue) - half, 1), 1),
+        "queue_grows": sum(queue[half:]) / max(len(queue) - half, 1)
+        > 1.2 * sum(queue[:half]) / max(half, 1) + 5,
+    }
