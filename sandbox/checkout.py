@@ -579,8 +579,10 @@ def _succeed(intent: ApiObject, *, customer_id: str | None, payment: Payment | N
 
 
 def _customer(session: dict, link: dict, payment: Payment) -> str | None:
-    """A Customer for subscription mode or ``customer_creation=always`` (Stripe's rule)."""
-    if session["mode"] != "subscription" and link["customer_creation"] != "always":
+    """A Customer when Stripe makes one: ``customer_creation=always``, or (``if_required``) subscription
+    mode and payment mode with a post-purchase invoice."""
+    needed = session["mode"] == "subscription" or link["invoice_creation"]["enabled"]
+    if link["customer_creation"] != "always" and not needed:
         return None
     data = objects.customer(
         email=payment.email, name=payment.name or None, address=payment.address, phone=payment.phone

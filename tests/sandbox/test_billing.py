@@ -159,3 +159,18 @@ def test_three_d_secure_then_declined(client, api, link):
 def test_unknown_card_number_is_declined_in_test_mode(client, api, link):
     response = client.post(_path(link), {**CARD, "card_number": "4111111111111111"})
     assert b"non test card" in response.content
+
+
+def test_customer_only_when_stripe_needs_one(client, api, price):
+    plain = api.ok("post", "payment_links", {"line_items": [{"price": price["id"], "quantity": 1}]})
+    client.post(_path(plain), CARD)
+    assert _last_session(api)["customer"] is None
+    invoiced = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "invoice_creation": {"enabled": True}},
+    )
+    client.post(_path(invoiced), CARD)
+    session = _last_session(api)
+    assert session["customer"].startswith("cus_")
+    assert api.ok("get", f"invoices/{session['invoice']}")["customer"] == session["customer"]
