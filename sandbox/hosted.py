@@ -317,7 +317,23 @@ def _page(
         "action": reverse("sandbox:checkout", args=[session.stripe_id]),
         "card_error": card_error,
     }
-    return render(request, "sandbox/pay.html", context, status=status)
+    response = render(request, "sandbox/pay.html", context, status=status)
+    _allow_redirect_target(response, link.data)
+    return response
+
+
+def _allow_redirect_target(response: HttpResponse, link: dict) -> None:
+    """Let the form's POST end at the merchant's redirect URL: browsers apply CSP ``form-action`` to the
+    redirect that follows a submission, and the site's policy only names this origin."""
+    after = link["after_completion"]
+    if after["type"] != "redirect":
+        return
+    parts = urlsplit(after["redirect"]["url"])
+    policy = dict(getattr(settings, "SECURE_CSP", None) or {})
+    if not policy:
+        return
+    policy["form-action"] = [*policy.get("form-action", []), f"{parts.scheme}://{parts.netloc}"]
+    response._csp_config = policy
 
 
 def _submit_label(submit_type: str) -> str:

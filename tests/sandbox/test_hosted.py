@@ -266,3 +266,18 @@ def test_every_input_has_a_label(client, api, price):
     ids = re.findall(r'<(?:input|select)[^>]*\bid="([^"]+)"', html)
     labelled = set(re.findall(r'<label for="([^"]+)"', html))
     assert ids and set(ids) <= labelled
+
+
+def test_redirect_origin_is_allowed_as_form_action(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "after_completion": {"type": "redirect", "redirect": {"url": "https://shop.example:8443/ok"}},
+        },
+    )
+    policy = client.get(_path(link))["Content-Security-Policy"]
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert "https://shop.example:8443" in form_action
+    assert "'self'" in form_action
