@@ -49,6 +49,7 @@ PREFIX_TYPES = {
     "sub_": "subscription",
     "in_": "invoice",
     "acct_": "connected_account",
+    "re_": "refund",
 }
 
 # Fields returned only when expanded ("includable"), by object type: a function of the object id.
