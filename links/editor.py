@@ -9,7 +9,13 @@ from django.forms.utils import ErrorList
 
 from catalog.http import add_service_errors, renew_request_token
 from catalog.models import Price
-from links.forms import PaymentLinkCreateForm, line_items_cleaned, line_items_formset
+from links.forms import (
+    LineItemUpdateFormSet,
+    PaymentLinkCreateForm,
+    line_item_update_initial,
+    line_items_cleaned,
+    line_items_formset,
+)
 from links.option_forms import OPTION_GROUPS, CustomFieldFormSet, OptionGroup
 
 # Sections htmx may ask to validate and re-render alone (``section`` in the POST).
@@ -30,7 +36,8 @@ def merge_params(*parts: dict) -> dict:
 
 class LinkEditor:
     def __init__(self, data=None, *, options: dict | None = None, details: dict | None = None,
-                 line_items: list[dict] | None = None, currency: str = "", editing: bool = False):
+                 line_items: list[dict] | None = None, currency: str = "", editing: bool = False,
+                 existing_items: list | None = None):
         options = options or {}
         self.editing = editing
         if data is not None and "custom_fields-TOTAL_FORMS" not in data:
@@ -38,8 +45,16 @@ class LinkEditor:
             data = data.copy()
             data.update({"custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0"})
         self.details = PaymentLinkCreateForm(data, initial=details)
-        # Stripe fixes a link's prices at creation: the editor shows them read-only when editing.
+        # Stripe fixes a link's prices at creation: when editing, only quantities and adjustability change.
         self.line_items = None if editing else line_items_formset(data, initial=line_items)
+        self.existing_items = list(existing_items or [])
+        self.item_updates = None
+        if editing:
+            # A client that sends no line items changes none of them.
+            sent_items = data is not None and "line_items-TOTAL_FORMS" in data
+            self.item_updates = LineItemUpdateFormSet(
+                data if sent_items else None, prefix="line_items", initial=line_item_update_initial(self.existing_items),
+                form_kwargs={"use_required_attribute": False})
         self.currency = currency or self._currency_from_data(data)
         self.recurring_when_editing = bool(options.get("_recurring"))
         self.groups: dict[str, OptionGroup] = {
@@ -81,6 +96,8 @@ class LinkEditor:
         results = [self.details.is_valid(), self.custom_fields.is_valid()]
         if self.line_items is not None:
             results.append(self.line_items.is_valid())
+        if self.item_updates is not None and self.item_updates.is_bound:
+            results.append(self.item_updates.is_valid())
         results += [group.is_valid() for group in self.groups.values()]
         return all(results)
 
@@ -98,10 +115,23 @@ class LinkEditor:
     def service_line_items(self) -> list[dict]:
         return line_items_cleaned(self.line_items)
 
+    def service_item_updates(self) -> list[dict]:
+        """``[{"item": PaymentLinkLineItem, "quantity", "adjustable_quantity"}]`` for the update service."""
+        if not self.item_updates.is_bound:
+            return []
+        return [{"item": item, "quantity": form.cleaned_data["quantity"],
+                 "adjustable_quantity": form.adjustable_quantity()}
+                for item, form in zip(self.existing_items, self.item_updates.forms, strict=False) if form.cleaned_data]
+
+    @property
+    def item_rows(self) -> list[tuple]:
+        return list(zip(self.existing_items, self.item_updates.forms, strict=False)) if self.item_updates else []
+
     @property
     def error_count(self) -> int:
         count = len(self.details.errors) + self.custom_fields.total_error_count()
         count += self.line_items.total_error_count() if self.line_items is not None else 0
+        count += self.item_updates.total_error_count() if self.item_updates is not None else 0
         return count + sum(len(group.errors) for group in self.groups.values())
 
     def add_errors(self, error: ValidationError) -> None:
@@ -114,7 +144,7 @@ class LinkEditor:
         for key, errors in error.error_dict.items():
             group, _sep, rest = key.partition(".")
             if group == "line_items" and self.line_items is None:
-                self.details.add_error(None, errors)
+                _formset_error(self.item_updates, rest, errors)
             elif group in ("line_items", "custom_fields"):
                 formset = self.line_items if group == "line_items" else self.custom_fields
                 _formset_error(formset, rest, errors)

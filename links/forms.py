@@ -213,3 +213,38 @@ class StaffRoleForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = get_user_model().objects.filter(is_staff=True)
+
+
+class LineItemUpdateForm(forms.Form):
+    """What Stripe lets change on an existing line item: its quantity and adjustability."""
+
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
+    adjustable = forms.BooleanField(label=_("Customers can change the quantity"), required=False)
+    minimum = forms.IntegerField(label=_("Minimum quantity"), required=False, min_value=0, max_value=MAX_QUANTITY)
+    maximum = forms.IntegerField(label=_("Maximum quantity"), required=False, min_value=1, max_value=MAX_QUANTITY)
+
+    def clean(self):
+        data = super().clean()
+        minimum, maximum = data.get("minimum"), data.get("maximum")
+        if data.get("adjustable") and minimum is not None and maximum is not None and minimum > maximum:
+            self.add_error("maximum", _("The maximum must not be below the minimum."))
+        return data
+
+    def adjustable_quantity(self) -> dict | None:
+        data = self.cleaned_data
+        if not data.get("adjustable"):
+            return None
+        return {"enabled": True, **{k: data[k] for k in ("minimum", "maximum") if data.get(k) is not None}}
+
+
+LineItemUpdateFormSet = forms.formset_factory(LineItemUpdateForm, extra=0, max_num=MAX_LINE_ITEMS,
+                                              absolute_max=MAX_LINE_ITEMS)
+
+
+def line_item_update_initial(items) -> list[dict]:
+    initial = []
+    for item in items:
+        adjustable = item.adjustable_quantity or {}
+        initial.append({"quantity": item.quantity, "adjustable": bool(adjustable.get("enabled")),
+                        "minimum": adjustable.get("minimum"), "maximum": adjustable.get("maximum")})
+    return initial

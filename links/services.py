@@ -294,9 +294,13 @@ def _update_params(*, old: dict, new: dict) -> dict:
     return params
 
 
-def payment_link_update(*, link: PaymentLink, name: str, notes: str = "", options: dict) -> PaymentLink:
-    """Change what Stripe lets change on a link (its options), and the local name and notes.
+def payment_link_update(
+    *, link: PaymentLink, name: str, notes: str = "", options: dict, line_items: list[dict] | None = None
+) -> PaymentLink:
+    """Change what Stripe lets change on a link (its options, its items' quantities and adjustability),
+    and the local name and notes.
 
+    ``line_items`` are ``{"item": PaymentLinkLineItem, "quantity": int, "adjustable_quantity": {...} | None}``.
     The prices, the currency and the subscription description are fixed at creation: they are kept.
     """
     _options_validate(options, recurring=link.is_recurring, currency=link.currency)
@@ -308,6 +312,12 @@ def payment_link_update(*, link: PaymentLink, name: str, notes: str = "", option
         if not options["subscription_data"]:
             del options["subscription_data"]
     params = _update_params(old=link.options, new=options)
+    changed_items = [u for u in line_items or [] if u["item"].stripe_id and (
+        u["quantity"] != u["item"].quantity or u["adjustable_quantity"] != u["item"].adjustable_quantity)]
+    if changed_items:
+        params["line_items"] = [{"id": u["item"].stripe_id, "quantity": u["quantity"],
+                                 "adjustable_quantity": u["adjustable_quantity"] or {"enabled": False}}
+                                for u in changed_items]
     if params:
         key = idempotency_key("payment-link-update", token=link.public_id.hex,
                               params={**params, "at": link.updated_at.isoformat()})
@@ -321,6 +331,9 @@ def payment_link_update(*, link: PaymentLink, name: str, notes: str = "", option
             link.active, link.url = data.get("active", link.active), data.get("url") or link.url
         link.full_clean()
         link.save()
+        for update in changed_items:
+            PaymentLinkLineItem.objects.filter(pk=update["item"].pk).update(
+                quantity=update["quantity"], adjustable_quantity=update["adjustable_quantity"])
     return link
 
 

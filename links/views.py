@@ -112,16 +112,18 @@ def _row_initial(item) -> dict:
 def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
     link = selectors.link_get(public_id=public_id)
     data = request.POST if request.method == "POST" else None
+    line_items = list(selectors.link_line_items(link=link))
     editor = LinkEditor(data, options={**link.options, "_recurring": link.is_recurring}, currency=link.currency,
-                        details={"name": link.name, "notes": link.notes}, editing=True)
-    context = {"editor": editor, "link": link, "line_items": selectors.link_line_items(link=link),
+                        details={"name": link.name, "notes": link.notes}, editing=True, existing_items=line_items)
+    context = {"editor": editor, "link": link, "line_items": line_items,
                "form_action": reverse("links:edit", args=[link.public_id])}
     if data is not None and (section := _section(request, editor)):
         return render_page(request, "links/link_form.html", context, partial=f"section-{section}")
     if data is not None and editor.is_valid():
         try:
             services.payment_link_update(link=link, name=editor.details.cleaned_data["name"],
-                                         notes=editor.details.cleaned_data["notes"], options=editor.options())
+                                         notes=editor.details.cleaned_data["notes"], options=editor.options(),
+                                         line_items=editor.service_item_updates())
         except ValidationError as error:
             editor.add_errors(error)
         else:

@@ -114,3 +114,19 @@ def test_adjustable_quantity_and_an_item_not_in_the_catalog(sandbox, stripe_clie
     items = stripe_client.v1.payment_links.line_items.list(link.stripe_id).data
     assert [i.price.unit_amount for i in items] == [1500, 250]
     assert link.line_items.count() == 2
+
+
+def test_edit_changes_quantities(sandbox, stripe_client, staff_client, price):
+    staff_client.post(reverse("links:create"), _data(price))
+    link = PaymentLink.objects.get()
+    edit = {"name": link.name, "notes": "", "request_token": "f" * 32, "custom_fields-TOTAL_FORMS": "0",
+            "custom_fields-INITIAL_FORMS": "0", "line_items-TOTAL_FORMS": "1", "line_items-INITIAL_FORMS": "0",
+            "line_items-0-quantity": "3", "line_items-0-adjustable": "on", "line_items-0-maximum": "10"}
+    page = staff_client.get(reverse("links:edit", args=[link.public_id])).content.decode()
+    assert 'name="line_items-0-quantity"' in page
+    response = staff_client.post(reverse("links:edit", args=[link.public_id]), edit)
+    assert response.status_code == 302, response.content.decode()[response.content.decode().find("error-summary"):][:600]
+    item = link.line_items.get()
+    remote = stripe_client.v1.payment_links.line_items.list(link.stripe_id).data[0]
+    assert (item.quantity, item.adjustable_quantity) == (3, {"enabled": True, "maximum": 10})
+    assert remote.quantity == 3
