@@ -46,10 +46,6 @@ AWAITING_WINDOW = timedelta(days=30)
 AWAITING_BATCH = 200
 
 
-class OrderNotFound(Exception):
-    pass
-
-
 # STRIPE OBJECTS ------------------------------------------------------------------------------------
 
 

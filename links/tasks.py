@@ -28,18 +28,3 @@ def reconcile_checkout_sessions() -> int:
     from links.fulfilment import checkout_sessions_reconcile
 
     return checkout_sessions_reconcile()
-
-
-@shared_task(
-    name="links.fulfil_checkout_session",
-    bind=True,
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    max_retries=5,
-)
-def fulfil_checkout_session(self, session_id: str, actor: str) -> None:
-    """Fulfil one session outside a request (the success page, when the webhook is late)."""
-    from links.fulfilment import checkout_session_fulfil
-
-    checkout_session_fulfil(session_id=session_id, actor=actor)
