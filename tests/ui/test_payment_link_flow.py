@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Price
+from catalog.roles import staff_role_set
 from links.models import PaymentLink
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_endpoint_register, webhook_secrets_invalidate
@@ -64,7 +65,7 @@ def _create_link(page, base_url: str, price: Price, screenshot) -> PaymentLink:
     page.goto(f"{base_url}/links/new/")
     page.get_by_label("Internal name").fill("Poster sale")
     _htmx(page, lambda: page.get_by_label("Price").select_option(price.stripe_id))
-    page.get_by_label("Quantity").fill("2")
+    page.get_by_label("Quantity:", exact=True).fill("2")
     page.get_by_label("Find a country").fill("fra")
     _htmx(page, lambda: page.get_by_label("France", exact=True).check())
     _htmx(page, lambda: page.get_by_label("Express — 5.00 EUR").check())
@@ -108,6 +109,7 @@ def test_merchant_creates_a_link_a_customer_pays_and_the_link_is_deactivated(
 ):
     settings.STRIPE_WEBHOOK_SECRETS = []
     webhook_secrets_invalidate()
+    staff_role_set(user=staff_user, role="Admins")  # to see the settings page too
     webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
     base_url = sandbox.base_url
 
@@ -140,5 +142,9 @@ def test_merchant_creates_a_link_a_customer_pays_and_the_link_is_deactivated(
     page.get_by_role("heading", name="This link is no longer available").wait_for()
     screenshot("link-inactive")
 
-    page.goto(f"{base_url}/links/")
-    screenshot("links-list")
+    for name, path in (("links-list", "/links/"), ("catalog", "/catalog/"), ("shipping-rates", "/catalog/shipping-rates/"),
+                       ("discounts", "/catalog/discounts/"), ("orders", "/orders/"), ("settings", "/settings/"),
+                       ("link-edit", f"/links/{link.public_id}/edit/")):
+        page.goto(f"{base_url}{path}")
+        assert page.get_by_role("heading", level=1).count() == 1
+        screenshot(name)
