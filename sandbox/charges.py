@@ -48,9 +48,15 @@ def _sepa_details(payment) -> dict:
 
 
 def charge_create(
-    *, intent: dict, payment, decline: cards.CardDecline | None, status: str | None = None
+    *,
+    intent: dict,
+    payment,
+    decline: cards.CardDecline | None,
+    status: str | None = None,
+    captured: bool = True,
 ) -> dict:
-    """Store the charge for one attempt and emit its event; ``status`` overrides (SEPA ``pending``)."""
+    """Store the charge for one attempt and emit its event; ``status`` overrides (SEPA ``pending``),
+    ``captured=False`` only authorises (``capture_method=manual``)."""
     sepa = payment.payment_method_type == "sepa_debit"
     status = status or ("failed" if decline else "succeeded")
     data = skeleton(stripe.Charge)
@@ -59,7 +65,7 @@ def charge_create(
             "id": new_id("ch"),
             "object": "charge",
             "amount": intent["amount"],
-            "amount_captured": intent["amount"] if status == "succeeded" else 0,
+            "amount_captured": intent["amount"] if status == "succeeded" and captured else 0,
             "amount_refunded": 0,
             "billing_details": {
                 "address": payment.address,
@@ -69,7 +75,7 @@ def charge_create(
                 "tax_id": None,
             },
             "calculated_statement_descriptor": "SANDBOX",
-            "captured": status == "succeeded",
+            "captured": status == "succeeded" and captured,
             "created": store.now(),
             "currency": intent["currency"],
             "customer": intent["customer"],

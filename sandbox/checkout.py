@@ -203,6 +203,8 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
             return PaymentResult(session=session, decline=decline)
         # A free trial charges nothing now: Stripe reports ``no_payment_required``.
         status = "no_payment_required" if trialing else "paid"
+        if intent and intent.data["capture_method"] == "manual":
+            status = "unpaid"  # authorised only: the merchant captures later
         event = _complete_paid(session, link, payment, intent=intent, payment_status=status)
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
 
@@ -491,6 +493,7 @@ def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:
         receipt_email=None,
         payment_method_types=session["payment_method_types"],
     )
+    data["capture_method"] = intent_data.get("capture_method") or "automatic"
     # Connect: the link's fee, settlement merchant and destination are recorded on the payment.
     data["application_fee_amount"] = link.get("application_fee_amount")
     data["on_behalf_of"] = link.get("on_behalf_of")
@@ -558,10 +561,14 @@ def _decline(
 
 
 def _succeed(intent: ApiObject, *, customer_id: str | None, payment: Payment | None = None) -> None:
+    """The charge went through: ``succeeded``, or ``requires_capture`` for ``capture_method=manual``."""
+    manual = intent.data["capture_method"] == "manual"
+    amount = intent.data["amount"]
     intent.data.update(
         {
-            "status": "succeeded",
-            "amount_received": intent.data["amount"],
+            "status": "requires_capture" if manual else "succeeded",
+            "amount_received": 0 if manual else amount,
+            "amount_capturable": amount if manual else 0,
             "last_payment_error": None,
             "next_action": None,
             "customer": customer_id,
@@ -569,13 +576,13 @@ def _succeed(intent: ApiObject, *, customer_id: str | None, payment: Payment | N
     )
     _payment_method_id(intent)
     if payment is not None:
-        intent.data["latest_charge"] = charges.charge_create(
-            intent=intent.data, payment=payment, decline=None
-        )["id"]
+        charge = charges.charge_create(intent=intent.data, payment=payment, decline=None, captured=not manual)
+        intent.data["latest_charge"] = charge["id"]
     else:
         _settle_charge(intent.data["latest_charge"])
     store.save(intent)
-    event_emit(type="payment_intent.succeeded", obj=intent.data)
+    event_type = "payment_intent.amount_capturable_updated" if manual else "payment_intent.succeeded"
+    event_emit(type=event_type, obj=intent.data)
 
 
 def _customer(session: dict, link: dict, payment: Payment) -> str | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
+from django.views.generic import RedirectView
 
 from sandbox import hosted, pages, receipts
 from sandbox.api import account as account_api
@@ -126,6 +127,11 @@ urlpatterns = [
     v1("events/<str:event_id>", "event", GET=events.event_retrieve),
     v1("payment_intents", "payment_intents", GET=resources.payment_intent_list),
     v1("payment_intents/<str:intent_id>", "payment_intent", GET=resources.payment_intent_retrieve),
+    v1(
+        "payment_intents/<str:intent_id>/capture",
+        "payment_intent_capture",
+        POST=resources.payment_intent_capture,
+    ),
     v1("subscriptions", "subscriptions", GET=billing_api.subscription_list),
     v1(
         "subscriptions/<str:subscription_id>",
@@ -158,6 +164,7 @@ urlpatterns = [
     path("pay/<str:token>", hosted.pay, name="pay"),
     path("checkout/<str:session_id>", hosted.checkout_page, name="checkout"),
     path("checkout/<str:session_id>/authenticate", hosted.authenticate, name="authenticate"),
+    path("", RedirectView.as_view(pattern_name="sandbox:events"), name="index"),
     path("invoices/<str:token>", receipts.invoice_page, name="invoice"),
     # Developer pages (staff only, like the dashboard).
     path("events/", pages.event_list, name="events"),

@@ -47,3 +47,27 @@ def test_refund_more_than_captured_is_refused(api, intent_id):
 
 def test_refund_needs_a_charge_or_payment_intent(api):
     assert api.post("refunds", {}).json()["error"]["code"] == "parameter_missing"
+
+
+def test_manual_capture(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "payment_intent_data": {"capture_method": "manual"},
+        },
+    )
+    client.post(link["url"].removeprefix("http://testserver"), CARD)
+    session = ApiObject.objects.get(type="checkout.session").data
+    assert session["payment_status"] == "unpaid"
+    intent = api.ok("get", f"payment_intents/{session['payment_intent']}")
+    assert (intent["status"], intent["amount_capturable"], intent["amount_received"]) == (
+        "requires_capture",
+        1500,
+        0,
+    )
+    captured = api.ok("post", f"payment_intents/{intent['id']}/capture", {"amount_to_capture": 1000})
+    assert (captured["status"], captured["amount_received"]) == ("succeeded", 1000)
+    assert api.ok("get", f"charges/{captured['latest_charge']}")["amount_captured"] == 1000
+    assert api.post(f"payment_intents/{intent['id']}/capture", {}).status_code == 400
