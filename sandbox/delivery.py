@@ -160,14 +160,22 @@ def _one_less_pending(event_id: str) -> None:
     store.save(event)
 
 
+def delivery_enqueue(*, delivery_id: int, countdown: int | None = None) -> None:
+    """Hand a delivery to Celery; if the broker is down the row stays pending for the tick's sweep."""
+    from sandbox import tasks as delivery_task
+
+    try:
+        delivery_task.deliver_event.apply_async(args=[delivery_id], countdown=countdown)
+    except Exception:  # the broker's errors vary by transport; the outbox row is the source of truth
+        logger.exception("Could not queue webhook delivery %s; the sandbox tick will retry it.", delivery_id)
+
+
 def deliver_now(*, event_id: str, budget: float | None = None) -> None:
     """Deliver one event synchronously (the hosted page waits for ``checkout.session.completed``).
 
     Call only after the event's transaction has committed; never inside one. Failed attempts are
     handed to the Celery task with the back-off delay.
     """
-    from sandbox import tasks as delivery_task
-
     deadline = time.monotonic() + (budget or webhook_timeout())
     for delivery_id in WebhookDelivery.objects.filter(
         event_id=event_id, status=WebhookDelivery.Status.PENDING
@@ -175,17 +183,15 @@ def deliver_now(*, event_id: str, budget: float | None = None) -> None:
         remaining = max(0.5, deadline - time.monotonic())
         retry_in = delivery_attempt(delivery_id=delivery_id, timeout=remaining)
         if retry_in is not None:
-            delivery_task.deliver_event.apply_async(args=[delivery_id], countdown=retry_in)
+            delivery_enqueue(delivery_id=delivery_id, countdown=retry_in)
 
 
 def delivery_resend(*, delivery_id: int) -> None:
     """Resend from the sandbox page: back to pending and queued now (a new attempt is recorded)."""
-    from sandbox import tasks as delivery_task
-
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         status=WebhookDelivery.Status.PENDING, claimed_at=None, next_attempt_at=None
     )
-    transaction.on_commit(lambda: delivery_task.deliver_event.delay(delivery_id))
+    transaction.on_commit(lambda: delivery_enqueue(delivery_id=delivery_id))
 
 
 # A delivery untouched this long was lost (a crash between commit and enqueue, a lost task).
@@ -194,13 +200,11 @@ LOST_AFTER = datetime.timedelta(minutes=2)
 
 def deliveries_requeue_lost() -> int:
     """Queue again pending deliveries that nobody is sending and whose time has passed (the outbox sweep)."""
-    from sandbox import tasks as delivery_task
-
     cutoff = timezone.now() - LOST_AFTER
     lost = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING, claimed_at__isnull=True
     ).filter(Q(next_attempt_at__isnull=True, created_at__lt=cutoff) | Q(next_attempt_at__lt=cutoff))
     ids = list(lost.values_list("pk", flat=True))
     for delivery_id in ids:
-        delivery_task.deliver_event.delay(delivery_id)
+        delivery_enqueue(delivery_id=delivery_id)
     return len(ids)

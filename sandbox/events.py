@@ -45,8 +45,8 @@ def event_emit(*, type: str, obj: dict, previous: dict | None = None, deliver_no
         for endpoint in endpoints
     ]
     if deliveries and not deliver_now:
-        from sandbox import tasks as delivery_task
+        from sandbox.delivery import delivery_enqueue
 
         for delivery in deliveries:
-            transaction.on_commit(lambda pk=delivery.pk: delivery_task.deliver_event.delay(pk))
+            transaction.on_commit(lambda pk=delivery.pk: delivery_enqueue(delivery_id=pk))
     return event
