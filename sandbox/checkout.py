@@ -1,19 +1,19 @@
-"""Checkout sessions opened by payment links: open, price, pay (complete or decline), expire."""
+"""Checkout sessions opened by payment links: open, pay (complete, decline, 3-D Secure, SEPA), settle, expire.
+
+The money of a session is in totals.py, its PaymentIntent in intents.py.
+"""
 
 from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field
 
-import stripe
 from django.conf import settings
 from django.db import transaction
 
-from sandbox import billing, cards, charges, discounts, objects, pricing, store, tax
+from sandbox import billing, cards, charges, intents, objects, store, totals
 from sandbox.events import event_emit, previous_attributes
-from sandbox.ids import new_id
 from sandbox.models import ApiObject
-from sandbox.shapes import shape
 
 # Stripe's test SEPA debits settle after a few minutes.
 DEFAULT_SEPA_SETTLEMENT_SECONDS = 180
@@ -73,55 +73,6 @@ def session_expire(*, session: ApiObject) -> None:
     )
 
 
-def session_line_items(
-    *,
-    link: dict,
-    quantities: dict[str, int] | None = None,
-    custom_amount: int | None = None,
-    optional: dict[str, int] | None = None,
-) -> list[dict]:
-    """The session's LineItems: the link's items with the chosen quantities (items brought down to 0
-    are left out, as on Stripe), then the optional items the customer added."""
-    chosen = [
-        {
-            "id": item["id"],
-            "price": item["price"],
-            "quantity": (quantities or {}).get(item["id"], item["quantity"]),
-            "adjustable_quantity": item["adjustable_quantity"],
-        }
-        for item in link["_line_items"]
-    ]
-    for extra in link.get("optional_items") or []:
-        if (optional or {}).get(extra["price"]):
-            chosen.append(
-                {
-                    "id": f"optional_{extra['price']}",
-                    "price": extra["price"],
-                    "quantity": optional[extra["price"]],
-                    "adjustable_quantity": extra["adjustable_quantity"],
-                }
-            )
-    items = []
-    for item in chosen:
-        quantity = item["quantity"]
-        if quantity == 0:
-            continue
-        price = store.get(type="price", object_id=item["price"]).data
-        product = store.get(type="product", object_id=price["product"]).data
-        subtotal = pricing.line_subtotal(price, quantity, custom_amount=custom_amount)
-        line = objects.line_item(
-            price=store.public(price),
-            quantity=quantity,
-            amounts={"subtotal": subtotal, "total": subtotal},
-            adjustable=item["adjustable_quantity"],
-            product_name=product["name"],
-        )
-        line["id"] = new_id("li")
-        line["_link_item"] = item["id"]  # which link item the customer's quantity applies to
-        items.append(line)
-    return items
-
-
 def session_mode(line_items: list[dict]) -> str:
     return "subscription" if any(li["price"]["type"] == "recurring" for li in line_items) else "payment"
 
@@ -141,7 +92,7 @@ def session_open(
 
     ``utm`` codes are kept for the redirect, ``base_url`` for the invoice URLs the session may make.
     """
-    items = session_line_items(link=link.data)
+    items = totals.session_line_items(link=link.data)
     subtotal = sum(li["amount_subtotal"] for li in items)
     data = objects.checkout_session(
         link=link.data,
@@ -182,23 +133,23 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         link = store.locked(type="payment_link", object_id=session.data["payment_link"])
         if not link_available(link.data):
             raise LinkUnavailable
-        _price_session(session.data, link.data, payment)
+        totals.session_price(session.data, link.data, payment)
         trialing = session.data["mode"] == "subscription" and billing.trial_days(
             link=link.data, line_items=session.data["_line_items"]
         )
-        intent = None if trialing else _payment_intent(session.data, link.data, payment)
+        intent = None if trialing else intents.intent_for_session(session.data, link.data, payment)
         if intent and payment.payment_method_type == "sepa_debit":
             event = _complete_processing(session, link, payment, intent=intent)
             return PaymentResult(session=session, completed_event_id=event.stripe_id)
         if intent and cards.requires_authentication(payment.card_number) and not authenticated:
-            _require_action(intent, session)
+            intents.intent_require_action(intent, session)
             session.data["_pending_payment"] = asdict(payment)
             store.save(session)
             return PaymentResult(session=session, requires_action=True)
         decline = cards.card_outcome(payment.card_number)
         if decline is not None:
             if intent:
-                _decline(intent, decline, payment=payment)
+                intents.intent_decline(intent, decline, payment=payment)
             store.save(session)
             return PaymentResult(session=session, decline=decline)
         # A free trial charges nothing now: Stripe reports ``no_payment_required``.
@@ -219,7 +170,7 @@ def _complete_paid(
 ) -> ApiObject:
     customer_id = _customer(session.data, link.data, payment)
     if intent:
-        _succeed(intent, customer_id=customer_id, payment=payment)
+        intents.intent_succeed(intent, customer_id=customer_id, payment=payment)
     _complete(session.data, payment, intent_id=intent.stripe_id if intent else None, customer_id=customer_id)
     session.data["payment_status"] = payment_status
     if session.data["mode"] == "subscription":
@@ -250,7 +201,7 @@ def _complete_processing(
 
     intent.data["status"] = "processing"
     intent.data["payment_method_types"] = ["sepa_debit"]
-    _payment_method_id(intent)
+    intents.payment_method_id(intent)
     intent.data["latest_charge"] = charges.charge_create(
         intent=intent.data, payment=payment, decline=None, status="pending"
     )["id"]
@@ -286,10 +237,10 @@ def session_settle(*, session_id: str) -> int:
             )
             store.save(charge)
             event_emit(type="charge.failed", obj=charge.data)
-            _decline(intent, cards.SEPA_DEBIT_FAILED, method="sepa_debit")
+            intents.intent_decline(intent, cards.SEPA_DEBIT_FAILED, method="sepa_debit")
             event_type = "checkout.session.async_payment_failed"
         else:
-            _succeed(intent, customer_id=session.data["customer"])
+            intents.intent_succeed(intent, customer_id=session.data["customer"])
             session.data["payment_status"] = "paid"
             event_type = "checkout.session.async_payment_succeeded"
         store.save(session)
@@ -307,20 +258,10 @@ def session_authenticate(*, session_id: str, approved: bool) -> PaymentResult:
         if approved:
             return session_pay(session_id=session_id, payment=Payment(**pending), authenticated=True)
         intent = store.locked(type="payment_intent", object_id=session.data["payment_intent"])
-        _decline(intent, cards.AUTHENTICATION_FAILED, payment=Payment(**pending))
+        intents.intent_decline(intent, cards.AUTHENTICATION_FAILED, payment=Payment(**pending))
         session.data.pop("_pending_payment")
         store.save(session)
         return PaymentResult(session=session, decline=cards.AUTHENTICATION_FAILED)
-
-
-def _require_action(intent: ApiObject, session: ApiObject) -> None:
-    intent.data["status"] = "requires_action"
-    intent.data["next_action"] = {
-        "redirect_to_url": {"return_url": session.data["url"], "url": session.data["url"] + "/authenticate"},
-        "type": "redirect_to_url",
-    }
-    _payment_method_id(intent)
-    store.save(intent)
 
 
 def session_reprice(*, session_id: str, payment: Payment) -> ApiObject:
@@ -330,7 +271,7 @@ def session_reprice(*, session_id: str, payment: Payment) -> ApiObject:
         if session.data["status"] != "open":
             raise SessionNotOpen
         link = store.get(type="payment_link", object_id=session.data["payment_link"])
-        _price_session(session.data, link.data, payment)
+        totals.session_price(session.data, link.data, payment)
         store.save(session)
         return session
 
@@ -342,132 +283,6 @@ def link_available(link: dict) -> bool:
     return bool(link["active"])
 
 
-def _price_session(data: dict, link: dict, payment: Payment) -> None:
-    """Lines, then the promotion code's discount, then tax on the discounted amounts, then shipping."""
-    items = session_line_items(
-        link=link,
-        quantities=payment.quantities,
-        custom_amount=payment.custom_amount,
-        optional=payment.optional_items,
-    )
-    currency = data["currency"]
-    subtotal = sum(li["amount_subtotal"] for li in items)
-    data["discounts"] = []
-    if payment.promotion_code:
-        promo, coupon = discounts.promotion_code_lookup(
-            code=payment.promotion_code,
-            currency=currency,
-            subtotal=subtotal,
-            email=payment.email,
-            product_ids=[li["price"]["product"] for li in items],
-        )
-        amounts = discounts.line_discounts(coupon=coupon.data, lines=items, currency=currency)
-        discount = _discount_object(
-            session_id=data["id"], promo_id=promo.stripe_id, coupon_id=coupon.stripe_id
-        )
-        for line, amount in zip(items, amounts, strict=True):
-            line["amount_discount"] = amount
-            line["discounts"] = [{"amount": amount, "discount": discount}] if amount else []
-        data["discounts"] = [{"coupon": coupon.stripe_id, "promotion_code": promo.stripe_id}]
-    country = (payment.address or {}).get("country")
-    percentage = tax.rate_for(country) if link["automatic_tax"]["enabled"] else None
-    exclusive_tax = 0
-    for line in items:
-        net = line["amount_subtotal"] - line["amount_discount"]
-        line_tax = 0
-        if percentage is not None:
-            behavior = line["price"]["tax_behavior"]
-            line_tax = tax.line_tax(amount=net, percentage=percentage, behavior=behavior)
-            rate = tax.tax_rate_object(country, percentage, inclusive=behavior == "inclusive")
-            line["taxes"] = [
-                {
-                    "amount": line_tax,
-                    "rate": rate,
-                    "taxability_reason": "standard_rated",
-                    "taxable_amount": net,
-                }
-            ]
-            if behavior != "inclusive":
-                exclusive_tax += line_tax
-        line["amount_tax"] = line_tax
-        line["amount_total"] = net + (
-            line_tax if line["taxes"] and line["price"]["tax_behavior"] != "inclusive" else 0
-        )
-    if link["automatic_tax"]["enabled"]:
-        data["automatic_tax"].update(
-            {
-                "provider": "stripe",
-                "status": "complete" if percentage is not None else "requires_location_inputs",
-            }
-        )
-    data["_line_items"] = items
-    shipping = _shipping(data, payment.shipping_rate)
-    discount_total = sum(li["amount_discount"] for li in items)
-    data["amount_subtotal"] = subtotal
-    data["amount_total"] = subtotal - discount_total + exclusive_tax + shipping
-    data["total_details"] = {
-        "amount_discount": discount_total,
-        "amount_shipping": shipping,
-        "amount_tax": sum(li["amount_tax"] for li in items),
-    }
-    # Returned only with expand[]=total_details.breakdown.
-    data["_breakdown"] = {
-        "discounts": _discount_breakdown(items, discount_total),
-        "taxes": _tax_breakdown(items),
-    }
-
-
-def _discount_breakdown(items: list[dict], total: int) -> list[dict]:
-    """The one promotion code's discount over the whole order."""
-    discounts = [entry["discount"] for line in items for entry in line["discounts"]]
-    return [{"amount": total, "discount": discounts[0]}] if discounts else []
-
-
-def _tax_breakdown(items: list[dict]) -> list[dict]:
-    """Taxes summed per rate over the lines."""
-    totals: dict[tuple, dict] = {}
-    for line in items:
-        for tax_line in line["taxes"]:
-            key = (tax_line["rate"]["percentage"], tax_line["rate"]["inclusive"])
-            entry = totals.setdefault(key, {**tax_line, "amount": 0, "taxable_amount": 0})
-            entry["amount"] += tax_line["amount"]
-            entry["taxable_amount"] += tax_line["taxable_amount"]
-    return list(totals.values())
-
-
-def _shipping(data: dict, rate_id: str | None) -> int:
-    if not rate_id:
-        return 0
-    rate = store.get(type="shipping_rate", object_id=rate_id).data
-    amount = rate["fixed_amount"]["amount"]
-    data["shipping_cost"] = {
-        "amount_subtotal": amount,
-        "amount_tax": 0,
-        "amount_total": amount,
-        "shipping_rate": rate["id"],
-        "taxes": [],
-    }
-    return amount
-
-
-def _discount_object(*, session_id: str, promo_id: str, coupon_id: str) -> dict:
-    return {
-        "id": new_id("di"),
-        "object": "discount",
-        "checkout_session": session_id,
-        "customer": None,
-        "customer_account": None,
-        "end": None,
-        "invoice": None,
-        "invoice_item": None,
-        "promotion_code": promo_id,
-        "source": {"coupon": coupon_id, "type": "coupon"},
-        "start": store.now(),
-        "subscription": None,
-        "subscription_item": None,
-    }
-
-
 def _redeem(data: dict) -> None:
     """Count the redemption on the promotion code and its coupon."""
     for entry in data["discounts"]:
@@ -475,114 +290,6 @@ def _redeem(data: dict) -> None:
             obj = store.locked(type=type, object_id=object_id)
             obj.data["times_redeemed"] += 1
             store.save(obj)
-
-
-def _payment_intent(session: dict, link: dict, payment: Payment) -> ApiObject:
-    """The session's PaymentIntent: created on the first attempt, reused by retries like Stripe."""
-    if session["payment_intent"]:
-        intent = store.locked(type="payment_intent", object_id=session["payment_intent"])
-        intent.data["amount"] = session["amount_total"]
-        return intent
-    intent_data = link.get("payment_intent_data") or {}
-    data = objects.payment_intent(
-        amount=session["amount_total"],
-        currency=session["currency"],
-        customer_id=None,
-        metadata=intent_data.get("metadata") or {},
-        description=intent_data.get("description"),
-        receipt_email=None,
-        payment_method_types=session["payment_method_types"],
-    )
-    data["capture_method"] = intent_data.get("capture_method") or "automatic"
-    # Connect: the link's fee, settlement merchant and destination are recorded on the payment.
-    data["application_fee_amount"] = link.get("application_fee_amount")
-    data["on_behalf_of"] = link.get("on_behalf_of")
-    transfer = link.get("transfer_data")
-    if transfer:
-        data["transfer_data"] = shape(
-            stripe.PaymentIntent.TransferData,
-            {"amount": transfer.get("amount"), "destination": transfer["destination"]},
-        )
-        data["transfer_group"] = f"group_{data['id']}"
-    intent = store.create(object_id=data["id"], type="payment_intent", data=data)
-    session["payment_intent"] = intent.stripe_id
-    event_emit(type="payment_intent.created", obj=intent.data)
-    return intent
-
-
-def _settle_charge(charge_id: str | None) -> None:
-    """A pending (SEPA) charge succeeds when the debit settles."""
-    if not charge_id:
-        return
-    charge = store.locked(type="charge", object_id=charge_id)
-    charge.data.update(
-        {"status": "succeeded", "paid": True, "captured": True, "amount_captured": charge.data["amount"]}
-    )
-    store.save(charge)
-    event_emit(type="charge.succeeded", obj=charge.data)
-
-
-def _payment_method_id(intent: ApiObject) -> str:
-    intent.data["payment_method"] = intent.data.get("payment_method") or new_id("pm")
-    return intent.data["payment_method"]
-
-
-def _decline(
-    intent: ApiObject, decline: cards.CardDecline, *, payment: Payment | None = None, method: str = "card"
-) -> None:
-    charge_id = intent.data.get("latest_charge")
-    if payment is not None:
-        charge = charges.charge_create(intent=intent.data, payment=payment, decline=decline)
-        charge_id = charge["id"]
-        intent.data["latest_charge"] = charge_id
-    intent.data["status"] = "requires_payment_method"
-    intent.data["next_action"] = None
-    intent.data["last_payment_error"] = {
-        "advice_code": None,
-        "charge": charge_id,
-        "code": decline.code,
-        "decline_code": decline.decline_code,
-        "doc_url": f"https://stripe.com/docs/error-codes/{decline.code.replace('_', '-')}",
-        "message": str(decline.message),
-        "network_advice_code": None,
-        "network_decline_code": None,
-        "param": None,
-        "payment_intent": None,
-        "payment_method": None,
-        "payment_method_type": method,
-        "request_log_url": None,
-        "setup_intent": None,
-        "source": None,
-        "type": "card_error" if method == "card" else "invalid_request_error",
-    }
-    _payment_method_id(intent)
-    store.save(intent)
-    event_emit(type="payment_intent.payment_failed", obj=intent.data)
-
-
-def _succeed(intent: ApiObject, *, customer_id: str | None, payment: Payment | None = None) -> None:
-    """The charge went through: ``succeeded``, or ``requires_capture`` for ``capture_method=manual``."""
-    manual = intent.data["capture_method"] == "manual"
-    amount = intent.data["amount"]
-    intent.data.update(
-        {
-            "status": "requires_capture" if manual else "succeeded",
-            "amount_received": 0 if manual else amount,
-            "amount_capturable": amount if manual else 0,
-            "last_payment_error": None,
-            "next_action": None,
-            "customer": customer_id,
-        }
-    )
-    _payment_method_id(intent)
-    if payment is not None:
-        charge = charges.charge_create(intent=intent.data, payment=payment, decline=None, captured=not manual)
-        intent.data["latest_charge"] = charge["id"]
-    else:
-        _settle_charge(intent.data["latest_charge"])
-    store.save(intent)
-    event_type = "payment_intent.amount_capturable_updated" if manual else "payment_intent.succeeded"
-    event_emit(type=event_type, obj=intent.data)
 
 
 def _customer(session: dict, link: dict, payment: Payment) -> str | None:
