@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.db import transaction
 
-from sandbox import billing, cards, charges, intents, objects, store, totals
+from sandbox import billing, cards, charges, discounts, intents, objects, store, totals
 from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject
 
@@ -110,6 +110,14 @@ def session_open(
     data["_utm"] = utm or {}
     data["_prefilled_promo_code"] = prefilled_promo_code
     data["_base_url"] = base_url
+    if prefilled_promo_code and link.data["allow_promotion_codes"]:
+        # Like Stripe, a valid prefilled code is applied at once; an invalid one only fills the field.
+        try:
+            totals.session_price(
+                data, link.data, Payment(email="", card_number="", promotion_code=prefilled_promo_code)
+            )
+        except discounts.PromotionCodeRefused:
+            pass
     return store.create(object_id=data["id"], type="checkout.session", data=data, parent=link.stripe_id)
 
 

@@ -112,10 +112,19 @@ def test_minimum_amount_and_first_time_restrictions(client, api, price):
     assert b"first-time customers" in client.post(_path(link), {**CARD, "promotion_code": "NEW"}).content
 
 
-def test_prefilled_promo_code(client, api, price):
+def test_prefilled_promo_code_is_applied_at_once(client, api, price):
     link, _ = _promo_link(api, price)
     response = client.get(_path(link) + "?prefilled_promo_code=SPRING")
     assert b'value="SPRING"' in response.content
+    assert b"27.00 USD" in response.content
+    assert _last_session(api)["total_details"]["amount_discount"] == 300
+
+
+def test_invalid_prefilled_promo_code_only_fills_the_field(client, api, price):
+    link, _ = _promo_link(api, price)
+    response = client.get(_path(link) + "?prefilled_promo_code=NOPE")
+    assert b'value="NOPE"' in response.content
+    assert _last_session(api)["amount_total"] == 3000
 
 
 def test_promotion_code_api_rules(api):
