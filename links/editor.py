@@ -4,7 +4,7 @@ that works without JavaScript, and whose sections htmx validates and swaps one a
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 
 from catalog.http import add_service_errors, renew_request_token
@@ -176,5 +176,3 @@ def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:
     data[f"{prefix}-TOTAL_FORMS"] = str(min(total + 1, formset_class.absolute_max))
     return formset_class(data, prefix=prefix, form_kwargs={"use_required_attribute": False})
 
-
-__all__ = ["LinkEditor", "SECTIONS", "merge_params", "NON_FIELD_ERRORS"]
