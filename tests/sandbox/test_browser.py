@@ -5,7 +5,6 @@ Skipped with a reason when chromium is absent (shared/notes/browser-tests.md).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -18,11 +17,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HEADERS = {"Authorization": "Bearer sk_test_browser"}
 
 
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture
+def page(sandbox, monkeypatch):
+    """A fresh headless chromium page, started after the live server and stopped before it.
+
+    ``DJANGO_ALLOW_ASYNC_UNSAFE`` only for this test: Playwright's sync API runs an event loop in this
+    thread, and a subprocess started by another test must not inherit the variable.
+    """
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -37,17 +41,11 @@ def browser():
                 "--no-first-run",
             ],
         )
-        yield browser
+        context = browser.new_context()
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        context.close()
         browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def _link(sandbox, **options) -> dict:
