@@ -281,3 +281,22 @@ def test_redirect_origin_is_allowed_as_form_action(client, api, price):
     form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
     assert "https://shop.example:8443" in form_action
     assert "'self'" in form_action
+
+
+def test_submit_type_and_custom_text(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "submit_type": "donate",
+            "custom_text": {
+                "submit": {"message": "Every euro helps"},
+                "after_submit": {"message": "Thank you!"},
+            },
+        },
+    )
+    html = client.get(_path(link)).content.decode()
+    assert '<button type="submit">Donate</button>' in html
+    assert "Every euro helps" in html
+    assert "Thank you!" in html
