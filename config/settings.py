@@ -166,6 +166,9 @@ CELERY_BEAT_SCHEDULE = {
     # Events whose task never ran (broker down, worker killed) are picked up again from the database.
     "webhooks-requeue-stuck-events": {"task": "webhooks.requeue_stuck_events", "schedule": 60.0},
 }
+if STRIPE_SANDBOX_MODE:
+    # The sandbox's clock: expires open sessions, settles SEPA debits, ends trials, re-queues deliveries.
+    CELERY_BEAT_SCHEDULE["sandbox-tick"] = {"task": "sandbox.tick", "schedule": 60.0}
 
 # E-MAIL ---------------------------------------------------------------------------------------------
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ's syntax); by default
