@@ -100,3 +100,12 @@ def test_recurring_price_needs_an_interval(staff_client):
 def test_form_carries_a_request_token(staff_client):
     response = staff_client.get(reverse("catalog:product-create"))
     assert b'name="request_token"' in response.content
+
+
+def test_product_list_query_count_does_not_grow(staff_client, django_assert_max_num_queries):
+    PriceFactory.create_batch(3)
+    with django_assert_max_num_queries(8):
+        staff_client.get(reverse("catalog:product-list"))
+    PriceFactory.create_batch(30)
+    with django_assert_max_num_queries(8):
+        assert staff_client.get(reverse("catalog:product-list")).status_code == 200
