@@ -89,3 +89,12 @@ def test_the_webhook_endpoint_needs_no_login_or_csrf():
     response = Client(enforce_csrf_checks=True).post(reverse("webhooks:stripe"), b"{}", content_type="application/json")
 
     assert response.status_code == 400  # refused for its missing signature, not for CSRF or login
+
+
+def test_the_django_admin_is_for_superusers_only(client, staff_user, django_user_model):
+    client.force_login(staff_user)
+    assert client.get("/admin/").status_code == 302  # a staff member is sent to the admin's login
+
+    superuser = django_user_model.objects.create_superuser(username="root", password="another-long-password")
+    client.force_login(superuser)
+    assert client.get("/admin/").status_code == 200
