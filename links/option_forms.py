@@ -37,6 +37,36 @@ PAYMENT_METHOD_TYPES = [
 ]
 
 
+def metadata_from_lines(text: str) -> dict[str, str]:
+    """Parse “key: value” lines within Stripe's metadata limits (50 keys, key ≤ 40 without brackets, value ≤ 500)."""
+    metadata = {}
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        key, sep, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or len(key) > 40 or "[" in key or "]" in key or len(value) > 500:
+            raise forms.ValidationError(_("“%(line)s”: write “key: value”, the key up to 40 characters "
+                                          "without brackets, the value up to 500.") % {"line": line})
+        metadata[key] = value
+    if len(metadata) > 50:
+        raise forms.ValidationError(_("Stripe keeps at most 50 metadata keys."))
+    return metadata
+
+
+def invoice_custom_fields_from_lines(text: str) -> list[dict[str, str]]:
+    """Parse “name: value” lines as Stripe's invoice custom fields (up to 4, name ≤ 40, value ≤ 140)."""
+    fields = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        name, sep, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value or len(name) > 40 or len(value) > 140:
+            raise forms.ValidationError(_("“%(line)s”: write “name: value”, the name up to 40 characters, "
+                                          "the value up to 140.") % {"line": line})
+        fields.append({"name": name, "value": value})
+    if len(fields) > 4:
+        raise forms.ValidationError(_("Stripe shows at most 4 custom fields on an invoice."))
+    return fields
+
+
 class OptionGroup(forms.Form):
     """One section of the editor. ``key`` is the form prefix and the section's id (``section-<key>``)."""
 
@@ -375,20 +405,38 @@ class InvoiceForm(OptionGroup):
     description = forms.CharField(label=_("Invoice description"), required=False, max_length=1500)
     footer = forms.CharField(label=_("Invoice footer"), required=False, max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 2}))
+    custom_fields = forms.CharField(
+        label=_("Invoice custom fields"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One “name: value” per line, up to 4, printed on the invoice (e.g. “Purchase order: 1234”)."),
+    )
+    metadata = forms.CharField(
+        label=_("Invoice metadata"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One “key: value” per line, copied to each invoice."),
+    )
+
+    def clean_custom_fields(self):
+        return invoice_custom_fields_from_lines(self.cleaned_data["custom_fields"])
+
+    def clean_metadata(self):
+        return metadata_from_lines(self.cleaned_data["metadata"])
 
     def to_params(self) -> dict:
         data = self.cleaned_data
         if not data["enabled"]:
             return {}
-        invoice_data = {k: data[k] for k in ("description", "footer") if data[k]}
+        invoice_data = {k: data[k] for k in ("description", "footer", "custom_fields", "metadata") if data[k]}
         return {"invoice_creation": {"enabled": True, **({"invoice_data": invoice_data} if invoice_data else {})}}
 
     @classmethod
     def initial_from(cls, options: dict) -> dict:
         invoice = options.get("invoice_creation") or {}
         data = invoice.get("invoice_data") or {}
-        return {"enabled": bool(invoice.get("enabled")), "description": data.get("description") or "",
-                "footer": data.get("footer") or ""}
+        return {
+            "enabled": bool(invoice.get("enabled")), "description": data.get("description") or "",
+            "footer": data.get("footer") or "",
+            "custom_fields": "\n".join(f"{f['name']}: {f['value']}" for f in data.get("custom_fields") or []),
+            "metadata": "\n".join(f"{k}: {v}" for k, v in (data.get("metadata") or {}).items()),
+        }
 
 
 class RestrictionsForm(OptionGroup):
@@ -441,17 +489,7 @@ class MetadataForm(OptionGroup):
     )
 
     def clean_metadata(self):
-        metadata = {}
-        for line in filter(None, (line.strip() for line in self.cleaned_data["metadata"].splitlines())):
-            key, sep, value = line.partition(":")
-            key, value = key.strip(), value.strip()
-            if not sep or not key or len(key) > 40 or "[" in key or "]" in key or len(value) > 500:
-                raise forms.ValidationError(_("“%(line)s”: write “key: value”, the key up to 40 characters "
-                                              "without brackets, the value up to 500.") % {"line": line})
-            metadata[key] = value
-        if len(metadata) > 50:
-            raise forms.ValidationError(_("Stripe keeps at most 50 metadata keys."))
-        return metadata
+        return metadata_from_lines(self.cleaned_data["metadata"])
 
     def to_params(self) -> dict:
         return {"metadata": self.cleaned_data["metadata"]} if self.cleaned_data["metadata"] else {}

@@ -130,3 +130,31 @@ def test_edit_changes_quantities(sandbox, stripe_client, staff_client, price):
     remote = stripe_client.v1.payment_links.line_items.list(link.stripe_id).data[0]
     assert (item.quantity, item.adjustable_quantity) == (3, {"enabled": True, "maximum": 10})
     assert remote.quantity == 3
+
+
+def test_invoice_data_with_custom_fields_and_metadata_reaches_stripe(sandbox, stripe_client, staff_client, price):
+    data = _data(price, **{
+        "invoice-enabled": "on", "invoice-description": "Thanks", "invoice-footer": "Paylinks SAS",
+        "invoice-custom_fields": "Purchase order: PO-1234\nVAT: FR0123", "invoice-metadata": "team: web",
+    })
+
+    response = staff_client.post(reverse("links:create"), data)
+
+    assert response.status_code == 302
+    remote = stripe_client.v1.payment_links.retrieve(PaymentLink.objects.get().stripe_id)
+    invoice_data = remote.invoice_creation.invoice_data
+    assert remote.invoice_creation.enabled is True
+    assert [(f.name, f.value) for f in invoice_data.custom_fields] == [("Purchase order", "PO-1234"), ("VAT", "FR0123")]
+    assert invoice_data.metadata.to_dict() == {"team": "web"}
+    assert (invoice_data.description, invoice_data.footer) == ("Thanks", "Paylinks SAS")
+
+
+def test_more_than_four_invoice_custom_fields_are_refused_at_the_field(staff_client, price):
+    lines = "\n".join(f"Field {n}: value {n}" for n in range(5))
+    data = _data(price, **{"invoice-enabled": "on", "invoice-custom_fields": lines})
+
+    response = staff_client.post(reverse("links:create"), data)
+
+    assert response.status_code == 422
+    assert "at most 4 custom fields" in response.content.decode()
+    assert not PaymentLink.objects.exists()
