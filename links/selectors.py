@@ -6,6 +6,8 @@ from uuid import UUID
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalog.models import Price, Product
 from links.models import Order, PaymentLink, PaymentLinkLineItem
@@ -101,3 +103,37 @@ def settings_overview() -> dict:
         "last_event": WebhookEvent.objects.order_by("-received_at").first(),
         "staff": list(User.objects.filter(is_staff=True).order_by("username").prefetch_related(role_groups)),
     }
+
+
+def link_checkout_preview(*, link: PaymentLink) -> dict:
+    """What a customer opening the link will be asked and shown, read from the link's Stripe options.
+
+    ``asks`` lists the details the payment page collects, ``after`` says what happens after payment.
+    """
+    options = link.options or {}
+    asks = [_("E-mail address and payment details")]
+    if options.get("billing_address_collection") == "required":
+        asks.append(_("Billing address (always)"))
+    countries = (options.get("shipping_address_collection") or {}).get("allowed_countries") or []
+    if countries:
+        asks.append(ngettext("Shipping address in %(count)d country", "Shipping address in %(count)d countries",
+                             len(countries)) % {"count": len(countries)})
+    if (options.get("phone_number_collection") or {}).get("enabled"):
+        asks.append(_("Phone number"))
+    if (options.get("tax_id_collection") or {}).get("enabled"):
+        asks.append(_("Tax ID"))
+    for field in options.get("custom_fields") or []:
+        label = (field.get("label") or {}).get("custom") or field.get("key")
+        asks.append(_("%(label)s (optional)") % {"label": label} if field.get("optional") else label)
+    if (options.get("consent_collection") or {}).get("terms_of_service") == "required":
+        asks.append(_("Agreement to your terms of service"))
+    if options.get("allow_promotion_codes"):
+        asks.append(_("A promotion code, if they have one"))
+    after_completion = options.get("after_completion") or {}
+    if after_completion.get("type") == "redirect":
+        after = _("They are sent to %(url)s") % {"url": after_completion["redirect"]["url"]}
+    else:
+        message = (after_completion.get("hosted_confirmation") or {}).get("custom_message")
+        after = _("They see a confirmation page: “%(message)s”") % {"message": message} if message else _(
+            "They see Stripe's confirmation page.")
+    return {"asks": asks, "after": after}

@@ -168,3 +168,20 @@ def test_link_list_filters(staff_client, link):
     assert [row.pk for row in response.context["page"].object_list] == [other.payment_link.pk]
     by_product = staff_client.get(reverse("links:list"), {"product": link.line_items.get().price.product.stripe_id})
     assert [row.pk for row in by_product.context["page"].object_list] == [link.pk]
+
+
+def test_link_page_previews_what_the_customer_is_asked(staff_client):
+    link = PaymentLinkFactory(options={
+        "phone_number_collection": {"enabled": True},
+        "shipping_address_collection": {"allowed_countries": ["FR", "BE"]},
+        "custom_fields": [{"key": "size", "label": {"type": "custom", "custom": "T-shirt size"}, "type": "text",
+                           "optional": True}],
+        "after_completion": {"type": "redirect", "redirect": {"url": "https://shop.example/thanks"}},
+    })
+
+    page = staff_client.get(reverse("links:detail", args=[link.public_id])).content.decode()
+
+    assert "Shipping address in 2 countries" in page
+    assert "Phone number" in page
+    assert "T-shirt size (optional)" in page
+    assert "They are sent to https://shop.example/thanks" in page
