@@ -36,7 +36,12 @@ def process_webhook_event(self, event_id: int) -> str | None:
 
     # Redelivered (acks_late + reject_on_worker_lost): the worker that claimed the event died mid-way.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    return webhook_event_process(event_id=event_id, take_over=redelivered)
+    # A retry (autoretry_for): this task's previous attempt has ended with an error. If that error was the
+    # database going away, the attempt could not record its failure and the event is still marked
+    # processing under its own claim, which no live worker holds: without taking it over, the retry would
+    # find it claimed and do nothing until the lease runs out and the requeue task sends it again.
+    retried = bool(self.request.retries)
+    return webhook_event_process(event_id=event_id, take_over=redelivered or retried)
 
 
 @shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)
