@@ -57,8 +57,10 @@ def main() -> int:
     for name, queryset in queries().items():
         print(f"== {name}\n{queryset.query}\n{queryset.explain(analyze=True)}\n")
     # The paginator's count on the unfiltered list, and the links dropdown of the orders list.
-    for sql in ('SELECT COUNT(*) FROM "links_order"',
-                'SELECT "id", "public_id", "name" FROM "links_paymentlink" ORDER BY "name"'):
+    for sql in (
+        'SELECT COUNT(*) FROM "links_order"',
+        'SELECT "id", "public_id", "name" FROM "links_paymentlink" ORDER BY "name"',
+    ):
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN ANALYZE " + sql)
             print(f"== {sql}\n" + "\n".join(row[0] for row in cursor.fetchall()) + "\n")
