@@ -7,7 +7,7 @@ import io
 import logging
 import re
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -28,6 +29,8 @@ from links.models import Order, OutboundEmail, PaymentLink
 logger = logging.getLogger(__name__)
 
 ORDERS_PER_PAGE = 50
+# How many links the orders list offers in its link filter (the newest).
+LINK_FILTER_CHOICES = 50
 EMAILS_PER_PAGE = 50
 EXPORT_CHUNK = 2000
 ORDER_EVENTS_SHOWN = 20
@@ -88,11 +91,27 @@ def _filtered_orders(params) -> tuple[QuerySet[Order], dict]:
             | Q(invoice_id=q)
             | Q(subscription_id=q)
         )
+    # A range on created_at itself (not created_at__date) so the order_created index serves it.
     if filters["date_from"]:
-        orders = orders.filter(created_at__date__gte=filters["date_from"])
+        orders = orders.filter(created_at__gte=_start_of_day(filters["date_from"]))
     if filters["date_to"]:
-        orders = orders.filter(created_at__date__lte=filters["date_to"])
+        orders = orders.filter(created_at__lt=_start_of_day(filters["date_to"] + timedelta(days=1)))
     return orders, filters
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def _links_for_filter(selected: str) -> list[PaymentLink]:
+    """The link filter's choices: the newest links and the one selected, never every link of a large account.
+
+    Orders of an older link are reached from that link's page, which links here with its id.
+    """
+    links = list(PaymentLink.objects.only("public_id", "name").order_by("-created_at", "-id")[:LINK_FILTER_CHOICES])
+    if _is_uuid(selected) and all(str(link.public_id) != selected for link in links):
+        links += list(PaymentLink.objects.only("public_id", "name").filter(public_id=selected))
+    return sorted(links, key=lambda link: link.name.lower())
 
 
 def _is_uuid(value: str) -> bool:
@@ -111,7 +130,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "query": query.urlencode(),
         "statuses": Order.Status.choices,
-        "links": PaymentLink.objects.only("public_id", "name").order_by("name"),
+        "links": _links_for_filter(filters["link"]),
     }
     template = "links/order_list.html" + ("#order-table" if request.htmx else "")
     return render(request, template, context)

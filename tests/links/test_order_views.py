@@ -274,3 +274,17 @@ def test_detail_lists_the_orders_events(staff_client, order):
     response = staff_client.get(reverse("orders:detail", args=[order.public_id]))
     assert "evt_for_order" in response.text
     assert "evt_other" not in response.text
+
+
+def test_link_filter_offers_the_newest_links_and_the_selected_one(staff_client):
+    from links.order_views import LINK_FILTER_CHOICES
+    from tests.links.factories import PaymentLinkFactory
+
+    oldest = PaymentLinkFactory(name="Oldest link")
+    newer = [PaymentLinkFactory() for _ in range(LINK_FILTER_CHOICES)]
+
+    unfiltered = staff_client.get(reverse("orders:list")).context["links"]
+    filtered = staff_client.get(reverse("orders:list"), {"link": str(oldest.public_id)}).context["links"]
+
+    assert len(unfiltered) == LINK_FILTER_CHOICES and oldest not in unfiltered
+    assert oldest in filtered and set(newer) <= set(filtered)

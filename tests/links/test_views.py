@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from links.models import Order
+from links.models import Order, PaymentLink
 from tests.catalog.factories import PriceFactory
 from tests.links.factories import LineItemFactory, OrderFactory, PaymentLinkFactory
 
@@ -83,6 +83,8 @@ def test_detail_shows_url_copy_button_qr_and_orders_with_totals(staff_client, li
     OrderFactory(payment_link=link, amount_total=1500)
     OrderFactory(payment_link=link, amount_total=3000, status=Order.Status.FULFILLED)
     OrderFactory(payment_link=link, amount_total=9900, status=Order.Status.EXPIRED)
+    # The counters fulfilment keeps for the two paid orders (tests/links/test_fulfilment.py checks them).
+    PaymentLink.objects.filter(pk=link.pk).update(revenue=4500, orders_count=2)
     content = staff_client.get(reverse("links:detail", args=[link.public_id])).content.decode()
     assert f'data-copy="{link.url}"' in content
     assert '<svg role="img"' in content and "<title>QR code of" in content
