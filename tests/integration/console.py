@@ -37,7 +37,8 @@ def main() -> None:
         ahead = float(request.get("ahead") or 0)
         namespace: dict = {"result": None}
         if ahead:
-            timezone.now = lambda: real_now() + datetime.timedelta(seconds=ahead)
+            shift = datetime.timedelta(seconds=ahead)
+            timezone.now = lambda shift=shift: real_now() + shift
         try:
             exec(compile(request["code"], "<console>", "exec"), namespace)  # noqa: S102 - test tool
             answer = {"ok": True, "result": namespace.get("result")}

@@ -126,13 +126,25 @@ class PrivatePostgres:
             [*prefix, *args], capture_output=True, text=True, timeout=timeout, cwd=self.root
         )
         if result.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stdout}\n{result.stderr}\n"
-                               f"{self.log.read_text(errors='replace')[-2000:] if self.log.exists() else ''}")
+            raise RuntimeError(
+                f"{args[0]} failed ({result.returncode}): {result.stdout}\n{result.stderr}\n"
+                f"{self.log.read_text(errors='replace')[-2000:] if self.log.exists() else ''}"
+            )
         return result
 
     def init(self) -> PrivatePostgres:
-        self._run(pg_tool("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-N",
-                  "-E", "UTF8", "--locale=C.UTF-8")
+        self._run(
+            pg_tool("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-N",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 "\nlisten_addresses = '127.0.0.1'\n"
@@ -194,9 +206,22 @@ class PrivateRedis:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         wait_until(self.ping, timeout=10, what=f"redis-server on port {self.port}")
 
@@ -224,8 +249,16 @@ class PrivateRedis:
 class AppStack:
     """The Paylinks processes against a database of a private PostgreSQL and a private Redis."""
 
-    def __init__(self, *, postgres: PrivatePostgres, redis: PrivateRedis, database: str, var_dir: Path,
-                 faults: str = "", extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        postgres: PrivatePostgres,
+        redis: PrivateRedis,
+        database: str,
+        var_dir: Path,
+        faults: str = "",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.postgres, self.redis, self.database = postgres, redis, database
         self.var_dir = Path(var_dir)
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -257,12 +290,17 @@ class AppStack:
 
     def manage(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})},
-            capture_output=True, text=True, timeout=timeout,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)[:200]} failed:\n{result.stdout[-3000:]}\n"
-                               f"{result.stderr[-5000:]}")
+            raise RuntimeError(
+                f"manage.py {' '.join(args)[:200]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+            )
         return result.stdout
 
     # processes -------------------------------------------------------------------------------------
@@ -275,10 +313,31 @@ class AppStack:
         log_path = self._log("web")
         with open(log_path, "ab") as log:
             self.web = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--worker-class", "gthread",
-                 "--threads", str(threads), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-                 "--timeout", "120", "--graceful-timeout", "5", "--backlog", "512"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(threads),
+                    "--workers",
+                    str(workers),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--timeout",
+                    "120",
+                    "--graceful-timeout",
+                    "5",
+                    "--backlog",
+                    "512",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_web(self, timeout: float = 120) -> None:
@@ -306,17 +365,35 @@ class AppStack:
             self.env["SANDBOX_FAULTS"] = faults
         self.start_web()
 
-    def spawn_worker(self, *, concurrency: int = 2, name: str | None = None,
-                     env: dict[str, str] | None = None) -> subprocess.Popen:
+    def spawn_worker(
+        self, *, concurrency: int = 2, name: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
         """Start ``celery worker``; ``wait_worker()`` waits until it is ready."""
         name = name or f"w{len(self.workers) + 1}"
         log_path = self._log(f"worker-{name}")
         with open(log_path, "ab") as log:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-                 "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
-                cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    str(concurrency),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"{name}-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=ROOT,
+                env={**self.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         worker.log_path = log_path  # type: ignore[attr-defined]
@@ -329,7 +406,9 @@ class AppStack:
 
         def ready() -> bool:
             if worker.poll() is not None:
-                raise RuntimeError(f"the Celery worker exited: {log_path.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"the Celery worker exited: {log_path.read_text(errors='replace')[-3000:]}"
+                )
             return b" ready." in log_path.read_bytes()
 
         wait_until(ready, timeout=timeout, interval=0.2, what=f"Celery worker {log_path.name}")
@@ -406,11 +485,14 @@ result = {{"url": link.url, "stripe_id": link.stripe_id, "id": link.id}}
         """What beat's ``webhooks.requeue_stuck_events`` does for events and e-mails, with the clock
         ``ahead`` seconds in the future: leases, grace periods and back-off delays have run out, as they
         would after that long. The tasks it enqueues run on the stack's real workers."""
-        return self.run("""
+        return self.run(
+            """
 from links.emails import outbound_emails_requeue
 from webhooks.services import webhook_events_requeue
 result = {"events": webhook_events_requeue(), "emails": outbound_emails_requeue()}
-""", ahead=ahead)
+""",
+            ahead=ahead,
+        )
 
     def enqueue(self, task_name: str, *args) -> None:
         """Send a task by name through the broker (as beat does), to be run by the stack's workers."""
@@ -434,8 +516,14 @@ class Console:
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.console"], cwd=ROOT, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
+            [sys.executable, "-m", "tests.integration.console"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
             start_new_session=True,
         )
         self._ready = False
@@ -499,15 +587,26 @@ class SlowApi:
                 if not hasattr(local, "session"):
                     local.session = requests.Session()
                 try:
-                    upstream_response = local.session.request(self.command, proxy.upstream + self.path, data=body,
-                                                         headers=headers, timeout=60, allow_redirects=False)
+                    upstream_response = local.session.request(
+                        self.command,
+                        proxy.upstream + self.path,
+                        data=body,
+                        headers=headers,
+                        timeout=60,
+                        allow_redirects=False,
+                    )
                 except requests.RequestException:
                     self.send_error(502)
                     return
                 content = upstream_response.content
                 self.send_response(upstream_response.status_code)
                 for name, value in upstream_response.headers.items():
-                    if name.lower() not in {"content-length", "content-encoding", "transfer-encoding", "connection"}:
+                    if name.lower() not in {
+                        "content-length",
+                        "content-encoding",
+                        "transfer-encoding",
+                        "connection",
+                    }:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -538,10 +637,17 @@ def pay(base_link_url: str, *, email: str, session=None, timeout: float = 30):
     customer = session or requests.Session()
     hosted = customer.get(base_link_url, timeout=timeout)
     hosted.raise_for_status()
-    paid = submit_form(customer, hosted, values={
-        "email": email, "card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34",
-        "card_cvc": "123", "cardholder_name": "Fault Tester",
-    })
+    paid = submit_form(
+        customer,
+        hosted,
+        values={
+            "email": email,
+            "card_number": "4242 4242 4242 4242",
+            "card_expiry": "12 / 34",
+            "card_cvc": "123",
+            "cardholder_name": "Fault Tester",
+        },
+    )
     return paid
 
 

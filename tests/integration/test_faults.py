@@ -43,7 +43,9 @@ LATER = 400.0
 
 def _skip_reason() -> str | None:
     if not os.environ.get("REDIS_URL"):
-        return "REDIS_URL is unset: the fault tests run in the integration pass (DATABASE_URL and REDIS_URL set)"
+        return (
+            "REDIS_URL is unset: the fault tests run in the integration pass (DATABASE_URL and REDIS_URL set)"
+        )
     missing = private_stack.missing_tools()
     if missing:
         return f"the fault tests start their own PostgreSQL and Redis, and need: {', '.join(missing)}"
@@ -128,8 +130,12 @@ def _healthy(request, world):
 def new_link(world: World, name: str) -> dict:
     """A link of its own for the test; waits until its catalog events are processed."""
     link = world.stack.create_link(name=name)
-    wait_for(lambda: events_in(world.stack, "pending", "processing", "failed") == 0, timeout=30,
-             message="the catalog events of the new link were not processed", stack=world.stack)
+    wait_for(
+        lambda: events_in(world.stack, "pending", "processing", "failed") == 0,
+        timeout=30,
+        message="the catalog events of the new link were not processed",
+        stack=world.stack,
+    )
     return link
 
 
@@ -144,11 +150,16 @@ def events_in(stack: AppStack, *statuses: str, link: dict | None = None) -> int:
 
 def completed_events(stack: AppStack, link: dict) -> list[tuple]:
     return stack.query(
-        "SELECT id, object_id, status, attempts FROM webhooks_webhookevent WHERE type = 'checkout.session.completed' "
-        "AND payload->'data'->'object'->>'payment_link' = %s ORDER BY id", (link["stripe_id"],))
+        "SELECT id, object_id, status, attempts FROM webhooks_webhookevent"
+        " WHERE type = 'checkout.session.completed' "
+        "AND payload->'data'->'object'->>'payment_link' = %s ORDER BY id",
+        (link["stripe_id"],),
+    )
 
 
-def wait_for(predicate, *, timeout: float, message: str, stack: AppStack | None = None, interval: float = 0.1):
+def wait_for(
+    predicate, *, timeout: float, message: str, stack: AppStack | None = None, interval: float = 0.1
+):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -162,16 +173,22 @@ def wait_for(predicate, *, timeout: float, message: str, stack: AppStack | None 
 
 def wait_claimed(world: World, link: dict) -> tuple:
     """The link's completed event, once a worker has claimed it (the worker is then mid-fulfilment)."""
+
     def claimed():
         rows = [row for row in completed_events(world.stack, link) if row[2] == "processing"]
         return rows[0] if rows else None
 
-    return wait_for(claimed, timeout=30, message="no worker claimed the event", stack=world.stack, interval=0.05)
+    return wait_for(
+        claimed, timeout=30, message="no worker claimed the event", stack=world.stack, interval=0.05
+    )
 
 
 def orders_of(stack: AppStack, link: dict) -> list[tuple]:
-    return stack.query("SELECT o.checkout_session_id, o.customer_email, o.status FROM links_order o "
-                       "WHERE o.payment_link_id = %s", (link["id"],))
+    return stack.query(
+        "SELECT o.checkout_session_id, o.customer_email, o.status FROM links_order o "
+        "WHERE o.payment_link_id = %s",
+        (link["id"],),
+    )
 
 
 def wait_settled(world: World, link: dict, emails: list[str], *, timeout: float) -> None:
@@ -180,10 +197,14 @@ def wait_settled(world: World, link: dict, emails: list[str], *, timeout: float)
     def settled() -> bool:
         sent = stack.scalar(
             "SELECT count(*) FROM links_outboundemail e JOIN links_order o ON o.id = e.order_id "
-            "WHERE o.payment_link_id = %s AND e.kind = 'order_confirmation' AND e.status = 'sent'", (link["id"],))
+            "WHERE o.payment_link_id = %s AND e.kind = 'order_confirmation' AND e.status = 'sent'",
+            (link["id"],),
+        )
         return sent >= len(emails) and events_in(stack, "pending", "processing", "failed", link=link) == 0
 
-    wait_for(settled, timeout=timeout, message=f"{len(emails)} orders and confirmations not settled", stack=stack)
+    wait_for(
+        settled, timeout=timeout, message=f"{len(emails)} orders and confirmations not settled", stack=stack
+    )
 
 
 def assert_exactly_once(world: World, link: dict, emails: list[str]) -> None:
@@ -198,14 +219,22 @@ def assert_exactly_once(world: World, link: dict, emails: list[str]) -> None:
     assert {status for _, _, status, _ in events} <= {"processed"}
     assert {session for _, session, _, _ in events} <= sessions
     # The ledger moved each order to paid once, and the link counted each once.
-    moves = stack.query("SELECT c.order_id, count(*) FROM links_orderstatuschange c JOIN links_order o "
-                        "ON o.id = c.order_id WHERE o.payment_link_id = %s AND c.to_status = 'paid' "
-                        "GROUP BY c.order_id", (link["id"],))
+    moves = stack.query(
+        "SELECT c.order_id, count(*) FROM links_orderstatuschange c JOIN links_order o "
+        "ON o.id = c.order_id WHERE o.payment_link_id = %s AND c.to_status = 'paid' "
+        "GROUP BY c.order_id",
+        (link["id"],),
+    )
     assert len(moves) == len(orders) and all(count == 1 for _, count in moves)
-    assert stack.scalar("SELECT orders_count FROM links_paymentlink WHERE id = %s", (link["id"],)) == len(orders)
+    assert stack.scalar("SELECT orders_count FROM links_paymentlink WHERE id = %s", (link["id"],)) == len(
+        orders
+    )
     # One confirmation per order in the outbox, sent; and one message written per customer.
-    outbox = stack.query("SELECT e.to, e.status FROM links_outboundemail e JOIN links_order o ON o.id = e.order_id "
-                         "WHERE o.payment_link_id = %s AND e.kind = 'order_confirmation'", (link["id"],))
+    outbox = stack.query(
+        "SELECT e.to, e.status FROM links_outboundemail e JOIN links_order o ON o.id = e.order_id "
+        "WHERE o.payment_link_id = %s AND e.kind = 'order_confirmation'",
+        (link["id"],),
+    )
     assert sorted(to for to, _ in outbox) == sorted(emails)
     assert {status for _, status in outbox} == {"sent"}
     written = sent_messages(stack.var_dir)
@@ -290,9 +319,13 @@ def test_redis_restarted_while_events_arrive(world):
     thread = threading.Thread(target=customers_pay, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: len(paid) >= 3 or errors, timeout=30, message="the first payments did not go through")
+        wait_for(
+            lambda: len(paid) >= 3 or errors, timeout=30, message="the first payments did not go through"
+        )
         world.redis.kill()
-        wait_for(lambda: len(paid) >= 6 or errors, timeout=30, message="payments stopped while Redis was down")
+        wait_for(
+            lambda: len(paid) >= 6 or errors, timeout=30, message="payments stopped while Redis was down"
+        )
         world.redis.start()
     finally:
         thread.join(timeout=60)
@@ -300,8 +333,12 @@ def test_redis_restarted_while_events_arrive(world):
     world.slow_api.delay = 0.0
 
     # The worker reconnects and finishes what it had; what was queued or sent during the outage is lost.
-    wait_for(lambda: events_in(stack, "processing", link=link) == 0, timeout=30,
-             message="the worker did not finish its tasks after the restart", stack=stack)
+    wait_for(
+        lambda: events_in(stack, "processing", link=link) == 0,
+        timeout=30,
+        message="the worker did not finish its tasks after the restart",
+        stack=stack,
+    )
     time.sleep(1)
     lost = events_in(stack, "pending", link=link)
     assert lost >= 2, "events recorded while Redis was down have no task"
@@ -331,8 +368,12 @@ def test_postgres_stopped_while_the_worker_processes(world):
     world.postgres.stop(mode="fast")
     try:
         world.slow_api.delay = 0.0
-        wait_for(lambda: b"retry: Retry in" in log_path.read_bytes()[log_start:], timeout=30,
-                 message="the task did not fail and retry while PostgreSQL was down", stack=stack)
+        wait_for(
+            lambda: b"retry: Retry in" in log_path.read_bytes()[log_start:],
+            timeout=30,
+            message="the task did not fail and retry while PostgreSQL was down",
+            stack=stack,
+        )
     finally:
         world.postgres.start()
 
@@ -361,11 +402,18 @@ def test_dropped_deliveries_are_recovered_by_the_reconciler(world):
     stack.enqueue("webhooks.requeue_stuck_events")
     wait_settled(world, link, emails, timeout=40)
     assert_exactly_once(world, link, emails)
-    actors = stack.query("SELECT DISTINCT c.actor FROM links_orderstatuschange c JOIN links_order o "
-                         "ON o.id = c.order_id WHERE o.payment_link_id = %s", (link["id"],))
+    actors = stack.query(
+        "SELECT DISTINCT c.actor FROM links_orderstatuschange c JOIN links_order o "
+        "ON o.id = c.order_id WHERE o.payment_link_id = %s",
+        (link["id"],),
+    )
     assert actors == [("reconciler",)]
 
     # Reconciling again finds nothing to do and changes nothing.
-    assert stack.run("from links.fulfilment import checkout_sessions_reconcile\n"
-                     "result = checkout_sessions_reconcile()") == 0
+    assert (
+        stack.run(
+            "from links.fulfilment import checkout_sessions_reconcile\nresult = checkout_sessions_reconcile()"
+        )
+        == 0
+    )
     assert_exactly_once(world, link, emails)

@@ -51,6 +51,8 @@ def test_a_first_attempt_still_leaves_a_live_claim_alone(stripe_session):
 
 def test_a_retry_never_processes_a_finished_event_again(stripe_session):
     event = _claimed_by_a_failed_attempt(stripe_session)
-    WebhookEvent.objects.filter(id=event.id).update(status=WebhookEvent.Status.PROCESSED, next_attempt_at=None)
+    WebhookEvent.objects.filter(id=event.id).update(
+        status=WebhookEvent.Status.PROCESSED, next_attempt_at=None
+    )
     assert _run(event.id, retries=3) is None
     assert not Order.objects.exists()
