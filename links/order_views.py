@@ -7,6 +7,7 @@ import io
 import logging
 import re
 import time
+from urllib.parse import urlencode
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
@@ -271,7 +272,8 @@ def email_list(request: HttpRequest) -> HttpResponse:
     else:
         status = ""
     page = Paginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "status": status, "statuses": OutboundEmail.Status.choices}
+    context = {"page": page, "status": status, "statuses": OutboundEmail.Status.choices,
+               "query": urlencode({"status": status}) if status else ""}
     template = "links/order_outbox.html" + ("#email-table" if request.htmx else "")
     return render(request, template, context)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 import logging
 
 from django.conf import settings
@@ -80,6 +81,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         ],
         "status": status,
         "event_type": event_type,
+        "query": urlencode({k: v for k, v in (("status", status), ("type", event_type)) if v}),
         "statuses": WebhookEvent.Status.choices,
         "types": sorted(_known_types()),
     }
