@@ -15,7 +15,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from catalog.forms import amount_to_minor
+from catalog.forms import amount_to_minor, parse_metadata
 from links.countries import SHIPPING_COUNTRIES
 
 CHECKOUT_SESSION_ID = "{CHECKOUT_SESSION_ID}"
@@ -35,21 +35,6 @@ PAYMENT_METHOD_TYPES = [
     ("alipay", _("Alipay")), ("wechat_pay", _("WeChat Pay")), ("eps", _("EPS")), ("p24", _("Przelewy24")),
     ("twint", _("TWINT")), ("cashapp", _("Cash App Pay")),
 ]
-
-
-def metadata_from_lines(text: str) -> dict[str, str]:
-    """Parse “key: value” lines within Stripe's metadata limits (50 keys, key ≤ 40 without brackets, value ≤ 500)."""
-    metadata = {}
-    for line in filter(None, (line.strip() for line in text.splitlines())):
-        key, sep, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        if not sep or not key or len(key) > 40 or "[" in key or "]" in key or len(value) > 500:
-            raise forms.ValidationError(_("“%(line)s”: write “key: value”, the key up to 40 characters "
-                                          "without brackets, the value up to 500.") % {"line": line})
-        metadata[key] = value
-    if len(metadata) > 50:
-        raise forms.ValidationError(_("Stripe keeps at most 50 metadata keys."))
-    return metadata
 
 
 def invoice_custom_fields_from_lines(text: str) -> list[dict[str, str]]:
@@ -418,7 +403,7 @@ class InvoiceForm(OptionGroup):
         return invoice_custom_fields_from_lines(self.cleaned_data["custom_fields"])
 
     def clean_metadata(self):
-        return metadata_from_lines(self.cleaned_data["metadata"])
+        return parse_metadata(self.cleaned_data["metadata"])
 
     def to_params(self) -> dict:
         data = self.cleaned_data
@@ -489,7 +474,7 @@ class MetadataForm(OptionGroup):
     )
 
     def clean_metadata(self):
-        return metadata_from_lines(self.cleaned_data["metadata"])
+        return parse_metadata(self.cleaned_data["metadata"])
 
     def to_params(self) -> dict:
         return {"metadata": self.cleaned_data["metadata"]} if self.cleaned_data["metadata"] else {}
