@@ -5,6 +5,7 @@ import time
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -104,6 +105,14 @@ def test_malformed_event_is_400(post_event, body):
     assert _nothing_stored()
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", '"nul \\u0000 inside"'])
+def test_json_no_database_can_store_is_400(post_event, stripe_event, value):
+    body = json.dumps(stripe_event()).replace('"livemode": false', f'"livemode": false, "odd": {value}')
+    assert value in body
+    assert post_event(body).status_code == 400
+    assert _nothing_stored()
+
+
 def test_body_over_the_limit_is_400(post_event, stripe_event, settings):
     settings.WEBHOOK_MAX_BODY_BYTES = 200
     event = stripe_event(obj={"id": "cs_test_big", "padding": "x" * 500})
@@ -145,6 +154,25 @@ def test_endpoint_secrets_are_cached(post_event, stripe_event, settings, django_
     with django_assert_max_num_queries(7) as ctx:
         post_event(stripe_event(), secret="whsec_db")
     assert not any("webhooks_webhookendpoint" in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement store is PostgreSQL's")
+def test_postgresql_stores_event_and_delivery_in_one_statement(
+    post_event, stripe_event, django_assert_num_queries
+):
+    post_event(stripe_event())  # secrets cached
+    event = stripe_event()
+    with django_assert_num_queries(1):
+        assert post_event(event).status_code == 200
+    stored = WebhookEvent.objects.get(stripe_event_id=event["id"])
+    # The body as received is the payload, read back as the same JSON.
+    assert stored.payload == event
+    assert stored.status == WebhookEvent.Status.PENDING and stored.next_attempt_at > stored.received_at
+    delivery = WebhookDelivery.objects.get(stripe_event_id=event["id"])
+    assert (delivery.event_id, delivery.result) == (stored.id, WebhookDelivery.Result.ACCEPTED)
+    with django_assert_num_queries(1):
+        assert post_event(event).status_code == 200
+    assert WebhookDelivery.objects.filter(event=stored, result=WebhookDelivery.Result.DUPLICATE).count() == 1
 
 
 def test_delivery_records_headers_without_secrets(post_event, stripe_event, client):
