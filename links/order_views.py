@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.pagination import CappedPaginator
 from links import fulfilment
 from links.emails import outbound_email_resend
 from links.models import Order, OutboundEmail, PaymentLink
@@ -123,7 +123,8 @@ def _is_uuid(value: str) -> bool:
 @vary_on_headers("HX-Request")
 def order_list(request: HttpRequest) -> HttpResponse:
     orders, filters = _filtered_orders(request.GET)
-    page = Paginator(orders.select_related("payment_link"), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    orders = orders.select_related("payment_link")
+    page = CappedPaginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -271,7 +272,7 @@ def email_list(request: HttpRequest) -> HttpResponse:
         emails = emails.filter(status=status)
     else:
         status = ""
-    page = Paginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"page": page, "status": status, "statuses": OutboundEmail.Status.choices,
                "query": urlencode({"status": status}) if status else ""}
     template = "links/order_outbox.html" + ("#email-table" if request.htmx else "")

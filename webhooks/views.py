@@ -9,7 +9,6 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from config.pagination import CappedPaginator
 from webhooks.models import WebhookEvent
 from webhooks.services import REJECT_TOO_LARGE, WebhookRejected, webhook_event_record, webhook_event_replay
 
@@ -70,7 +70,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     event_type = request.GET.get("type", "").strip()
     if event_type:
         events = events.filter(type=event_type)
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     template = "webhooks/event_list.html" + ("#event-table" if request.htmx else "")
     # One grouped query for the status counts above the table (failed events stand out).
     counts = dict(WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")))
