@@ -31,6 +31,26 @@ def test_search_by_product_does_not_duplicate_links():
     assert list(selectors.link_list(query="poster")) == [link]
 
 
+@pytest.mark.parametrize("query", ["poster", "POST", "po", "ost"])
+def test_search_by_link_or_product_name_substring(query):
+    by_name = PaymentLinkFactory(name="Poster sale")
+    by_product = LineItemFactory(price=PriceFactory(product__name="Big poster"), payment_link__name="Bundle")
+    PaymentLinkFactory(name="Mug")
+    assert set(selectors.link_list(query=query)) == {by_name, by_product.payment_link}
+
+
+def test_search_by_stripe_id_is_exact():
+    link = PaymentLinkFactory(stripe_id="plink_1Searched")
+    PaymentLinkFactory(stripe_id="plink_1Searched2")
+    assert list(selectors.link_list(query="plink_1Searched")) == [link]
+
+
+def test_search_combines_with_the_other_filters():
+    active = PaymentLinkFactory(name="Poster", active=True)
+    PaymentLinkFactory(name="Poster", active=False)
+    assert list(selectors.link_list(query="poster", active=True)) == [active]
+
+
 def test_sort_by_revenue():
     low, high = PaymentLinkFactory(revenue=100), PaymentLinkFactory(revenue=900)
     assert list(selectors.link_list(sort="-revenue")) == [high, low]
