@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # For the trigram indexes' OpClass in migrations (PostgreSQL); registers lookups only, no models.
+    "django.contrib.postgres",
     "django_htmx",
     "config",
     "catalog",

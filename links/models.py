@@ -24,7 +24,9 @@ from config.models import TimeStampedModel
 class PaymentLink(TimeStampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
-    name = models.CharField(_("name"), max_length=200, help_text=_("Internal name, never shown to customers."))
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("Internal name, never shown to customers.")
+    )
     notes = models.TextField(_("notes"), blank=True)
     url = models.URLField(_("URL"), max_length=500)
     active = models.BooleanField(_("active"), default=True)
@@ -47,6 +49,8 @@ class PaymentLink(TimeStampedModel):
             models.Index(fields=["active", "-created_at"], name="link_active_created"),
             # The links list sorted by revenue.
             models.Index(fields=["-revenue", "-id"], name="link_revenue"),
+            # The links list's search by name substring has a trigram index, "link_name_trgm", in
+            # migration 0003 (PostgreSQL only, so not declared here).
         ]
 
     def __str__(self) -> str:
@@ -120,6 +124,25 @@ class Order(TimeStampedModel):
             # The orders list filtered by status.
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
             models.Index(fields=["customer_email"], name="order_email"),
+            # The orders list's search ORs an e-mail substring (trigram index "order_email_trgm", in
+            # migration 0003, PostgreSQL only) with equality on these ids: every branch of the OR needs an
+            # index, or PostgreSQL scans the whole table whatever the e-mail's index. Partial: an order
+            # without one of these ids adds nothing to its index. Fulfilment also finds the order of an
+            # invoice or a subscription event by invoice_id and subscription_id.
+            models.Index(
+                fields=["client_reference_id"],
+                condition=~models.Q(client_reference_id=""),
+                name="order_client_reference",
+            ),
+            models.Index(
+                fields=["payment_intent_id"],
+                condition=~models.Q(payment_intent_id=""),
+                name="order_payment_intent",
+            ),
+            models.Index(fields=["invoice_id"], condition=~models.Q(invoice_id=""), name="order_invoice"),
+            models.Index(
+                fields=["subscription_id"], condition=~models.Q(subscription_id=""), name="order_subscription"
+            ),
         ]
 
     def __str__(self) -> str:

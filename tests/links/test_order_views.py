@@ -107,6 +107,7 @@ def test_list_queries_do_not_grow_with_orders(staff_client, order, link):
         ({"status": "paid"}, True),
         ({"status": "expired"}, False),
         ({"q": "bob@"}, True),
+        ({"q": "OB@EXAMPLE.C"}, True),
         ({"q": "ref-7"}, True),
         ({"q": "nobody"}, False),
         ({"date_from": "2000-01-01"}, True),
@@ -116,6 +117,16 @@ def test_list_queries_do_not_grow_with_orders(staff_client, order, link):
 def test_list_filters(staff_client, order, params, shown):
     response = staff_client.get(reverse("orders:list"), params)
     assert ("bob@example.com" in response.text) is shown
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["checkout_session_id", "client_reference_id", "payment_intent_id", "invoice_id", "subscription_id"],
+)
+def test_list_search_finds_an_order_by_its_stripe_ids(staff_client, order, field):
+    Order.objects.filter(pk=order.pk).update(**{field: "xx_searched_id"})
+    assert "bob@example.com" in staff_client.get(reverse("orders:list"), {"q": "xx_searched_id"}).text
+    assert "bob@example.com" not in staff_client.get(reverse("orders:list"), {"q": "xx_searched"}).text
 
 
 def test_list_filters_by_link(staff_client, order, link):
