@@ -66,22 +66,21 @@ def _text(value: Any, max_length: int) -> str:
     return str(value or "")[:max_length]
 
 
-def checkout_session_fetch(*, session_id: str) -> tuple[dict, list[dict]]:
-    """The session as Stripe has it now, and all its line items.
+# One request brings the session with everything fulfilment reads: its line items, subscription and invoice.
+SESSION_EXPAND = ["line_items", "subscription", "invoice"]
 
-    Its subscription and invoice are fetched too, best effort: their own events (``customer.subscription.*``,
-    ``invoice.paid``) bring the same state if this fails, so a failure here must not fail fulfilment.
-    """
+
+def checkout_session_fetch(*, session_id: str) -> tuple[dict, list[dict]]:
+    """The session as Stripe has it now (subscription and invoice expanded), and all its line items."""
     client = get_stripe_client()
-    session = _as_dict(client.v1.checkout.sessions.retrieve(session_id))
-    page = client.v1.checkout.sessions.line_items.list(session_id, params={"limit": 100})
-    line_items = [_as_dict(item) for item in page.auto_paging_iter()]
-    for field, service in (("subscription", client.v1.subscriptions), ("invoice", client.v1.invoices)):
-        if isinstance(session.get(field), str) and session[field]:
-            try:
-                session[field] = _as_dict(service.retrieve(session[field]))
-            except stripe.StripeError as exc:
-                logger.info("Could not fetch %s %s of %s: %r", field, session[field], session_id, exc)
+    session = _as_dict(client.v1.checkout.sessions.retrieve(session_id, params={"expand": SESSION_EXPAND}))
+    expanded = session.pop("line_items", None) or {}
+    line_items = list(expanded.get("data") or [])
+    if expanded.get("has_more") or not expanded:
+        # More items than an expanded list holds: page through the rest.
+        params = {"limit": 100, **({"starting_after": line_items[-1]["id"]} if line_items else {})}
+        page = client.v1.checkout.sessions.line_items.list(session_id, params=params)
+        line_items += [_as_dict(item) for item in page.auto_paging_iter()]
     return session, line_items
 
 
@@ -211,10 +210,7 @@ def _order_count_paid(order: Order) -> None:
     outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
 
 
-def _line_items_replace(order: Order, line_items: list[dict]) -> None:
-    if not line_items:
-        return
-    order.line_items.all().delete()
+def _line_items_create(order: Order, line_items: list[dict]) -> None:
     OrderLineItem.objects.bulk_create(
         OrderLineItem(
             order=order,
@@ -241,10 +237,14 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
     fields = order_fields_from_session(session)
     target = session_target_status(session)
     with transaction.atomic():
-        link = PaymentLink.objects.filter(stripe_id=_id(session.get("payment_link")) or None).first()
+        link_id = (
+            PaymentLink.objects.filter(stripe_id=_id(session.get("payment_link")) or None)
+            .values_list("id", flat=True)
+            .first()
+        )
         order, created = _locked_orders().get_or_create(
             checkout_session_id=session["id"],
-            defaults={**fields, "payment_link": link, "status": Order.Status.AWAITING_PAYMENT},
+            defaults={**fields, "payment_link_id": link_id, "status": Order.Status.AWAITING_PAYMENT},
         )
         if created:
             # The first history row goes from nothing straight to the session's status.
@@ -255,11 +255,12 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
                 fields.pop("payment_status")
             for name, value in fields.items():
                 setattr(order, name, value)
-            if order.payment_link_id is None and link is not None:
-                order.payment_link = link
+            if order.payment_link_id is None and link_id is not None:
+                order.payment_link_id = link_id
             order.save()
+        # Line items never change once recorded; an order created before they could be read gets them now.
         if created or not order.line_items.exists():
-            _line_items_replace(order, line_items)
+            _line_items_create(order, line_items)
         order_status_change(order=order, to_status=target, actor=actor)
     return order
 

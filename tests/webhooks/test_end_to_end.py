@@ -70,8 +70,10 @@ def test_payment_through_the_sandbox_gives_one_order_and_one_email(sandbox, stri
     link.refresh_from_db()
     assert (link.orders_count, link.revenue) == (1, 1800)
 
+    # The worker sent the confirmation itself, right after the order's commit; the task finds it sent.
     confirmation = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
-    send_outbound_email(confirmation.id)
+    assert confirmation.status == OutboundEmail.Status.SENT
+    assert send_outbound_email(confirmation.id) == OutboundEmail.Status.SENT
     assert len(mail.outbox) == 1
     assert settings.PAYLINKS_MERCHANT_NAME in mail.outbox[0].subject
 
@@ -97,3 +99,27 @@ def test_success_page_behind_a_redirect_link_shows_the_paid_order(sandbox, strip
     assert page.status_code == 200
     assert "Payment received" in page.text
     assert Order.objects.get().customer_email == "pen@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_all_line_items_of_a_large_session_reach_the_order(sandbox, stripe_client, settings):
+    # Twelve items: more than the ten an expanded line_items list holds, so fulfilment pages the rest.
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
+    prices = [
+        stripe_client.v1.prices.create(
+            params={"product_data": {"name": f"Item {n}"}, "currency": "eur", "unit_amount": 100 * n}
+        )
+        for n in range(1, 13)
+    ]
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": 1} for price in prices]}
+    )
+    assert _pay(sandbox, stripe_link.url, "many@example.com").status_code in (200, 302)
+
+    event = WebhookEvent.objects.get(type="checkout.session.completed")
+    assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    order = Order.objects.get()
+    assert order.line_items.count() == 12
+    assert sum(order.line_items.values_list("amount_total", flat=True)) == order.amount_total == 7800
+    assert len(set(order.line_items.values_list("stripe_id", flat=True))) == 12
