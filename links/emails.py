@@ -6,7 +6,9 @@ Templates come in threes under ``templates/emails/``: ``<kind>-subject.txt``, ``
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -44,7 +46,9 @@ def _context(order: Order, kind: str, extra: dict | None = None) -> dict:
 
 
 def _subject(order: Order, kind: str) -> str:
-    text = render_to_string(f"emails/{kind}-subject.txt", _context(order, kind))
+    # Subjects name the merchant and the order, never the items: no line items query here.
+    context = {"order": order, "kind": kind, "merchant_name": settings.PAYLINKS_MERCHANT_NAME}
+    text = render_to_string(f"emails/{kind}-subject.txt", context)
     # A header: one line, whatever the template's whitespace.
     return " ".join(text.split())[:300]
 
@@ -65,11 +69,42 @@ def outbound_email_queue(*, order: Order, kind: str) -> OutboundEmail | None:
     return email
 
 
+_send_inline = contextvars.ContextVar("outbound_emails_sent_inline", default=False)
+
+
+@contextmanager
+def outbound_emails_sent_inline():
+    """E-mails queued in this block are sent by this process right after their commit, not by a task.
+
+    For code already running in a worker (fulfilment): one trip through the broker fewer per e-mail. A send
+    that fails is handed to the task, which retries it with back-off.
+    """
+    token = _send_inline.set(True)
+    try:
+        yield
+    finally:
+        _send_inline.reset(token)
+
+
 def _enqueue_on_commit(email_id: int) -> None:
+    # robust: the row is committed whatever happens; if the broker is down the periodic requeue sends it.
+    if _send_inline.get():
+        transaction.on_commit(lambda: _send_or_enqueue(email_id), robust=True)
+    else:
+        transaction.on_commit(lambda: _enqueue(email_id), robust=True)
+
+
+def _enqueue(email_id: int) -> None:
     from links.tasks import send_outbound_email as send_outbound_email_task
 
-    # robust: the row is committed whatever happens; if the broker is down the periodic requeue sends it.
-    transaction.on_commit(lambda: send_outbound_email_task.delay(email_id), robust=True)
+    send_outbound_email_task.delay(email_id)
+
+
+def _send_or_enqueue(email_id: int) -> None:
+    try:
+        outbound_email_send(email_id=email_id)
+    except Exception:  # noqa: BLE001 - recorded on the row by outbound_email_send; the task retries it
+        _enqueue(email_id)
 
 
 def _invoice_links(order: Order) -> dict:

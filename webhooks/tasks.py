@@ -32,6 +32,7 @@ RECONCILE_EVERY = 600
 )
 def process_webhook_event(self, event_id: int) -> str | None:
     """Process one stored event; a duplicate or late task finds it claimed or finished and does nothing."""
+    from links.emails import outbound_emails_sent_inline
     from webhooks.services import webhook_event_process
 
     # Redelivered (acks_late + reject_on_worker_lost): the worker that claimed the event died mid-way.
@@ -41,7 +42,9 @@ def process_webhook_event(self, event_id: int) -> str | None:
     # processing under its own claim, which no live worker holds: without taking it over, the retry would
     # find it claimed and do nothing until the lease runs out and the requeue task sends it again.
     retried = bool(self.request.retries)
-    return webhook_event_process(event_id=event_id, take_over=redelivered or retried)
+    # Already in a worker: the order's e-mails go out from here, after the order's commit.
+    with outbound_emails_sent_inline():
+        return webhook_event_process(event_id=event_id, take_over=redelivered or retried)
 
 
 @shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)

@@ -101,3 +101,40 @@ def test_requeue_picks_up_lost_emails(confirmation):
         assert emails.outbound_emails_requeue() == 1
         assert emails.outbound_emails_requeue() == 0
     delay.assert_called_once_with(confirmation.id)
+
+
+def _record_inline(django_capture_on_commit_callbacks):
+    with emails.outbound_emails_sent_inline():
+        with django_capture_on_commit_callbacks(execute=True):
+            return fulfilment.order_record_session(
+                session=checkout_session(), line_items=[line_item()], actor="test"
+            )
+
+
+def test_inside_a_worker_emails_are_sent_after_commit_without_a_task(django_capture_on_commit_callbacks):
+    with mock.patch("links.tasks.send_outbound_email.delay") as delay:
+        order = _record_inline(django_capture_on_commit_callbacks)
+    assert delay.call_count == 0
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["bob@example.com"]
+    assert order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).status == OutboundEmail.Status.SENT
+
+
+def test_inline_send_that_fails_is_handed_to_the_task(django_capture_on_commit_callbacks):
+    with (
+        mock.patch.object(emails.EmailMultiAlternatives, "send", side_effect=OSError("SMTP down")),
+        mock.patch("links.tasks.send_outbound_email.delay") as delay,
+    ):
+        order = _record_inline(django_capture_on_commit_callbacks)
+    confirmation = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+    assert confirmation.status == OutboundEmail.Status.FAILED
+    delay.assert_called_once_with(confirmation.id)
+
+
+def test_outside_a_worker_emails_go_through_the_task(django_capture_on_commit_callbacks):
+    with mock.patch("links.tasks.send_outbound_email.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = fulfilment.order_record_session(
+                session=checkout_session(), line_items=[line_item()], actor="test"
+            )
+    assert mail.outbox == []
+    delay.assert_called_once_with(order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).id)
