@@ -15,6 +15,7 @@ import traceback
 from datetime import UTC, datetime
 
 from bench import common, report, wrk
+from bench import stack as stack_module
 from bench.stack import Stack
 
 SUITES = ("floor", "webhooks", "fulfilment", "sandbox", "bulk", "scale")
@@ -227,6 +228,9 @@ def _meta(args) -> dict:
         "psycopg": psycopg.__version__,
         "stripe": stripe.VERSION,
         "client": "wrk" if wrk.available() else "asyncio (wrk not installed)",
+        "gunicorn": f"{stack_module.GUNICORN_WORKERS} workers x {stack_module.GUNICORN_THREADS} threads",
+        "celery_concurrency": stack_module.CELERY_CONCURRENCY,
+        "worker_nice": stack_module.WORKER_NICE,
     }
 
 

@@ -22,6 +22,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
 CELERY_CONCURRENCY = int(os.environ.get("BENCH_CELERY_CONCURRENCY", "2"))
+# The worker's CPU priority (nice value) next to gunicorn on the same cores; 0 = the same as gunicorn.
+WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", "0"))
 
 
 def _free_port() -> int:
@@ -162,6 +164,7 @@ class Stack:
         self._spawn(
             "worker",
             [
+                *(["nice", "-n", str(WORKER_NICE)] if WORKER_NICE else []),
                 sys.executable,
                 "-m",
                 "celery",
