@@ -73,7 +73,8 @@ class Price(TimeStampedModel):
     recurring_interval_count = models.PositiveIntegerField(_("interval count"), null=True, blank=True)
     tiers_mode = models.CharField(_("tiers mode"), max_length=16, choices=TiersMode.choices, blank=True)
     # Stripe's own shapes, kept as Stripe returns them: [{"up_to": 10 | null, "unit_amount": ..,
-    # "flat_amount": ..}], {"divide_by": .., "round": "up"|"down"}, {"minimum": .., "maximum": .., "preset": ..}.
+    # "flat_amount": ..}], {"divide_by": .., "round": "up"|"down"},
+    # {"minimum": .., "maximum": .., "preset": ..}.
     tiers = models.JSONField(_("tiers"), null=True, blank=True)
     transform_quantity = models.JSONField(_("package"), null=True, blank=True)
     custom_unit_amount = models.JSONField(_("customer chooses price"), null=True, blank=True)

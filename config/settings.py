@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import environ
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
-
-import environ
 
 from config.env import BASE_DIR, env
 

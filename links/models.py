@@ -73,6 +73,9 @@ class PaymentLinkLineItem(models.Model):
     class Meta:
         ordering = ["position", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.stripe_price_id or self.description}"
+
 
 class Order(TimeStampedModel):
     class Status(models.TextChoices):
@@ -164,6 +167,9 @@ class OrderLineItem(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.description or self.price_id}"
+
 
 class OrderStatusChange(models.Model):
     """History of an order's status: who or what changed it, and when."""
@@ -176,6 +182,9 @@ class OrderStatusChange(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"
 
 
 class OutboundEmail(TimeStampedModel):

@@ -7,8 +7,8 @@ import io
 import logging
 import re
 import time
-from urllib.parse import urlencode
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -109,7 +109,9 @@ def _links_for_filter(selected: str) -> list[PaymentLink]:
 
     Orders of an older link are reached from that link's page, which links here with its id.
     """
-    links = list(PaymentLink.objects.only("public_id", "name").order_by("-created_at", "-id")[:LINK_FILTER_CHOICES])
+    links = list(
+        PaymentLink.objects.only("public_id", "name").order_by("-created_at", "-id")[:LINK_FILTER_CHOICES]
+    )
     if _is_uuid(selected) and all(str(link.public_id) != selected for link in links):
         links += list(PaymentLink.objects.only("public_id", "name").filter(public_id=selected))
     return sorted(links, key=lambda link: link.name.lower())
@@ -273,8 +275,12 @@ def email_list(request: HttpRequest) -> HttpResponse:
     else:
         status = ""
     page = CappedPaginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "status": status, "statuses": OutboundEmail.Status.choices,
-               "query": urlencode({"status": status}) if status else ""}
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": OutboundEmail.Status.choices,
+        "query": urlencode({"status": status}) if status else "",
+    }
     template = "links/order_outbox.html" + ("#email-table" if request.htmx else "")
     return render(request, template, context)
 

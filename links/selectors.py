@@ -40,7 +40,9 @@ def link_list(
     if active is not None:
         links = links.filter(active=active)
     if product is not None:
-        links = links.filter(Exists(PaymentLinkLineItem.objects.filter(payment_link=OuterRef("pk"), price__product=product)))
+        links = links.filter(
+            Exists(PaymentLinkLineItem.objects.filter(payment_link=OuterRef("pk"), price__product=product))
+        )
     if currency:
         links = links.filter(currency=currency)
     if recurring is not None:
@@ -99,11 +101,15 @@ def dashboard_overview() -> dict:
         "prices_total": Price.objects.filter(active=True).count(),
         # From the links' counters (kept by fulfilment), not by adding up every order.
         "orders_paid": list(
-            PaymentLink.objects.filter(orders_count__gt=0).values("currency")
-            .annotate(count=Sum("orders_count"), total=Sum("revenue")).order_by("currency")
+            PaymentLink.objects.filter(orders_count__gt=0)
+            .values("currency")
+            .annotate(count=Sum("orders_count"), total=Sum("revenue"))
+            .order_by("currency")
         ),
         "recent_links": list(PaymentLink.objects.order_by("-created_at", "-id")[:5]),
-        "recent_orders": list(Order.objects.select_related("payment_link").order_by("-created_at", "-id")[:5]),
+        "recent_orders": list(
+            Order.objects.select_related("payment_link").order_by("-created_at", "-id")[:5]
+        ),
     }
 
 
@@ -116,8 +122,11 @@ def settings_overview() -> dict:
     from webhooks.models import WebhookEndpoint, WebhookEvent
 
     User = get_user_model()
-    role_groups = Prefetch("groups", queryset=User.groups.field.related_model.objects.filter(name__in=ROLE_GROUPS),
-                           to_attr="role_groups")
+    role_groups = Prefetch(
+        "groups",
+        queryset=User.groups.field.related_model.objects.filter(name__in=ROLE_GROUPS),
+        to_attr="role_groups",
+    )
     return {
         "endpoints": list(WebhookEndpoint.objects.order_by("-registered_at")),
         "last_event": WebhookEvent.objects.order_by("-received_at").first(),
@@ -136,8 +145,14 @@ def link_checkout_preview(*, link: PaymentLink) -> dict:
         asks.append(_("Billing address (always)"))
     countries = (options.get("shipping_address_collection") or {}).get("allowed_countries") or []
     if countries:
-        asks.append(ngettext("Shipping address in %(count)d country", "Shipping address in %(count)d countries",
-                             len(countries)) % {"count": len(countries)})
+        asks.append(
+            ngettext(
+                "Shipping address in %(count)d country",
+                "Shipping address in %(count)d countries",
+                len(countries),
+            )
+            % {"count": len(countries)}
+        )
     if (options.get("phone_number_collection") or {}).get("enabled"):
         asks.append(_("Phone number"))
     if (options.get("tax_id_collection") or {}).get("enabled"):
@@ -154,6 +169,9 @@ def link_checkout_preview(*, link: PaymentLink) -> dict:
         after = _("They are sent to %(url)s") % {"url": after_completion["redirect"]["url"]}
     else:
         message = (after_completion.get("hosted_confirmation") or {}).get("custom_message")
-        after = _("They see a confirmation page: “%(message)s”") % {"message": message} if message else _(
-            "They see Stripe's confirmation page.")
+        after = (
+            _("They see a confirmation page: “%(message)s”") % {"message": message}
+            if message
+            else _("They see Stripe's confirmation page.")
+        )
     return {"asks": asks, "after": after}

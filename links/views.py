@@ -55,13 +55,20 @@ def link_create(request: HtmxHttpRequest) -> HttpResponse:
     editor = LinkEditor(data, **_duplicate_of(request.GET.get("from")))
     context = {"editor": editor, "form_action": reverse("links:create")}
     if data is not None and (section := _section(request, editor)):
-        return render_page(request, "links/link_form.html", {**context, "oob": section == "line-items"},
-                           partial=f"section-{section}")
+        return render_page(
+            request,
+            "links/link_form.html",
+            {**context, "oob": section == "line-items"},
+            partial=f"section-{section}",
+        )
     if data is not None and editor.is_valid():
         try:
             link = services.payment_link_create(
-                name=editor.details.cleaned_data["name"], notes=editor.details.cleaned_data["notes"],
-                line_items=editor.service_line_items(), options=editor.options(), created_by=request.user,
+                name=editor.details.cleaned_data["name"],
+                notes=editor.details.cleaned_data["notes"],
+                line_items=editor.service_line_items(),
+                options=editor.options(),
+                created_by=request.user,
                 request_token=editor.details.cleaned_data["request_token"],
             )
         except ValidationError as error:
@@ -76,7 +83,9 @@ def link_create(request: HtmxHttpRequest) -> HttpResponse:
 def _section(request: HtmxHttpRequest, editor: LinkEditor) -> str:
     """The section to re-render alone: a row added (with or without JS) or an htmx live check."""
     if "add_line_item" in request.POST or "add_custom_field" in request.POST:
-        return request.POST.get("section", "line-items" if "add_line_item" in request.POST else "custom-fields")
+        return request.POST.get(
+            "section", "line-items" if "add_line_item" in request.POST else "custom-fields"
+        )
     section = request.POST.get("section", "")
     if request.htmx and section in SECTIONS:
         if section != "line-items":
@@ -91,20 +100,32 @@ def _duplicate_of(public_id: str | None) -> dict:
         return {}
     link = selectors.link_get(public_id=public_id)
     items = [_row_initial(item) for item in selectors.link_line_items(link=link)]
-    return {"options": link.options, "line_items": items, "currency": link.currency,
-            "details": {"name": _("Copy of %(name)s") % {"name": link.name}, "notes": link.notes}}
+    return {
+        "options": link.options,
+        "line_items": items,
+        "currency": link.currency,
+        "details": {"name": _("Copy of %(name)s") % {"name": link.name}, "notes": link.notes},
+    }
 
 
 def _row_initial(item) -> dict:
     """A line item as the editor's row, for a duplicate."""
     adjustable = item.adjustable_quantity or {}
-    row = {"price": item.price, "quantity": item.quantity, "adjustable": bool(adjustable.get("enabled")),
-           "minimum": adjustable.get("minimum"), "maximum": adjustable.get("maximum")}
+    row = {
+        "price": item.price,
+        "quantity": item.quantity,
+        "adjustable": bool(adjustable.get("enabled")),
+        "minimum": adjustable.get("minimum"),
+        "maximum": adjustable.get("maximum"),
+    }
     if item.price is None and item.price_data:
         data = item.price_data
-        row.update(adhoc_name=data["product_data"]["name"], adhoc_currency=data["currency"],
-                   adhoc_amount=from_minor_units(data["unit_amount"], data["currency"]),
-                   adhoc_interval=(data.get("recurring") or {}).get("interval", ""))
+        row.update(
+            adhoc_name=data["product_data"]["name"],
+            adhoc_currency=data["currency"],
+            adhoc_amount=from_minor_units(data["unit_amount"], data["currency"]),
+            adhoc_interval=(data.get("recurring") or {}).get("interval", ""),
+        )
     return row
 
 
@@ -114,21 +135,37 @@ def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
     link = selectors.link_get(public_id=public_id)
     data = request.POST if request.method == "POST" else None
     line_items = list(selectors.link_line_items(link=link))
-    editor = LinkEditor(data, options={**link.options, "_recurring": link.is_recurring}, currency=link.currency,
-                        details={"name": link.name, "notes": link.notes}, editing=True, existing_items=line_items)
-    context = {"editor": editor, "link": link, "line_items": line_items,
-               "form_action": reverse("links:edit", args=[link.public_id])}
+    editor = LinkEditor(
+        data,
+        options={**link.options, "_recurring": link.is_recurring},
+        currency=link.currency,
+        details={"name": link.name, "notes": link.notes},
+        editing=True,
+        existing_items=line_items,
+    )
+    context = {
+        "editor": editor,
+        "link": link,
+        "line_items": line_items,
+        "form_action": reverse("links:edit", args=[link.public_id]),
+    }
     if data is not None and (section := _section(request, editor)):
         return render_page(request, "links/link_form.html", context, partial=f"section-{section}")
     if data is not None and editor.is_valid():
         try:
-            services.payment_link_update(link=link, name=editor.details.cleaned_data["name"],
-                                         notes=editor.details.cleaned_data["notes"], options=editor.options(),
-                                         line_items=editor.service_item_updates())
+            services.payment_link_update(
+                link=link,
+                name=editor.details.cleaned_data["name"],
+                notes=editor.details.cleaned_data["notes"],
+                options=editor.options(),
+                line_items=editor.service_item_updates(),
+            )
         except ValidationError as error:
             editor.add_errors(error)
         else:
-            messages.success(request, _("Payment link “%(name)s” saved.") % {"name": editor.details.cleaned_data["name"]})
+            messages.success(
+                request, _("Payment link “%(name)s” saved.") % {"name": editor.details.cleaned_data["name"]}
+            )
             return redirect_after_post(request, reverse("links:detail", args=[link.public_id]))
     status = UNPROCESSABLE if data is not None else 200
     return render_page(request, "links/link_form.html", context, partial="link-form", status=status)
@@ -175,7 +212,9 @@ def link_set_active(request: HtmxHttpRequest, public_id) -> HttpResponse:
         link = services.payment_link_set_active(link=link, active=active)
     except ValidationError as error:
         context["status_errors"] = error.messages
-        return render_page(request, "links/link_detail.html", context, partial="link-status", status=UNPROCESSABLE)
+        return render_page(
+            request, "links/link_detail.html", context, partial="link-status", status=UNPROCESSABLE
+        )
     messages.success(request, _("Link activated.") if active else _("Link deactivated."))
     return redirect_after_post(request, reverse("links:detail", args=[link.public_id]))
 
@@ -198,9 +237,14 @@ def link_qr(request: HtmxHttpRequest, public_id, kind: str) -> HttpResponse:
 @require_GET
 @settings_required
 def settings_page(request: HtmxHttpRequest) -> HttpResponse:
-    context = {**selectors.settings_overview(), "stripe_mode": stripe_mode(), "role_form": StaffRoleForm(),
-               "webhook_url": webhook_endpoint_url(), "api_base": settings.STRIPE_API_BASE,
-               "key_hint": f"{settings.STRIPE_SECRET_KEY[:8]}…{settings.STRIPE_SECRET_KEY[-4:]}"}
+    context = {
+        **selectors.settings_overview(),
+        "stripe_mode": stripe_mode(),
+        "role_form": StaffRoleForm(),
+        "webhook_url": webhook_endpoint_url(),
+        "api_base": settings.STRIPE_API_BASE,
+        "key_hint": f"{settings.STRIPE_SECRET_KEY[:8]}…{settings.STRIPE_SECRET_KEY[-4:]}",
+    }
     return render(request, "links/settings.html", context)
 
 
@@ -211,7 +255,9 @@ def settings_webhook_register(request: HtmxHttpRequest) -> HttpResponse:
     try:
         endpoint = webhook_endpoint_register(url=webhook_endpoint_url())
     except stripe.StripeError as error:
-        messages.error(request, _("Stripe refused the registration: %(error)s") % {"error": error.user_message or error})
+        messages.error(
+            request, _("Stripe refused the registration: %(error)s") % {"error": error.user_message or error}
+        )
     else:
         messages.success(request, _("Webhook endpoint %(id)s registered.") % {"id": endpoint.stripe_id})
     return redirect_after_post(request, reverse("links:settings"))
@@ -226,10 +272,15 @@ def settings_sync(request: HtmxHttpRequest) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _(
-            "Imported from Stripe: %(products)s products, %(prices)s prices, %(shipping_rates)s shipping rates, "
-            "%(coupons)s coupons, %(promotion_codes)s promotion codes and %(new_links)s new payment links."
-        ) % counts)
+        messages.success(
+            request,
+            _(
+                "Imported from Stripe: %(products)s products, %(prices)s prices, "
+                "%(shipping_rates)s shipping rates, %(coupons)s coupons, "
+                "%(promotion_codes)s promotion codes and %(new_links)s new payment links."
+            )
+            % counts,
+        )
     return redirect_after_post(request, reverse("links:settings"))
 
 
@@ -239,7 +290,9 @@ def settings_role(request: HtmxHttpRequest) -> HttpResponse:
     form = StaffRoleForm(request.POST)
     if form.is_valid():
         staff_role_set(user=form.cleaned_data["user"], role=form.cleaned_data["role"])
-        messages.success(request, _("Role of %(user)s saved.") % {"user": form.cleaned_data["user"].get_username()})
+        messages.success(
+            request, _("Role of %(user)s saved.") % {"user": form.cleaned_data["user"].get_username()}
+        )
     else:
         messages.error(request, _("Choose a staff member and a role."))
     return redirect_after_post(request, reverse("links:settings"))
