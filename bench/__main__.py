@@ -29,6 +29,7 @@ QUICK = {
     "fulfil_rate": 100,
     "fulfil_s": 2,
     "fulfil_wait": 12,
+    "fulfil_sustained_rate": None,
     "sandbox_s": 2.5,
     "checkout_s": 4,
     "bulk_links": 30,
@@ -46,6 +47,8 @@ FULL = {
     "fulfil_rate": 100,
     "fulfil_s": 30,
     "fulfil_wait": 120,
+    # Also below this machine's capacity, to show latency when the queue is not growing.
+    "fulfil_sustained_rate": 40,
     "sandbox_s": 15,
     "checkout_s": 20,
     "bulk_links": 1000,
@@ -66,10 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-logs", action="store_true", help="keep the server and worker logs")
     parser.add_argument("--keep-db", action="store_true", help="keep the database (to EXPLAIN its queries)")
     parser.add_argument("--fulfil-seconds", type=float, help="length of the fulfilment run (100 events/s)")
+    parser.add_argument(
+        "--fulfil-sustained-rate", type=float, help="a second fulfilment run at this rate (events/s)"
+    )
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else FULL)
     if args.fulfil_seconds:
         plan["fulfil_s"] = args.fulfil_seconds
+    if args.fulfil_sustained_rate:
+        plan["fulfil_sustained_rate"] = args.fulfil_sustained_rate
     suites = args.only or list(SUITES)
 
     def log(*parts) -> None:
@@ -139,6 +147,17 @@ def _run(stack: Stack, suites: list[str], plan: dict, results: dict, log) -> Non
         )
         results["fulfilment"]["hosted_pay_no_webhook_per_s"] = round(pay_rate, 1)
         _quiesce(stack)
+        if plan["fulfil_sustained_rate"]:
+            rate = plan["fulfil_sustained_rate"]
+            log(f"bench: fulfilment at {rate} events/s")
+            _price, sustained_link = common.catalog_and_link(name="Bench fulfilment, sustained")
+            sessions, _pay_rate = common.completed_sessions(
+                stack, sustained_link.url, int(rate * plan["fulfil_s"])
+            )
+            results["fulfilment_sustained"] = webhooks.fulfilment(
+                stack, sessions, rate=rate, duration=plan["fulfil_s"], wait_cap=plan["fulfil_wait"]
+            )
+            _quiesce(stack)
     if "sandbox" in suites:
         from bench import stripe_api
         from webhooks.services import webhook_endpoint_register, webhook_endpoint_url

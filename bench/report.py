@@ -32,6 +32,10 @@ def figures(results: dict) -> dict:
         "webhook_events_lost": ingest.get("events_lost"),
         "fulfilment_p50_ms": _get(results, "fulfilment", "p50_ms"),
         "fulfilment_p99_ms": _get(results, "fulfilment", "p99_ms"),
+        "fulfilment_queue_grows": _get(results, "fulfilment", "queue_grows"),
+        "fulfilment_sustained_rate": _get(results, "fulfilment_sustained", "rate"),
+        "fulfilment_sustained_p50_ms": _get(results, "fulfilment_sustained", "p50_ms"),
+        "fulfilment_sustained_p99_ms": _get(results, "fulfilment_sustained", "p99_ms"),
         "links_list_p95_ms": _worst(pages, "links_list"),
         "orders_list_p95_ms": _worst(pages, "orders_list"),
         "link_page_p95_ms": _get(pages, "link_page", "p95_ms"),
@@ -69,7 +73,7 @@ def table(figures: dict, results: dict) -> str:
                 )
             )
         lines += _format(page_rows)
-    for section in ("floor", "webhooks", "fulfilment", "sandbox", "bulk", "export"):
+    for section in ("floor", "webhooks", "fulfilment", "fulfilment_sustained", "sandbox", "bulk", "export"):
         if section in results:
             lines.append("")
             lines.append(f"{section}: {results[section]}")
