@@ -1,0 +1,172 @@
+"""Where the CPU of one webhook event goes: ``uv run python -m bench.profile [--events 150] [--cprofile]``.
+
+Starts the bench's stack without a worker (gunicorn serves the sandbox), pays sessions, then runs in this
+process, one at a time: the floor view and the webhook receiver through Django's test client, and the
+fulfilment of each stored event (the worker's code, without Celery), timing the CPU of each phase with
+``time.process_time`` and the CPU gunicorn spent answering the worker's API calls. ``--cprofile`` also
+prints the functions where fulfilment spends its time. The figures behind "What limits each figure" in
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from contextlib import contextmanager
+
+from bench import common
+from bench.stack import Stack
+from bench.webhooks import WEBHOOK_PATH, EventFactory
+
+PHASES = ("fetch", "record", "e-mail send", "claim, dispatch, finish")
+
+
+def _cpu_ms(seconds: float, count: int) -> float:
+    return round(seconds / count * 1000, 2)
+
+
+def receiver(factory: EventFactory, count: int) -> dict:
+    """CPU per request of the floor and of the receiver, in-process (no HTTP server, no client)."""
+    from django.test import Client
+
+    client = Client()
+
+    def floor(_index: int) -> None:
+        assert client.get("/bench/floor").status_code == 200
+
+    def webhook(index: int) -> None:
+        body = factory.body(10**8 + index)
+        response = client.post(
+            WEBHOOK_PATH,
+            data=body,
+            content_type="application/json",
+            headers={"Stripe-Signature": factory.signature(body)},
+        )
+        assert response.status_code == 200, response.content
+
+    result = {}
+    for name, call in (("floor", floor), ("receiver", webhook)):
+        for index in range(20):  # warm up
+            call(index)
+        started = time.process_time()
+        for index in range(20, 20 + count):
+            call(index)
+        result[f"{name}_cpu_ms"] = _cpu_ms(time.process_time() - started, count)
+    return result
+
+
+@contextmanager
+def _phase_timers(totals: dict[str, float]):
+    """Wrap fulfilment's fetch and record and the e-mail send with CPU timers."""
+    from links import emails, fulfilment
+
+    originals = {
+        "fetch": (fulfilment, "checkout_session_fetch"),
+        "record": (fulfilment, "order_record_session"),
+        "e-mail send": (emails, "outbound_email_send"),
+    }
+    saved = {name: getattr(module, attr) for name, (module, attr) in originals.items()}
+
+    def timed(name):
+        def call(**kwargs):
+            started = time.process_time()
+            try:
+                return saved[name](**kwargs)
+            finally:
+                totals[name] += time.process_time() - started
+
+        return call
+
+    for name, (module, attr) in originals.items():
+        setattr(module, attr, timed(name))
+    try:
+        yield
+    finally:
+        for name, (module, attr) in originals.items():
+            setattr(module, attr, saved[name])
+
+
+def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool) -> dict:
+    import psutil
+
+    from links.emails import outbound_emails_sent_inline
+    from webhooks.services import webhook_event_process
+
+    gunicorn = [psutil.Process(pid) for pid in stack.pids("gunicorn")]
+
+    def gunicorn_cpu() -> float:
+        return sum(sum(process.cpu_times()[:2]) for process in gunicorn)
+
+    def process(ids: list[int]) -> None:
+        # As the task runs it: e-mails sent by this process after the order's commit.
+        with outbound_emails_sent_inline():
+            for event_id in ids:
+                webhook_event_process(event_id=event_id)
+
+    process(event_ids[:10])  # warm up
+    measured = event_ids[10:]
+    totals = dict.fromkeys(PHASES, 0.0)
+    profiler = cProfile.Profile() if cprofile else None
+    server_started, started, wall_started = gunicorn_cpu(), time.process_time(), time.perf_counter()
+    with _phase_timers(totals):
+        if profiler:
+            profiler.enable()
+        process(measured)
+        if profiler:
+            profiler.disable()
+    total = time.process_time() - started
+    wall = time.perf_counter() - wall_started
+    server = gunicorn_cpu() - server_started
+    # The e-mail goes out when the order's transaction commits, inside order_record_session's timer.
+    totals["record"] -= totals["e-mail send"]
+    totals["claim, dispatch, finish"] = total - sum(totals[name] for name in PHASES[:3])
+    result = {f"{name}_cpu_ms": _cpu_ms(seconds, len(measured)) for name, seconds in totals.items()}
+    result |= {
+        "worker_cpu_ms": _cpu_ms(total, len(measured)),
+        "sandbox_api_cpu_ms_in_gunicorn": _cpu_ms(server, len(measured)),
+        "wall_ms": _cpu_ms(wall, len(measured)),
+        "events": len(measured),
+    }
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+            r"links/|webhooks/|stripe/_stripe_service", 30
+        )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=150)
+    parser.add_argument("--cprofile", action="store_true", help="also print fulfilment's cProfile")
+    args = parser.parse_args(argv)
+    stack = Stack()
+    try:
+        stack.create_database_in_process()
+        stack.start_web()
+        _price, link = common.catalog_and_link(name="Bench profile")
+        sessions, _rate = common.completed_sessions(stack, link.url, args.events + 10)
+        factory = EventFactory(stack, sessions)
+        from webhooks.services import webhook_event_record
+
+        event_ids = []
+        for index, session_id in enumerate(sessions):
+            body = factory.body(index, session_id)
+            recorded = webhook_event_record(payload=body, signature=factory.signature(body))
+            event_ids.append(recorded.event.id)
+        stack.flush_redis()  # no worker runs: the tasks enqueued above are dropped, the events stay pending
+        figures = receiver(factory, args.events) | fulfilment(stack, event_ids, cprofile=args.cprofile)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        stack.close()
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"{name.ljust(width)}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
