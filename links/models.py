@@ -212,6 +212,17 @@ class OutboundEmail(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The outbox page, newest first, whole or filtered by status, without sorting the table.
+            models.Index(fields=["-created_at", "-id"], name="email_created"),
+            models.Index(fields=["status", "-created_at", "-id"], name="email_status_created"),
+            # The requeue task (every minute) looks only at e-mails not yet sent, a sliver of the outbox.
+            models.Index(
+                fields=["updated_at"],
+                name="email_unsent",
+                condition=models.Q(status__in=["pending", "failed"]),
+            ),
+        ]
         constraints = [
             # Exactly one e-mail of each kind per order, however often its event is delivered.
             models.UniqueConstraint(fields=["order", "kind"], name="one_email_per_order_and_kind"),
