@@ -23,6 +23,9 @@ class WebhookEndpoint(models.Model):
     class Meta:
         ordering = ["-registered_at"]
 
+    def __str__(self) -> str:
+        return f"{self.stripe_id} → {self.url}"
+
 
 class WebhookEvent(models.Model):
     class Status(models.TextChoices):
@@ -55,6 +58,10 @@ class WebhookEvent(models.Model):
                 name="event_unfinished",
                 condition=models.Q(status__in=["pending", "processing", "failed"]),
             ),
+            # The event log, newest first, whole or by status (and its per-status counts, capped).
+            models.Index(fields=["-received_at", "-id"], name="event_received"),
+            models.Index(fields=["status", "-received_at", "-id"], name="event_status_received"),
+            # The event log filtered by type.
             models.Index(fields=["type", "-received_at"], name="event_type_received"),
             # An order's page lists the events about its session, invoice and subscription.
             models.Index(fields=["object_id"], name="event_object"),
@@ -85,3 +92,6 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.result} {self.stripe_event_id or '-'} at {self.received_at:%Y-%m-%d %H:%M:%S}"

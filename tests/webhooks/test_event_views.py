@@ -107,3 +107,16 @@ def test_list_pages(staff_client):
     response = staff_client.get(reverse("webhooks:event-list"))
     assert "Page 1 of 2" in response.text
     assert staff_client.get(reverse("webhooks:event-list"), {"page": 2}).status_code == 200
+
+
+def test_status_counts_are_exact_below_the_cap_and_capped_above(staff_client, event, monkeypatch):
+    monkeypatch.setattr("webhooks.views.COUNT_CAP", 2)
+    for _ in range(3):
+        data = make_event("product.updated", {"id": "prod_x"})
+        WebhookEvent.objects.create(
+            stripe_event_id=data["id"], type=data["type"], created=1, payload=data, status="processed"
+        )
+    response = staff_client.get(reverse("webhooks:event-list"))
+    assert "Processed: 2+" in response.text
+    assert "Failed: 1<" in response.text
+    assert "Pending: 0<" in response.text
