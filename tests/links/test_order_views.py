@@ -299,3 +299,20 @@ def test_link_filter_offers_the_newest_links_and_the_selected_one(staff_client):
 
     assert len(unfiltered) == LINK_FILTER_CHOICES and oldest not in unfiltered
     assert oldest in filtered and set(newer) <= set(filtered)
+
+
+@pytest.mark.parametrize(
+    ("query", "exact"),
+    [("BOB@example.com", True), ("ob@example.com", False), ("example.com", False)],
+)
+def test_search_by_a_whole_address_is_exact_and_by_part_of_one_a_substring(staff_client, order, query, exact):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(reverse("orders:list"), {"q": query})
+    # Part of an address, even one shaped like an address, still finds bob@example.com.
+    assert "bob@example.com" in response.text
+    # A substring search is a LIKE '%…%' pattern; the exact one has no wildcard.
+    substring = any(f"%{query}%".lower() in q["sql"].lower() for q in queries.captured_queries)
+    assert substring is not exact
