@@ -48,3 +48,18 @@ class AddIndexOnPostgreSQL(Operation):
     @property
     def migration_name_fragment(self) -> str:
         return f"{self.model_name.lower()}_{self.index.name.lower()}"
+
+
+class RemoveIndexOnPostgreSQL(AddIndexOnPostgreSQL):
+    """The reverse of ``AddIndexOnPostgreSQL``: drop (and, going back, rebuild) a PostgreSQL-only index."""
+
+    category = OperationCategory.REMOVAL
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        super().database_backwards(app_label, schema_editor, to_state, from_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        super().database_forwards(app_label, schema_editor, to_state, from_state)
+
+    def describe(self) -> str:
+        return f"Remove index {self.index.name} from {self.model_name} (PostgreSQL only)"

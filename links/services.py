@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Price
@@ -221,7 +223,46 @@ def payment_link_create(
                 description=stripe_item.get("description")
                 or (price.product.name if price else item["price_data"]["product_data"]["name"]),
             )
+        link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
     return link
+
+
+# Search text ----------------------------------------------------------------------------------
+
+SEARCH_TEXT_SEPARATOR = " | "
+
+
+def link_search_text_refresh(*, links: QuerySet[PaymentLink]) -> int:
+    """Recompute these links' ``search_text`` in one UPDATE: the name, then what each item sells (its
+    product's current name, or the item's description for an ad-hoc price). Returns how many rows changed.
+    """
+    sold = (
+        PaymentLinkLineItem.objects.filter(payment_link=OuterRef("pk"))
+        .order_by()
+        .values("payment_link")
+        .annotate(
+            names=StringAgg(
+                Coalesce("price__product__name", "description", output_field=models.TextField()), delimiter=Value(SEARCH_TEXT_SEPARATOR)
+            )
+        )
+        .values("names")
+    )
+    return links.update(
+        search_text=Concat(
+            "name",
+            Value(SEARCH_TEXT_SEPARATOR),
+            Coalesce(Subquery(sold), Value(""), output_field=models.TextField()),
+            output_field=models.TextField(),
+        )
+    )
+
+
+def link_search_text_refresh_for_product(*, product_id: int, name: str) -> int:
+    """A product was saved: refresh the links selling it whose search text lacks its (new) name."""
+    selling = PaymentLink.objects.filter(line_items__price__product_id=product_id).exclude(
+        search_text__contains=name
+    )
+    return link_search_text_refresh(links=PaymentLink.objects.filter(pk__in=selling.values("pk")))
 
 
 def payment_link_set_active(*, link: PaymentLink, active: bool) -> PaymentLink:
@@ -334,6 +375,7 @@ def payment_link_update(
         for update in changed_items:
             PaymentLinkLineItem.objects.filter(pk=update["item"].pk).update(
                 quantity=update["quantity"], adjustable_quantity=update["adjustable_quantity"])
+        link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
     return link
 
 
@@ -411,6 +453,7 @@ def payment_links_import_from_stripe() -> int:
                         price=prices.get(_price_id(item)), stripe_price_id=_price_id(item),
                         description=item.get("description") or "", quantity=item.get("quantity") or 1,
                     )
+                link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
             created += 1
     return created
 

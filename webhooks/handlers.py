@@ -16,6 +16,7 @@ from django.utils import timezone
 from catalog.models import Price, Product
 from links import fulfilment
 from links.models import PaymentLink
+from links.services import link_search_text_refresh_for_product
 from webhooks.models import WebhookEvent
 
 
@@ -84,7 +85,7 @@ def handle_product_changed(event: WebhookEvent) -> None:
     if event.type == "product.deleted":
         _apply_if_newer(Product, event, {"active": False})
         return
-    _apply_if_newer(
+    applied = _apply_if_newer(
         Product,
         event,
         {
@@ -97,6 +98,10 @@ def handle_product_changed(event: WebhookEvent) -> None:
             "metadata": dict(obj.get("metadata") or {}),
         },
     )
+    if applied:
+        # A queryset update sends no post_save: the links selling it learn its name here.
+        product = Product.objects.only("id", "name").get(stripe_id=obj["id"])
+        link_search_text_refresh_for_product(product_id=product.id, name=product.name)
 
 
 def handle_price_changed(event: WebhookEvent) -> None:

@@ -54,3 +54,23 @@ def test_search_combines_with_the_other_filters():
 def test_sort_by_revenue():
     low, high = PaymentLinkFactory(revenue=100), PaymentLinkFactory(revenue=900)
     assert list(selectors.link_list(sort="-revenue")) == [high, low]
+
+
+def test_product_renamed_in_the_dashboard_is_found_in_the_links_that_sell_it():
+    item = LineItemFactory(price__product__name="Poster", payment_link__name="Bundle")
+    other = LineItemFactory(price__product__name="Mug", payment_link__name="Cups")
+    product = item.price.product
+    product.name = "Canvas print"
+    product.save()  # as catalog.services.product_sync_from_stripe does
+    assert list(selectors.link_list(query="canvas")) == [item.payment_link]
+    assert list(selectors.link_list(query="poster")) == []
+    other.payment_link.refresh_from_db()
+    assert other.payment_link.search_text == "Cups | Mug"
+
+
+def test_search_text_of_an_ad_hoc_price_is_the_item_description():
+    link = PaymentLinkFactory(name="Donation")
+    LineItemFactory(payment_link=link, price=None, stripe_price_id="price_adhoc", description="Tip jar")
+    link.refresh_from_db()
+    assert link.search_text == "Donation | Tip jar"
+    assert list(selectors.link_list(query="tip jar")) == [link]

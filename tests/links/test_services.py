@@ -35,6 +35,9 @@ def test_payment_link_create_stores_the_link_and_its_items(stripe_client, price,
     assert (link.url, link.active, link.currency, link.is_recurring) == (remote.url, True, "usd", False)
     assert (item.price, item.quantity, item.stripe_id.startswith("li_")) == (price, 2, True)
     assert link.created_by == staff_user
+    # What the links list's search reads: the name, then what it sells.
+    link.refresh_from_db()
+    assert link.search_text == "Spring | Poster"
 
 
 def test_retried_create_makes_one_link(stripe_client, price):

@@ -223,3 +223,18 @@ def test_redelivered_task_takes_over_a_dead_workers_event(stripe_session):
     assert process_webhook_event(event.id) is None
     assert services.webhook_event_process(event_id=event.id, take_over=True) == WebhookEvent.Status.PROCESSED
     assert Order.objects.count() == 1
+
+
+def test_product_renamed_by_event_is_found_in_the_links_that_sell_it():
+    from links import selectors
+    from tests.links.factories import LineItemFactory
+
+    item = LineItemFactory(price__product__stripe_id="prod_renamed", price__product__name="Poster")
+    event = store(
+        "product.updated",
+        {"id": "prod_renamed", "object": "product", "name": "Canvas print", "active": True},
+        created=300,
+    )
+    process_webhook_event(event.id)
+    assert list(selectors.link_list(query="canvas")) == [item.payment_link]
+    assert list(selectors.link_list(query="poster")) == []

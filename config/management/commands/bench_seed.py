@@ -31,6 +31,7 @@ from links.models import (
     PaymentLink,
     PaymentLinkLineItem,
 )
+from links.services import SEARCH_TEXT_SEPARATOR
 
 PRODUCTS = 50
 CURRENCIES = ["eur"] * 6 + ["usd"] * 3 + ["gbp"]
@@ -234,6 +235,7 @@ def _links(rng: random.Random, prices: list[Price], count: int, batch: int) -> l
         "orders_count",
         "created_at",
         "updated_at",
+        "search_text",
     ]
     chosen = [prices[rng.randrange(len(prices))] for _ in range(count)]
 
@@ -241,11 +243,12 @@ def _links(rng: random.Random, prices: list[Price], count: int, batch: int) -> l
         for n, price in enumerate(chosen):
             pk = first + n
             created = now - HISTORY * (1 - n / max(count, 1)) - timedelta(seconds=rng.randrange(3600))
+            name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {pk}"
             yield (
                 pk,
                 uuid.uuid4(),
                 f"plink_bench_{pk:08d}",
-                f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {pk}",
+                name,
                 "",
                 f"https://buy.example.com/test_bench_{pk}",
                 rng.random() < 0.9,
@@ -256,6 +259,8 @@ def _links(rng: random.Random, prices: list[Price], count: int, batch: int) -> l
                 0,
                 created,
                 created,
+                # As links.services.link_search_text_refresh writes it: the name, then the product's.
+                f"{name}{SEARCH_TEXT_SEPARATOR}{price.product.name}",
             )
 
     _rows(PaymentLink, names, rows(), batch)

@@ -1,0 +1,22 @@
+"""The benchmarks' seeding command writes rows as the services would leave them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from links.models import Order, PaymentLink
+from links.services import link_search_text_refresh
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seeded_links_carry_the_search_text_the_services_write():
+    call_command("bench_seed", links=20, orders=60, stdout=io.StringIO())
+    seeded = dict(PaymentLink.objects.values_list("pk", "search_text"))
+    assert len(seeded) == 20 and all(seeded.values())
+    link_search_text_refresh(links=PaymentLink.objects.all())
+    assert dict(PaymentLink.objects.values_list("pk", "search_text")) == seeded
+    assert Order.objects.count() == 60
