@@ -275,5 +275,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The SDK logs every request and response at INFO: two lines per API call, for debugging only.
+        "stripe": {"level": env.str("STRIPE_LOG_LEVEL", default="WARNING")},
+    },
 }
