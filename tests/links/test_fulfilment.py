@@ -40,6 +40,27 @@ def test_paid_session_creates_a_paid_order(link, django_capture_on_commit_callba
     assert history == [("", Order.Status.PAID)]
 
 
+@pytest.mark.parametrize("payment_status", ["paid", "unpaid"])
+def test_a_new_order_is_written_once_with_its_status(
+    link, payment_status, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = checkout_session(payment_link=link.stripe_id, payment_status=payment_status)
+    with django_capture_on_commit_callbacks(), CaptureQueriesContext(connection) as queries:
+        order = record(session)
+    # Inserted with its final status: no second write of the row (and of its indexes) in the same transaction.
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "links_order"')]
+    expected = Order.Status.PAID if payment_status == "paid" else Order.Status.AWAITING_PAYMENT
+    order.refresh_from_db()
+    assert order.status == expected
+    assert (order.paid_at is not None) is (payment_status == "paid")
+    assert list(order.status_changes.values_list("from_status", "to_status")) == [("", expected)]
+    link.refresh_from_db()
+    assert link.orders_count == (1 if payment_status == "paid" else 0)
+
+
 def test_same_session_twice_gives_one_order_and_counts_once(link, django_capture_on_commit_callbacks):
     session = checkout_session(payment_link=link.stripe_id)
     with django_capture_on_commit_callbacks() as callbacks:
