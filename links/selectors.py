@@ -13,7 +13,6 @@ from catalog.models import Price, Product
 from links.models import Order, PaymentLink, PaymentLinkLineItem
 
 PAID_STATUSES = (Order.Status.PAID, Order.Status.FULFILLED)
-# pg_trgm's index serves LIKE patterns with at least one trigram: 3 characters or more.
 LINK_SORTS = {
     "-created": ("-created_at", "-id"),
     "created": ("created_at", "id"),
