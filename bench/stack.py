@@ -200,6 +200,43 @@ class Stack:
         parent = psutil.Process(process.pid)
         return [parent.pid] + [child.pid for child in parent.children(recursive=True)]
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU (user + system) used so far by each part of the machine: read before and after a run.
+
+        PostgreSQL and Redis are every process of that name (run the bench alone); a backend that exits
+        takes its CPU with it, which the stack's persistent connections make rare.
+        """
+        import psutil
+
+        def total(processes) -> float:
+            seconds = 0.0
+            for process in processes:
+                try:
+                    seconds += sum(process.cpu_times()[:2])
+                except psutil.Error:
+                    pass
+            return seconds
+
+        by_name: dict[str, list] = {"postgres": [], "redis": []}
+        for process in psutil.process_iter(["name"]):
+            name = process.info["name"] or ""
+            if name in ("postgres", "postmaster"):
+                by_name["postgres"].append(process)
+            elif name.startswith("redis-server"):
+                by_name["redis"].append(process)
+        return {
+            "gunicorn": total(psutil.Process(pid) for pid in self.pids("gunicorn")),
+            # Celery's main process (consumes, dispatches, acknowledges) and its pool (runs the tasks).
+            "worker_main": total(psutil.Process(pid) for pid in self.pids("worker")[:1]),
+            "worker_pool": total(psutil.Process(pid) for pid in self.pids("worker")[1:]),
+            "postgres": total(by_name["postgres"]),
+            "redis": total(by_name["redis"]),
+            "bench": total([psutil.Process()]),
+            # Everything the machine ran, and what it left idle (both over all cores).
+            "machine": sum(psutil.cpu_times()) - psutil.cpu_times().idle - psutil.cpu_times().iowait,
+            "idle": psutil.cpu_times().idle,
+        }
+
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:

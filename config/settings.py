@@ -158,6 +158,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless this is set:
+# a new PostgreSQL backend per task, which cost more CPU than the task itself. With it set, the fixup
+# closes only every this-many tasks, and config/celery.py applies Django's own rules around each task,
+# as for a request (CONN_MAX_AGE, CONN_HEALTH_CHECKS, closed after an error).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -203,7 +203,7 @@ def _status_changed(*, order: Order, from_status: str, first_paid: bool, actor: 
     """What follows a status already written on the order: its history row; on first reaching paid, the
     link's counters and the confirmation e-mails; on a failed payment, its e-mails."""
     if first_paid:
-        _order_count_paid(order)
+        _order_count_paid(order, order_is_new=not from_status)
     OrderStatusChange.objects.create(
         order=order, from_status=from_status, to_status=order.status, actor=actor[:200]
     )
@@ -212,14 +212,14 @@ def _status_changed(*, order: Order, from_status: str, first_paid: bool, actor: 
         outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
 
 
-def _order_count_paid(order: Order) -> None:
+def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
     # Runs once per order: guarded by paid_at, under the order's row lock.
     if order.payment_link_id:
         PaymentLink.objects.filter(id=order.payment_link_id).update(
             revenue=F("revenue") + order.amount_total, orders_count=F("orders_count") + 1
         )
-    outbound_email_queue(order=order, kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
-    outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
+    for kind in (OutboundEmail.Kind.ORDER_CONFIRMATION, OutboundEmail.Kind.STAFF_NOTIFICATION):
+        outbound_email_queue(order=order, kind=kind, order_is_new=order_is_new)
 
 
 def _line_items_create(order: Order, line_items: list[dict]) -> None:
@@ -248,7 +248,8 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
     """
     fields = order_fields_from_session(session)
     target = session_target_status(session)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the webhook worker's): an error here fails it all anyway.
+    with transaction.atomic(savepoint=False):
         link_id = (
             PaymentLink.objects.filter(stripe_id=_id(session.get("payment_link")) or None)
             .values_list("id", flat=True)

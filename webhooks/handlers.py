@@ -28,32 +28,37 @@ def _object(event: WebhookEvent) -> dict:
     return event.payload["data"]["object"]
 
 
+def _object_id(event: WebhookEvent) -> str:
+    # The column stored with the event: the worker need not load and parse the payload for it.
+    return event.object_id or _object(event)["id"]
+
+
 # CHECKOUT ------------------------------------------------------------------------------------------
 
 
 def handle_checkout_session_completed(event: WebhookEvent) -> None:
-    fulfilment.checkout_session_fulfil(session_id=_object(event)["id"], actor=_actor(event))
+    fulfilment.checkout_session_fulfil(session_id=_object_id(event), actor=_actor(event))
 
 
 def handle_checkout_session_async_payment_succeeded(event: WebhookEvent) -> None:
     # Same as completed: the re-fetched session says paid, whichever of the two events comes first.
-    fulfilment.checkout_session_fulfil(session_id=_object(event)["id"], actor=_actor(event))
+    fulfilment.checkout_session_fulfil(session_id=_object_id(event), actor=_actor(event))
 
 
 def handle_checkout_session_async_payment_failed(event: WebhookEvent) -> None:
-    fulfilment.checkout_session_payment_failed(session_id=_object(event)["id"], actor=_actor(event))
+    fulfilment.checkout_session_payment_failed(session_id=_object_id(event), actor=_actor(event))
 
 
 def handle_checkout_session_expired(event: WebhookEvent) -> None:
     # An expired session never comes back: the payload is as good as a fetch.
-    fulfilment.checkout_session_expire(session_id=_object(event)["id"], actor=_actor(event))
+    fulfilment.checkout_session_expire(session_id=_object_id(event), actor=_actor(event))
 
 
 # BILLING -------------------------------------------------------------------------------------------
 
 
 def handle_invoice_paid(event: WebhookEvent) -> None:
-    fulfilment.invoice_paid(invoice_id=_object(event)["id"], actor=_actor(event))
+    fulfilment.invoice_paid(invoice_id=_object_id(event), actor=_actor(event))
 
 
 def handle_customer_subscription_changed(event: WebhookEvent) -> None:

@@ -348,18 +348,24 @@ def webhook_event_process(*, event_id: int, take_over: bool = False) -> str | No
 
     if not webhook_event_claim(event_id=event_id, take_over=take_over):
         return None
-    event = WebhookEvent.objects.get(id=event_id)
+    # The payload is loaded only by the handlers that read more than the object's id.
+    event = WebhookEvent.objects.defer("payload").get(id=event_id)
     handler = HANDLERS.get(event.type)
     if handler is None:
         _event_finish(event, status=WebhookEvent.Status.IGNORED)
         return WebhookEvent.Status.IGNORED
     try:
-        handler(event)
+        # The handler's writes and the event's "processed" commit together: one commit per event, and
+        # never an order without its event marked done. What the handler sends on commit (e-mails) goes
+        # after it. No statement runs before the handler's own, so no transaction is open during its
+        # API calls.
+        with transaction.atomic():
+            handler(event)
+            _event_finish(event, status=WebhookEvent.Status.PROCESSED)
     except Exception as exc:
         logger.warning("Webhook event %s (%s) failed: %r", event.stripe_event_id, event.type, exc)
         _event_fail(event, error=f"{type(exc).__name__}: {exc}")
         raise
-    _event_finish(event, status=WebhookEvent.Status.PROCESSED)
     return WebhookEvent.Status.PROCESSED
 
 
