@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
+import orjson
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -44,7 +46,10 @@ def _api_key(request: HttpRequest) -> str:
 
 
 def _json_response(status: int, body: dict, *, request_id: str) -> HttpResponse:
-    response = HttpResponse(json.dumps(body, indent=2), status=status, content_type="application/json")
+    # Indented like Stripe's answers; orjson because the standard library's encoder drops to pure Python
+    # as soon as it indents (a third of a session retrieve's CPU).
+    content = orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    response = HttpResponse(content, status=status, content_type="application/json")
     response["Request-Id"] = request_id
     return response
 
