@@ -45,10 +45,10 @@ FULL = {
     "drain_cap": 120,
     "pool": 100,
     "fulfil_rate": 100,
-    "fulfil_s": 30,
+    "fulfil_s": 60,
     "fulfil_wait": 120,
     # Also below this machine's capacity, to show latency when the queue is not growing.
-    "fulfil_sustained_rate": 40,
+    "fulfil_sustained_rate": 80,
     "sandbox_s": 15,
     "checkout_s": 20,
     "bulk_links": 1000,

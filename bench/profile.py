@@ -146,9 +146,6 @@ def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool) -> dict:
         stats.sort_stats("cumulative").print_stats(r"links/|webhooks/|stripe/_stripe_service", 30)
         # Where the time is spent, whoever's code it is (Django, psycopg, the SDK, the templates).
         stats.sort_stats("tottime").print_stats(25)
-        import os
-        if os.environ.get("PROFILE_CALLERS"):
-            stats.print_callers(os.environ["PROFILE_CALLERS"])
     return result
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import orjson
-
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse

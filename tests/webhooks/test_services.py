@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from catalog.models import Product
+from links import fulfilment
 from links.models import Order, OutboundEmail
 from tests.webhooks.conftest import store
 from webhooks import services
@@ -76,6 +77,36 @@ def test_handler_error_marks_failed_with_back_off(monkeypatch):
     assert event.status == WebhookEvent.Status.FAILED
     assert "Stripe said no" in event.last_error
     assert event.next_attempt_at > timezone.now() + timedelta(seconds=20)
+
+
+def test_an_error_after_the_order_is_written_leaves_no_order_and_the_event_failed(
+    stripe_session, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The handler's writes and "processed" commit together: a failure after the order's insert takes
+    the order back with it, and the retry starts from a clean slate."""
+
+    def boom(*, order, session):
+        raise RuntimeError("after the order")
+
+    original = fulfilment._invoice_email_if_paid
+    monkeypatch.setattr(fulfilment, "_invoice_email_if_paid", boom)
+    session = stripe_session()
+    event = store(obj={"id": session["id"]})
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        process_webhook_event(event.id)
+    assert callbacks == []  # no e-mail goes out for an order that was rolled back
+    assert not Order.objects.exists()
+    assert not OutboundEmail.objects.exists()
+    event.refresh_from_db()
+    assert (event.status, event.last_error) == (WebhookEvent.Status.FAILED, "RuntimeError: after the order")
+
+    # The retry, once its back-off has passed.
+    monkeypatch.setattr(fulfilment, "_invoice_email_if_paid", original)
+    WebhookEvent.objects.filter(id=event.id).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    assert Order.objects.get().checkout_session_id == session["id"]
+    assert OutboundEmail.objects.get().status == OutboundEmail.Status.SENT
 
 
 def test_retry_limit_leaves_the_event_failed(monkeypatch):
