@@ -29,8 +29,6 @@ class Product(TimeStampedModel):
         indexes = [
             # The catalog list: newest first, filtered by active.
             models.Index(fields=["active", "-created_at"], name="product_active_created"),
-            # The links list's search by product name has a trigram index, "product_name_trgm", in
-            # migration 0005 (PostgreSQL only, so not declared here).
         ]
 
     def __str__(self) -> str:
