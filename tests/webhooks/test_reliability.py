@@ -7,6 +7,7 @@ import threading
 
 import pytest
 import requests
+from django.db import connections
 
 from links.models import Order, PaymentLink
 from links.tasks import reconcile_checkout_sessions
@@ -23,7 +24,12 @@ def _in_threads(n: int, target) -> list:
 
     def run(i):
         barrier.wait()
-        results[i] = target()
+        try:
+            results[i] = target()
+        finally:
+            # A thread's ORM connection is its own: left open, it outlives the test and keeps the test
+            # database from being dropped at the end of the run.
+            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for thread in threads:
