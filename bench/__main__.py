@@ -48,7 +48,7 @@ FULL = {
     "fulfil_s": 60,
     "fulfil_wait": 120,
     # Also below this machine's capacity, to show latency when the queue is not growing.
-    "fulfil_sustained_rate": 80,
+    "fulfil_sustained_rate": 60,
     "sandbox_s": 15,
     "checkout_s": 20,
     "bulk_links": 1000,
