@@ -252,8 +252,7 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
     """
     fields = order_fields_from_session(session)
     target = session_target_status(session)
-    # No savepoint inside a caller's transaction (the webhook worker's): an error here fails it all anyway.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         link_id = (
             PaymentLink.objects.filter(stripe_id=_id(session.get("payment_link")) or None)
             .values_list("id", flat=True)

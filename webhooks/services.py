@@ -354,18 +354,16 @@ def webhook_event_process(*, event_id: int, take_over: bool = False) -> str | No
     if handler is None:
         _event_finish(event, status=WebhookEvent.Status.IGNORED)
         return WebhookEvent.Status.IGNORED
+    # Not one transaction with the handler's writes: on SQLite a transaction takes the write lock when it
+    # begins, and the handler calls the API before it writes. Handlers are idempotent, so an order
+    # committed before a failure here is found, not doubled, by the retry.
     try:
-        # The handler's writes and the event's "processed" commit together: one commit per event, and
-        # never an order without its event marked done. What the handler sends on commit (e-mails) goes
-        # after it. No statement runs before the handler's own, so no transaction is open during its
-        # API calls.
-        with transaction.atomic():
-            handler(event)
-            _event_finish(event, status=WebhookEvent.Status.PROCESSED)
+        handler(event)
     except Exception as exc:
         logger.warning("Webhook event %s (%s) failed: %r", event.stripe_event_id, event.type, exc)
         _event_fail(event, error=f"{type(exc).__name__}: {exc}")
         raise
+    _event_finish(event, status=WebhookEvent.Status.PROCESSED)
     return WebhookEvent.Status.PROCESSED
 
 
