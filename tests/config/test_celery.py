@@ -26,7 +26,9 @@ def _run_as_the_worker_does(fixup: DjangoWorkerFixup, task) -> int:
 
 @pytest.fixture
 def task():
-    return celery_app.tasks["webhooks.process_event"]
+    from webhooks.tasks import process_webhook_event
+
+    return process_webhook_event
 
 
 def test_the_connection_is_kept_between_tasks(monkeypatch, task):
