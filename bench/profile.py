@@ -88,7 +88,7 @@ def _phase_timers(totals: dict[str, float]):
             setattr(module, attr, saved[name])
 
 
-def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool) -> dict:
+def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool, queries: bool = False) -> dict:
     import psutil
 
     from links.emails import outbound_emails_sent_inline
@@ -116,7 +116,18 @@ def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool) -> dict:
             for event_id in ids:
                 webhook_event_process(event_id=event_id)
 
-    process(event_ids[:10])  # warm up
+    process(event_ids[:9])  # warm up
+    if queries:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            process(event_ids[9:10])
+        print(f"{len(captured.captured_queries)} statements for one checkout.session.completed:")
+        for query in captured.captured_queries:
+            print(f"  {query['sql'][:160]}")
+    else:
+        process(event_ids[9:10])
     measured = event_ids[10:]
     totals = dict.fromkeys(PHASES, 0.0)
     profiler = cProfile.Profile(time.process_time) if cprofile else None  # CPU, not waits
@@ -155,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=150)
     parser.add_argument("--cprofile", action="store_true", help="also print fulfilment's cProfile")
+    parser.add_argument("--queries", action="store_true", help="also print the SQL of one event's fulfilment")
     args = parser.parse_args(argv)
     stack = Stack()
     try:
@@ -171,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             recorded = webhook_event_record(payload=body, signature=factory.signature(body))
             event_ids.append(recorded.event.id)
         stack.flush_redis()  # no worker runs: the tasks enqueued above are dropped, the events stay pending
-        figures = receiver(factory, args.events) | fulfilment(stack, event_ids, cprofile=args.cprofile)
+        figures = receiver(factory, args.events) | fulfilment(
+            stack, event_ids, cprofile=args.cprofile, queries=args.queries
+        )
     finally:
         from django.db import connections
 

@@ -69,7 +69,7 @@ def outbound_email_queue(*, order: Order, kind: str, order_is_new: bool = False)
     else:
         email, created = OutboundEmail.objects.get_or_create(order=order, kind=kind, defaults=fields)
     if created:
-        _enqueue_on_commit(email.id)
+        _enqueue_on_commit(email)
     return email
 
 
@@ -90,12 +90,12 @@ def outbound_emails_sent_inline():
         _send_inline.reset(token)
 
 
-def _enqueue_on_commit(email_id: int) -> None:
+def _enqueue_on_commit(email: OutboundEmail) -> None:
     # robust: the row is committed whatever happens; if the broker is down the periodic requeue sends it.
     if _send_inline.get():
-        transaction.on_commit(lambda: _send_or_enqueue(email_id), robust=True)
+        transaction.on_commit(lambda: _send_or_enqueue(email), robust=True)
     else:
-        transaction.on_commit(lambda: _enqueue(email_id), robust=True)
+        transaction.on_commit(lambda: _enqueue(email.id), robust=True)
 
 
 def _enqueue(email_id: int) -> None:
@@ -104,11 +104,12 @@ def _enqueue(email_id: int) -> None:
     send_outbound_email_task.delay(email_id)
 
 
-def _send_or_enqueue(email_id: int) -> None:
+def _send_or_enqueue(email: OutboundEmail) -> None:
     try:
-        outbound_email_send(email_id=email_id)
+        # The row and its order as this process just wrote them: no need to read them back.
+        outbound_email_send(email_id=email.id, loaded=email)
     except Exception:  # noqa: BLE001 - recorded on the row by outbound_email_send; the task retries it
-        _enqueue(email_id)
+        _enqueue(email.id)
 
 
 def _invoice_links(order: Order) -> dict:
@@ -137,22 +138,25 @@ def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
     return message
 
 
-def outbound_email_send(*, email_id: int) -> str:
+def outbound_email_send(*, email_id: int, loaded: OutboundEmail | None = None) -> str:
     """Send the e-mail unless already sent; mark it sent or failed. Re-raises the error for the task's retry.
 
     The row lock keeps two tasks for the same e-mail (a resend clicked twice, a redelivered task) from
-    both sending it.
+    both sending it. ``loaded``: the row with its order, already in memory (the process that has just
+    recorded them); the lock is still taken and the status read from the database.
     """
     error: Exception | None = None
     with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update(of=("self",))
-            .select_related("order")
+        # Lock and read the status alone: the e-mail and its order are read only when not ``loaded``.
+        status = (
+            OutboundEmail.objects.select_for_update()
             .filter(id=email_id)
+            .values_list("status", flat=True)
             .first()
         )
-        if email is None or email.status == OutboundEmail.Status.SENT:
-            return OutboundEmail.Status.SENT if email else ""
+        if status is None or status == OutboundEmail.Status.SENT:
+            return status or ""
+        email = loaded or OutboundEmail.objects.select_related("order").get(id=email_id)
         try:
             outbound_email_message(email=email).send()
         except Exception as exc:
@@ -178,7 +182,7 @@ def outbound_email_resend(*, email: OutboundEmail) -> None:
         OutboundEmail.objects.filter(id=email.id).update(
             status=OutboundEmail.Status.PENDING, last_error="", updated_at=timezone.now()
         )
-        _enqueue_on_commit(email.id)
+        _enqueue_on_commit(email)
 
 
 def outbound_emails_requeue() -> int:

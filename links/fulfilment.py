@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import stripe
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -227,7 +227,7 @@ def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
 
 
 def _line_items_create(order: Order, line_items: list[dict]) -> None:
-    OrderLineItem.objects.bulk_create(
+    items = OrderLineItem.objects.bulk_create(
         OrderLineItem(
             order=order,
             stripe_id=_text(item.get("id"), 255),
@@ -242,6 +242,11 @@ def _line_items_create(order: Order, line_items: list[dict]) -> None:
         )
         for item in line_items
     )
+    # Kept on the order as if prefetched: its e-mails, sent by this process after the commit, render the
+    # items without reading them back.
+    prefetched = order.line_items.all()
+    prefetched._result_cache, prefetched._prefetch_done = items, True
+    order._prefetched_objects_cache = {"line_items": prefetched}
 
 
 def order_record_session(*, session: dict, line_items: list[dict], actor: str) -> Order:
@@ -250,6 +255,16 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
     Idempotent and safe under concurrency: the unique checkout_session_id plus the row lock make a second
     caller (a duplicate event, a concurrent worker, the reconciler, the success page) update the same row.
     """
+    try:
+        return _order_record(session=session, line_items=line_items, actor=actor)
+    except IntegrityError:
+        # On PostgreSQL, another caller inserted this session's order between our look and our insert
+        # (on SQLite, IMMEDIATE transactions take turns). Its row is committed now: the second attempt
+        # finds it, locks it and brings it up to date.
+        return _order_record(session=session, line_items=line_items, actor=actor)
+
+
+def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order:
     fields = order_fields_from_session(session)
     target = session_target_status(session)
     with transaction.atomic():
@@ -258,19 +273,19 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
             .values_list("id", flat=True)
             .first()
         )
-        paid = _is_paid(target)
-        order, created = _locked_orders().get_or_create(
-            checkout_session_id=session["id"],
-            defaults={
-                **fields,
-                "payment_link_id": link_id,
-                "status": target,
-                "paid_at": timezone.now() if paid else None,
-            },
-        )
-        if created:
+        order = _locked_orders().filter(checkout_session_id=session["id"]).first()
+        if order is None:
             # Inserted with the session's status (not inserted, then updated: one write of 14 indexes
-            # fewer); its first history row goes from nothing straight to it.
+            # fewer); its first history row goes from nothing straight to it. No savepoint around the
+            # insert (get_or_create's): a conflict aborts this transaction, and the caller runs it again.
+            paid = _is_paid(target)
+            order = Order.objects.create(
+                checkout_session_id=session["id"],
+                payment_link_id=link_id,
+                status=target,
+                paid_at=timezone.now() if paid else None,
+                **fields,
+            )
             _line_items_create(order, line_items)
             _status_changed(order=order, from_status="", first_paid=paid, actor=actor)
             return order

@@ -75,6 +75,40 @@ def test_same_session_twice_gives_one_order_and_counts_once(link, django_capture
     assert len(callbacks) == 1
 
 
+def test_an_order_inserted_by_someone_else_meanwhile_is_updated_not_doubled(
+    link, django_capture_on_commit_callbacks
+):
+    # The race on PostgreSQL: another worker inserts the session's order between our look and our
+    # insert. Our insert then fails on the unique session id, and the second attempt updates theirs.
+    session = checkout_session(payment_link=link.stripe_id, payment_status="unpaid")
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = record(session)
+    looks = []
+    real_locked_orders = fulfilment._locked_orders
+
+    def locked_orders_missing_it_once():
+        looks.append(1)
+        return Order.objects.none() if len(looks) == 1 else real_locked_orders()
+
+    paid = {**session, "payment_status": "paid"}
+    with (
+        mock.patch.object(fulfilment, "_locked_orders", locked_orders_missing_it_once),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ours = record(paid)
+    assert len(looks) == 2
+    assert ours.id == theirs.id and Order.objects.count() == 1
+    assert ours.status == Order.Status.PAID
+    assert ours.line_items.count() == 1
+    history = list(ours.status_changes.values_list("from_status", "to_status"))
+    assert history == [
+        ("", Order.Status.AWAITING_PAYMENT),
+        (Order.Status.AWAITING_PAYMENT, Order.Status.PAID),
+    ]
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, 2000)
+
+
 def test_no_payment_required_counts_as_paid(link):
     order = record(checkout_session(payment_link=link.stripe_id, payment_status="no_payment_required"))
     assert order.status == Order.Status.PAID

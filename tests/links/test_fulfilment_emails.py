@@ -119,6 +119,34 @@ def test_inside_a_worker_emails_are_sent_after_commit_without_a_task(django_capt
     assert order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).status == OutboundEmail.Status.SENT
 
 
+def test_an_inline_send_renders_what_was_just_recorded_without_reading_it_back(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with emails.outbound_emails_sent_inline(), CaptureQueriesContext(connection) as queries:
+        with django_capture_on_commit_callbacks(execute=True):
+            fulfilment.order_record_session(
+                session=checkout_session(), line_items=[line_item(description="Brioche")], actor="test"
+            )
+    assert "Brioche" in mail.outbox[0].body
+    # After the order's commit: the e-mail's lock and status, its update; no second read of the order,
+    # the e-mail row or the line items.
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "links_orderlineitem"' in sql]
+    emails_read = [sql for sql in reads if 'FROM "links_outboundemail"' in sql]
+    assert len(emails_read) == 1 and '"links_order"' not in emails_read[0]
+
+
+def test_an_inline_send_of_an_email_already_sent_sends_nothing(confirmation):
+    # Another sender (a resend's task) got there first: the status is read under the lock, not taken
+    # from the row in memory.
+    OutboundEmail.objects.filter(id=confirmation.id).update(status=OutboundEmail.Status.SENT)
+    assert emails.outbound_email_send(email_id=confirmation.id, loaded=confirmation) == "sent"
+    assert mail.outbox == []
+
+
 def test_inline_send_that_fails_is_handed_to_the_task(django_capture_on_commit_callbacks):
     with (
         mock.patch.object(emails.EmailMultiAlternatives, "send", side_effect=OSError("SMTP down")),
