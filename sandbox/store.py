@@ -99,17 +99,21 @@ def public(data: dict) -> dict:
 
 
 def render(obj: ApiObject, *, expand: list[str] = ()) -> dict:
-    return expand_value(_rendered(obj), expand)
+    # The object itself is at hand for its includable fields (a session's line items): not read again.
+    return expand_value(_rendered(obj), expand, loaded=obj)
 
 
-def expand_value(body: dict, expand: list[str]) -> dict:
-    """Apply ``expand`` paths (``line_items``, ``price.product``…) to an already public body."""
+def expand_value(body: dict, expand: list[str], *, loaded: ApiObject | None = None) -> dict:
+    """Apply ``expand`` paths (``line_items``, ``price.product``…) to an already public body.
+
+    ``loaded``: the row ``body`` was rendered from, if the caller has it.
+    """
     for path in expand:
-        body = _expand(body, path.split("."), depth=0)
+        body = _expand(body, path.split("."), depth=0, loaded=loaded)
     return body
 
 
-def _expand(value, parts: list[str], *, depth: int):
+def _expand(value, parts: list[str], *, depth: int, loaded: ApiObject | None = None):
     if not parts or depth >= 4:
         return value
     if isinstance(value, list):
@@ -119,7 +123,10 @@ def _expand(value, parts: list[str], *, depth: int):
     head, rest = parts[0], parts[1:]
     value = dict(value)
     if head not in value and (value.get("object"), head) in INCLUDABLE:
-        obj = ApiObject.objects.get(stripe_id=value["id"])
+        if loaded is not None and loaded.stripe_id == value["id"]:
+            obj = loaded
+        else:
+            obj = ApiObject.objects.get(stripe_id=value["id"])
         value[head] = INCLUDABLE[(value["object"], head)](obj)
     if head not in value:
         raise errors.invalid("expand", f"This property cannot be expanded ({head}).")

@@ -157,6 +157,18 @@ def test_adjustable_quantity_is_bounded_and_priced(client, api, price):
     assert done["line_items"]["data"][0]["quantity"] == 3
 
 
+def test_a_session_with_its_line_items_is_read_from_the_database_once(client, api, link):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, session = _open(client, link)
+    with CaptureQueriesContext(connection) as queries:
+        body = api.ok("get", f"checkout/sessions/{session['id']}", {"expand": ["line_items"]})
+    assert body["line_items"]["data"][0]["quantity"] == 1
+    reads = [q["sql"] for q in queries.captured_queries if session["id"] in q["sql"]]
+    assert len(reads) == 1, reads
+
+
 def test_inactive_link_shows_inactive_message(client, api, link):
     api.ok("post", f"payment_links/{link['id']}", {"active": False, "inactive_message": "Back in May"})
     response = client.get(_path(link))
