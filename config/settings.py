@@ -135,6 +135,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport with one client per channel for publishing (see config/celery_broker.py).
+    CELERY_BROKER_TRANSPORT = "config.celery_broker:Transport"
     # Unacknowledged tasks return to the queue after this long (a worker killed mid-task).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
