@@ -273,8 +273,12 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
             .values_list("id", flat=True)
             .first()
         )
-        order = _locked_orders().filter(checkout_session_id=session["id"]).first()
-        if order is None:
+        # The lock and the id alone: most sessions have no order yet, and the full row (some seventy
+        # columns) is read only when there is one.
+        order_id = (
+            _locked_orders().filter(checkout_session_id=session["id"]).values_list("id", flat=True).first()
+        )
+        if order_id is None:
             # Inserted with the session's status (not inserted, then updated: one write of 14 indexes
             # fewer); its first history row goes from nothing straight to it. No savepoint around the
             # insert (get_or_create's): a conflict aborts this transaction, and the caller runs it again.
@@ -289,6 +293,7 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
             _line_items_create(order, line_items)
             _status_changed(order=order, from_status="", first_paid=paid, actor=actor)
             return order
+        order = Order.objects.get(id=order_id)  # locked by the look above
         if _is_paid(order.status) and target != Order.Status.PAID:
             # A fetch older than the one that saw it paid: keep the newer payment status.
             fields.pop("payment_status")

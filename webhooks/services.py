@@ -348,8 +348,8 @@ def webhook_event_process(*, event_id: int, take_over: bool = False) -> str | No
 
     if not webhook_event_claim(event_id=event_id, take_over=take_over):
         return None
-    # The payload is loaded only by the handlers that read more than the object's id.
-    event = WebhookEvent.objects.defer("payload").get(id=event_id)
+    # What every handler reads; the payload is loaded only by the handlers that read more than the id.
+    event = WebhookEvent.objects.only("stripe_event_id", "type", "created", "object_id").get(id=event_id)
     handler = HANDLERS.get(event.type)
     if handler is None:
         _event_finish(event, status=WebhookEvent.Status.IGNORED)
