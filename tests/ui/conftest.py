@@ -32,6 +32,12 @@ def page(monkeypatch):
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         context.set_default_timeout(15_000)
         yield context.new_page()
+        # While Playwright's event loop runs in this thread, Django keeps the test's database connections
+        # per context, not per thread (asgiref's Local): they are not the ones pytest-django closes, and
+        # one left open keeps the test database from being dropped at the end of the run.
+        from django.db import connections
+
+        connections.close_all()
         context.close()
         browser.close()
 
