@@ -33,6 +33,7 @@ def figures(results: dict) -> dict:
         "fulfilment_p50_ms": _get(results, "fulfilment", "p50_ms"),
         "fulfilment_p99_ms": _get(results, "fulfilment", "p99_ms"),
         "fulfilment_queue_grows": _get(results, "fulfilment", "queue_grows"),
+        "fulfilment_capacity_per_s": _get(results, "fulfilment", "capacity_events_per_s"),
         "fulfilment_sustained_rate": _get(results, "fulfilment_sustained", "rate"),
         "fulfilment_sustained_p50_ms": _get(results, "fulfilment_sustained", "p50_ms"),
         "fulfilment_sustained_p99_ms": _get(results, "fulfilment_sustained", "p99_ms"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import tempfile
 import threading
 import time
@@ -238,4 +239,12 @@ def fulfilment(
         },
         "queue_grows": sum(queue[half:]) / max(len(queue) - half, 1)
         > 1.2 * sum(queue[:half]) / max(half, 1) + 5,
-    }
+    } | _capacity(cpu_before, cpu_after, len(recorded))
+
+
+def _capacity(cpu_before: dict, cpu_after: dict, events: int) -> dict:
+    """Events/s every core of this machine would fulfil at that CPU per event, all of it busy: the rate
+    beyond which the queue must grow, whatever the run's own rate."""
+    machine_ms = (cpu_after["machine"] - cpu_before["machine"]) * 1000 / max(events, 1)
+    cores = os.cpu_count() or 1
+    return {"capacity_events_per_s": round(cores * 1000 / machine_ms, 1) if machine_ms > 0 else None}
