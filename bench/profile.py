@@ -1,11 +1,11 @@
-"""Where the CPU of one webhook event goes: ``uv run python -m bench.profile [--events 150] [--cprofile]``.
+"""Where the CPU of one webhook event goes: ``uv run python -m bench.profile [--events 150]``.
 
 Starts the bench's stack without a worker (gunicorn serves the sandbox), pays sessions, then runs in this
 process, one at a time: the floor view and the webhook receiver through Django's test client, and the
 fulfilment of each stored event (the worker's code, without Celery), timing the CPU of each phase with
 ``time.process_time`` and the CPU gunicorn spent answering the worker's API calls. ``--cprofile`` also
-prints the functions where fulfilment spends its time. The figures behind "What limits each figure" in
-docs/performance.md.
+prints the functions where fulfilment spends its time, ``--queries`` the SQL statements of one event.
+The figures behind "What limits each figure" in docs/performance.md.
 """
 
 from __future__ import annotations
