@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bench.common import ratio
+
 
 def _get(data: dict, *path, default=None):
     for key in path:
@@ -21,11 +23,15 @@ def figures(results: dict) -> dict:
     ingest = results.get("webhooks") or {}
     ingest_floor = _get(ingest, "floor", "rps")
     ingest_rps = _get(ingest, "full", "rps")
+    store_floor_rps = _get(ingest, "store_floor", "rps")
     pages = (results.get("scale") or [{}])[-1].get("pages", {})
     return {
         "floor_rps": floor_rps,
         "webhook_ingest_rps": ingest_rps,
-        "webhook_ingest_ratio": round(ingest_rps / ingest_floor, 3) if ingest_rps and ingest_floor else None,
+        "webhook_ingest_ratio": ratio(ingest_rps, ingest_floor),
+        # The floor plus one durable INSERT: the most any receiver that stores before answering could reach.
+        "store_floor_ratio": ratio(store_floor_rps, ingest_floor),
+        "webhook_ingest_ratio_to_store_floor": ratio(ingest_rps, store_floor_rps),
         "webhook_p50_ms": _get(ingest, "full", "p50_ms"),
         "webhook_p99_ms": _get(ingest, "full", "p99_ms"),
         "webhook_half_rate_p99_ms": _get(ingest, "half", "p99_ms"),

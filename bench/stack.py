@@ -73,12 +73,6 @@ class Stack:
         with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
             conn.execute(sql)
 
-    def create_database(self) -> None:
-        self._admin(f'CREATE DATABASE "{self.db_name}"')
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("collectstatic", "--noinput", "-v", "0")
-        self.flush_redis()
-
     def create_database_in_process(self) -> None:
         """Create, migrate and collect static files from this process (no manage.py start-up to pay)."""
         self._admin(f'CREATE DATABASE "{self.db_name}"')
@@ -87,7 +81,19 @@ class Stack:
 
         call_command("migrate", "--noinput", verbosity=0)
         call_command("collectstatic", "--noinput", verbosity=0)
+        self._create_store_floor_table()
         self.flush_redis()
+
+    def _create_store_floor_table(self) -> None:
+        """The table of ``/bench/store-floor`` (config/views.py): a key and the body, no other index."""
+        from django.db import connection
+
+        from config.views import BENCH_STORE_FLOOR_TABLE
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE {BENCH_STORE_FLOOR_TABLE} (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
+            )
 
     def drop_database(self) -> None:
         try:

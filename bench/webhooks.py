@@ -20,6 +20,7 @@ from bench import common, http, wrk
 from bench.stack import Stack
 
 WEBHOOK_PATH = "/webhooks/stripe/"
+STORE_FLOOR_PATH = "/bench/store-floor"
 
 
 class EventFactory:
@@ -52,11 +53,13 @@ class EventFactory:
         digest = hmac.new(self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         return f"t={timestamp},v1={digest}"
 
-    def request(self, index: int, session_id: str | None = None) -> http.RequestSpec:
+    def request(
+        self, index: int, session_id: str | None = None, *, path: str = WEBHOOK_PATH
+    ) -> http.RequestSpec:
         body = self.body(index, session_id)
         return (
             "POST",
-            WEBHOOK_PATH,
+            path,
             {"Content-Type": "application/json", "Stripe-Signature": self.signature(body)},
             body,
         )
@@ -69,6 +72,38 @@ class EventFactory:
                 body = self.body(index)
                 handle.write(self.signature(body).encode() + b"\t" + body + b"\n")
         return Path(handle.name)
+
+
+def _post_closed_loop(stack: Stack, factory: EventFactory, *, path: str, duration: float) -> http.LoadResult:
+    """Distinct signed events POSTed to ``path`` at full speed: wrk if installed, else the asyncio client."""
+    if not wrk.available():
+        return http.closed_loop(
+            "127.0.0.1",
+            stack.port,
+            lambda index: factory.request(index, path=path),
+            concurrency=common.CONNECTIONS,
+            duration=duration,
+        )
+    # Enough distinct events for 4,000/s: the file never wraps round at this machine's speed.
+    requests_file = factory.write_file(int(4000 * duration))
+    try:
+        return wrk.run(
+            stack.base_url + path,
+            duration=duration,
+            connections=common.CONNECTIONS,
+            post_path=path,
+            requests_file=requests_file,
+        )
+    finally:
+        requests_file.unlink(missing_ok=True)
+
+
+def store_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
+    """The same event bodies, POSTed with the same client to ``/bench/store-floor``: the floor plus one
+    durable INSERT of the body (config/views.py), the least a receiver that stores before answering pays."""
+    return _post_closed_loop(
+        stack, EventFactory(stack, session_ids), path=STORE_FLOOR_PATH, duration=duration
+    ).summary()
 
 
 def _events_stored(factory: EventFactory) -> int:
@@ -85,25 +120,9 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     # Warm up: every gunicorn thread's first event pays for imports, its database and broker connections.
     warm = EventFactory(stack, session_ids)
     http.closed_loop("127.0.0.1", stack.port, warm.request, concurrency=common.CONNECTIONS, duration=2)
+    stored_floor = store_floor(stack, session_ids, duration=duration)
     factory = EventFactory(stack, session_ids)
-    use_wrk = wrk.available()
-    if use_wrk:
-        # Enough distinct events for 4,000/s: the file never wraps round at this machine's speed.
-        path = factory.write_file(int(4000 * duration))
-        try:
-            full = wrk.run(
-                stack.base_url + WEBHOOK_PATH,
-                duration=duration,
-                connections=common.CONNECTIONS,
-                post_path=WEBHOOK_PATH,
-                requests_file=path,
-            )
-        finally:
-            path.unlink(missing_ok=True)
-    else:
-        full = http.closed_loop(
-            "127.0.0.1", stack.port, factory.request, concurrency=common.CONNECTIONS, duration=duration
-        )
+    full = _post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
     stored_full = _events_stored(factory)
     full_summary = full.summary()
     # Half rate, open loop: the latency a steady flow of that size sees.
@@ -127,6 +146,7 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     left = unfinished.count()
     return {
         "floor": floor,
+        "store_floor": stored_floor,
         "full": full_summary,
         "half_rate": round(half_rate, 1),
         "half": half_summary,
@@ -146,22 +166,7 @@ def ingest_without_worker(stack: Stack, session_ids: list[str], *, duration: flo
     factory = EventFactory(stack, session_ids)
     stack.stop("worker")
     try:
-        if wrk.available():
-            path = factory.write_file(int(4000 * duration))
-            try:
-                result = wrk.run(
-                    stack.base_url + WEBHOOK_PATH,
-                    duration=duration,
-                    connections=common.CONNECTIONS,
-                    post_path=WEBHOOK_PATH,
-                    requests_file=path,
-                )
-            finally:
-                path.unlink(missing_ok=True)
-        else:
-            result = http.closed_loop(
-                "127.0.0.1", stack.port, factory.request, concurrency=common.CONNECTIONS, duration=duration
-            )
+        result = _post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
     finally:
         stack.flush_redis()
         stack.start_worker()

@@ -4,7 +4,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from config.celery import app as celery_app
 
@@ -41,4 +42,22 @@ def healthz(request):
 @require_GET
 def bench_floor(request):
     """The benchmarks' floor: the full middleware stack, then 200 with no database access."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+# Created by the benchmarks' stack (bench/stack.py) in the database each run makes for itself.
+BENCH_STORE_FLOOR_TABLE = "bench_store_floor"
+
+
+@csrf_exempt  # like the webhook receiver, whose floor it is
+@login_not_required
+@require_POST
+def bench_store_floor(request):
+    """The webhook receiver's own floor: the same middleware, then the body stored as jsonb by one INSERT
+    committed on its own (durable, as the receiver's is) and 200. No signature, no event indexes, no task:
+    what any receiver that stores an event before answering pays at the least."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {BENCH_STORE_FLOOR_TABLE} (body) VALUES (%s::jsonb)", [request.body.decode()]
+        )
     return HttpResponse(b"ok", content_type="text/plain")

@@ -1,0 +1,52 @@
+"""The benchmarks' baselines (config/views.py): mounted only when asked for, and doing only what they say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.urls import Resolver404, resolve
+
+from config.views import BENCH_STORE_FLOOR_TABLE, bench_floor, bench_store_floor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/bench/floor", "/bench/store-floor"])
+def test_bench_views_are_not_mounted_by_default(path):
+    with pytest.raises(Resolver404):
+        resolve(path)
+
+
+def test_floor_answers_without_touching_the_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = bench_floor(RequestFactory().get("/bench/floor"))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bench runs on PostgreSQL, storing jsonb")
+def test_store_floor_stores_the_body_in_one_statement(django_assert_num_queries):
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {BENCH_STORE_FLOOR_TABLE} (id bigserial PRIMARY KEY, body jsonb)")
+    body = {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {"id": "cs_1"}}}
+    request = RequestFactory().post(
+        "/bench/store-floor", data=json.dumps(body), content_type="application/json"
+    )
+
+    with django_assert_num_queries(1):
+        response = bench_store_floor(request)
+
+    assert response.status_code == 200
+    with connection.cursor() as cursor:
+        # Parsed by PostgreSQL into jsonb (psycopg hands Django jsonb back as text).
+        cursor.execute(f"SELECT body::text FROM {BENCH_STORE_FLOOR_TABLE}")
+        assert [json.loads(row[0]) for row in cursor.fetchall()] == [body]
+
+
+def test_store_floor_takes_only_posts():
+    response = bench_store_floor(RequestFactory().get("/bench/store-floor"))
+
+    assert response.status_code == 405
