@@ -1,10 +1,11 @@
 """Where the CPU of one webhook event goes: ``uv run python -m bench.profile [--events 150]``.
 
 Starts the bench's stack without a worker (gunicorn serves the sandbox), pays sessions, then runs in this
-process, one at a time: the floor view and the webhook receiver through Django's test client, and the
-fulfilment of each stored event (the worker's code, without Celery), timing the CPU of each phase with
-``time.process_time`` and the CPU gunicorn spent answering the worker's API calls. ``--cprofile`` also
-prints the functions where fulfilment spends its time, ``--queries`` the SQL statements of one event.
+process, one at a time: the floor view, the store floor and the webhook receiver through Django's test
+client, and the fulfilment of each stored event (the worker's code, without Celery), timing the CPU of
+each phase with ``time.process_time`` and the CPU gunicorn spent answering the worker's API calls.
+``--cprofile`` also prints the functions where fulfilment spends its time, ``--queries`` the SQL
+statements of one event.
 The figures behind "What limits each figure" in docs/performance.md.
 """
 
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 
 from bench import common
 from bench.stack import Stack
-from bench.webhooks import WEBHOOK_PATH, EventFactory
+from bench.webhooks import STORE_FLOOR_PATH, WEBHOOK_PATH, EventFactory
 
 PHASES = ("fetch", "record", "e-mail send", "claim, dispatch, finish")
 
@@ -28,7 +29,8 @@ def _cpu_ms(seconds: float, count: int) -> float:
 
 
 def receiver(factory: EventFactory, count: int) -> dict:
-    """CPU per request of the floor and of the receiver, in-process (no HTTP server, no client)."""
+    """CPU per request of the floor, the store floor and the receiver, in-process (no HTTP server, no
+    client); PostgreSQL's own share is not in these."""
     from django.test import Client
 
     client = Client()
@@ -36,18 +38,20 @@ def receiver(factory: EventFactory, count: int) -> dict:
     def floor(_index: int) -> None:
         assert client.get("/bench/floor").status_code == 200
 
-    def webhook(index: int) -> None:
+    def post(path: str, index: int) -> None:
         body = factory.body(10**8 + index)
-        response = client.post(
-            WEBHOOK_PATH,
-            data=body,
-            content_type="application/json",
-            headers={"Stripe-Signature": factory.signature(body)},
-        )
+        headers = {"Stripe-Signature": factory.signature(body)}
+        response = client.post(path, data=body, content_type="application/json", headers=headers)
         assert response.status_code == 200, response.content
 
+    def store_floor(index: int) -> None:
+        post(STORE_FLOOR_PATH, index)
+
+    def webhook(index: int) -> None:
+        post(WEBHOOK_PATH, index)
+
     result = {}
-    for name, call in (("floor", floor), ("receiver", webhook)):
+    for name, call in (("floor", floor), ("store_floor", store_floor), ("receiver", webhook)):
         for index in range(20):  # warm up
             call(index)
         started = time.process_time()
