@@ -8,6 +8,7 @@ ran or failed and enqueues them again, with exponential back-off and a retry lim
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -239,14 +240,38 @@ def _event_store_postgresql(
     A duplicate delivery racing the first one's uncommitted INSERT waits for it, then stores nothing; its
     delivery row is logged without the event's id (the statement's snapshot cannot see that row yet).
     """
-    event_fields = [f for f in WebhookEvent._meta.concrete_fields if not f.primary_key]
-    delivery_fields = [
-        f for f in WebhookDelivery._meta.concrete_fields if f.name not in ("id", "event", "result")
-    ]
+    sql, event_fields, delivery_fields = _store_statement_postgresql()
     event_values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in event_fields]
     # The body as received: PostgreSQL parses it into jsonb (same value as the parsed dict, no dump).
     event_values[event_fields.index(WebhookEvent._meta.get_field("payload"))] = payload.decode()
     delivery_values = [f.get_db_prep_save(getattr(delivery, f.attname), connection) for f in delivery_fields]
+    params = [
+        *event_values,
+        event.stripe_event_id,
+        WebhookDelivery.Result.ACCEPTED,
+        WebhookDelivery.Result.DUPLICATE,
+        *delivery_values,
+    ]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except DataError:
+        # JSON that Python reads but jsonb refuses (NaN, \u0000): not a Stripe event.
+        raise WebhookRejected(REJECT_MALFORMED) from None
+    if row is None:
+        return event, False
+    event.id = row[0]
+    return event, row[1]
+
+
+@functools.cache
+def _store_statement_postgresql() -> tuple[str, list, list]:
+    """The receiver's statement and the fields it stores, built once per process (not per event)."""
+    event_fields = [f for f in WebhookEvent._meta.concrete_fields if not f.primary_key]
+    delivery_fields = [
+        f for f in WebhookDelivery._meta.concrete_fields if f.name not in ("id", "event", "result")
+    ]
     q = connection.ops.quote_name
     events, deliveries = q(WebhookEvent._meta.db_table), q(WebhookDelivery._meta.db_table)
     event_columns = ", ".join(q(f.column) for f in event_fields)
@@ -272,24 +297,7 @@ def _event_store_postgresql(
         )
         SELECT {q("id")}, created FROM stored
     """
-    params = [
-        *event_values,
-        event.stripe_event_id,
-        WebhookDelivery.Result.ACCEPTED,
-        WebhookDelivery.Result.DUPLICATE,
-        *delivery_values,
-    ]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    except DataError:
-        # JSON that Python reads but jsonb refuses (NaN, \u0000): not a Stripe event.
-        raise WebhookRejected(REJECT_MALFORMED) from None
-    if row is None:
-        return event, False
-    event.id = row[0]
-    return event, row[1]
+    return sql, event_fields, delivery_fields
 
 
 def _enqueue_on_commit(event_id: int) -> None:
