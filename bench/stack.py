@@ -169,6 +169,10 @@ class Stack:
         raise RuntimeError("gunicorn did not answer in 60 s:\n" + self.log_tail("gunicorn"))
 
     def start_worker(self) -> None:
+        """README's worker command (its default log level, WARNING), ready once it answers a ping."""
+        from config.celery import app
+
+        node = f"bench-{os.getpid()}@{socket.gethostname()}"
         self._spawn(
             "worker",
             [
@@ -179,23 +183,20 @@ class Stack:
                 "-A",
                 "config",
                 "worker",
-                "--loglevel",
-                "INFO",
                 "--concurrency",
                 str(CELERY_CONCURRENCY),
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"bench-{os.getpid()}@%h",
+                node,
             ],
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.processes["worker"].poll() is not None:
                 raise RuntimeError("the Celery worker exited:\n" + self.log_tail("worker"))
-            if b" ready." in (self.var_dir / "worker.log").read_bytes():
+            if app.control.ping(destination=[node], timeout=0.5):
                 return
-            time.sleep(0.3)
         raise RuntimeError("the Celery worker was not ready in 60 s:\n" + self.log_tail("worker"))
 
     def pids(self, name: str) -> list[int]:
