@@ -54,6 +54,37 @@ def test_claimed_event_is_not_claimed_again():
     assert not services.webhook_event_claim(event_id=event.id)
 
 
+def test_claim_after_a_lease_ran_out_returns_the_event_and_loads_its_payload_when_read():
+    event = store(
+        "product.updated",
+        {"id": "prod_1", "name": "Mug"},
+        status=WebhookEvent.Status.PROCESSING,
+        attempts=1,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    claimed = services.webhook_event_claim(event_id=event.id)
+
+    assert (claimed.id, claimed.stripe_event_id, claimed.type, claimed.object_id) == (
+        event.id,
+        event.stripe_event_id,
+        "product.updated",
+        event.object_id,
+    )
+    assert "payload" in claimed.get_deferred_fields()
+    assert claimed.payload["data"]["object"]["name"] == "Mug"
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (WebhookEvent.Status.PROCESSING, 2)
+    assert event.next_attempt_at > timezone.now() + services.PROCESSING_LEASE - timedelta(seconds=5)
+
+
+def test_failed_event_out_of_attempts_is_not_claimed():
+    event = store(status=WebhookEvent.Status.FAILED, attempts=services.MAX_ATTEMPTS, next_attempt_at=None)
+
+    assert services.webhook_event_claim(event_id=event.id) is None
+    assert services.webhook_event_claim(event_id=event.id, take_over=True) is None
+
+
 def test_events_in_any_order_give_one_order_and_one_email(stripe_session, django_capture_on_commit_callbacks):
     session = stripe_session()
     succeeded = store("checkout.session.async_payment_succeeded", {"id": session["id"]})
