@@ -93,26 +93,8 @@ def _phase_timers(totals: dict[str, float]):
 
 
 def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool, queries: bool = False) -> dict:
-    import psutil
-
     from links.emails import outbound_emails_sent_inline
     from webhooks.services import webhook_event_process
-
-    gunicorn = [psutil.Process(pid) for pid in stack.pids("gunicorn")]
-
-    def gunicorn_cpu() -> float:
-        return sum(sum(process.cpu_times()[:2]) for process in gunicorn)
-
-    def postgres_cpu() -> float:
-        # Every PostgreSQL process of the machine (backends, WAL writer, checkpointer): run this alone.
-        total = 0.0
-        for process in psutil.process_iter(["name"]):
-            if process.info["name"] in ("postgres", "postmaster"):
-                try:
-                    total += sum(process.cpu_times()[:2])
-                except psutil.Error:
-                    pass
-        return total
 
     def process(ids: list[int]) -> None:
         # As the task runs it: e-mails sent by this process after the order's commit.
@@ -135,7 +117,8 @@ def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool, queries: b
     measured = event_ids[10:]
     totals = dict.fromkeys(PHASES, 0.0)
     profiler = cProfile.Profile(time.process_time) if cprofile else None  # CPU, not waits
-    server_started, database_started = gunicorn_cpu(), postgres_cpu()
+    # gunicorn's CPU, and every PostgreSQL process of the machine's (run this alone).
+    cpu_started = stack.cpu_seconds()
     started, wall_started = time.process_time(), time.perf_counter()
     with _phase_timers(totals):
         if profiler:
@@ -145,8 +128,9 @@ def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool, queries: b
             profiler.disable()
     total = time.process_time() - started
     wall = time.perf_counter() - wall_started
-    server = gunicorn_cpu() - server_started
-    database = postgres_cpu() - database_started
+    cpu_ended = stack.cpu_seconds()
+    server = cpu_ended["gunicorn"] - cpu_started["gunicorn"]
+    database = cpu_ended["postgres"] - cpu_started["postgres"]
     # The e-mail goes out when the order's transaction commits, inside order_record_session's timer.
     totals["record"] -= totals["e-mail send"]
     totals["claim, dispatch, finish"] = total - sum(totals[name] for name in PHASES[:3])

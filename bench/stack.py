@@ -212,16 +212,20 @@ class Stack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU (user + system) used so far by each part of the machine: read before and after a run.
 
-        PostgreSQL and Redis are every process of that name (run the bench alone); a backend that exits
-        takes its CPU with it, which the stack's persistent connections make rare.
+        PostgreSQL and Redis are every process of that name (run the bench alone). A backend that has
+        exited is counted too, in the postmaster's CPU of its reaped children: without it, PostgreSQL's
+        figure went below zero when connections closed during a run.
         """
         import psutil
 
-        def total(processes) -> float:
+        def total(processes, *, reaped_children: bool = False) -> float:
             seconds = 0.0
             for process in processes:
                 try:
-                    seconds += sum(process.cpu_times()[:2])
+                    times = process.cpu_times()
+                    seconds += times.user + times.system
+                    if reaped_children:
+                        seconds += times.children_user + times.children_system
                 except psutil.Error:
                     pass
             return seconds
@@ -238,7 +242,7 @@ class Stack:
             # Celery's main process (consumes, dispatches, acknowledges) and its pool (runs the tasks).
             "worker_main": total(psutil.Process(pid) for pid in self.pids("worker")[:1]),
             "worker_pool": total(psutil.Process(pid) for pid in self.pids("worker")[1:]),
-            "postgres": total(by_name["postgres"]),
+            "postgres": total(by_name["postgres"], reaped_children=True),
             "redis": total(by_name["redis"]),
             "bench": total([psutil.Process()]),
             # Everything the machine ran, and what it left idle (both over all cores).
