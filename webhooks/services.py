@@ -316,6 +316,7 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 # What every handler reads; a handler that reads more (the payload) loads it when it first reads it.
+# In the model's field order: Model.from_db takes the returned values in that order.
 CLAIM_RETURNS = ("id", "stripe_event_id", "type", "created", "object_id")
 
 
