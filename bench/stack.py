@@ -85,15 +85,13 @@ class Stack:
         self.flush_redis()
 
     def _create_store_floor_table(self) -> None:
-        """The table of ``/bench/store-floor`` (config/views.py): a key and the body, no other index."""
+        """The table of ``/bench/store-floor`` (config/views.py)."""
         from django.db import connection
 
-        from config.views import BENCH_STORE_FLOOR_TABLE
+        from config.views import BENCH_STORE_FLOOR_DDL
 
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TABLE {BENCH_STORE_FLOOR_TABLE} (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
-            )
+            cursor.execute(BENCH_STORE_FLOOR_DDL)
 
     def drop_database(self) -> None:
         try:

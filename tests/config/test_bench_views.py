@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 
-from config.views import BENCH_STORE_FLOOR_TABLE, bench_floor, bench_store_floor
+from config.views import BENCH_STORE_FLOOR_DDL, BENCH_STORE_FLOOR_TABLE, bench_floor, bench_store_floor
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_floor_answers_without_touching_the_database(django_assert_num_queries):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the bench runs on PostgreSQL, storing jsonb")
 def test_store_floor_stores_the_body_in_one_statement(django_assert_num_queries):
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {BENCH_STORE_FLOOR_TABLE} (id bigserial PRIMARY KEY, body jsonb)")
+        cursor.execute(BENCH_STORE_FLOOR_DDL)
     body = {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {"id": "cs_1"}}}
     request = RequestFactory().post(
         "/bench/store-floor", data=json.dumps(body), content_type="application/json"
