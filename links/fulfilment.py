@@ -27,6 +27,7 @@ from django.utils import timezone
 from config.stripe_client import get_stripe_client
 from links.emails import outbound_email_queue
 from links.models import Order, OrderLineItem, OrderStatusChange, OutboundEmail, PaymentLink
+from links.totals import link_totals_count_paid
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,7 @@ def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
         PaymentLink.objects.filter(id=order.payment_link_id).update(
             revenue=F("revenue") + order.amount_total, orders_count=F("orders_count") + 1
         )
+    link_totals_count_paid(order=order)
     for kind in (OutboundEmail.Kind.ORDER_CONFIRMATION, OutboundEmail.Kind.STAFF_NOTIFICATION):
         outbound_email_queue(order=order, kind=kind, order_is_new=order_is_new)
 

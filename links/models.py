@@ -61,6 +61,27 @@ class PaymentLink(TimeStampedModel):
         return self.name
 
 
+class LinkTotal(models.Model):
+    """The home page's running totals (links, active links, paid orders and revenue per currency), so
+    that it reads a few rows however many links and orders there are.
+
+    Added to in the same transaction as what they count (``links/totals.py``) and rebuilt from the tables
+    after a bulk load. A total is the sum of its rows: paid orders add to one of several rows of their
+    currency, so that concurrent workers do not all wait on one row's lock.
+    """
+
+    key = models.CharField(max_length=20)  # "links", "links_active" or "paid:<currency>"
+    shard = models.PositiveSmallIntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)  # minor units, for "paid:<currency>"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "shard"], name="link_total_key_shard")]
+
+    def __str__(self) -> str:
+        return f"{self.key}[{self.shard}]"
+
+
 class PaymentLinkLineItem(models.Model):
     payment_link = models.ForeignKey(PaymentLink, on_delete=models.CASCADE, related_name="line_items")
     position = models.PositiveSmallIntegerField(default=0)

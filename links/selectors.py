@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -83,19 +83,13 @@ def link_order_totals(*, link: PaymentLink) -> list[dict]:
 
 def dashboard_overview() -> dict:
     """The home page's numbers and recent activity, in a fixed number of queries."""
-    link_counts = PaymentLink.objects.aggregate(total=Count("id"), active=Count("id", filter=Q(active=True)))
+    from links.totals import link_totals
+
     return {
-        "links_total": link_counts["total"],
-        "links_active": link_counts["active"],
+        # Links and paid orders from the running totals (links/totals.py), not by reading every link.
+        **link_totals(),
         "products_total": Product.objects.filter(active=True).count(),
         "prices_total": Price.objects.filter(active=True).count(),
-        # From the links' counters (kept by fulfilment), not by adding up every order.
-        "orders_paid": list(
-            PaymentLink.objects.filter(orders_count__gt=0)
-            .values("currency")
-            .annotate(count=Sum("orders_count"), total=Sum("revenue"))
-            .order_by("currency")
-        ),
         "recent_links": list(PaymentLink.objects.order_by("-created_at", "-id")[:5]),
         "recent_orders": list(
             Order.objects.select_related("payment_link").order_by("-created_at", "-id")[:5]

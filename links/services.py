@@ -17,6 +17,7 @@ from catalog.models import Price
 from catalog.stripe_calls import as_dict, field_for_param, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 from links.models import PaymentLink, PaymentLinkLineItem
+from links.totals import link_totals_count_link
 
 MAX_LINE_ITEMS = 20
 LINE_ITEMS_REQUIRED = _("Add at least one line item.")
@@ -211,6 +212,7 @@ def payment_link_create(
         )
         link.full_clean()
         link.save()
+        link_totals_count_link(was_active=None, active=link.active)
         stripe_items = ((data.get("line_items") or {}).get("data")) or []
         for position, item in enumerate(line_items):
             stripe_item = stripe_items[position] if position < len(stripe_items) else {}
@@ -289,11 +291,13 @@ def payment_link_sync_from_stripe(*, data: dict, event_created: int | None = Non
             return None
         if event_created is not None and (link.stripe_event_created or 0) > event_created:
             return link
+        was_active = link.active
         link.active = bool(data.get("active", link.active))
         link.url = data.get("url") or link.url
         if event_created is not None:
             link.stripe_event_created = event_created
         link.save(update_fields=["active", "url", "stripe_event_created", "updated_at"])
+        link_totals_count_link(was_active=was_active, active=link.active)
     return link
 
 
@@ -368,10 +372,12 @@ def payment_link_update(
     with transaction.atomic():
         link = PaymentLink.objects.select_for_update().get(pk=link.pk)
         link.name, link.notes, link.options = name, notes, options
+        was_active = link.active
         if params:
-            link.active, link.url = data.get("active", link.active), data.get("url") or link.url
+            link.active, link.url = bool(data.get("active", link.active)), data.get("url") or link.url
         link.full_clean()
         link.save()
+        link_totals_count_link(was_active=was_active, active=link.active)
         for update in changed_items:
             PaymentLinkLineItem.objects.filter(pk=update["item"].pk).update(
                 quantity=update["quantity"], adjustable_quantity=update["adjustable_quantity"])
@@ -447,6 +453,7 @@ def payment_links_import_from_stripe() -> int:
                     currency=data.get("currency") or "", options=_options_from_link_object(data),
                     is_recurring=any(p.is_recurring for p in prices.values()),
                 )
+                link_totals_count_link(was_active=None, active=link.active)
                 for position, item in enumerate(items):
                     PaymentLinkLineItem.objects.create(
                         payment_link=link, position=position, stripe_id=item.get("id", ""),
