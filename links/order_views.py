@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from config.pagination import CappedPaginator
+from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from links import fulfilment
 from links.emails import outbound_email_resend
 from links.models import Order, OutboundEmail, PaymentLink
@@ -134,7 +134,8 @@ def _is_uuid(value: str) -> bool:
 def order_list(request: HttpRequest) -> HttpResponse:
     orders, filters = _filtered_orders(request.GET)
     orders = orders.select_related("payment_link")
-    page = CappedPaginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    cap = SEARCH_COUNT_CAP if filters["q"] else None
+    page = CappedPaginator(orders, ORDERS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {

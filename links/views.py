@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from catalog.money import from_minor_units
 from catalog.roles import edit_required, settings_required, staff_role_set
-from config.pagination import CappedPaginator
+from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor
@@ -37,8 +37,10 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def link_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = LinkFilterForm(request.GET)
-    links = selectors.link_list(**filters.filters())
-    page = CappedPaginator(links, LINKS_PER_PAGE).get_page(request.GET.get("page"))
+    criteria = filters.filters()
+    links = selectors.link_list(**criteria)
+    cap = SEARCH_COUNT_CAP if criteria.get("query") else None
+    page = CappedPaginator(links, LINKS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "query_string": query.urlencode(), "filters": filters}

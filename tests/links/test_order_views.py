@@ -316,3 +316,15 @@ def test_search_by_a_whole_address_is_exact_and_by_part_of_one_a_substring(staff
     # A substring search is a LIKE '%…%' pattern; the exact one has no wildcard.
     substring = any(f"%{query}%".lower() in q["sql"].lower() for q in queries.captured_queries)
     assert substring is not exact
+
+
+def test_order_search_counts_up_to_the_search_cap(staff_client, link, monkeypatch):
+    monkeypatch.setattr("links.order_views.SEARCH_COUNT_CAP", 3)
+    monkeypatch.setattr("links.order_views.ORDERS_PER_PAGE", 2)
+    for _ in range(5):
+        fulfilment.order_record_session(
+            session=checkout_session(payment_link=link.stripe_id, customer_details={"email": "ann@shop.test"}),
+            line_items=[line_item()], actor="t",
+        )
+    assert "Page 1 of more than 2" in staff_client.get(reverse("orders:list"), {"q": "shop.test"}).text
+    assert "Page 1 of 3" in staff_client.get(reverse("orders:list")).text

@@ -187,3 +187,14 @@ def test_link_page_previews_what_the_customer_is_asked(staff_client):
     assert "Phone number" in page
     assert "T-shirt size (optional)" in page
     assert "They are sent to https://shop.example/thanks" in page
+
+
+def test_link_search_counts_up_to_the_search_cap(staff_client, monkeypatch):
+    # A search says "more than" past SEARCH_COUNT_CAP, the unfiltered list only past COUNT_CAP.
+    monkeypatch.setattr("links.views.SEARCH_COUNT_CAP", 25)
+    monkeypatch.setattr("links.views.LINKS_PER_PAGE", 5)
+    for _ in range(30):
+        PaymentLinkFactory(name="Spring sale")
+    searched = staff_client.get(reverse("links:list"), {"q": "spring"}).text
+    assert "Page 1 of more than 5" in searched and "q=spring&amp;page=2" in searched
+    assert "Page 1 of 6" in staff_client.get(reverse("links:list")).text
