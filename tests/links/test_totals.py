@@ -42,7 +42,9 @@ def test_links_counted_when_created_once_and_when_switched(stripe_client, price)
     services.payment_link_sync_from_stripe(data={"id": link.stripe_id, "active": True}, event_created=100)
     assert _counts() == (1, 0)
     services.payment_link_set_active(link=link, active=True)
-    services.payment_link_create(name="B", line_items=[{"price": price, "quantity": 2}], request_token="3" * 32)
+    services.payment_link_create(
+        name="B", line_items=[{"price": price, "quantity": 2}], request_token="3" * 32
+    )
     assert _counts() == (2, 2)
     link_totals_rebuild()
     assert _counts() == (2, 2)
@@ -50,14 +52,18 @@ def test_links_counted_when_created_once_and_when_switched(stripe_client, price)
 
 @pytest.mark.django_db
 def test_paid_orders_counted_once_per_order_by_currency(django_capture_on_commit_callbacks):
-    link = PaymentLink.objects.create(stripe_id="plink_totals", name="T", url="http://x.test/p", currency="eur")
+    link = PaymentLink.objects.create(
+        stripe_id="plink_totals", name="T", url="http://x.test/p", currency="eur"
+    )
     with django_capture_on_commit_callbacks():
         for index in range(PAID_SHARDS + 3):
             session = checkout_session(id=f"cs_test_totals_{index}", payment_link=link.stripe_id)
             fulfilment.order_record_session(session=session, line_items=[line_item()], actor="test")
         # A duplicate delivery of a session already recorded.
         fulfilment.order_record_session(session=session, line_items=[line_item()], actor="test")
-        unpaid = checkout_session(id="cs_test_totals_unpaid", payment_link=link.stripe_id, payment_status="unpaid")
+        unpaid = checkout_session(
+            id="cs_test_totals_unpaid", payment_link=link.stripe_id, payment_status="unpaid"
+        )
         fulfilment.order_record_session(session=unpaid, line_items=[line_item()], actor="test")
     paid = link_totals()["orders_paid"]
     assert paid == [{"currency": "eur", "count": PAID_SHARDS + 3, "total": 2000 * (PAID_SHARDS + 3)}]
