@@ -122,3 +122,21 @@ def test_every_long_list_caps_its_count(staff_client, monkeypatch, page, per_pag
     response = staff_client.get(reverse(page))
     assert "Page 1 of more than 1" in response.text
     assert 'rel="next"' in response.text
+
+
+@pytest.mark.parametrize("cap", [4, 100])
+def test_deep_pages_read_their_ids_first_and_give_the_same_rows(monkeypatch, cap):
+    products = _products(9).order_by("-name", "id")
+    expected = [list(CappedPaginator(products, 2, cap=cap).get_page(n)) for n in (3, 4)]
+    monkeypatch.setattr("config.pagination.ID_FIRST_OFFSET", 4)
+    paginator = CappedPaginator(products, 2, cap=cap)
+    paginator.count  # noqa: B018 - counted beforehand, as the pager does
+    with CaptureQueriesContext(connection) as queries:
+        deep = [list(paginator.get_page(n)) for n in (3, 4)]
+    assert deep == expected
+    # Each page: its ids past the offset, then its rows by id.
+    assert len(queries.captured_queries) == 4
+    assert all(
+        "LIMIT" in q["sql"] and '"name"' not in q["sql"].split("FROM")[0]
+        for q in queries.captured_queries[::2]
+    )
