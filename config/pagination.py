@@ -71,13 +71,16 @@ class CappedPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         if not self.capped:
-            return self._get_page(self._rows(bottom, bottom + self.per_page), number, self)
+            top = min(bottom + self.per_page, self.count)  # an empty list reads nothing
+            return self._get_page(self._rows(bottom, top), number, self)
         rows = self._rows(bottom, bottom + self.per_page + 1)
         if not rows:
             raise EmptyPage(self.error_messages["no_results"])
         return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
 
     def _rows(self, bottom: int, top: int) -> list:
+        if top <= bottom:
+            return []
         rows = self.object_list[bottom:top]
         if bottom < ID_FIRST_OFFSET or not isinstance(self.object_list, QuerySet):
             return list(rows)

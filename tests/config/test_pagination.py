@@ -140,3 +140,10 @@ def test_deep_pages_read_their_ids_first_and_give_the_same_rows(monkeypatch, cap
         "LIMIT" in q["sql"] and '"name"' not in q["sql"].split("FROM")[0]
         for q in queries.captured_queries[::2]
     )
+
+
+def test_an_empty_list_reads_no_rows(django_assert_num_queries):
+    paginator = CappedPaginator(Product.objects.order_by("id"), 2)
+    with django_assert_num_queries(1):  # the count
+        page = paginator.get_page(1)
+    assert (list(page), page.has_next()) == ([], False)
