@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 # list, docs/performance.md): capped, it costs the same at any size. 10,000 rows is 200 pages of orders
 # and 400 of links, more than anyone pages through rather than searching or filtering.
 COUNT_CAP = 10_000
-# A search counts ten times fewer: a word common to many rows (a tenth of 100,000 links, say) makes the
+# A search counts ten times fewer: a word common to many rows (in a fifth of 100,000 links, say) makes the
 # count read rows until it has found the cap's worth of matches (66 ms for 10,000, 7 ms for 1,000 in
 # docs/performance.md), and "more than 1,000 results" says all a search needs to.
 SEARCH_COUNT_CAP = 1_000
