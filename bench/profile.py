@@ -4,8 +4,8 @@ Starts the bench's stack without a worker (gunicorn serves the sandbox), pays se
 process, one at a time: the floor view, the store floor and the webhook receiver through Django's test
 client, and the fulfilment of each stored event (the worker's code, without Celery), timing the CPU of
 each phase with ``time.process_time`` and the CPU gunicorn spent answering the worker's API calls.
-``--cprofile`` also prints the functions where fulfilment spends its time, ``--queries`` the SQL
-statements of one event.
+``--cprofile`` also prints the functions where the receiver and fulfilment spend their time,
+``--queries`` the SQL statements of one event.
 The figures behind "What limits each figure" in docs/performance.md.
 """
 
@@ -28,7 +28,7 @@ def _cpu_ms(seconds: float, count: int) -> float:
     return round(seconds / count * 1000, 2)
 
 
-def receiver(factory: EventFactory, count: int) -> dict:
+def receiver(factory: EventFactory, count: int, *, cprofile: bool = False) -> dict:
     """CPU per request of the floor, the store floor and the receiver, in-process (no HTTP server, no
     client); PostgreSQL's own share is not in these."""
     from django.test import Client
@@ -54,10 +54,18 @@ def receiver(factory: EventFactory, count: int) -> dict:
     for name, call in (("floor", floor), ("store_floor", store_floor), ("receiver", webhook)):
         for index in range(20):  # warm up
             call(index)
+        profiler = cProfile.Profile(time.process_time) if cprofile and name == "receiver" else None
         started = time.process_time()
+        if profiler:
+            profiler.enable()
         for index in range(20, 20 + count):
             call(index)
+        if profiler:
+            profiler.disable()
         result[f"{name}_cpu_ms"] = _cpu_ms(time.process_time() - started, count)
+        if profiler:
+            print("The webhook receiver, through the test client:")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     return result
 
 
@@ -153,7 +161,7 @@ def fulfilment(stack: Stack, event_ids: list[int], *, cprofile: bool, queries: b
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=150)
-    parser.add_argument("--cprofile", action="store_true", help="also print fulfilment's cProfile")
+    parser.add_argument("--cprofile", action="store_true", help="also print the functions' CPU (cProfile)")
     parser.add_argument("--queries", action="store_true", help="also print the SQL of one event's fulfilment")
     args = parser.parse_args(argv)
     stack = Stack()
@@ -171,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             recorded = webhook_event_record(payload=body, signature=factory.signature(body))
             event_ids.append(recorded.event.id)
         stack.flush_redis()  # no worker runs: the tasks enqueued above are dropped, the events stay pending
-        figures = receiver(factory, args.events) | fulfilment(
+        figures = receiver(factory, args.events, cprofile=args.cprofile) | fulfilment(
             stack, event_ids, cprofile=args.cprofile, queries=args.queries
         )
     finally:
