@@ -11,6 +11,7 @@ import copy
 import datetime
 import time
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,6 +20,10 @@ from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject, IdempotencyRecord
 
 CLOCK_ID = "sandbox_clock"
+# The hosted pages tick as they are opened, so a sandbox run without beat still moves on; at most this
+# often (seconds), not on every page: a tick is five queries whatever the page.
+PAGE_TICK_INTERVAL = 5
+PAGE_TICK_KEY = "sandbox:page-tick"
 
 
 def now() -> int:
@@ -48,13 +53,11 @@ def sandbox_tick() -> dict[str, int]:
         type="checkout.session", data__status="open", data__expires_at__lte=current
     )
     for session_id in due.values_list("stripe_id", flat=True):
-        with transaction.atomic():
-            session = store.locked(type="checkout.session", object_id=session_id)
-            if session.data["status"] == "open":
-                checkout.session_expire(session=session)
-                expired += 1
+        expired += session_expire_if_due(session_id=session_id, at=current)
     settled = 0
-    pending = ApiObject.objects.filter(type="checkout.session", data___settles_at__lte=current)
+    pending = ApiObject.objects.filter(
+        type="checkout.session", data__has_key="_settles_at", data___settles_at__lte=current
+    )
     for session_id in pending.values_list("stripe_id", flat=True):
         settled += checkout.session_settle(session_id=session_id)
     ended = _end_trials(current)
@@ -64,6 +67,25 @@ def sandbox_tick() -> dict[str, int]:
     # Stripe prunes idempotency keys "after they're at least 24 hours old".
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=24)).delete()
     return {"expired": expired, "settled": settled, "trials_ended": ended, "deliveries_requeued": requeued}
+
+
+def sandbox_tick_from_page() -> None:
+    """The tick as a hosted page runs it: at most once per PAGE_TICK_INTERVAL (cache.add is the gate)."""
+    if cache.add(PAGE_TICK_KEY, 1, PAGE_TICK_INTERVAL):
+        sandbox_tick()
+
+
+def session_expire_if_due(*, session_id: str, at: int | None = None) -> bool:
+    """Expire one session if it is still open past its ``expires_at`` at sandbox time ``at`` (default:
+    now); emits checkout.session.expired."""
+    from sandbox import checkout
+
+    with transaction.atomic():
+        session = store.locked(type="checkout.session", object_id=session_id)
+        if session.data["status"] != "open" or session.data["expires_at"] > (at or now()):
+            return False
+        checkout.session_expire(session=session)
+        return True
 
 
 def _end_trials(current: int) -> int:

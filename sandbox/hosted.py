@@ -93,8 +93,12 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
-    clock.sandbox_tick()
+    clock.sandbox_tick_from_page()
     session = _session(session_id)
+    if session.data["status"] == "open" and session.data["expires_at"] <= clock.now():
+        # Past its expiry and the tick has not come yet: this page shows it expired, never payable.
+        clock.session_expire_if_due(session_id=session_id)
+        session = _session(session_id)
     link = store.get(type="payment_link", object_id=session.parent)
     _activate(session.data)
     if session.data["status"] == "complete":

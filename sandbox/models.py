@@ -6,6 +6,8 @@ The dashboard never reads these tables; it talks to the sandbox over HTTP only.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 
 
 class ApiObject(models.Model):
@@ -33,6 +35,24 @@ class ApiObject(models.Model):
             models.Index(fields=["type", "-seq"], name="sandbox_obj_type_seq"),
             models.Index(fields=["type", "parent", "-seq"], name="sandbox_obj_type_parent"),
             models.Index(fields=["type", "key"], name="sandbox_obj_type_key"),
+            # The clock's tick, on every hosted checkout page: open sessions past their expiry, payments
+            # due to settle, trials due to end. Each reads only the due rows, however many sessions the
+            # sandbox has kept (without them the tick read every session: 190 ms at 15,000 sessions).
+            models.Index(
+                KeyTransform("expires_at", "data"),
+                condition=Q(type="checkout.session", data__status="open"),
+                name="sandbox_session_open_expiry",
+            ),
+            models.Index(
+                KeyTransform("_settles_at", "data"),
+                condition=Q(type="checkout.session", data__has_key="_settles_at"),
+                name="sandbox_session_settles_at",
+            ),
+            models.Index(
+                KeyTransform("trial_end", "data"),
+                condition=Q(type="subscription", data__status="trialing"),
+                name="sandbox_subscription_trial_end",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -50,6 +70,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The tick prunes records older than a day: without it, a scan of every record each time.
+        indexes = [models.Index(fields=["created_at"], name="sandbox_idempotency_created")]
         constraints = [
             # Two concurrent requests with one key: the second insert fails and replays the first.
             models.UniqueConstraint(fields=["api_key", "key"], name="sandbox_idempotency_unique_key"),

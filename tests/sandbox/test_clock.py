@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
 
 from sandbox import clock
 from sandbox.models import ApiObject
@@ -117,3 +119,74 @@ def test_trial_end_activates_the_subscription_with_a_charged_invoice(client, api
     assert subscription["status"] == "active"
     assert subscription["latest_invoice"]["amount_paid"] == 1800
     assert subscription["latest_invoice"]["billing_reason"] == "subscription_cycle"
+
+
+def _open_session(client, api, link) -> dict:
+    client.get(_path(link))
+    return _last_session(api)
+
+
+def _expiry_passed(session: dict) -> None:
+    """As if the sandbox clock had passed the session's expiry with no tick since (no beat running)."""
+    row = ApiObject.objects.get(stripe_id=session["id"])
+    row.data["expires_at"] = clock.now() - 1
+    row.save(update_fields=["data"])
+
+
+def _expired_events(api) -> list[str]:
+    events = api.ok("get", "events", {"type": "checkout.session.expired"})["data"]
+    return [event["data"]["object"]["id"] for event in events]
+
+
+@pytest.fixture
+def page_tick_gate():
+    """The hosted pages' tick gate, cleared before and after (it lives in the shared cache)."""
+    cache.delete(clock.PAGE_TICK_KEY)
+    yield clock.PAGE_TICK_KEY
+    cache.delete(clock.PAGE_TICK_KEY)
+
+
+def test_a_session_past_its_expiry_is_never_payable_between_ticks(client, api, link, page_tick_gate):
+    session = _open_session(client, api, link)
+    _expiry_passed(session)
+    cache.add(page_tick_gate, 1, 60)  # a page ticked a moment ago: the next tick is not due
+    path = session["url"].removeprefix("http://testserver")
+    assert client.get(path).status_code == 410
+    assert client.post(path, CARD).status_code == 410
+    assert _last_session(api)["status"] == "expired"
+    assert _expired_events(api) == [session["id"]]  # expired once
+
+
+def test_hosted_pages_tick_at_most_once_per_interval(client, api, link, page_tick_gate):
+    visited, first, second = (_open_session(client, api, link) for _ in range(3))
+    visited_path = visited["url"].removeprefix("http://testserver")
+    _expiry_passed(first)
+    client.get(visited_path)  # the page ticks: every due session expires
+    assert api.ok("get", f"checkout/sessions/{first['id']}")["status"] == "expired"
+    _expiry_passed(second)
+    client.get(visited_path)  # within the interval: no tick
+    assert api.ok("get", f"checkout/sessions/{second['id']}")["status"] == "open"
+    cache.delete(page_tick_gate)  # the interval is over
+    client.get(visited_path)
+    assert api.ok("get", f"checkout/sessions/{second['id']}")["status"] == "expired"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the tick's partial indexes are read on PostgreSQL"
+)
+def test_the_tick_reads_only_due_rows_through_its_indexes():
+    current = clock.now()
+    plans = [
+        ApiObject.objects.filter(type="checkout.session", data__status="open", data__expires_at__lte=current),
+        ApiObject.objects.filter(
+            type="checkout.session", data__has_key="_settles_at", data___settles_at__lte=current
+        ),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # an empty table: the planner would scan it anyway
+        try:
+            explained = [queryset.explain() for queryset in plans]
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "sandbox_session_open_expiry" in explained[0]
+    assert "sandbox_session_settles_at" in explained[1]
