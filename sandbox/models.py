@@ -48,6 +48,12 @@ class ApiObject(models.Model):
                 condition=Q(type="checkout.session", data__has_key="_settles_at"),
                 name="sandbox_session_settles_at",
             ),
+            # A promotion code for first-time customers looks for an earlier paid session by e-mail.
+            models.Index(
+                KeyTransform("email", KeyTransform("customer_details", "data")),
+                condition=Q(type="checkout.session", data__status="complete"),
+                name="sandbox_session_complete_email",
+            ),
             models.Index(
                 KeyTransform("trial_end", "data"),
                 condition=Q(type="subscription", data__status="trialing"),
