@@ -35,9 +35,9 @@ class ApiObject(models.Model):
             models.Index(fields=["type", "-seq"], name="sandbox_obj_type_seq"),
             models.Index(fields=["type", "parent", "-seq"], name="sandbox_obj_type_parent"),
             models.Index(fields=["type", "key"], name="sandbox_obj_type_key"),
-            # The clock's tick, on every hosted checkout page: open sessions past their expiry, payments
-            # due to settle, trials due to end. Each reads only the due rows, however many sessions the
-            # sandbox has kept (without them the tick read every session: 190 ms at 15,000 sessions).
+            # The clock's tick (beat, and the hosted checkout pages): open sessions past their expiry,
+            # payments due to settle, trials due to end. Each reads only the due rows, however many sessions
+            # the sandbox has kept (without them the tick read every session: 190 ms at 15,000 sessions).
             models.Index(
                 KeyTransform("expires_at", "data"),
                 condition=Q(type="checkout.session", data__status="open"),
@@ -48,16 +48,16 @@ class ApiObject(models.Model):
                 condition=Q(type="checkout.session", data__has_key="_settles_at"),
                 name="sandbox_session_settles_at",
             ),
+            models.Index(
+                KeyTransform("trial_end", "data"),
+                condition=Q(type="subscription", data__status="trialing"),
+                name="sandbox_subscription_trial_end",
+            ),
             # A promotion code for first-time customers looks for an earlier paid session by e-mail.
             models.Index(
                 KeyTransform("email", KeyTransform("customer_details", "data")),
                 condition=Q(type="checkout.session", data__status="complete"),
                 name="sandbox_session_complete_email",
-            ),
-            models.Index(
-                KeyTransform("trial_end", "data"),
-                condition=Q(type="subscription", data__status="trialing"),
-                name="sandbox_subscription_trial_end",
             ),
         ]
 
