@@ -299,15 +299,19 @@ def email_list(request: HttpRequest) -> HttpResponse:
 
 def _fetch_allowed(session_id: str) -> bool:
     """At most one fetch per session per interval, and a global budget: the page is public, and made-up
-    session ids must not turn it into a way to spend our Stripe rate limit."""
-    if not cache.add(f"success-fetch:{session_id}", 1, SUCCESS_FETCH_INTERVAL):
-        return False
+    session ids must not turn it into a way to spend our Stripe rate limit. With the cache down (Redis
+    restarting), no fetch: the page keeps polling, and the webhook creates the order."""
     minute = int(time.time() // 60)
-    cache.add(f"success-fetch-budget:{minute}", 0, 120)
     try:
+        if not cache.add(f"success-fetch:{session_id}", 1, SUCCESS_FETCH_INTERVAL):
+            return False
+        cache.add(f"success-fetch-budget:{minute}", 0, 120)
         return cache.incr(f"success-fetch-budget:{minute}") <= SUCCESS_FETCH_BUDGET_PER_MINUTE
-    except ValueError:
+    except ValueError:  # the budget's key expired between add and incr
         return True
+    except Exception:  # noqa: BLE001 - each cache backend raises its own errors (redis.ConnectionError…)
+        logger.warning("Success page fetch skipped: the cache is unavailable")
+        return False
 
 
 def _order_for_session(session_id: str) -> Order | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import logging
 import time
 
 from django.core.cache import cache
@@ -18,6 +19,8 @@ from django.utils import timezone
 from sandbox import store
 from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject, IdempotencyRecord
+
+logger = logging.getLogger(__name__)
 
 CLOCK_ID = "sandbox_clock"
 # The hosted pages tick as they are opened, so a sandbox run without beat still moves on; at most this
@@ -70,8 +73,16 @@ def sandbox_tick() -> dict[str, int]:
 
 
 def sandbox_tick_from_page() -> None:
-    """The tick as a hosted page runs it: at most once per PAGE_TICK_INTERVAL (cache.add is the gate)."""
-    if cache.add(PAGE_TICK_KEY, 1, PAGE_TICK_INTERVAL):
+    """The tick as a hosted page runs it: at most once per PAGE_TICK_INTERVAL (cache.add is the gate).
+
+    With the cache down (Redis restarting) the page skips it: customers still pay, beat still ticks.
+    """
+    try:
+        due = cache.add(PAGE_TICK_KEY, 1, PAGE_TICK_INTERVAL)
+    except Exception:  # noqa: BLE001 - each cache backend raises its own errors (redis.ConnectionError…)
+        logger.warning("Sandbox page tick skipped: the cache is unavailable")
+        return
+    if due:
         sandbox_tick()
 
 

@@ -33,6 +33,22 @@ def _celery_broker_for_tests():
 
 
 @pytest.fixture
+def cache_down(settings):
+    """The cache is a Redis that does not answer (restarting): a real client, a port nobody listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free, and closed once the probe is
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+
+
+@pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(
         username="alice", email="alice@example.com", password="correct-horse-battery", is_staff=True

@@ -222,6 +222,16 @@ def test_success_page_fetches_the_session_when_the_webhook_is_late(
     assert Order.objects.get().checkout_session_id == session["id"]
 
 
+def test_success_page_waits_without_fetching_while_the_cache_is_down(client, monkeypatch, cache_down):
+    # The cache gates the fetches (a public page must not spend our Stripe rate limit): no gate, no fetch.
+    fetch = mock.Mock(side_effect=AssertionError("fetched without the gate"))
+    monkeypatch.setattr(fulfilment, "checkout_session_fetch", fetch)
+    response = client.get(reverse("orders:success"), {"session_id": "cs_test_cache_down"})
+    assert response.status_code == 200
+    assert 'hx-trigger="every 2s"' in response.text
+    fetch.assert_not_called()
+
+
 def test_success_page_rejects_garbage(client):
     assert client.get(reverse("orders:success"), {"session_id": "../etc"}).status_code == 404
 

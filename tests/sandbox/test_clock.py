@@ -171,6 +171,13 @@ def test_hosted_pages_tick_at_most_once_per_interval(client, api, link, page_tic
     assert api.ok("get", f"checkout/sessions/{second['id']}")["status"] == "expired"
 
 
+def test_checkout_pages_work_while_the_cache_is_down(client, api, link, cache_down):
+    session, expired = _open_session(client, api, link), _open_session(client, api, link)
+    _expiry_passed(expired)
+    assert client.get(session["url"].removeprefix("http://testserver")).status_code == 200
+    assert client.get(expired["url"].removeprefix("http://testserver")).status_code == 410
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the tick's partial indexes are read on PostgreSQL"
 )
