@@ -48,3 +48,17 @@ def test_without_a_max_age_the_connection_is_closed_after_each_task(monkeypatch,
     connection.close()
     _run_as_the_worker_does(DjangoWorkerFixup(celery_app), task)
     assert connection.connection is None
+
+
+def test_celery_reads_the_celery_settings_of_django():
+    """Every CELERY_ setting reaches Celery's configuration under its Celery name (what the test run
+    itself changed on the app, the broker without Redis, aside)."""
+    from django.conf import settings
+
+    names = [name for name in dir(settings) if name.startswith("CELERY_") and name != "CELERY_DB_REUSE_MAX"]
+    assert "CELERY_TASK_ACKS_LATE" in names
+    for name in names:
+        key = name.removeprefix("CELERY_").lower()
+        if key not in celery_app.conf.changes:
+            assert celery_app.conf[key] == getattr(settings, name), name
+    assert celery_app.conf.get("CELERY_DB_REUSE_MAX") == settings.CELERY_DB_REUSE_MAX
