@@ -7,6 +7,7 @@ do. Standard library only, so the benchmarks add no dependency.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -130,10 +131,11 @@ class LoadResult:
 
 
 def percentile_ms(values: list[float], pct: float) -> float | None:
+    """The nearest-rank percentile (the smallest value with ``pct`` % of the values at or below it), in ms."""
     if not values:
         return None
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    index = min(len(ordered) - 1, max(0, math.ceil(pct * len(ordered) / 100) - 1))
     return round(ordered[index] * 1000, 2)
 
 
