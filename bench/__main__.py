@@ -140,7 +140,7 @@ def _run(stack: Stack, suites: list[str], plan: dict, results: dict, log) -> Non
     if "fulfilment" in suites:
         from bench import webhooks
 
-        count = int(plan["fulfil_rate"] * plan["fulfil_s"])
+        count = int(plan["fulfil_rate"] * plan["fulfil_s"]) + webhooks.FULFIL_WARM_UP
         log(f"bench: paying {count} sessions for fulfilment")
         sessions, pay_rate = common.completed_sessions(stack, fulfil_link.url, count)
         log("bench: fulfilment")
@@ -154,7 +154,7 @@ def _run(stack: Stack, suites: list[str], plan: dict, results: dict, log) -> Non
             log(f"bench: fulfilment at {rate} events/s")
             _price, sustained_link = common.catalog_and_link(name="Bench fulfilment, sustained")
             sessions, _pay_rate = common.completed_sessions(
-                stack, sustained_link.url, int(rate * plan["fulfil_s"])
+                stack, sustained_link.url, int(rate * plan["fulfil_s"]) + webhooks.FULFIL_WARM_UP
             )
             results["fulfilment_sustained"] = webhooks.fulfilment(
                 stack, sessions, rate=rate, duration=plan["fulfil_s"], wait_cap=plan["fulfil_wait"]
