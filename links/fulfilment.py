@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import stripe
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from config.stripe_client import get_stripe_client
@@ -269,12 +269,9 @@ def order_record_session(*, session: dict, line_items: list[dict], actor: str) -
 def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order:
     fields = order_fields_from_session(session)
     target = session_target_status(session)
+    link_stripe_id = _id(session.get("payment_link"))
+    links = PaymentLink.objects.filter(stripe_id=link_stripe_id)
     with transaction.atomic():
-        link_id = (
-            PaymentLink.objects.filter(stripe_id=_id(session.get("payment_link")) or None)
-            .values_list("id", flat=True)
-            .first()
-        )
         # The lock and the id alone: most sessions have no order yet, and the full row (some seventy
         # columns) is read only when there is one.
         order_id = (
@@ -287,7 +284,8 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
             paid = _is_paid(target)
             order = Order.objects.create(
                 checkout_session_id=session["id"],
-                payment_link_id=link_id,
+                # Looked up by the INSERT itself, which returns it: one statement fewer per order.
+                payment_link_id=Subquery(links.values("id")[:1]) if link_stripe_id else None,
                 status=target,
                 paid_at=timezone.now() if paid else None,
                 **fields,
@@ -301,8 +299,8 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
             fields.pop("payment_status")
         for name, value in fields.items():
             setattr(order, name, value)
-        if order.payment_link_id is None and link_id is not None:
-            order.payment_link_id = link_id
+        if order.payment_link_id is None and link_stripe_id:
+            order.payment_link_id = links.values_list("id", flat=True).first()
         order.save()
         # Line items never change once recorded; an order created before they could be read gets them now.
         if not order.line_items.exists():

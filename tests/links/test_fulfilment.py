@@ -148,6 +148,26 @@ def test_state_never_moves_backwards(link):
     assert OrderStatusChange.objects.filter(order=order).count() == 2
 
 
+def test_a_new_paid_order_is_recorded_in_seven_statements(link, django_assert_num_queries):
+    # Look for the session's order (locked), insert it with its link's id looked up by the INSERT itself,
+    # its line items, the link's counters, the home page's totals, the confirmation e-mail's row and the
+    # first history row: one statement each, inside the test transaction's savepoint (two more).
+    with django_assert_num_queries(7 + 2):
+        order = record(checkout_session(payment_link=link.stripe_id))
+    assert order.payment_link_id == link.id
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, order.amount_total)
+
+
+def test_an_order_recorded_before_its_link_existed_is_linked_later():
+    session = checkout_session(payment_link="plink_later")
+    assert record(session).payment_link is None
+    link = PaymentLink.objects.create(
+        stripe_id="plink_later", name="Later", url="http://example.com/pay/later", currency="eur"
+    )
+    assert record(session).payment_link == link
+
+
 def test_unknown_payment_link_leaves_the_link_empty():
     order = record(checkout_session(payment_link="plink_unknown"))
     assert order.payment_link is None
