@@ -42,8 +42,9 @@ class EventFactory:
     def body(self, index: int, session_id: str | None = None) -> bytes:
         session_id = session_id or self.session_ids[index % len(self.session_ids)]
         session = self.template.replace(self.template_id, session_id)
+        # %-formatting: the template is JSON, whose braces str.format and f-strings would need doubled.
         return (
-            '{"id":"%s","object":"event","api_version":"2025-09-30.clover","created":%d,"data":{"object":%s},'
+            '{"id":"%s","object":"event","api_version":"2025-09-30.clover","created":%d,"data":{"object":%s},'  # noqa: UP031
             '"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},'
             '"type":"checkout.session.completed"}' % (self.event_id(index), int(time.time()), session)
         ).encode()
