@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import tempfile
 import threading
@@ -222,6 +223,7 @@ def fulfilment(
 
     sampler = threading.Thread(target=sample_queue, daemon=True)
     sampler.start()
+    send_start = time.monotonic()
     cpu_before = stack.cpu_seconds()
     try:
         result = http.open_loop(
@@ -260,6 +262,8 @@ def fulfilment(
         "p99_ms": http.percentile_ms(latencies, 99),
         "max_ms": http.percentile_ms(latencies, 100),
         "queue_max": max(queue, default=0),
+        # Where in the run a backlog formed.
+        "queue_max_per_10s": longest_per_window(samples, start=send_start, end=send_end, seconds=10),
         # The queue does not grow: its mean over the second half of the run is no larger than the first.
         "queue_mean_first_half": round(sum(queue[:half]) / max(half, 1), 1),
         "queue_mean_second_half": round(sum(queue[half:]) / max(len(queue) - half, 1), 1),
@@ -271,6 +275,18 @@ def fulfilment(
         "queue_grows": sum(queue[half:]) / max(len(queue) - half, 1)
         > 1.2 * sum(queue[:half]) / max(half, 1) + 5,
     } | _capacity(cpu_before, cpu_after, len(recorded))
+
+
+def longest_per_window(
+    samples: list[tuple[float, int]], *, start: float, end: float, seconds: float
+) -> list[int]:
+    """The longest queue sampled in each ``seconds`` from ``start`` to ``end`` (0 where none was sampled)."""
+    windows = [0] * max(1, math.ceil((end - start) / seconds))
+    for moment, length in samples:
+        if start <= moment <= end:
+            index = min(int((moment - start) // seconds), len(windows) - 1)
+            windows[index] = max(windows[index], length)
+    return windows
 
 
 def _capacity(cpu_before: dict, cpu_after: dict, events: int) -> dict:

@@ -1,0 +1,15 @@
+"""The fulfilment benchmark's queue profile: where in the run a backlog formed."""
+
+from __future__ import annotations
+
+from bench.webhooks import longest_per_window
+
+
+def test_longest_queue_in_each_window():
+    samples = [(99.0, 50), (100.0, 3), (104.5, 9), (110.0, 0), (125.0, 40), (129.9, 41), (131.0, 99)]
+    assert longest_per_window(samples, start=100.0, end=130.0, seconds=10) == [9, 0, 41]
+
+
+def test_a_window_with_no_sample_is_zero_and_the_last_partial_window_counts():
+    samples = [(0.5, 7), (21.0, 2)]
+    assert longest_per_window(samples, start=0.0, end=21.0, seconds=10) == [7, 0, 2]
