@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import os
 import tempfile
 import threading
@@ -289,13 +288,14 @@ def fulfilment(
 def longest_per_window(
     samples: list[tuple[float, int]], *, start: float, end: float, seconds: float
 ) -> list[int]:
-    """The longest queue sampled in each ``seconds`` from ``start`` to ``end`` (0 where none was sampled)."""
-    windows = [0] * max(1, math.ceil((end - start) / seconds))
+    """The longest queue sampled in each ``seconds`` from ``start`` to ``end``, up to the last window with
+    a sample (0 for a window before it with none)."""
+    longest: dict[int, int] = {}
     for moment, length in samples:
         if start <= moment <= end:
-            index = min(int((moment - start) // seconds), len(windows) - 1)
-            windows[index] = max(windows[index], length)
-    return windows
+            index = int((moment - start) // seconds)
+            longest[index] = max(longest.get(index, 0), length)
+    return [longest.get(index, 0) for index in range(max(longest, default=-1) + 1)]
 
 
 def _capacity(cpu_before: dict, cpu_after: dict, events: int) -> dict:

@@ -13,3 +13,10 @@ def test_longest_queue_in_each_window():
 def test_a_window_with_no_sample_is_zero_and_the_last_partial_window_counts():
     samples = [(0.5, 7), (21.0, 2)]
     assert longest_per_window(samples, start=0.0, end=21.0, seconds=10) == [7, 0, 2]
+
+
+def test_a_last_window_with_no_sample_is_left_out():
+    # A 60 s run ends a moment after its last sample: no seventh window of nothing.
+    samples = [(second / 2, 5) for second in range(120)]
+    assert longest_per_window(samples, start=0.0, end=60.2, seconds=10) == [5] * 6
+    assert longest_per_window([], start=0.0, end=60.0, seconds=10) == []
