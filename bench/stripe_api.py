@@ -57,23 +57,29 @@ def _sdk_rate(call, *, threads: int, duration: float, limit: int) -> dict:
 
 
 def payment_links_create(stack: Stack, price, *, duration: float) -> dict:
-    """``payment_links.create`` through the SDK from 8 threads; the floor from 8 threads of requests."""
-    import requests
+    """``payment_links.create`` through the SDK from 8 threads; the floor from 8 threads of the SDK's own
+    HTTP transport (libcurl, as ``config.stripe_client`` configures it), each thread with its own."""
+    import stripe
 
     from config.stripe_client import get_stripe_client
 
-    client = get_stripe_client()
     params = {"line_items": [{"price": price.stripe_id, "quantity": 1}]}
     local = threading.local()
 
     def floor_get() -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        local.session.get(f"{stack.base_url}/bench/floor", timeout=10).raise_for_status()
+        if not hasattr(local, "http"):
+            local.http = stripe.PycurlClient()
+        _body, status, _headers = local.http.request("get", f"{stack.base_url}/bench/floor", {})
+        if status != 200:
+            raise RuntimeError(f"floor answered {status}")
 
     floor = _sdk_rate(floor_get, threads=8, duration=duration, limit=10**6)
+    # get_stripe_client() in each thread: a client (a curl handle) serves one thread.
     create = _sdk_rate(
-        lambda: client.v1.payment_links.create(params=params), threads=8, duration=duration, limit=10**6
+        lambda: get_stripe_client().v1.payment_links.create(params=params),
+        threads=8,
+        duration=duration,
+        limit=10**6,
     )
     return {"floor_same_client": floor, "create": create, "ratio": common.ratio(create["rps"], floor["rps"])}
 
