@@ -113,15 +113,28 @@ def _events_stored(factory: EventFactory) -> int:
     return WebhookEvent.objects.filter(stripe_event_id__startswith=f"evt_bench_{factory.run}_").count()
 
 
+def faster_floor(*samples: dict) -> dict:
+    """The faster of the floor's samples, with every sample's requests/s beside it.
+
+    A neighbour on a shared machine can take a core for half a minute: a floor measured then makes every
+    ratio to it look better than it is (once 1,630 req/s against 4,440 at the run's start). The faster
+    sample is the machine as it is when undisturbed, so the ratios are never flattered.
+    """
+    best = dict(max(samples, key=lambda sample: sample.get("rps") or 0))
+    best["samples_rps"] = [sample.get("rps") for sample in samples]
+    return best
+
+
 def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: float) -> dict:
     """Full speed (wrk if installed, else the asyncio client), then half of it at a fixed rate."""
     from webhooks.models import WebhookEvent
 
-    floor = common.floor(stack, duration=duration)
+    floor_before = common.floor(stack, duration=duration)
     # Warm up: every gunicorn thread's first event pays for imports, its database and broker connections.
     warm = EventFactory(stack, session_ids)
     http.closed_loop("127.0.0.1", stack.port, warm.request, concurrency=common.CONNECTIONS, duration=2)
     stored_floor = store_floor(stack, session_ids, duration=duration)
+    floor = faster_floor(floor_before, common.floor(stack, duration=duration))
     factory = EventFactory(stack, session_ids)
     full = _post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
     stored_full = _events_stored(factory)

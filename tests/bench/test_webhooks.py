@@ -1,8 +1,8 @@
-"""The fulfilment benchmark's queue profile: where in the run a backlog formed."""
+"""The webhook benchmarks' helpers: the floor they compare with, the fulfilment run's queue profile."""
 
 from __future__ import annotations
 
-from bench.webhooks import longest_per_window
+from bench.webhooks import faster_floor, longest_per_window
 
 
 def test_longest_queue_in_each_window():
@@ -20,3 +20,15 @@ def test_a_last_window_with_no_sample_is_left_out():
     samples = [(second / 2, 5) for second in range(120)]
     assert longest_per_window(samples, start=0.0, end=60.2, seconds=10) == [5] * 6
     assert longest_per_window([], start=0.0, end=60.0, seconds=10) == []
+
+
+def test_the_faster_floor_sample_is_kept_with_every_sample_beside_it():
+    disturbed = {"rps": 1629.9, "p50_ms": 9.1}
+    undisturbed = {"rps": 4440.5, "p50_ms": 2.8}
+    assert faster_floor(disturbed, undisturbed) == {
+        "rps": 4440.5,
+        "p50_ms": 2.8,
+        "samples_rps": [1629.9, 4440.5],
+    }
+    assert faster_floor(undisturbed, disturbed)["rps"] == 4440.5
+    assert "samples_rps" not in undisturbed  # the samples themselves are left as they were
