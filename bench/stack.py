@@ -142,6 +142,10 @@ class Stack:
                 str(GUNICORN_WORKERS),
                 "--threads",
                 str(GUNICORN_THREADS),
+                # Each worker its own listening socket (SO_REUSEPORT): the kernel spreads new connections
+                # over the workers. On one shared socket the first worker awake accepts them, and 16
+                # keep-alive connections could all land on one worker, halving any closed-loop figure.
+                "--reuse-port",
                 "--backlog",
                 "2048",
                 "--keep-alive",
