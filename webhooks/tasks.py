@@ -16,6 +16,9 @@ TRANSIENT_ERRORS = (
     InterfaceError,
 )
 
+# How soon an event of a batch that met a transient error is tried again, on its own.
+RETRY_SOON = 5
+
 # How often the reconciler (webhooks lost for good) runs, driven by the requeue task's beat entry.
 RECONCILE_EVERY = 600
 
@@ -30,8 +33,12 @@ RECONCILE_EVERY = 600
     retry_jitter=True,
     max_retries=5,
 )
-def process_webhook_event(self, event_id: int) -> str | None:
-    """Process one stored event; a duplicate or late task finds it claimed or finished and does nothing."""
+def process_webhook_event(self, event_id: int, take_over: bool = False) -> str | None:
+    """Process one stored event; a duplicate or late task finds it claimed or finished and does nothing.
+
+    ``take_over``: sent by ``process_webhook_events`` for an event whose processing met a transient error,
+    which may have left it marked processing under a claim nobody holds any more.
+    """
     from links.emails import outbound_emails_sent_inline
     from webhooks.services import webhook_event_process
 
@@ -44,7 +51,29 @@ def process_webhook_event(self, event_id: int) -> str | None:
     retried = bool(self.request.retries)
     # Already in a worker: the order's e-mails go out from here, after the order's commit.
     with outbound_emails_sent_inline():
-        return webhook_event_process(event_id=event_id, take_over=redelivered or retried)
+        return webhook_event_process(event_id=event_id, take_over=take_over or redelivered or retried)
+
+
+@shared_task(name="webhooks.process_events", bind=True, acks_late=True, ignore_result=True)
+def process_webhook_events(self, event_ids: list[int]) -> None:
+    """Process the events the receiver stored together (one message for a batch costs the receiver one
+    publish instead of one per event), one after the other.
+
+    An event that fails is marked failed by the service, as with the single-event task; one that met a
+    transient error is handed to that task, with its retry policy. The others go on regardless.
+    """
+    from links.emails import outbound_emails_sent_inline
+    from webhooks.services import webhook_event_process
+
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    for event_id in event_ids:
+        try:
+            with outbound_emails_sent_inline():
+                webhook_event_process(event_id=event_id, take_over=redelivered)
+        except TRANSIENT_ERRORS:
+            process_webhook_event.apply_async((event_id,), {"take_over": True}, countdown=RETRY_SOON)
+        except Exception:  # noqa: BLE001 - marked failed and logged; requeue_stuck_events retries it
+            pass
 
 
 @shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)
