@@ -113,6 +113,25 @@ def _events_stored(factory: EventFactory) -> int:
     return WebhookEvent.objects.filter(stripe_event_id__startswith=f"evt_bench_{factory.run}_").count()
 
 
+def events_per_commit(factory: EventFactory) -> float | None:
+    """How many of the run's deliveries each of the receiver's commits stored, on average (its group
+    commit): a delivery row is never updated, so its ``xmin`` is the transaction that inserted it."""
+    from django.db import connection
+
+    from webhooks.models import WebhookDelivery
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), count(DISTINCT xmin::text) FROM {WebhookDelivery._meta.db_table}"
+            " WHERE stripe_event_id LIKE %s",
+            [f"evt_bench_{factory.run}_%"],
+        )
+        deliveries, commits = cursor.fetchone()
+    return round(deliveries / commits, 2) if commits else None
+
+
 def faster_floor(*samples: dict) -> dict:
     """The faster of the floor's samples, with every sample's requests/s beside it.
 
@@ -139,6 +158,7 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     full = _post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
     stored_full = _events_stored(factory)
     full_summary = full.summary()
+    full_summary["events_per_commit"] = events_per_commit(factory)
     # Half rate, open loop: the latency a steady flow of that size sees.
     offset = 10**7
     half_rate = max(1.0, full_summary["rps"] / 2)
@@ -184,7 +204,7 @@ def ingest_without_worker(stack: Stack, session_ids: list[str], *, duration: flo
     finally:
         stack.flush_redis()
         stack.start_worker()
-    return result.summary()
+    return {**result.summary(), "events_per_commit": events_per_commit(factory)}
 
 
 # Events sent, and waited for, before a fulfilment run is measured (not counted in it).

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bench.webhooks import faster_floor, longest_per_window
+import pytest
+from django.db import connection, transaction
+
+from bench.webhooks import events_per_commit, faster_floor, longest_per_window
+from webhooks.models import WebhookDelivery
 
 
 def test_longest_queue_in_each_window():
@@ -32,3 +36,22 @@ def test_the_faster_floor_sample_is_kept_with_every_sample_beside_it():
     }
     assert faster_floor(undisturbed, disturbed)["rps"] == 4440.5
     assert "samples_rps" not in undisturbed  # the samples themselves are left as they were
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="read from PostgreSQL's xmin")
+@pytest.mark.django_db(transaction=True)  # each atomic block below is a real commit
+def test_events_per_commit_counts_the_deliveries_each_transaction_stored():
+    factory = type("Factory", (), {"run": "t1"})()
+
+    def deliver(*names: str) -> None:
+        with transaction.atomic():
+            for name in names:
+                WebhookDelivery.objects.create(
+                    stripe_event_id=f"evt_bench_t1_{name}", result="accepted", status_code=200
+                )
+
+    assert events_per_commit(factory) is None
+    deliver("a", "b", "c")
+    deliver("d")
+    WebhookDelivery.objects.create(stripe_event_id="evt_other", result="accepted", status_code=200)
+    assert events_per_commit(factory) == 2.0
