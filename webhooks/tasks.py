@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import stripe
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 # Worth retrying within seconds: the network, Stripe's side, or the database coming back. Anything else
 # is marked failed on the event and retried later, with back-off, by requeue_stuck_events.
@@ -72,8 +76,8 @@ def process_webhook_events(self, event_ids: list[int]) -> None:
                 webhook_event_process(event_id=event_id, take_over=redelivered)
         except TRANSIENT_ERRORS:
             process_webhook_event.apply_async((event_id,), {"take_over": True}, countdown=RETRY_SOON)
-        except Exception:  # noqa: BLE001 - marked failed and logged; requeue_stuck_events retries it
-            pass
+        except Exception:  # noqa: BLE001 - marked failed; requeue_stuck_events retries it with back-off
+            logger.warning("Webhook event %s failed in a batch; it will be retried on its own", event_id)
 
 
 @shared_task(name="webhooks.requeue_stuck_events", acks_late=True, ignore_result=True)

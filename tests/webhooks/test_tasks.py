@@ -117,3 +117,27 @@ def test_a_redelivered_batch_takes_over_the_event_its_dead_worker_held(stripe_se
     # The finished event is not processed again; the other two are.
     assert Order.objects.count() == 2
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
+
+
+def test_an_event_of_a_batch_that_fails_is_left_failed_for_the_requeue_and_the_others_go_on(
+    stripe_session, monkeypatch, caplog
+):
+    first, second = (store(obj={"id": stripe_session()["id"]}) for _ in range(2))
+    from links import fulfilment
+
+    fetch = fulfilment.checkout_session_fetch
+
+    def broken_for_the_first(*, session_id):
+        if session_id == first.object_id:
+            raise ValueError("a handler bug")
+        return fetch(session_id=session_id)
+
+    monkeypatch.setattr("links.fulfilment.checkout_session_fetch", broken_for_the_first)
+    _run_batch([first.id, second.id])
+    first.refresh_from_db()
+    # Failed with its next attempt set, which is what the requeue task looks for.
+    assert first.status == WebhookEvent.Status.FAILED and first.next_attempt_at
+    assert "a handler bug" in first.last_error
+    assert f"Webhook event {first.id} failed in a batch" in caplog.text
+    assert WebhookEvent.objects.get(id=second.id).status == WebhookEvent.Status.PROCESSED
+    assert Order.objects.count() == 1
