@@ -6,6 +6,7 @@ import datetime
 import uuid
 
 import stripe
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.urls import reverse
 
@@ -15,20 +16,25 @@ from sandbox.ids import new_id, random_token
 from sandbox.shapes import skeleton
 
 DAY = 24 * 3600
-_INTERVAL_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+# A subscription renews at most this many periods in one tick; a tick later renews the rest (a clock moved
+# years ahead on a daily price).
+RENEWALS_PER_TICK = 60
 
 
-def period_end(start: int, recurring: dict) -> int:
-    """The end of one billing period (months and years by calendar, as Stripe bills)."""
-    count = recurring["interval_count"]
-    interval = recurring["interval"]
-    begin = datetime.datetime.fromtimestamp(start, tz=datetime.UTC)
-    if interval in ("month", "year"):
-        months = count * (12 if interval == "year" else 1)
-        year, month = divmod(begin.month - 1 + months, 12)
-        day = min(begin.day, 28)
-        return int(begin.replace(year=begin.year + year, month=month + 1, day=day).timestamp())
-    return start + count * _INTERVAL_DAYS[interval] * DAY
+def period_boundary(*, anchor: int, recurring: dict, periods: int) -> int:
+    """The end of the ``periods``-th billing period from ``anchor``.
+
+    Counted from the anchor, as Stripe bills: an anchor on the 31st renews on the last day of shorter
+    months and on the 31st again after them, instead of drifting to the 28th.
+    """
+    count = recurring["interval_count"] * periods
+    step = {
+        "day": relativedelta(days=count),
+        "week": relativedelta(weeks=count),
+        "month": relativedelta(months=count),
+        "year": relativedelta(years=count),
+    }[recurring["interval"]]
+    return int((datetime.datetime.fromtimestamp(anchor, tz=datetime.UTC) + step).timestamp())
 
 
 def trial_days(*, link: dict, line_items: list[dict]) -> int | None:
@@ -50,7 +56,7 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
     sub_id = new_id("sub")
     recurring_items = [li for li in session["_line_items"] if li["price"]["type"] == "recurring"]
     first_recurring = recurring_items[0]["price"]["recurring"]
-    current_end = trial_end or period_end(now, first_recurring)
+    current_end = trial_end or period_boundary(anchor=now, recurring=first_recurring, periods=1)
     sub_data = link.get("subscription_data") or {}
     data = skeleton(stripe.Subscription)
     data.update(
@@ -113,6 +119,8 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
         period=(now, now),
     )
     data["latest_invoice"] = invoice["id"]
+    if not trial_end:
+        data.update(_renewal(1, current_end))
     store.create(object_id=sub_id, type="subscription", data=data, parent=customer_id)
     event_emit(type="customer.subscription.created", obj=data)
     _invoice_events(invoice)
@@ -308,8 +316,17 @@ def invoice_for_payment(*, session: dict, link: dict, customer_id: str | None) -
     return invoice
 
 
-def invoice_for_trial_end(*, subscription: dict) -> dict:
-    """The first charged invoice when a trial ends (billing_reason ``subscription_cycle``)."""
+def subscription_cycle(*, subscription: dict, period: int) -> dict:
+    """Begin the subscription's ``period``-th billing period counted from its billing cycle anchor (1 when a
+    trial ends, then one more at each renewal) and charge its invoice (billing_reason ``subscription_cycle``).
+
+    Changes ``subscription`` in place (active, its items' current period, its latest invoice) and emits the
+    invoice's events; the caller saves the subscription and emits ``customer.subscription.updated``.
+    """
+    recurring = subscription["items"]["data"][0]["price"]["recurring"]
+    anchor = subscription["billing_cycle_anchor"]
+    start = period_boundary(anchor=anchor, recurring=recurring, periods=period - 1)
+    end = period_boundary(anchor=anchor, recurring=recurring, periods=period)
     lines = [
         {
             "amount_subtotal": pricing.line_subtotal(item["price"], item["quantity"]),
@@ -321,14 +338,14 @@ def invoice_for_trial_end(*, subscription: dict) -> dict:
         for item in subscription["items"]["data"]
     ]
     amount = sum(line["amount_subtotal"] for line in lines)
+    customer = store.get(type="customer", object_id=subscription["customer"]).data
     pseudo_session = {
         "currency": subscription["currency"],
         "amount_subtotal": amount,
         "total_details": {"amount_shipping": 0, "amount_tax": 0},
-        "customer_details": None,
+        # Stripe copies the customer's details onto each invoice it makes.
+        "customer_details": {key: customer.get(key) for key in ("address", "email", "name", "phone")},
     }
-    start = subscription["trial_end"]
-    end = period_end(start, subscription["items"]["data"][0]["price"]["recurring"])
     invoice = invoice_create(
         session=pseudo_session,
         customer_id=subscription["customer"],
@@ -339,5 +356,14 @@ def invoice_for_trial_end(*, subscription: dict) -> dict:
         subscription_metadata=subscription["metadata"],
         period=(start, end),
     )
+    for item in subscription["items"]["data"]:
+        item["current_period_start"], item["current_period_end"] = start, end
+    subscription.update({"status": "active", "latest_invoice": invoice["id"], **_renewal(period, end)})
     _invoice_events(invoice)
     return invoice
+
+
+def _renewal(period: int, end: int) -> dict:
+    # Private keys (never rendered): the period under way, and when the next one is due (the clock's
+    # tick finds due subscriptions through an index on it).
+    return {"_period": period, "_renews_at": end}

@@ -1,8 +1,9 @@
 """The sandbox clock: real time plus an offset that tests (and the sandbox page) can advance.
 
 Time-driven behaviour reads this clock and runs in ``sandbox_tick``: open sessions expire at
-``expires_at`` (``checkout.session.expired``), SEPA debits settle, trials end. ``sandbox.tick`` is a
-Celery task a beat schedule can run every minute; the hosted pages also tick when they are opened.
+``expires_at`` (``checkout.session.expired``), SEPA debits settle, trials end, subscriptions renew.
+``sandbox.tick`` is a Celery task a beat schedule can run every minute; the hosted pages also tick when they
+are opened.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def clock_advance(*, seconds: int) -> int:
 
 
 def sandbox_tick() -> dict[str, int]:
-    """Expire due sessions, settle due debits, end trials, requeue lost deliveries (idempotent)."""
+    """Expire due sessions, settle due debits, end trials, renew subscriptions, requeue lost deliveries
+    (idempotent)."""
     from sandbox import checkout
 
     current = now()
@@ -64,12 +66,19 @@ def sandbox_tick() -> dict[str, int]:
     for session_id in pending.values_list("stripe_id", flat=True):
         settled += checkout.session_settle(session_id=session_id)
     ended = _end_trials(current)
+    renewed = _renew_subscriptions(current)
     from sandbox.delivery import deliveries_requeue_lost
 
     requeued = deliveries_requeue_lost()
     # Stripe prunes idempotency keys "after they're at least 24 hours old".
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=24)).delete()
-    return {"expired": expired, "settled": settled, "trials_ended": ended, "deliveries_requeued": requeued}
+    return {
+        "expired": expired,
+        "settled": settled,
+        "trials_ended": ended,
+        "subscriptions_renewed": renewed,
+        "deliveries_requeued": requeued,
+    }
 
 
 def sandbox_tick_from_page() -> None:
@@ -101,8 +110,6 @@ def session_expire_if_due(*, session_id: str, at: int | None = None) -> bool:
 
 def _end_trials(current: int) -> int:
     """Trialing subscriptions whose trial is over become active, with their first paid invoice."""
-    from sandbox import billing
-
     count = 0
     due = ApiObject.objects.filter(type="subscription", data__status="trialing", data__trial_end__lte=current)
     for subscription_id in due.values_list("stripe_id", flat=True):
@@ -110,15 +117,40 @@ def _end_trials(current: int) -> int:
             subscription = store.locked(type="subscription", object_id=subscription_id)
             if subscription.data["status"] != "trialing":
                 continue
-            before = copy.deepcopy(subscription.data)
-            invoice = billing.invoice_for_trial_end(subscription=subscription.data)
-            subscription.data["status"] = "active"
-            subscription.data["latest_invoice"] = invoice["id"]
-            store.save(subscription)
-            event_emit(
-                type="customer.subscription.updated",
-                obj=subscription.data,
-                previous=previous_attributes(before, subscription.data),
-            )
+            _subscription_cycle(subscription, period=1)
             count += 1
     return count
+
+
+def _renew_subscriptions(current: int) -> int:
+    """Active subscriptions whose period is over begin the next one, each with its charged invoice; a clock
+    moved several periods ahead renews once per period, as a Stripe test clock does."""
+    from sandbox import billing
+
+    count = 0
+    due = ApiObject.objects.filter(
+        type="subscription", data__has_key="_renews_at", data___renews_at__lte=current
+    )
+    for subscription_id in due.values_list("stripe_id", flat=True):
+        with transaction.atomic():
+            subscription = store.locked(type="subscription", object_id=subscription_id)
+            for _ in range(billing.RENEWALS_PER_TICK):
+                data = subscription.data
+                if data["status"] != "active" or data.get("_renews_at", current + 1) > current:
+                    break
+                _subscription_cycle(subscription, period=data["_period"] + 1)
+                count += 1
+    return count
+
+
+def _subscription_cycle(subscription: ApiObject, *, period: int) -> None:
+    from sandbox import billing
+
+    before = copy.deepcopy(subscription.data)
+    billing.subscription_cycle(subscription=subscription.data, period=period)
+    store.save(subscription)
+    event_emit(
+        type="customer.subscription.updated",
+        obj=subscription.data,
+        previous=previous_attributes(before, subscription.data),
+    )

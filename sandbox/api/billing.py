@@ -62,6 +62,7 @@ def subscription_cancel(request, raw: dict, subscription_id: str) -> dict:
             },
         }
     )
+    subscription.data.pop("_renews_at", None)  # a canceled subscription never renews
     store.save(subscription)
     event_emit(
         type="customer.subscription.deleted",

@@ -1,12 +1,14 @@
-"""The sandbox clock: session expiry, SEPA settlement and trial ends happen when it reaches them."""
+"""The sandbox clock: session expiry, SEPA settlement, trial ends and renewals happen when it reaches them."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from sandbox import clock
+from sandbox import billing, clock
 from sandbox.models import ApiObject
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +121,109 @@ def test_trial_end_activates_the_subscription_with_a_charged_invoice(client, api
     assert subscription["status"] == "active"
     assert subscription["latest_invoice"]["amount_paid"] == 1800
     assert subscription["latest_invoice"]["billing_reason"] == "subscription_cycle"
+    # The first paid period begins when the trial ends, and its invoice bills that period.
+    item = subscription["items"]["data"][0]
+    trial_end = subscription["trial_end"]
+    assert item["current_period_start"] == trial_end == subscription["latest_invoice"]["period_start"]
+    assert item["current_period_end"] == billing.period_boundary(
+        anchor=trial_end, recurring=monthly["recurring"], periods=1
+    )
+
+
+def _monthly_subscription(client, api, product, *, quantity: int = 1) -> dict:
+    monthly = api.ok(
+        "post",
+        "prices",
+        {
+            "product": product["id"],
+            "currency": "eur",
+            "unit_amount": 1200,
+            "recurring": {"interval": "month"},
+        },
+    )
+    link = api.ok("post", "payment_links", {"line_items": [{"price": monthly["id"], "quantity": quantity}]})
+    client.post(_path(link), CARD)
+    return api.ok("get", f"subscriptions/{_last_session(api)['subscription']}")
+
+
+def _invoices(api, subscription_id: str) -> list[dict]:
+    invoices = api.ok("get", "invoices", {"subscription": subscription_id, "limit": 100})["data"]
+    return sorted(invoices, key=lambda invoice: invoice["period_start"])
+
+
+def _events(api, event_type: str) -> list[dict]:
+    return api.ok("get", "events", {"type": event_type, "limit": 100})["data"]
+
+
+def test_an_active_subscription_renews_at_each_period_end(client, api, product):
+    subscription = _monthly_subscription(client, api, product, quantity=2)
+    first_end = subscription["items"]["data"][0]["current_period_end"]
+    clock.clock_advance(seconds=first_end - clock.now() - 60)
+    assert len(_invoices(api, subscription["id"])) == 1  # not yet due
+
+    clock.clock_advance(seconds=61)
+    renewed = api.ok("get", f"subscriptions/{subscription['id']}", {"expand": ["latest_invoice"]})
+    invoice = renewed["latest_invoice"]
+    assert (invoice["billing_reason"], invoice["status"], invoice["amount_paid"]) == (
+        "subscription_cycle",
+        "paid",
+        2400,
+    )
+    assert invoice["customer_email"] == "a@example.com"
+    second_end = billing.period_boundary(
+        anchor=subscription["billing_cycle_anchor"],
+        recurring={"interval": "month", "interval_count": 1},
+        periods=2,
+    )
+    assert (invoice["period_start"], invoice["period_end"]) == (first_end, second_end)
+    item = renewed["items"]["data"][0]
+    assert (item["current_period_start"], item["current_period_end"]) == (first_end, second_end)
+    assert renewed["status"] == "active"
+    updated = _events(api, "customer.subscription.updated")
+    assert len(updated) == 1
+    assert updated[0]["data"]["previous_attributes"]["latest_invoice"] == subscription["latest_invoice"]
+    assert [e["data"]["object"]["id"] for e in _events(api, "invoice.paid")][0] == invoice["id"]
+
+    # A clock moved three periods ahead renews three times, once per period, as a test clock does.
+    clock.clock_advance(seconds=95 * DAY)
+    invoices = _invoices(api, subscription["id"])
+    assert [i["billing_reason"] for i in invoices] == ["subscription_create"] + ["subscription_cycle"] * 4
+    assert [i["period_start"] for i in invoices[2:]] == [i["period_end"] for i in invoices[1:-1]]
+    assert len({i["id"] for i in invoices}) == 5
+    # The tick that did it runs again with nothing due: no sixth invoice.
+    assert clock.sandbox_tick()["subscriptions_renewed"] == 0
+
+
+def test_a_canceled_subscription_does_not_renew(client, api, product):
+    subscription = _monthly_subscription(client, api, product)
+    api.delete(f"subscriptions/{subscription['id']}")
+    clock.clock_advance(seconds=40 * DAY)
+    assert len(_invoices(api, subscription["id"])) == 1
+    assert api.ok("get", f"subscriptions/{subscription['id']}")["status"] == "canceled"
+
+
+@pytest.mark.parametrize(
+    ("anchor", "interval", "count", "ends"),
+    [
+        # Renewals on the 31st fall on the last day of shorter months, then on the 31st again.
+        ("2027-01-31", "month", 1, ["2027-02-28", "2027-03-31", "2027-04-30"]),
+        ("2028-02-29", "year", 1, ["2029-02-28", "2030-02-28", "2031-02-28", "2032-02-29"]),
+        ("2027-03-01", "week", 2, ["2027-03-15", "2027-03-29"]),
+        ("2027-03-01", "month", 3, ["2027-06-01", "2027-09-01"]),
+    ],
+)
+def test_billing_periods_are_counted_from_the_anchor(anchor, interval, count, ends):
+    start = int(datetime.datetime.fromisoformat(anchor).replace(tzinfo=datetime.UTC).timestamp())
+    recurring = {"interval": interval, "interval_count": count}
+    got = [
+        datetime.datetime.fromtimestamp(
+            billing.period_boundary(anchor=start, recurring=recurring, periods=n), tz=datetime.UTC
+        )
+        .date()
+        .isoformat()
+        for n in range(1, len(ends) + 1)
+    ]
+    assert got == ends
 
 
 def _open_session(client, api, link) -> dict:
@@ -188,6 +293,9 @@ def test_the_tick_reads_only_due_rows_through_its_indexes():
         ApiObject.objects.filter(
             type="checkout.session", data__has_key="_settles_at", data___settles_at__lte=current
         ),
+        ApiObject.objects.filter(
+            type="subscription", data__has_key="_renews_at", data___renews_at__lte=current
+        ),
         # Not the tick's, but the same kind: a first-time promotion code's look for an earlier payment.
         ApiObject.objects.filter(
             type="checkout.session", data__status="complete", data__customer_details__email="a@example.com"
@@ -201,4 +309,5 @@ def test_the_tick_reads_only_due_rows_through_its_indexes():
             cursor.execute("RESET enable_seqscan")
     assert "sandbox_session_open_expiry" in explained[0]
     assert "sandbox_session_settles_at" in explained[1]
-    assert "sandbox_session_complete_email" in explained[2]
+    assert "sandbox_subscription_renews_at" in explained[2]
+    assert "sandbox_session_complete_email" in explained[3]
