@@ -1,4 +1,4 @@
-"""The e-mail outbox: each e-mail is a row first (unique per order and kind), then sent by a task.
+"""The e-mail outbox: each e-mail is a row first (unique per order, kind and invoice), then sent by a task.
 
 Templates come in threes under ``templates/emails/``: ``<kind>-subject.txt``, ``<kind>.txt`` and
 ``<kind>.html``; each receives the order, its line items and the merchant's name.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -53,8 +53,11 @@ def _subject(order: Order, kind: str) -> str:
     return " ".join(text.split())[:300]
 
 
-def outbound_email_queue(*, order: Order, kind: str, order_is_new: bool = False) -> OutboundEmail | None:
-    """Record the e-mail of this kind for this order, once, and send it after the commit.
+def outbound_email_queue(
+    *, order: Order, kind: str, invoice_id: str = "", order_is_new: bool = False
+) -> OutboundEmail | None:
+    """Record the e-mail of this kind for this order (and this invoice, for invoice e-mails), once, and
+    send it after the commit.
 
     ``order_is_new``: the order was inserted by the current transaction, so no other transaction can
     have recorded its e-mails yet: insert without looking first (one statement instead of four).
@@ -64,10 +67,11 @@ def outbound_email_queue(*, order: Order, kind: str, order_is_new: bool = False)
     if not to:
         return None
     fields = {"to": to, "subject": _subject(order, kind)}
+    key = {"order": order, "kind": kind, "invoice_id": invoice_id[:255]}
     if order_is_new:
-        email, created = OutboundEmail.objects.create(order=order, kind=kind, **fields), True
+        email, created = OutboundEmail.objects.create(**key, **fields), True
     else:
-        email, created = OutboundEmail.objects.get_or_create(order=order, kind=kind, defaults=fields)
+        email, created = OutboundEmail.objects.get_or_create(**key, defaults=fields)
     if created:
         _enqueue_on_commit(email)
     return email
@@ -112,21 +116,35 @@ def _send_or_enqueue(email: OutboundEmail) -> None:
         _enqueue(email.id)
 
 
-def _invoice_links(order: Order) -> dict:
-    """The hosted invoice page and PDF, fetched when sending: Stripe's URLs are not ours to store."""
+def _invoice_context(email: OutboundEmail) -> dict:
+    """The invoice as Stripe has it, fetched when sending: its number, amount and (for a renewal) period,
+    its hosted page and PDF (Stripe's URLs are not ours to store)."""
     from config.stripe_client import get_stripe_client
 
-    if not order.invoice_id:
-        return {}
-    invoice = get_stripe_client().v1.invoices.retrieve(order.invoice_id).to_dict()
-    return {
+    order = email.order
+    # Rows recorded before e-mails named their invoice are about the order's (the data migration fills
+    # them in; this covers one recorded in between).
+    invoice_id = email.invoice_id or order.invoice_id
+    if not invoice_id:
+        return {"invoice_amount": order.amount_total, "invoice_currency": order.currency}
+    invoice = get_stripe_client().v1.invoices.retrieve(invoice_id).to_dict()
+    context = {
+        "invoice_number": invoice.get("number") or "",
+        "invoice_amount": int(invoice.get("amount_paid") or 0),
+        "invoice_currency": invoice.get("currency") or order.currency,
         "hosted_invoice_url": invoice.get("hosted_invoice_url"),
         "invoice_pdf": invoice.get("invoice_pdf"),
     }
+    if invoice.get("billing_reason") == "subscription_cycle" and invoice.get("period_end"):
+        context["invoice_period"] = (
+            datetime.fromtimestamp(invoice["period_start"], tz=UTC),
+            datetime.fromtimestamp(invoice["period_end"], tz=UTC),
+        )
+    return context
 
 
 def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
-    extra = _invoice_links(email.order) if email.kind == OutboundEmail.Kind.INVOICE else {}
+    extra = _invoice_context(email) if email.kind == OutboundEmail.Kind.INVOICE else {}
     context = _context(email.order, email.kind, extra)
     message = EmailMultiAlternatives(
         subject=email.subject,

@@ -7,7 +7,9 @@ then applies it in one transaction around the order row, locked on PostgreSQL:
 * the status only moves forward (``STATUS_RANK``), and every change leaves an ``OrderStatusChange``;
 * ``paid_at`` is set once, when the order first counts as paid, and that is the one moment the link's
   revenue and order count grow;
-* e-mails go through ``OutboundEmail``, unique per (order, kind), sent by a task after the commit.
+* e-mails go through ``OutboundEmail``, unique per (order, kind, invoice), sent by a task after the
+  commit: one confirmation per order, one invoice e-mail per paid invoice (a subscription's renewals
+  included).
 
 API calls happen before the transaction: no row lock is held while waiting on the network.
 """
@@ -395,7 +397,8 @@ def _invoice_subscription_id(invoice: dict) -> str:
 
 
 def invoice_paid(*, invoice_id: str, actor: str) -> Order | None:
-    """Queue the invoice e-mail of the order this invoice belongs to (once per order)."""
+    """Queue the e-mail of this paid invoice (once per invoice) to the customer of the order it belongs to:
+    the order's own invoice, or a renewal of the order's subscription."""
     invoice = _as_dict(get_stripe_client().v1.invoices.retrieve(invoice_id))
     if invoice.get("status") != "paid":
         return None
@@ -409,7 +412,7 @@ def invoice_paid(*, invoice_id: str, actor: str) -> Order | None:
     with transaction.atomic():
         if not order.invoice_id:
             Order.objects.filter(id=order.id, invoice_id="").update(invoice_id=invoice_id[:255])
-        outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE)
+        outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE, invoice_id=invoice_id)
     return order
 
 
@@ -417,7 +420,7 @@ def _invoice_email_if_paid(*, order: Order, session: dict) -> None:
     invoice = session.get("invoice")
     if isinstance(invoice, dict) and invoice.get("status") == "paid" and order.customer_email:
         with transaction.atomic():
-            outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE)
+            outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE, invoice_id=invoice["id"])
 
 
 # RECONCILIATION ------------------------------------------------------------------------------------

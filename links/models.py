@@ -215,7 +215,8 @@ class OrderStatusChange(models.Model):
 
 
 class OutboundEmail(TimeStampedModel):
-    """The e-mail outbox, and the ledger that makes each e-mail go out once per order and kind."""
+    """The e-mail outbox, and the ledger that makes each e-mail go out once per order and kind (and, for
+    invoice e-mails, per invoice)."""
 
     class Kind(models.TextChoices):
         ORDER_CONFIRMATION = "order_confirmation", _("Order confirmation")
@@ -230,6 +231,9 @@ class OutboundEmail(TimeStampedModel):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The Stripe invoice an invoice e-mail is about: a subscription's order gets one for its first invoice
+    # and one for each renewal. Empty for the other kinds.
+    invoice_id = models.CharField(max_length=255, blank=True, default="")
     to = models.EmailField()
     subject = models.CharField(max_length=300)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -251,6 +255,9 @@ class OutboundEmail(TimeStampedModel):
             ),
         ]
         constraints = [
-            # Exactly one e-mail of each kind per order, however often its event is delivered.
-            models.UniqueConstraint(fields=["order", "kind"], name="one_email_per_order_and_kind"),
+            # Exactly one e-mail of each kind per order (per invoice for invoice e-mails), however often its
+            # event is delivered.
+            models.UniqueConstraint(
+                fields=["order", "kind", "invoice_id"], name="one_email_per_order_kind_and_invoice"
+            ),
         ]

@@ -17,5 +17,5 @@ urlpatterns = [
     path("<uuid:public_id>/", views.order_detail, name="detail"),
     path("<uuid:public_id>/fulfil/", views.order_fulfil, name="fulfil"),
     path("<uuid:public_id>/refetch/", views.order_refetch, name="refetch"),
-    path("<uuid:public_id>/emails/<slug:kind>/resend/", views.order_email_resend, name="email-resend"),
+    path("<uuid:public_id>/emails/<int:email_id>/resend/", views.order_email_resend, name="email-resend"),
 ]

@@ -256,9 +256,9 @@ def order_refetch(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @require_POST
-def order_email_resend(request: HttpRequest, public_id, kind: str) -> HttpResponse:
+def order_email_resend(request: HttpRequest, public_id, email_id: int) -> HttpResponse:
     order = _order_for_staff(public_id)
-    email = get_object_or_404(OutboundEmail, order=order, kind=kind)
+    email = get_object_or_404(OutboundEmail, order=order, id=email_id)
     outbound_email_resend(email=email)
     if request.htmx:
         # Re-render the e-mails section from the database, as the page would show it now.

@@ -61,7 +61,9 @@ def _actions(order):
     return [
         reverse("orders:fulfil", args=[order.public_id]),
         reverse("orders:refetch", args=[order.public_id]),
-        reverse("orders:email-resend", args=[order.public_id, "order_confirmation"]),
+        reverse(
+            "orders:email-resend", args=[order.public_id, order.emails.get(kind="order_confirmation").id]
+        ),
     ]
 
 
@@ -175,7 +177,7 @@ def test_resend_email(staff_client, order, django_capture_on_commit_callbacks):
     OutboundEmail.objects.filter(id=email.id).update(status=OutboundEmail.Status.SENT)
     with mock.patch("links.tasks.send_outbound_email.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
-            url = reverse("orders:email-resend", args=[order.public_id, email.kind])
+            url = reverse("orders:email-resend", args=[order.public_id, email.id])
             assert staff_client.post(url).status_code == 302
     delay.assert_called_once_with(email.id)
     email.refresh_from_db()
@@ -259,7 +261,7 @@ def test_resend_with_htmx_returns_the_emails_section(staff_client, order, django
     with mock.patch("links.tasks.send_outbound_email.delay"):
         with django_capture_on_commit_callbacks(execute=True):
             response = staff_client.post(
-                reverse("orders:email-resend", args=[order.public_id, email.kind]),
+                reverse("orders:email-resend", args=[order.public_id, email.id]),
                 headers={"HX-Request": "true"},
             )
     assert response.status_code == 200
@@ -333,8 +335,11 @@ def test_order_search_counts_up_to_the_search_cap(staff_client, link, monkeypatc
     monkeypatch.setattr("links.order_views.ORDERS_PER_PAGE", 2)
     for _ in range(5):
         fulfilment.order_record_session(
-            session=checkout_session(payment_link=link.stripe_id, customer_details={"email": "ann@shop.test"}),
-            line_items=[line_item()], actor="t",
+            session=checkout_session(
+                payment_link=link.stripe_id, customer_details={"email": "ann@shop.test"}
+            ),
+            line_items=[line_item()],
+            actor="t",
         )
     assert "Page 1 of more than 2" in staff_client.get(reverse("orders:list"), {"q": "shop.test"}).text
     assert "Page 1 of 3" in staff_client.get(reverse("orders:list")).text

@@ -105,3 +105,52 @@ def test_invoice_creation_in_payment_mode_sends_the_invoice_email(sandbox, strip
 
     message = outbound_email_message(email=email)
     assert "/sandbox/invoices/" in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_renewal_sends_its_invoice_email_once(sandbox, stripe_client, settings, mailoutbox):
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
+    price = stripe_client.v1.prices.create(
+        params={
+            "product_data": {"name": "Coffee club"},
+            "currency": "eur",
+            "unit_amount": 1200,
+            "recurring": {"interval": "month"},
+        }
+    )
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": 2}]}
+    )
+    _pay(sandbox, stripe_link.url, "member@example.com")
+    WebhookEvent.objects.all().delete()
+    _deliver_all_events(stripe_client, sandbox, endpoint.secret)
+    _process(WebhookEvent.objects.order_by("created", "id"))
+    order = Order.objects.get()
+    first_invoice = order.invoice_id
+
+    # A month and a day later the subscription has renewed: its invoice.paid reaches us.
+    stripe_client.raw_request("post", "/v1/test_helpers/sandbox_clock/advance", seconds=32 * 24 * 3600)
+    _deliver_all_events(stripe_client, sandbox, endpoint.secret)
+    _process(WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).order_by("created", "id"))
+    # Every event again: nothing more is sent.
+    WebhookEvent.objects.update(status=WebhookEvent.Status.PENDING)
+    _process(WebhookEvent.objects.order_by("created", "id"))
+
+    renewal = stripe_client.v1.subscriptions.retrieve(
+        order.subscription_id, params={"expand": ["latest_invoice"]}
+    )
+    renewal_invoice = renewal.latest_invoice
+    assert renewal_invoice.billing_reason == "subscription_cycle"
+    invoice_emails = order.emails.filter(kind=OutboundEmail.Kind.INVOICE).order_by("id")
+    assert list(invoice_emails.values_list("invoice_id", flat=True)) == [first_invoice, renewal_invoice.id]
+    assert order.emails.filter(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).count() == 1
+    assert all(email.status == OutboundEmail.Status.SENT for email in invoice_emails)
+    sent = [message for message in mailoutbox if renewal_invoice.number in message.body]
+    assert len(sent) == 1
+    assert sent[0].to == ["member@example.com"]
+    assert "24.00" in sent[0].body  # the renewal's own amount: two at 12.00
+    assert "It covers your subscription from" in sent[0].body
+    assert renewal_invoice.hosted_invoice_url in sent[0].body
+    order.refresh_from_db()
+    assert order.invoice_id == first_invoice

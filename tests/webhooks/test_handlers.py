@@ -87,6 +87,31 @@ def test_invoice_paid_queues_one_invoice_email(
     assert subscription_order.emails.filter(kind=OutboundEmail.Kind.INVOICE).count() == 1
 
 
+def test_each_renewal_invoice_gets_its_own_email_once(
+    stripe_api, subscription_order, django_capture_on_commit_callbacks
+):
+    invoices = {
+        invoice_id: _stripe_object(
+            {
+                "id": invoice_id,
+                "status": "paid",
+                "parent": {"subscription_details": {"subscription": "sub_1"}},
+            }
+        )
+        for invoice_id in ("in_first", "in_renewal")
+    }
+    stripe_api.v1.invoices.retrieve.side_effect = invoices.__getitem__
+    events = [store("invoice.paid", {"id": invoice_id, "object": "invoice"}) for invoice_id in invoices]
+    events.append(store("invoice.paid", {"id": "in_renewal", "object": "invoice"}))  # redelivered
+    with django_capture_on_commit_callbacks():
+        for event in events:
+            assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    subscription_order.refresh_from_db()
+    assert subscription_order.invoice_id == "in_first"  # the order's own invoice stays the first
+    invoice_emails = subscription_order.emails.filter(kind=OutboundEmail.Kind.INVOICE)
+    assert sorted(invoice_emails.values_list("invoice_id", flat=True)) == ["in_first", "in_renewal"]
+
+
 def test_price_and_link_events_update_known_rows():
     product = Product.objects.create(stripe_id="prod_h", name="P")
     price = Price.objects.create(product=product, stripe_id="price_h", currency="eur", unit_amount=100)
