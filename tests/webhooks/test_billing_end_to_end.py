@@ -40,11 +40,8 @@ def _process(events) -> None:
         process_webhook_event(event.id)
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("order_of_processing", ["received", "reversed"])
-def test_subscription_link(sandbox, stripe_client, settings, order_of_processing):
-    settings.STRIPE_WEBHOOK_SECRETS = []
-    endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
+def _coffee_club_link(stripe_client, *, quantity: int):
+    """A payment link in Stripe for a monthly subscription at 12.00 EUR a unit."""
     price = stripe_client.v1.prices.create(
         params={
             "product_data": {"name": "Coffee club"},
@@ -53,9 +50,17 @@ def test_subscription_link(sandbox, stripe_client, settings, order_of_processing
             "recurring": {"interval": "month"},
         }
     )
-    stripe_link = stripe_client.v1.payment_links.create(
-        params={"line_items": [{"price": price.id, "quantity": 1}]}
+    return stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": price.id, "quantity": quantity}]}
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("order_of_processing", ["received", "reversed"])
+def test_subscription_link(sandbox, stripe_client, settings, order_of_processing):
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
+    stripe_link = _coffee_club_link(stripe_client, quantity=1)
     link = PaymentLink.objects.create(
         stripe_id=stripe_link.id, name="Club", url=stripe_link.url, currency="eur", is_recurring=True
     )
@@ -111,17 +116,7 @@ def test_invoice_creation_in_payment_mode_sends_the_invoice_email(sandbox, strip
 def test_each_renewal_sends_its_invoice_email_once(sandbox, stripe_client, settings, mailoutbox):
     settings.STRIPE_WEBHOOK_SECRETS = []
     endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
-    price = stripe_client.v1.prices.create(
-        params={
-            "product_data": {"name": "Coffee club"},
-            "currency": "eur",
-            "unit_amount": 1200,
-            "recurring": {"interval": "month"},
-        }
-    )
-    stripe_link = stripe_client.v1.payment_links.create(
-        params={"line_items": [{"price": price.id, "quantity": 2}]}
-    )
+    stripe_link = _coffee_club_link(stripe_client, quantity=2)
     _pay(sandbox, stripe_link.url, "member@example.com")
     WebhookEvent.objects.all().delete()
     _deliver_all_events(stripe_client, sandbox, endpoint.secret)
