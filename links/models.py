@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import Price
 from config.models import TimeStampedModel
@@ -108,7 +109,7 @@ class Order(TimeStampedModel):
         PAID = "paid", _("Paid")
         FULFILLED = "fulfilled", _("Fulfilled")
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
-        EXPIRED = "expired", _("Expired")
+        EXPIRED = "expired", pgettext_lazy("order status", "Expired")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # One order per checkout session, whatever the number of deliveries: the ledger's key.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class WebhookEndpoint(models.Model):
@@ -76,7 +77,7 @@ class WebhookDelivery(models.Model):
 
     class Result(models.TextChoices):
         ACCEPTED = "accepted", _("Accepted")
-        DUPLICATE = "duplicate", _("Duplicate")
+        DUPLICATE = "duplicate", pgettext_lazy("webhook delivery result", "Duplicate")
         REJECTED = "rejected", _("Rejected")
 
     event = models.ForeignKey(

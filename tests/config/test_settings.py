@@ -53,6 +53,16 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_the_language_of_emails_comes_from_the_environment():
+    probe = "import django; django.setup(); from django.conf import settings; print(settings.LANGUAGE_CODE)"
+
+    assert _run(probe, {}).stdout.split() == ["en"]
+    assert _run(probe, {"LANGUAGE_CODE": "fr"}).stdout.split() == ["fr"]
+    refused = _run(probe, {"LANGUAGE_CODE": "de"})
+    assert refused.returncode != 0
+    assert "LANGUAGE_CODE must be one of en, fr" in refused.stderr
+
+
 SANDBOX_PROBE = """
 import django; django.setup()
 from django.conf import settings

@@ -76,6 +76,20 @@ def test_every_kind_renders(order, settings):
         assert message.alternatives
 
 
+def test_emails_are_written_in_the_configured_language(settings, django_capture_on_commit_callbacks):
+    settings.PAYLINKS_MERCHANT_NAME = "Chez Alice"
+    settings.LANGUAGE_CODE = "fr"  # a worker has no request: its language is LANGUAGE_CODE
+    with django_capture_on_commit_callbacks():
+        order = fulfilment.order_record_session(
+            session=checkout_session(), line_items=[line_item(description="Croissant")], actor="test"
+        )
+    send_outbound_email(order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).id)
+    (message,) = mail.outbox
+    assert "Merci pour votre commande chez Chez Alice." in message.body
+    assert "Merci pour votre commande" in message.alternatives[0][0]
+    assert "Thank you" not in message.body
+
+
 def test_invoice_email_links_to_the_hosted_invoice(order):
     order.invoice_id = "in_123"
     order.save()
