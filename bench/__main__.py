@@ -252,6 +252,7 @@ def _meta(args) -> dict:
         "gunicorn": f"{stack_module.GUNICORN_WORKERS} workers x {stack_module.GUNICORN_THREADS} threads",
         "celery_concurrency": stack_module.CELERY_CONCURRENCY,
         "worker_nice": stack_module.WORKER_NICE,
+        "autogroups": stack_module.AUTOGROUP_ENABLED,
     }
 
 

@@ -26,12 +26,30 @@ GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
 CELERY_CONCURRENCY = int(os.environ.get("BENCH_CELERY_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 # The worker's CPU priority (nice value) next to gunicorn on the same cores; 0 = the same as gunicorn.
 WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", "0"))
+# Linux's autogroups: where enabled, the scheduler first shares the cores between sessions, and each
+# process started here has a session of its own (to be stopped by process group), as each service has in
+# production. A process's own nice then weighs only against its own session's, not gunicorn's: the
+# worker's nice is set on its session too (/proc/<pid>/autogroup), or it changes nothing.
+AUTOGROUP_ENABLED = Path("/proc/sys/kernel/sched_autogroup_enabled").exists() and (
+    Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+)
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _autogroup_nice(pid: int, nice: int) -> None:
+    """Set the nice value of the session (autogroup) that ``pid`` leads: its share of the cores."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError as exc:  # lowering a priority needs no privilege; raising one does
+        print(
+            f"bench: the worker's session nice not set ({exc}): BENCH_WORKER_NICE weighs inside it only",
+            file=sys.stderr,
+        )
 
 
 class Stack:
@@ -193,6 +211,8 @@ class Stack:
                 node,
             ],
         )
+        if WORKER_NICE and AUTOGROUP_ENABLED:
+            _autogroup_nice(self.processes["worker"].pid, WORKER_NICE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.processes["worker"].poll() is not None:
