@@ -30,9 +30,8 @@ WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", "0"))
 # process started here has a session of its own (to be stopped by process group), as each service has in
 # production. A process's own nice then weighs only against its own session's, not gunicorn's: the
 # worker's nice is set on its session too (/proc/<pid>/autogroup), or it changes nothing.
-AUTOGROUP_ENABLED = Path("/proc/sys/kernel/sched_autogroup_enabled").exists() and (
-    Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
-)
+_AUTOGROUP_SWITCH = Path("/proc/sys/kernel/sched_autogroup_enabled")
+AUTOGROUP_ENABLED = _AUTOGROUP_SWITCH.exists() and _AUTOGROUP_SWITCH.read_text().strip() == "1"
 
 
 def _free_port() -> int:
