@@ -20,6 +20,7 @@ from bench import common, http, wrk
 from bench.stack import Stack
 
 WEBHOOK_PATH = "/webhooks/stripe/"
+VERIFY_FLOOR_PATH = "/bench/verify-floor"
 STORE_FLOOR_PATH = "/bench/store-floor"
 
 
@@ -99,6 +100,14 @@ def _post_closed_loop(stack: Stack, factory: EventFactory, *, path: str, duratio
         requests_file.unlink(missing_ok=True)
 
 
+def verify_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
+    """The same event bodies, POSTed with the same client to ``/bench/verify-floor``: the floor plus the
+    receiver's signature check and parse, nothing stored (config/views.py)."""
+    return _post_closed_loop(
+        stack, EventFactory(stack, session_ids), path=VERIFY_FLOOR_PATH, duration=duration
+    ).summary()
+
+
 def store_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
     """The same event bodies, POSTed with the same client to ``/bench/store-floor``: the floor plus one
     durable INSERT of the body (config/views.py), the least a receiver that stores before answering pays."""
@@ -152,6 +161,7 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     # Warm up: every gunicorn thread's first event pays for imports, its database and broker connections.
     warm = EventFactory(stack, session_ids)
     http.closed_loop("127.0.0.1", stack.port, warm.request, concurrency=common.CONNECTIONS, duration=2)
+    verified_floor = verify_floor(stack, session_ids, duration=duration)
     stored_floor = store_floor(stack, session_ids, duration=duration)
     floor = faster_floor(floor_before, common.floor(stack, duration=duration))
     factory = EventFactory(stack, session_ids)
@@ -170,16 +180,22 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     sent_ok = (
         full_summary["requests"] - full_summary["errors"] + half_summary["requests"] - half_summary["errors"]
     )
-    # Then the worker works through the backlog the burst left (its fetches go to the same server).
-    drain_started = time.monotonic()
+    # Then the worker works through the backlog the burst left (its fetches go to the same server). First
+    # the floor again while it does: what fulfilment leaves the server, whatever the server is answering
+    # (only if the worker still had work at the end: "backlog_after").
     unfinished = WebhookEvent.objects.filter(status__in=["pending", "processing"])
     backlog = unfinished.count()
+    busy_floor = common.floor(stack, duration=min(duration, 10))
+    busy_floor["backlog_after"] = unfinished.count()
+    drain_started = time.monotonic()
+    backlog_drained = busy_floor["backlog_after"]
     while unfinished.exists() and time.monotonic() - drain_started < drain_cap:
         time.sleep(0.5)
     drain_elapsed = time.monotonic() - drain_started
     left = unfinished.count()
     return {
         "floor": floor,
+        "verify_floor": verified_floor,
         "store_floor": stored_floor,
         "full": full_summary,
         "half_rate": round(half_rate, 1),
@@ -190,7 +206,8 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
         "events_lost": max(0, sent_ok - stored),
         "events_stored_during_full_speed": stored_full,
         "backlog_after_load": backlog,
-        "worker_events_per_s": round((backlog - left) / drain_elapsed, 1) if drain_elapsed else None,
+        "floor_while_worker_busy": busy_floor,
+        "worker_events_per_s": round((backlog_drained - left) / drain_elapsed, 1) if drain_elapsed else None,
         "backlog_left_after_cap": left,
     }
 

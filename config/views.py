@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -51,6 +51,25 @@ BENCH_STORE_FLOOR_TABLE = "bench_store_floor"
 BENCH_STORE_FLOOR_DDL = (
     f"CREATE TABLE {BENCH_STORE_FLOOR_TABLE} (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
 )
+
+
+@csrf_exempt  # like the webhook receiver, whose floor it is
+@login_not_required
+@require_POST
+def bench_verify_floor(request):
+    """The webhook receiver's checks and nothing else: the same middleware, the signature verified and the
+    event parsed by the receiver's own functions, then 200 (400 as the receiver would). Nothing stored and
+    no database access (the endpoint secrets are cached per process): the least any receiver pays before it
+    stores anything."""
+    from webhooks.services import WebhookRejected, webhook_event_verify_and_parse
+
+    try:
+        webhook_event_verify_and_parse(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except WebhookRejected as exc:
+        return HttpResponseBadRequest(str(exc))
+    return HttpResponse(b"ok", content_type="text/plain")
 
 
 @csrf_exempt  # like the webhook receiver, whose floor it is

@@ -210,14 +210,19 @@ class _PendingEvent:
     payload: bytes
 
 
+def webhook_event_verify_and_parse(*, payload: bytes, signature: str) -> dict:
+    """The event in ``payload``, once its size, signature and shape are checked; WebhookRejected if not."""
+    if len(payload) > settings.WEBHOOK_MAX_BODY_BYTES:
+        raise WebhookRejected(REJECT_TOO_LARGE)
+    webhook_signature_verify(payload=payload, signature=signature)
+    return _parse_event(payload)
+
+
 def _event_received(
     *, payload: bytes, signature: str, headers: dict[str, str] | None, remote_addr: str | None
 ) -> _PendingEvent:
     """The event and its delivery as they will be stored, once the body is verified and read."""
-    if len(payload) > settings.WEBHOOK_MAX_BODY_BYTES:
-        raise WebhookRejected(REJECT_TOO_LARGE)
-    webhook_signature_verify(payload=payload, signature=signature)
-    data = _parse_event(payload)
+    data = webhook_event_verify_and_parse(payload=payload, signature=signature)
     now = timezone.now()
     event = WebhookEvent(
         stripe_event_id=data["id"],

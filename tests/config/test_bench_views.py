@@ -9,12 +9,21 @@ from django.db import connection
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 
-from config.views import BENCH_STORE_FLOOR_DDL, BENCH_STORE_FLOOR_TABLE, bench_floor, bench_store_floor
+from config.views import (
+    BENCH_STORE_FLOOR_DDL,
+    BENCH_STORE_FLOOR_TABLE,
+    bench_floor,
+    bench_store_floor,
+    bench_verify_floor,
+)
+from tests.webhooks.conftest import TEST_SECRET, make_event, sign
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import webhook_secrets_invalidate
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/bench/floor", "/bench/store-floor"])
+@pytest.mark.parametrize("path", ["/bench/floor", "/bench/verify-floor", "/bench/store-floor"])
 def test_bench_views_are_not_mounted_by_default(path):
     with pytest.raises(Resolver404):
         resolve(path)
@@ -25,6 +34,36 @@ def test_floor_answers_without_touching_the_database(django_assert_num_queries):
         response = bench_floor(RequestFactory().get("/bench/floor"))
 
     assert response.status_code == 200
+
+
+def _verify_floor_post(body: str, signature: str):
+    return bench_verify_floor(
+        RequestFactory().post(
+            "/bench/verify-floor",
+            data=body,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        )
+    )
+
+
+def test_verify_floor_checks_like_the_receiver_and_stores_nothing(settings, django_assert_num_queries):
+    settings.STRIPE_WEBHOOK_SECRETS = [TEST_SECRET]
+    webhook_secrets_invalidate()
+    body = json.dumps(make_event())
+    _verify_floor_post(body, sign(body))  # the first request of a process loads the endpoint secrets
+
+    with django_assert_num_queries(0):
+        accepted = _verify_floor_post(body, sign(body))
+    forged = _verify_floor_post(body, sign(body, secret="whsec_someone_else"))
+    malformed = _verify_floor_post("[]", sign("[]"))
+
+    assert accepted.status_code == 200
+    assert forged.status_code == 400
+    assert malformed.status_code == 400
+    assert not WebhookEvent.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+    webhook_secrets_invalidate()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the bench runs on PostgreSQL, storing jsonb")
@@ -46,7 +85,8 @@ def test_store_floor_stores_the_body_in_one_statement(django_assert_num_queries)
         assert [json.loads(row[0]) for row in cursor.fetchall()] == [body]
 
 
-def test_store_floor_takes_only_posts():
-    response = bench_store_floor(RequestFactory().get("/bench/store-floor"))
+@pytest.mark.parametrize("view", [bench_verify_floor, bench_store_floor])
+def test_the_receivers_floors_take_only_posts(view):
+    response = view(RequestFactory().get("/bench/store-floor"))
 
     assert response.status_code == 405
