@@ -101,9 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         results["error"] = traceback.format_exc(limit=3)
     finally:
         results["meta"]["total_s"] = round(time.monotonic() - started, 1)
-        from django.db import connections
-
-        connections.close_all()
         stack.close(keep_var=args.keep_logs, keep_db=args.keep_db)
     figures = report.figures(results)
     if args.json:

@@ -104,9 +104,6 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {common.ratio(rung['rps'], floor_rps)} of the floor  {parts}{extra}"
                 )
     finally:
-        from django.db import connections
-
-        connections.close_all()
         stack.close()
     return 0
 

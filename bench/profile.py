@@ -183,9 +183,6 @@ def main(argv: list[str] | None = None) -> int:
             stack, event_ids, cprofile=args.cprofile, queries=args.queries
         )
     finally:
-        from django.db import connections
-
-        connections.close_all()
         stack.close()
     width = max(map(len, figures))
     for name, value in figures.items():

@@ -283,8 +283,16 @@ class Stack:
             process.wait()
 
     def close(self, *, keep_var: bool = False, keep_db: bool = False) -> None:
+        """Stop every process started, close this process's own connections (setup_django's), drop the
+        database and flush Redis."""
         for name in list(self.processes):
             self.stop(name)
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
         if keep_db:
             print(f"bench: database kept: {self.env['DATABASE_URL']}", file=sys.stderr)
         else:

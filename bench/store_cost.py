@@ -79,9 +79,6 @@ def main(argv: list[str] | None = None) -> int:
             database, receiver = measured(3)
             print(f"    3  {database:>27}  {receiver:>9}  without the event log's four indexes")
     finally:
-        from django.db import connections
-
-        connections.close_all()
         stack.close()
     return 0
 
