@@ -188,7 +188,7 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     busy_floor = common.floor(stack, duration=min(duration, 10))
     busy_floor["backlog_after"] = unfinished.count()
     drain_started = time.monotonic()
-    backlog_drained = busy_floor["backlog_after"]
+    backlog_at_start = busy_floor["backlog_after"]
     while unfinished.exists() and time.monotonic() - drain_started < drain_cap:
         time.sleep(0.5)
     drain_elapsed = time.monotonic() - drain_started
@@ -207,7 +207,7 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
         "events_stored_during_full_speed": stored_full,
         "backlog_after_load": backlog,
         "floor_while_worker_busy": busy_floor,
-        "worker_events_per_s": round((backlog_drained - left) / drain_elapsed, 1) if drain_elapsed else None,
+        "worker_events_per_s": round((backlog_at_start - left) / drain_elapsed, 1) if drain_elapsed else None,
         "backlog_left_after_cap": left,
     }
 
