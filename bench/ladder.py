@@ -21,8 +21,8 @@ from bench.webhooks import (
     VERIFY_FLOOR_PATH,
     WEBHOOK_PATH,
     EventFactory,
-    _post_closed_loop,
     events_per_commit,
+    post_closed_loop,
 )
 
 PARTS = ("gunicorn", "postgres", "redis", "wrk", "machine", "idle")
@@ -60,7 +60,7 @@ def ladder(stack: Stack, session_ids: list[str], *, seconds: float) -> list[dict
     def posted(path: str, *, per_commit: bool = False):
         def run():
             factory = EventFactory(stack, session_ids)
-            result = _post_closed_loop(stack, factory, path=path, duration=seconds)
+            result = post_closed_loop(stack, factory, path=path, duration=seconds)
             return result, ({"events_per_commit": events_per_commit(factory)} if per_commit else {})
 
         return run
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         _price, link = common.catalog_and_link(name="Bench ladder")
         session_ids, _rate = common.completed_sessions(stack, link.url, 50)
         # Warm up: every gunicorn thread's first event pays for imports and its connections.
-        _post_closed_loop(stack, EventFactory(stack, session_ids), path=WEBHOOK_PATH, duration=3)
+        post_closed_loop(stack, EventFactory(stack, session_ids), path=WEBHOOK_PATH, duration=3)
         stack.flush_redis()
         print(f"CPU ms per request, {os.cpu_count()} cores, {args.seconds:g} s a rung, worker stopped")
         for round_ in range(1, args.rounds + 1):

@@ -76,7 +76,7 @@ class EventFactory:
         return Path(handle.name)
 
 
-def _post_closed_loop(stack: Stack, factory: EventFactory, *, path: str, duration: float) -> http.LoadResult:
+def post_closed_loop(stack: Stack, factory: EventFactory, *, path: str, duration: float) -> http.LoadResult:
     """Distinct signed events POSTed to ``path`` at full speed: wrk if installed, else the asyncio client."""
     if not wrk.available():
         return http.closed_loop(
@@ -103,7 +103,7 @@ def _post_closed_loop(stack: Stack, factory: EventFactory, *, path: str, duratio
 def verify_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
     """The same event bodies, POSTed with the same client to ``/bench/verify-floor``: the floor plus the
     receiver's signature check and parse, nothing stored (config/views.py)."""
-    return _post_closed_loop(
+    return post_closed_loop(
         stack, EventFactory(stack, session_ids), path=VERIFY_FLOOR_PATH, duration=duration
     ).summary()
 
@@ -111,7 +111,7 @@ def verify_floor(stack: Stack, session_ids: list[str], *, duration: float) -> di
 def store_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
     """The same event bodies, POSTed with the same client to ``/bench/store-floor``: the floor plus one
     durable INSERT of the body (config/views.py), the least a receiver that stores before answering pays."""
-    return _post_closed_loop(
+    return post_closed_loop(
         stack, EventFactory(stack, session_ids), path=STORE_FLOOR_PATH, duration=duration
     ).summary()
 
@@ -165,7 +165,7 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     stored_floor = store_floor(stack, session_ids, duration=duration)
     floor = faster_floor(floor_before, common.floor(stack, duration=duration))
     factory = EventFactory(stack, session_ids)
-    full = _post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
+    full = post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
     stored_full = _events_stored(factory)
     full_summary = full.summary()
     full_summary["events_per_commit"] = events_per_commit(factory)
@@ -217,7 +217,7 @@ def ingest_without_worker(stack: Stack, session_ids: list[str], *, duration: flo
     factory = EventFactory(stack, session_ids)
     stack.stop("worker")
     try:
-        result = _post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
+        result = post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
     finally:
         stack.flush_redis()
         stack.start_worker()
