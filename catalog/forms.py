@@ -54,15 +54,22 @@ class PriceForm(forms.Form):
         label=_("Billing"), choices=Price.Type.choices, initial=Price.Type.ONE_TIME, widget=forms.RadioSelect
     )
     interval = forms.ChoiceField(
-        label=_("Every"), required=False, choices=[("", _("—"))] + Price.Interval.choices,
+        label=_("Every"),
+        required=False,
+        choices=[("", _("—"))] + Price.Interval.choices,
         help_text=_("For a recurring price."),
     )
     interval_count = forms.IntegerField(
-        label=_("Number of intervals"), required=False, min_value=1, initial=1,
+        label=_("Number of intervals"),
+        required=False,
+        min_value=1,
+        initial=1,
         help_text=_("For example 3 with “month”: charged every three months."),
     )
     tax_behavior = forms.ChoiceField(
-        label=_("Tax behaviour"), choices=Price.TaxBehavior.choices, initial=Price.TaxBehavior.UNSPECIFIED,
+        label=_("Tax behaviour"),
+        choices=Price.TaxBehavior.choices,
+        initial=Price.TaxBehavior.UNSPECIFIED,
         help_text=_("Once inclusive or exclusive, Stripe never lets it change."),
     )
     request_token = RequestTokenField()
@@ -80,27 +87,36 @@ class PriceForm(forms.Form):
     def price_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
-            "currency": data["currency"], "unit_amount": data["unit_amount"], "interval": data["interval"],
-            "interval_count": data["interval_count"], "tax_behavior": data["tax_behavior"],
+            "currency": data["currency"],
+            "unit_amount": data["unit_amount"],
+            "interval": data["interval"],
+            "interval_count": data["interval_count"],
+            "tax_behavior": data["tax_behavior"],
             "request_token": data["request_token"],
         }
 
 
 class ProductCreateForm(PriceForm):
     name = forms.CharField(label=_("Name"), max_length=250, help_text=_("Shown to customers at checkout."))
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     field_order = ["name", "description"]
 
     def service_kwargs(self) -> dict:
-        return {"name": self.cleaned_data["name"], "description": self.cleaned_data["description"],
-                **self.price_kwargs()}
+        return {
+            "name": self.cleaned_data["name"],
+            "description": self.cleaned_data["description"],
+            **self.price_kwargs(),
+        }
 
 
 class ProductFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     active = forms.ChoiceField(
-        label=_("Status"), required=False,
+        label=_("Status"),
+        required=False,
         choices=[("", _("All")), ("true", _("Active")), ("false", _("Archived"))],
     )
 
@@ -112,15 +128,23 @@ class ProductFilterForm(forms.Form):
 
 
 class ShippingRateForm(forms.Form):
-    display_name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Shown to customers, e.g. “Express”."))
+    display_name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("Shown to customers, e.g. “Express”.")
+    )
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=16, decimal_places=3)
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="usd")
     delivery_minimum = forms.IntegerField(label=_("Earliest delivery"), required=False, min_value=1)
     delivery_maximum = forms.IntegerField(label=_("Latest delivery"), required=False, min_value=1)
     delivery_unit = forms.ChoiceField(
-        label=_("Delivery estimate in"), initial="business_day",
-        choices=[("business_day", _("business days")), ("day", _("days")), ("hour", _("hours")),
-                 ("week", _("weeks")), ("month", _("months"))],
+        label=_("Delivery estimate in"),
+        initial="business_day",
+        choices=[
+            ("business_day", _("business days")),
+            ("day", _("days")),
+            ("hour", _("hours")),
+            ("week", _("weeks")),
+            ("month", _("months")),
+        ],
     )
     tax_behavior = forms.ChoiceField(
         label=_("Tax behaviour"), choices=Price.TaxBehavior.choices, initial=Price.TaxBehavior.UNSPECIFIED
@@ -141,36 +165,62 @@ class PricingModel(models.TextChoices):
 
 
 class TierForm(forms.Form):
-    up_to = forms.IntegerField(label=_("Up to (units)"), required=False, min_value=1,
-                               help_text=_("Empty for the last tier: “and above”."))
-    unit_amount = forms.DecimalField(label=_("Per unit"), required=False, min_value=0, max_digits=16, decimal_places=3)
-    flat_amount = forms.DecimalField(label=_("Flat fee"), required=False, min_value=0, max_digits=16, decimal_places=3)
+    up_to = forms.IntegerField(
+        label=_("Up to (units)"),
+        required=False,
+        min_value=1,
+        help_text=_("Empty for the last tier: “and above”."),
+    )
+    unit_amount = forms.DecimalField(
+        label=_("Per unit"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    flat_amount = forms.DecimalField(
+        label=_("Flat fee"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
 
 
-TierFormSet = forms.formset_factory(TierForm, extra=0, min_num=1, max_num=50, absolute_max=50, validate_min=True)
+TierFormSet = forms.formset_factory(
+    TierForm, extra=0, min_num=1, max_num=50, absolute_max=50, validate_min=True
+)
 
 
 class PriceCreateForm(PriceForm):
     """Any pricing model Stripe offers; the model's own fields are shown for the one chosen."""
 
-    pricing_model = forms.ChoiceField(label=_("Pricing model"), choices=PricingModel.choices,
-                                      initial=PricingModel.STANDARD, widget=forms.RadioSelect)
+    pricing_model = forms.ChoiceField(
+        label=_("Pricing model"),
+        choices=PricingModel.choices,
+        initial=PricingModel.STANDARD,
+        widget=forms.RadioSelect,
+    )
     package_size = forms.IntegerField(label=_("Units per package"), required=False, min_value=2)
     package_round = forms.ChoiceField(
-        label=_("Partial packages"), required=False, initial="up",
+        label=_("Partial packages"),
+        required=False,
+        initial="up",
         choices=[("up", _("Round up (charge a whole package)")), ("down", _("Round down"))],
     )
     tiers_mode = forms.ChoiceField(
-        label=_("Tiers apply"), required=False, initial="graduated",
-        choices=[("graduated", _("Graduated: each unit at its tier's price")),
-                 ("volume", _("Volume: every unit at the price of the tier reached"))],
+        label=_("Tiers apply"),
+        required=False,
+        initial="graduated",
+        choices=[
+            ("graduated", _("Graduated: each unit at its tier's price")),
+            ("volume", _("Volume: every unit at the price of the tier reached")),
+        ],
     )
-    custom_minimum = forms.DecimalField(label=_("Minimum"), required=False, min_value=0, max_digits=16, decimal_places=3)
-    custom_maximum = forms.DecimalField(label=_("Maximum"), required=False, min_value=0, max_digits=16, decimal_places=3)
-    custom_preset = forms.DecimalField(label=_("Suggested amount"), required=False, min_value=0, max_digits=16,
-                                       decimal_places=3)
-    nickname = forms.CharField(label=_("Nickname"), required=False, max_length=250,
-                               help_text=_("Only your staff see it."))
+    custom_minimum = forms.DecimalField(
+        label=_("Minimum"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    custom_maximum = forms.DecimalField(
+        label=_("Maximum"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    custom_preset = forms.DecimalField(
+        label=_("Suggested amount"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    nickname = forms.CharField(
+        label=_("Nickname"), required=False, max_length=250, help_text=_("Only your staff see it.")
+    )
     lookup_key = forms.CharField(label=_("Lookup key"), required=False, max_length=200)
 
     field_order = ["pricing_model", "currency"]
@@ -203,8 +253,11 @@ class PriceCreateForm(PriceForm):
     def clean(self):
         data = super().clean()
         currency, model = data.get("currency", ""), data.get("pricing_model")
-        if model in (PricingModel.STANDARD, PricingModel.PACKAGE) and data.get("unit_amount") is None \
-                and "unit_amount" not in self.errors:
+        if (
+            model in (PricingModel.STANDARD, PricingModel.PACKAGE)
+            and data.get("unit_amount") is None
+            and "unit_amount" not in self.errors
+        ):
             self.add_error("unit_amount", _("Enter the amount."))
         if model == PricingModel.PACKAGE and not data.get("package_size"):
             self.add_error("package_size", _("Enter how many units a package holds."))
@@ -216,12 +269,23 @@ class PriceCreateForm(PriceForm):
         data, model = self.cleaned_data, self.cleaned_data["pricing_model"]
         kwargs = {**super().price_kwargs(), "nickname": data["nickname"], "lookup_key": data["lookup_key"]}
         if model == PricingModel.PACKAGE:
-            kwargs["transform_quantity"] = {"divide_by": data["package_size"], "round": data["package_round"] or "up"}
+            kwargs["transform_quantity"] = {
+                "divide_by": data["package_size"],
+                "round": data["package_round"] or "up",
+            }
         elif model == PricingModel.TIERED:
-            kwargs.update(unit_amount=None, tiers_mode=data["tiers_mode"] or "graduated", tiers=self.cleaned_tiers)
+            kwargs.update(
+                unit_amount=None, tiers_mode=data["tiers_mode"] or "graduated", tiers=self.cleaned_tiers
+            )
         elif model == PricingModel.CUSTOMER_CHOOSES:
-            kwargs.update(unit_amount=None, custom_unit_amount={
-                "minimum": data["custom_minimum"], "maximum": data["custom_maximum"], "preset": data["custom_preset"]})
+            kwargs.update(
+                unit_amount=None,
+                custom_unit_amount={
+                    "minimum": data["custom_minimum"],
+                    "maximum": data["custom_maximum"],
+                    "preset": data["custom_preset"],
+                },
+            )
         return kwargs
 
     def _tiers(self) -> list[dict]:
@@ -231,9 +295,13 @@ class PriceCreateForm(PriceForm):
             row = form.cleaned_data
             if not row:
                 continue
-            tiers.append({"up_to": row.get("up_to"),
-                          "unit_amount": amount_to_minor(form, "unit_amount", row.get("unit_amount"), currency),
-                          "flat_amount": amount_to_minor(form, "flat_amount", row.get("flat_amount"), currency)})
+            tiers.append(
+                {
+                    "up_to": row.get("up_to"),
+                    "unit_amount": amount_to_minor(form, "unit_amount", row.get("unit_amount"), currency),
+                    "flat_amount": amount_to_minor(form, "flat_amount", row.get("flat_amount"), currency),
+                }
+            )
         return tiers
 
 
@@ -242,22 +310,35 @@ def _end_of_day(day) -> datetime | None:
 
 
 class CouponForm(forms.Form):
-    name = forms.CharField(label=_("Name"), required=False, max_length=40,
-                           help_text=_("Shown to customers on receipts and invoices."))
-    kind = forms.ChoiceField(label=_("Discount"), widget=forms.RadioSelect, initial="percent",
-                             choices=[("percent", _("A percentage")), ("amount", _("A fixed amount"))])
-    percent_off = forms.DecimalField(label=_("Percent off"), required=False, min_value=Decimal("0.01"),
-                                     max_value=100, decimal_places=2)
-    amount_off = forms.DecimalField(label=_("Amount off"), required=False, min_value=0, max_digits=16,
-                                    decimal_places=3)
-    currency = forms.ChoiceField(label=_("Currency of the amount"), required=False, choices=CURRENCY_CHOICES,
-                                 initial="usd")
-    duration = forms.ChoiceField(label=_("For subscriptions, applies"), choices=Coupon.Duration.choices,
-                                 initial=Coupon.Duration.ONCE)
+    name = forms.CharField(
+        label=_("Name"),
+        required=False,
+        max_length=40,
+        help_text=_("Shown to customers on receipts and invoices."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Discount"),
+        widget=forms.RadioSelect,
+        initial="percent",
+        choices=[("percent", _("A percentage")), ("amount", _("A fixed amount"))],
+    )
+    percent_off = forms.DecimalField(
+        label=_("Percent off"), required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2
+    )
+    amount_off = forms.DecimalField(
+        label=_("Amount off"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    currency = forms.ChoiceField(
+        label=_("Currency of the amount"), required=False, choices=CURRENCY_CHOICES, initial="usd"
+    )
+    duration = forms.ChoiceField(
+        label=_("For subscriptions, applies"), choices=Coupon.Duration.choices, initial=Coupon.Duration.ONCE
+    )
     duration_in_months = forms.IntegerField(label=_("Number of months"), required=False, min_value=1)
     max_redemptions = forms.IntegerField(label=_("Redemption limit"), required=False, min_value=1)
-    redeem_by = forms.DateField(label=_("Redeemable until"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+    redeem_by = forms.DateField(
+        label=_("Redeemable until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     request_token = RequestTokenField()
 
     def clean(self):
@@ -270,7 +351,9 @@ class CouponForm(forms.Form):
             data["percent_off"] = None
             if data.get("amount_off") is None and "amount_off" not in self.errors:
                 self.add_error("amount_off", _("Enter the amount."))
-            data["amount_off"] = amount_to_minor(self, "amount_off", data.get("amount_off"), data.get("currency", ""))
+            data["amount_off"] = amount_to_minor(
+                self, "amount_off", data.get("amount_off"), data.get("currency", "")
+            )
         return data
 
     def service_kwargs(self) -> dict:
@@ -282,23 +365,30 @@ class CouponForm(forms.Form):
 
 class PromotionCodeForm(forms.Form):
     code = forms.CharField(
-        label=_("Code"), required=False, max_length=500,
+        label=_("Code"),
+        required=False,
+        max_length=500,
         validators=[RegexValidator(r"^[A-Za-z0-9-]+$", _("Use letters, digits and dashes only."))],
         help_text=_("What customers type, e.g. SPRING-25. Empty: Stripe makes one up."),
     )
-    expires_at = forms.DateField(label=_("Expires after"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expires_at = forms.DateField(
+        label=_("Expires after"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     max_redemptions = forms.IntegerField(label=_("Redemption limit"), required=False, min_value=1)
     first_time_transaction = forms.BooleanField(label=_("Only for a customer's first order"), required=False)
-    minimum_amount = forms.DecimalField(label=_("Minimum order"), required=False, min_value=0, max_digits=16,
-                                        decimal_places=3)
-    minimum_amount_currency = forms.ChoiceField(label=_("Currency of the minimum"), required=False,
-                                                choices=CURRENCY_CHOICES, initial="usd")
+    minimum_amount = forms.DecimalField(
+        label=_("Minimum order"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    minimum_amount_currency = forms.ChoiceField(
+        label=_("Currency of the minimum"), required=False, choices=CURRENCY_CHOICES, initial="usd"
+    )
     request_token = RequestTokenField()
 
     def clean(self):
         data = super().clean()
-        data["minimum_amount"] = amount_to_minor(self, "minimum_amount", data.get("minimum_amount"),
-                                                 data.get("minimum_amount_currency", ""))
+        data["minimum_amount"] = amount_to_minor(
+            self, "minimum_amount", data.get("minimum_amount"), data.get("minimum_amount_currency", "")
+        )
         return data
 
     def service_kwargs(self) -> dict:
@@ -313,8 +403,13 @@ def parse_metadata(text: str) -> dict[str, str]:
         key, sep, value = line.partition(":")
         key, value = key.strip(), value.strip()
         if not sep or not key or len(key) > 40 or "[" in key or "]" in key or len(value) > 500:
-            raise forms.ValidationError(_("“%(line)s”: write “key: value”, the key up to 40 characters without "
-                                          "brackets, the value up to 500.") % {"line": line})
+            raise forms.ValidationError(
+                _(
+                    "“%(line)s”: write “key: value”, the key up to 40 characters without "
+                    "brackets, the value up to 500."
+                )
+                % {"line": line}
+            )
         metadata[key] = value
     if len(metadata) > 50:
         raise forms.ValidationError(_("Stripe keeps at most 50 metadata keys."))
@@ -323,23 +418,44 @@ def parse_metadata(text: str) -> dict[str, str]:
 
 class ProductEditForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=250)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     images = forms.CharField(
-        label=_("Image URLs"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Image URLs"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One https:// address per line, up to 8; shown at checkout."),
     )
-    tax_code = forms.CharField(label=_("Tax code"), required=False, max_length=64,
-                               help_text=_("A Stripe Tax code, e.g. txcd_99999999 (general tangible goods)."))
-    unit_label = forms.CharField(label=_("Unit label"), required=False, max_length=12,
-                                 help_text=_("Shown after the quantity, e.g. “seat”."))
-    metadata = forms.CharField(label=_("Metadata"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                               help_text=_("One “key: value” per line."))
+    tax_code = forms.CharField(
+        label=_("Tax code"),
+        required=False,
+        max_length=64,
+        help_text=_("A Stripe Tax code, e.g. txcd_99999999 (general tangible goods)."),
+    )
+    unit_label = forms.CharField(
+        label=_("Unit label"),
+        required=False,
+        max_length=12,
+        help_text=_("Shown after the quantity, e.g. “seat”."),
+    )
+    metadata = forms.CharField(
+        label=_("Metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One “key: value” per line."),
+    )
 
     @classmethod
     def initial_from(cls, product) -> dict:
-        return {"name": product.name, "description": product.description, "images": "\n".join(product.images),
-                "tax_code": product.tax_code, "unit_label": product.unit_label,
-                "metadata": "\n".join(f"{k}: {v}" for k, v in product.metadata.items())}
+        return {
+            "name": product.name,
+            "description": product.description,
+            "images": "\n".join(product.images),
+            "tax_code": product.tax_code,
+            "unit_label": product.unit_label,
+            "metadata": "\n".join(f"{k}: {v}" for k, v in product.metadata.items()),
+        }
 
     def clean_images(self):
         urls = [line.strip() for line in self.cleaned_data["images"].splitlines() if line.strip()]

@@ -12,7 +12,24 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.formats import number_format
 
 ZERO_DECIMAL_CURRENCIES = frozenset(
-    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
 )
 THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 # Stripe's ceiling for an amount: "This value must be less than or equal to 999999999999".
@@ -21,8 +38,29 @@ MAX_AMOUNT = 999_999_999_999
 # The currencies offered in forms; Stripe accepts more, in lower case.
 CURRENCY_CHOICES = [
     (code, code.upper())
-    for code in ("usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "nzd", "sek", "nok", "dkk", "pln", "czk",
-                 "huf", "sgd", "hkd", "mxn", "brl", "inr", "krw", "kwd")
+    for code in (
+        "usd",
+        "eur",
+        "gbp",
+        "jpy",
+        "chf",
+        "cad",
+        "aud",
+        "nzd",
+        "sek",
+        "nok",
+        "dkk",
+        "pln",
+        "czk",
+        "huf",
+        "sgd",
+        "hkd",
+        "mxn",
+        "brl",
+        "inr",
+        "krw",
+        "kwd",
+    )
 ]
 
 
@@ -53,4 +91,5 @@ def format_money(amount: int | None, currency: str) -> str:
     if amount is None or not currency:
         return ""
     value = from_minor_units(amount, currency)
-    return f"{number_format(value, decimal_pos=currency_exponent(currency), use_l10n=True, force_grouping=True)} {currency.upper()}"
+    digits = number_format(value, decimal_pos=currency_exponent(currency), use_l10n=True, force_grouping=True)
+    return f"{digits} {currency.upper()}"

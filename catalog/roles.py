@@ -18,7 +18,9 @@ SETTINGS_PERMISSION = "catalog.manage_settings"
 def _roles(user) -> frozenset[str]:
     """The user's role groups, read once per request (one query, kept on the user object)."""
     if not hasattr(user, "_paylinks_roles"):
-        user._paylinks_roles = frozenset(user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True))
+        user._paylinks_roles = frozenset(
+            user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True)
+        )
     return user._paylinks_roles
 
 
@@ -72,14 +74,29 @@ def staff_role_set(*, user, role: str) -> None:
 
 
 _CATALOG_AND_LINKS = [
-    ("catalog", "product"), ("catalog", "price"), ("catalog", "shippingrate"), ("catalog", "coupon"),
-    ("catalog", "promotioncode"), ("links", "paymentlink"), ("links", "paymentlinklineitem"), ("links", "order"),
+    ("catalog", "product"),
+    ("catalog", "price"),
+    ("catalog", "shippingrate"),
+    ("catalog", "coupon"),
+    ("catalog", "promotioncode"),
+    ("links", "paymentlink"),
+    ("links", "paymentlinklineitem"),
+    ("links", "order"),
 ]
-_EDIT = [f"{app}.{action}_{model}" for app, model in _CATALOG_AND_LINKS for action in ("view", "add", "change")]
+_EDIT = [
+    f"{app}.{action}_{model}" for app, model in _CATALOG_AND_LINKS for action in ("view", "add", "change")
+]
 ROLE_PERMISSIONS = {
     VIEWERS: [f"{app}.view_{model}" for app, model in _CATALOG_AND_LINKS],
     EDITORS: _EDIT,
-    ADMINS: [*_EDIT, "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group", SETTINGS_PERMISSION],
+    ADMINS: [
+        *_EDIT,
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        SETTINGS_PERMISSION,
+    ],
 }
 
 
@@ -92,13 +109,16 @@ def roles_ensure(*, group_model=None, permission_model=None, content_type_model=
         from django.contrib.contenttypes.models import ContentType as content_type_model
     product_type = content_type_model.objects.get_or_create(app_label="catalog", model="product")[0]
     permission_model.objects.get_or_create(
-        codename="manage_settings", content_type=product_type,
+        codename="manage_settings",
+        content_type=product_type,
         defaults={"name": "Can manage Paylinks settings (Stripe, webhooks, roles)"},
     )
     for name, perms in ROLE_PERMISSIONS.items():
         group = group_model.objects.get_or_create(name=name)[0]
         for perm in perms:
             app_label, codename = perm.split(".")
-            permission = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            permission = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
             if permission is not None:
                 group.permissions.add(permission)

@@ -11,7 +11,9 @@ from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
 def product_list(*, query: str = "", active: bool | None = None) -> QuerySet[Product]:
     products = Product.objects.annotate(prices_count=Count("prices"))
     if query:
-        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query) | Q(stripe_id=query))
+        products = products.filter(
+            Q(name__icontains=query) | Q(description__icontains=query) | Q(stripe_id=query)
+        )
     if active is not None:
         products = products.filter(active=active)
     return products.order_by("-created_at", "-id")
@@ -28,8 +30,10 @@ def price_list_for_product(*, product: Product) -> QuerySet[Price]:
 
 def price_choices_for_links() -> QuerySet[Price]:
     """Active prices of active products, for a payment link's line items."""
-    return Price.objects.filter(active=True, product__active=True).select_related("product").order_by(
-        "product__name", "-created_at"
+    return (
+        Price.objects.filter(active=True, product__active=True)
+        .select_related("product")
+        .order_by("product__name", "-created_at")
     )
 
 
@@ -41,8 +45,10 @@ def shipping_rate_choices() -> list[tuple[str, str]]:
     """Active shipping rates for a link's shipping options: ``(stripe_id, "Express — 5.00 EUR")``."""
     from catalog.money import format_money
 
-    return [(rate.stripe_id, f"{rate.display_name} — {format_money(rate.amount, rate.currency)}")
-            for rate in ShippingRate.objects.filter(active=True).order_by("display_name")]
+    return [
+        (rate.stripe_id, f"{rate.display_name} — {format_money(rate.amount, rate.currency)}")
+        for rate in ShippingRate.objects.filter(active=True).order_by("display_name")
+    ]
 
 
 def coupon_list() -> QuerySet[Coupon]:
@@ -58,5 +64,6 @@ def promotion_code_get(*, stripe_id: str) -> PromotionCode:
 
 
 def price_get(*, product_stripe_id: str, stripe_id: str) -> Price:
-    return get_object_or_404(Price.objects.select_related("product"), stripe_id=stripe_id,
-                             product__stripe_id=product_stripe_id)
+    return get_object_or_404(
+        Price.objects.select_related("product"), stripe_id=stripe_id, product__stripe_id=product_stripe_id
+    )

@@ -31,14 +31,28 @@ TIER_AMOUNT_REQUIRED = _("Each tier needs a unit amount, a flat amount or both."
 CUSTOM_RANGE = _("The minimum must not be above the maximum, and the preset must lie between them.")
 CUSTOM_NOT_RECURRING = _("A price the customer chooses cannot be recurring.")
 
-PRODUCT_PARAM_FIELDS = {"name": "name", "description": "description", "images": "images",
-                        "tax_code": "tax_code", "unit_label": "unit_label", "metadata": "metadata"}
+PRODUCT_PARAM_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "images": "images",
+    "tax_code": "tax_code",
+    "unit_label": "unit_label",
+    "metadata": "metadata",
+}
 PRICE_PARAM_FIELDS = {
-    "unit_amount": "unit_amount", "currency": "currency", "recurring": "interval",
-    "recurring[interval_count]": "interval_count", "tiers": "tiers", "tiers_mode": "tiers_mode",
-    "transform_quantity": "transform_quantity", "custom_unit_amount": "custom_unit_amount",
-    "tax_behavior": "tax_behavior", "lookup_key": "lookup_key", "nickname": "nickname",
-    "default_price_data[unit_amount]": "unit_amount", "default_price_data[currency]": "currency",
+    "unit_amount": "unit_amount",
+    "currency": "currency",
+    "recurring": "interval",
+    "recurring[interval_count]": "interval_count",
+    "tiers": "tiers",
+    "tiers_mode": "tiers_mode",
+    "transform_quantity": "transform_quantity",
+    "custom_unit_amount": "custom_unit_amount",
+    "tax_behavior": "tax_behavior",
+    "lookup_key": "lookup_key",
+    "nickname": "nickname",
+    "default_price_data[unit_amount]": "unit_amount",
+    "default_price_data[currency]": "currency",
     "default_price_data[recurring]": "interval",
     "default_price_data[recurring][interval_count]": "interval_count",
 }
@@ -90,17 +104,22 @@ def product_create_with_price(
         params["description"] = description
     key = idempotency_key("product-create", token=request_token, params=params)
     with stripe_errors_as_validation({**PRODUCT_PARAM_FIELDS, **PRICE_PARAM_FIELDS}):
-        stripe_product = as_dict(get_stripe_client().v1.products.create(params=params, options={"idempotency_key": key}))
+        stripe_product = as_dict(
+            get_stripe_client().v1.products.create(params=params, options={"idempotency_key": key})
+        )
     price_object = stripe_product.get("default_price")
     with transaction.atomic():
-        product = product_sync_from_stripe(data={**stripe_product, "default_price": (price_object or {}).get("id")})
+        product = product_sync_from_stripe(
+            data={**stripe_product, "default_price": (price_object or {}).get("id")}
+        )
         if isinstance(price_object, dict):
             price_sync_from_stripe(data=price_object, product=product)
     return product
 
 
 def product_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Product:
-    """Store Stripe's product locally (create or update by id); an older event never overwrites newer state."""
+    """Store Stripe's product locally (create or update by id); an older event never overwrites newer
+    state."""
     fields = {
         "name": data.get("name") or "",
         "description": data.get("description") or "",
@@ -138,8 +157,15 @@ def price_create(
     pricing), ``tiers`` with ``tiers_mode``, or ``custom_unit_amount`` (the customer chooses).
     """
     params = {"product": product.stripe_id, "currency": currency.lower()}
-    params.update(_pricing_params(unit_amount=unit_amount, tiers_mode=tiers_mode, tiers=tiers,
-                                  transform_quantity=transform_quantity, custom_unit_amount=custom_unit_amount))
+    params.update(
+        _pricing_params(
+            unit_amount=unit_amount,
+            tiers_mode=tiers_mode,
+            tiers=tiers,
+            transform_quantity=transform_quantity,
+            custom_unit_amount=custom_unit_amount,
+        )
+    )
     recurring = _recurring_validate(interval=interval, interval_count=interval_count)
     if recurring and custom_unit_amount:
         raise ValidationError({"custom_unit_amount": CUSTOM_NOT_RECURRING})
@@ -153,7 +179,9 @@ def price_create(
         params["nickname"] = nickname
     key = idempotency_key("price-create", token=request_token, params=params)
     with stripe_errors_as_validation(PRICE_PARAM_FIELDS):
-        stripe_price = as_dict(get_stripe_client().v1.prices.create(params=params, options={"idempotency_key": key}))
+        stripe_price = as_dict(
+            get_stripe_client().v1.prices.create(params=params, options={"idempotency_key": key})
+        )
     with transaction.atomic():
         return price_sync_from_stripe(data=stripe_price, product=product)
 
@@ -173,16 +201,24 @@ def _pricing_params(*, unit_amount, tiers_mode, tiers, transform_quantity, custo
         if transform_quantity:
             raise ValidationError({"transform_quantity": TIERS_AND_PACKAGE})
         _tiers_validate(tiers or [])
-        return {"billing_scheme": "tiered", "tiers_mode": tiers_mode or "graduated", "tiers": [
-            {"up_to": tier["up_to"] if tier.get("up_to") is not None else "inf",
-             **{k: tier[k] for k in ("unit_amount", "flat_amount") if tier.get(k) is not None}}
-            for tier in tiers
-        ]}
+        return {
+            "billing_scheme": "tiered",
+            "tiers_mode": tiers_mode or "graduated",
+            "tiers": [
+                {
+                    "up_to": tier["up_to"] if tier.get("up_to") is not None else "inf",
+                    **{k: tier[k] for k in ("unit_amount", "flat_amount") if tier.get(k) is not None},
+                }
+                for tier in tiers
+            ],
+        }
     _amount_validate(unit_amount)
     params: dict = {"unit_amount": unit_amount or 0}
     if transform_quantity:
-        params["transform_quantity"] = {"divide_by": transform_quantity["divide_by"],
-                                        "round": transform_quantity.get("round", "up")}
+        params["transform_quantity"] = {
+            "divide_by": transform_quantity["divide_by"],
+            "round": transform_quantity.get("round", "up"),
+        }
     return params
 
 
@@ -206,7 +242,9 @@ def _tiers_validate(tiers: list[dict]) -> None:
             raise ValidationError({"tiers": TIERS_LAST_UNBOUNDED})
 
 
-def price_sync_from_stripe(*, data: dict, product: Product | None = None, event_created: int | None = None) -> Price:
+def price_sync_from_stripe(
+    *, data: dict, product: Product | None = None, event_created: int | None = None
+) -> Price:
     """Store Stripe's price locally (create or update by id); an older event never overwrites newer state."""
     if product is None:
         product = Product.objects.get(stripe_id=_id_of(data["product"]))
@@ -262,8 +300,12 @@ def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
 # Shipping rates ----------------------------------------------------------------------------------
 
 SHIPPING_PARAM_FIELDS = {
-    "display_name": "display_name", "fixed_amount[amount]": "amount", "fixed_amount[currency]": "currency",
-    "fixed_amount": "amount", "delivery_estimate": "delivery_minimum", "tax_behavior": "tax_behavior",
+    "display_name": "display_name",
+    "fixed_amount[amount]": "amount",
+    "fixed_amount[currency]": "currency",
+    "fixed_amount": "amount",
+    "delivery_estimate": "delivery_minimum",
+    "tax_behavior": "tax_behavior",
 }
 DELIVERY_RANGE = _("The earliest delivery must not be after the latest.")
 
@@ -283,17 +325,25 @@ def shipping_rate_create(
     _amount_validate(amount, "amount")
     if delivery_minimum and delivery_maximum and delivery_minimum > delivery_maximum:
         raise ValidationError({"delivery_maximum": DELIVERY_RANGE})
-    params: dict = {"display_name": display_name, "type": "fixed_amount",
-                    "fixed_amount": {"amount": amount, "currency": currency.lower()}}
-    estimate = {bound: {"unit": delivery_unit, "value": value}
-                for bound, value in (("minimum", delivery_minimum), ("maximum", delivery_maximum)) if value}
+    params: dict = {
+        "display_name": display_name,
+        "type": "fixed_amount",
+        "fixed_amount": {"amount": amount, "currency": currency.lower()},
+    }
+    estimate = {
+        bound: {"unit": delivery_unit, "value": value}
+        for bound, value in (("minimum", delivery_minimum), ("maximum", delivery_maximum))
+        if value
+    }
     if estimate:
         params["delivery_estimate"] = estimate
     if tax_behavior != "unspecified":
         params["tax_behavior"] = tax_behavior
     key = idempotency_key("shipping-rate-create", token=request_token, params=params)
     with stripe_errors_as_validation(SHIPPING_PARAM_FIELDS):
-        data = as_dict(get_stripe_client().v1.shipping_rates.create(params=params, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.shipping_rates.create(params=params, options={"idempotency_key": key})
+        )
     return shipping_rate_sync_from_stripe(data=data)
 
 
@@ -313,11 +363,23 @@ def shipping_rate_sync_from_stripe(*, data: dict, event_created: int | None = No
 
 # Coupons and promotion codes ---------------------------------------------------------------------
 
-COUPON_PARAM_FIELDS = {"percent_off": "percent_off", "amount_off": "amount_off", "currency": "currency",
-                       "duration": "duration", "duration_in_months": "duration_in_months", "name": "name",
-                       "max_redemptions": "max_redemptions", "redeem_by": "redeem_by"}
-PROMOTION_PARAM_FIELDS = {"code": "code", "expires_at": "expires_at", "max_redemptions": "max_redemptions",
-                          "restrictions[minimum_amount]": "minimum_amount", "restrictions": "minimum_amount"}
+COUPON_PARAM_FIELDS = {
+    "percent_off": "percent_off",
+    "amount_off": "amount_off",
+    "currency": "currency",
+    "duration": "duration",
+    "duration_in_months": "duration_in_months",
+    "name": "name",
+    "max_redemptions": "max_redemptions",
+    "redeem_by": "redeem_by",
+}
+PROMOTION_PARAM_FIELDS = {
+    "code": "code",
+    "expires_at": "expires_at",
+    "max_redemptions": "max_redemptions",
+    "restrictions[minimum_amount]": "minimum_amount",
+    "restrictions": "minimum_amount",
+}
 PERCENT_OR_AMOUNT = _("Give either a percent or an amount off, not both.")
 MONTHS_REQUIRED = _("Say for how many months the discount repeats.")
 AMOUNT_NEEDS_CURRENCY = _("An amount off needs a currency.")
@@ -349,8 +411,11 @@ def coupon_create(
         params.update(amount_off=amount_off, currency=currency.lower())
     if duration == Coupon.Duration.REPEATING:
         params["duration_in_months"] = duration_in_months
-    optional = {"name": name, "max_redemptions": max_redemptions,
-                "redeem_by": int(redeem_by.timestamp()) if redeem_by else None}
+    optional = {
+        "name": name,
+        "max_redemptions": max_redemptions,
+        "redeem_by": int(redeem_by.timestamp()) if redeem_by else None,
+    }
     params.update({k: v for k, v in optional.items() if v})
     key = idempotency_key("coupon-create", token=request_token, params=params)
     with stripe_errors_as_validation(COUPON_PARAM_FIELDS):
@@ -360,11 +425,16 @@ def coupon_create(
 
 def coupon_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Coupon:
     fields = {
-        "name": data.get("name") or "", "amount_off": data.get("amount_off"), "currency": data.get("currency") or "",
+        "name": data.get("name") or "",
+        "amount_off": data.get("amount_off"),
+        "currency": data.get("currency") or "",
         "percent_off": None if data.get("percent_off") is None else Decimal(str(data["percent_off"])),
-        "duration": data.get("duration") or Coupon.Duration.ONCE, "duration_in_months": data.get("duration_in_months"),
-        "max_redemptions": data.get("max_redemptions"), "redeem_by": _datetime(data.get("redeem_by")),
-        "times_redeemed": data.get("times_redeemed") or 0, "valid": bool(data.get("valid", True)),
+        "duration": data.get("duration") or Coupon.Duration.ONCE,
+        "duration_in_months": data.get("duration_in_months"),
+        "max_redemptions": data.get("max_redemptions"),
+        "redeem_by": _datetime(data.get("redeem_by")),
+        "times_redeemed": data.get("times_redeemed") or 0,
+        "valid": bool(data.get("valid", True)),
         "metadata": data.get("metadata") or {},
     }
     return _sync(Coupon, stripe_id=data["id"], fields=fields, event_created=event_created)
@@ -383,40 +453,57 @@ def promotion_code_create(
 ) -> PromotionCode:
     """Create a promotion code for ``coupon`` (Stripe generates the code when none is given)."""
     params: dict = {"promotion": {"type": "coupon", "coupon": coupon.stripe_id}}
-    optional = {"code": code, "expires_at": int(expires_at.timestamp()) if expires_at else None,
-                "max_redemptions": max_redemptions}
+    optional = {
+        "code": code,
+        "expires_at": int(expires_at.timestamp()) if expires_at else None,
+        "max_redemptions": max_redemptions,
+    }
     params.update({k: v for k, v in optional.items() if v})
     restrictions: dict = {}
     if first_time_transaction:
         restrictions["first_time_transaction"] = True
     if minimum_amount:
-        restrictions.update(minimum_amount=minimum_amount, minimum_amount_currency=minimum_amount_currency.lower())
+        restrictions.update(
+            minimum_amount=minimum_amount, minimum_amount_currency=minimum_amount_currency.lower()
+        )
     if restrictions:
         params["restrictions"] = restrictions
     key = idempotency_key("promotion-code-create", token=request_token, params=params)
     with stripe_errors_as_validation(PROMOTION_PARAM_FIELDS):
-        data = as_dict(get_stripe_client().v1.promotion_codes.create(params=params, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.promotion_codes.create(params=params, options={"idempotency_key": key})
+        )
     return promotion_code_sync_from_stripe(data=data, coupon=coupon)
 
 
 def promotion_code_set_active(*, promotion_code: PromotionCode, active: bool) -> PromotionCode:
     params = {"active": active}
-    key = idempotency_key("promotion-code-active", token=f"{promotion_code.pk:032x}",
-                          params={**params, "at": promotion_code.updated_at.isoformat()})
+    key = idempotency_key(
+        "promotion-code-active",
+        token=f"{promotion_code.pk:032x}",
+        params={**params, "at": promotion_code.updated_at.isoformat()},
+    )
     with stripe_errors_as_validation({"active": "active"}):
-        data = as_dict(get_stripe_client().v1.promotion_codes.update(
-            promotion_code.stripe_id, params=params, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.promotion_codes.update(
+                promotion_code.stripe_id, params=params, options={"idempotency_key": key}
+            )
+        )
     return promotion_code_sync_from_stripe(data=data, coupon=promotion_code.coupon)
 
 
-def promotion_code_sync_from_stripe(*, data: dict, coupon: Coupon | None = None,
-                                    event_created: int | None = None) -> PromotionCode:
+def promotion_code_sync_from_stripe(
+    *, data: dict, coupon: Coupon | None = None, event_created: int | None = None
+) -> PromotionCode:
     if coupon is None:
         coupon = Coupon.objects.get(stripe_id=_id_of((data.get("promotion") or {}).get("coupon")))
     restrictions = data.get("restrictions") or {}
     fields = {
-        "coupon": coupon, "code": data.get("code") or "", "active": bool(data.get("active", True)),
-        "expires_at": _datetime(data.get("expires_at")), "max_redemptions": data.get("max_redemptions"),
+        "coupon": coupon,
+        "code": data.get("code") or "",
+        "active": bool(data.get("active", True)),
+        "expires_at": _datetime(data.get("expires_at")),
+        "max_redemptions": data.get("max_redemptions"),
         "first_time_transaction": bool(restrictions.get("first_time_transaction")),
         "minimum_amount": restrictions.get("minimum_amount"),
         "minimum_amount_currency": restrictions.get("minimum_amount_currency") or "",
@@ -441,7 +528,9 @@ def catalog_import_from_stripe() -> dict[str, int]:
     counts = dict.fromkeys(("products", "prices", "shipping_rates", "coupons", "promotion_codes"), 0)
     with stripe_errors_as_validation():
         for active in (True, False):  # Stripe lists only active prices unless asked for archived ones
-            for product in client.v1.products.list(params={"limit": 100, "active": active}).auto_paging_iter():
+            for product in client.v1.products.list(
+                params={"limit": 100, "active": active}
+            ).auto_paging_iter():
                 product_sync_from_stripe(data=as_dict(product))
                 counts["products"] += 1
         for active in (True, False):
@@ -480,36 +569,55 @@ def product_update(
     """Change what Stripe lets change on a product; cleared fields are sent as "" (Stripe's unset)."""
     metadata = metadata or {}
     params = {
-        "name": name, "description": description, "images": images or "", "tax_code": tax_code,
+        "name": name,
+        "description": description,
+        "images": images or "",
+        "tax_code": tax_code,
         "unit_label": unit_label,
         # Keys no longer present are removed one by one ("" unsets a metadata key).
         "metadata": {**dict.fromkeys(product.metadata, ""), **metadata},
     }
     if not params["metadata"]:
         del params["metadata"]
-    key = idempotency_key("product-update", token=f"{product.pk:032x}",
-                          params={**params, "at": product.updated_at.isoformat()})
+    key = idempotency_key(
+        "product-update", token=f"{product.pk:032x}", params={**params, "at": product.updated_at.isoformat()}
+    )
     with stripe_errors_as_validation(PRODUCT_PARAM_FIELDS):
-        data = as_dict(get_stripe_client().v1.products.update(
-            product.stripe_id, params=params, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.products.update(
+                product.stripe_id, params=params, options={"idempotency_key": key}
+            )
+        )
     return product_sync_from_stripe(data=data)
 
 
 def product_set_active(*, product: Product, active: bool) -> Product:
     """Archive (no new links can use it; existing links keep working) or restore a product."""
-    key = idempotency_key("product-active", token=f"{product.pk:032x}",
-                          params={"active": active, "at": product.updated_at.isoformat()})
+    key = idempotency_key(
+        "product-active",
+        token=f"{product.pk:032x}",
+        params={"active": active, "at": product.updated_at.isoformat()},
+    )
     with stripe_errors_as_validation():
-        data = as_dict(get_stripe_client().v1.products.update(
-            product.stripe_id, params={"active": active}, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.products.update(
+                product.stripe_id, params={"active": active}, options={"idempotency_key": key}
+            )
+        )
     return product_sync_from_stripe(data=data)
 
 
 def price_set_active(*, price: Price, active: bool) -> Price:
     """Archive or restore a price: Stripe's way to "change" an amount is a new price and the old archived."""
-    key = idempotency_key("price-active", token=f"{price.pk:032x}",
-                          params={"active": active, "at": price.updated_at.isoformat()})
+    key = idempotency_key(
+        "price-active",
+        token=f"{price.pk:032x}",
+        params={"active": active, "at": price.updated_at.isoformat()},
+    )
     with stripe_errors_as_validation():
-        data = as_dict(get_stripe_client().v1.prices.update(
-            price.stripe_id, params={"active": active}, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.prices.update(
+                price.stripe_id, params={"active": active}, options={"idempotency_key": key}
+            )
+        )
     return price_sync_from_stripe(data=data, product=price.product)

@@ -29,7 +29,9 @@ NEW_KEY_NEEDED = "stripe_failed"
 
 def needs_new_key(error: ValidationError) -> bool:
     """Whether the form must carry a fresh request token for the next attempt (see NEW_KEY_NEEDED)."""
-    return any(e.code == NEW_KEY_NEEDED for errors in getattr(error, "error_dict", {}).values() for e in errors)
+    return any(
+        e.code == NEW_KEY_NEEDED for errors in getattr(error, "error_dict", {}).values() for e in errors
+    )
 
 
 def idempotency_key(operation: str, *, token: str, params: Mapping) -> str:
@@ -75,7 +77,9 @@ def stripe_errors_as_validation(
         raise ValidationError({NON_FIELD_ERRORS: NOT_AUTHORISED}, code="not_authorised") from exc
     except stripe.StripeError as exc:
         # Stripe keeps a 500 under its idempotency key and replays it: the next attempt needs a new key.
-        raise ValidationError({NON_FIELD_ERRORS: ValidationError(STRIPE_FAILED, code=NEW_KEY_NEEDED)}) from exc
+        raise ValidationError(
+            {NON_FIELD_ERRORS: ValidationError(STRIPE_FAILED, code=NEW_KEY_NEEDED)}
+        ) from exc
 
 
 def as_dict(obj) -> dict:

@@ -12,7 +12,11 @@ urlpatterns = [
     # Before the product paths, which would take "shipping-rates" for a product id.
     path("shipping-rates/", views.shipping_rate_list, name="shipping-rate-list"),
     path("discounts/", views.coupon_list, name="coupon-list"),
-    path("discounts/codes/<str:stripe_id>/active/", views.promotion_code_set_active, name="promotion-code-active"),
+    path(
+        "discounts/codes/<str:stripe_id>/active/",
+        views.promotion_code_set_active,
+        name="promotion-code-active",
+    ),
     path("discounts/<str:stripe_id>/", views.coupon_detail, name="coupon-detail"),
     path("<str:stripe_id>/", views.product_detail, name="product-detail"),
     path("<str:stripe_id>/edit/", views.product_edit, name="product-edit"),

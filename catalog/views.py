@@ -29,7 +29,9 @@ PRODUCTS_PER_PAGE = 25
 @require_GET
 def product_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = ProductFilterForm(request.GET)
-    page = Paginator(selectors.product_list(**filters.filters()), PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.product_list(**filters.filters()), PRODUCTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     context = {"filters": filters, "page": page, "query_string": _query_without_page(request)}
     return render_page(request, "catalog/product_list.html", context, partial="product-table")
 
@@ -56,7 +58,9 @@ def product_create(request: HtmxHttpRequest) -> HttpResponse:
             messages.success(request, _("Product “%(name)s” created.") % {"name": product.name})
             return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
     status = UNPROCESSABLE if form.errors else 200
-    return render_page(request, "catalog/product_form.html", {"form": form}, partial="product-form", status=status)
+    return render_page(
+        request, "catalog/product_form.html", {"form": form}, partial="product-form", status=status
+    )
 
 
 # /catalog/<prod_…>/
@@ -108,7 +112,9 @@ def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
             return redirect_after_post(request, reverse("catalog:shipping-rate-list"))
     status = UNPROCESSABLE if form.errors else 200
     context = {"form": form, "rates": selectors.shipping_rate_list()}
-    return render_page(request, "catalog/shipping_rates.html", context, partial="shipping-rate-form", status=status)
+    return render_page(
+        request, "catalog/shipping_rates.html", context, partial="shipping-rate-form", status=status
+    )
 
 
 # /catalog/discounts/
@@ -148,7 +154,9 @@ def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
             return redirect_after_post(request, reverse("catalog:coupon-detail", args=[coupon.stripe_id]))
     status = UNPROCESSABLE if form.errors else 200
     context = {"coupon": coupon, "form": form, "codes": coupon.promotion_codes.all()}
-    return render_page(request, "catalog/coupon_detail.html", context, partial="promotion-code-form", status=status)
+    return render_page(
+        request, "catalog/coupon_detail.html", context, partial="promotion-code-form", status=status
+    )
 
 
 @require_POST
@@ -181,7 +189,9 @@ def product_edit(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
             return redirect_after_post(request, reverse("catalog:product-detail", args=[product.stripe_id]))
     status = UNPROCESSABLE if form.errors else 200
     context = {"product": product, "form": form}
-    return render_page(request, "catalog/product_edit.html", context, partial="product-edit-form", status=status)
+    return render_page(
+        request, "catalog/product_edit.html", context, partial="product-edit-form", status=status
+    )
 
 
 @require_POST

@@ -35,9 +35,17 @@ def merge_params(*parts: dict) -> dict:
 
 
 class LinkEditor:
-    def __init__(self, data=None, *, options: dict | None = None, details: dict | None = None,
-                 line_items: list[dict] | None = None, currency: str = "", editing: bool = False,
-                 existing_items: list | None = None):
+    def __init__(
+        self,
+        data=None,
+        *,
+        options: dict | None = None,
+        details: dict | None = None,
+        line_items: list[dict] | None = None,
+        currency: str = "",
+        editing: bool = False,
+        existing_items: list | None = None,
+    ):
         options = options or {}
         self.editing = editing
         if data is not None and "custom_fields-TOTAL_FORMS" not in data:
@@ -53,17 +61,25 @@ class LinkEditor:
             # A client that sends no line items changes none of them.
             sent_items = data is not None and "line_items-TOTAL_FORMS" in data
             self.item_updates = LineItemUpdateFormSet(
-                data if sent_items else None, prefix="line_items", initial=line_item_update_initial(self.existing_items),
-                form_kwargs={"use_required_attribute": False})
+                data if sent_items else None,
+                prefix="line_items",
+                initial=line_item_update_initial(self.existing_items),
+                form_kwargs={"use_required_attribute": False},
+            )
         self.currency = currency or self._currency_from_data(data)
         self.recurring_when_editing = bool(options.get("_recurring"))
         self.groups: dict[str, OptionGroup] = {
-            group.key: group(data, initial=group.initial_from({**options, "_currency": self.currency}),
-                             link_currency=self.currency)
+            group.key: group(
+                data,
+                initial=group.initial_from({**options, "_currency": self.currency}),
+                link_currency=self.currency,
+            )
             for group in OPTION_GROUPS
         }
         self.custom_fields = CustomFieldFormSet(
-            data, prefix="custom_fields", initial=CustomFieldFormSet.initial_from(options) or None,
+            data,
+            prefix="custom_fields",
+            initial=CustomFieldFormSet.initial_from(options) or None,
             form_kwargs={"use_required_attribute": False},
         )
         if data is not None and "add_custom_field" in data:
@@ -89,8 +105,12 @@ class LinkEditor:
             if any(self.line_items.data.get(f"line_items-{i}-adhoc_interval") for i in rows):
                 return True
             ids = [self.line_items.data.get(f"line_items-{i}-price") for i in rows]
-            return Price.objects.filter(stripe_id__in=[i for i in ids if i], type=Price.Type.RECURRING).exists()
-        return any((item.get("price") and item["price"].is_recurring) for item in self.line_items.initial or [])
+            return Price.objects.filter(
+                stripe_id__in=[i for i in ids if i], type=Price.Type.RECURRING
+            ).exists()
+        return any(
+            (item.get("price") and item["price"].is_recurring) for item in self.line_items.initial or []
+        )
 
     def is_valid(self) -> bool:
         results = [self.details.is_valid(), self.custom_fields.is_valid()]
@@ -110,7 +130,9 @@ class LinkEditor:
         return self.groups[section.replace("-", "_")].is_valid()
 
     def options(self) -> dict:
-        return merge_params(*(group.to_params() for group in self.groups.values()), self.custom_fields.to_params())
+        return merge_params(
+            *(group.to_params() for group in self.groups.values()), self.custom_fields.to_params()
+        )
 
     def service_line_items(self) -> list[dict]:
         return line_items_cleaned(self.line_items)
@@ -119,13 +141,21 @@ class LinkEditor:
         """``[{"item": PaymentLinkLineItem, "quantity", "adjustable_quantity"}]`` for the update service."""
         if not self.item_updates.is_bound:
             return []
-        return [{"item": item, "quantity": form.cleaned_data["quantity"],
-                 "adjustable_quantity": form.adjustable_quantity()}
-                for item, form in zip(self.existing_items, self.item_updates.forms, strict=False) if form.cleaned_data]
+        return [
+            {
+                "item": item,
+                "quantity": form.cleaned_data["quantity"],
+                "adjustable_quantity": form.adjustable_quantity(),
+            }
+            for item, form in zip(self.existing_items, self.item_updates.forms, strict=False)
+            if form.cleaned_data
+        ]
 
     @property
     def item_rows(self) -> list[tuple]:
-        return list(zip(self.existing_items, self.item_updates.forms, strict=False)) if self.item_updates else []
+        return (
+            list(zip(self.existing_items, self.item_updates.forms, strict=False)) if self.item_updates else []
+        )
 
     @property
     def error_count(self) -> int:
@@ -175,4 +205,3 @@ def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:
     total = int(data.get(f"{prefix}-TOTAL_FORMS") or 0)
     data[f"{prefix}-TOTAL_FORMS"] = str(min(total + 1, formset_class.absolute_max))
     return formset_class(data, prefix=prefix, form_kwargs={"use_required_attribute": False})
-

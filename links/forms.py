@@ -31,21 +31,46 @@ class LineItemForm(forms.Form):
     """One line: a catalog price, or (for a one-off item) a name and an amount sent as ``price_data``."""
 
     price = PriceChoiceField(
-        label=_("Price"), queryset=price_choices_for_links(), to_field_name="stripe_id", required=False,
+        label=_("Price"),
+        queryset=price_choices_for_links(),
+        to_field_name="stripe_id",
+        required=False,
         empty_label=_("Choose a price…"),
     )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
     adjustable = forms.BooleanField(label=_("Customers can change the quantity"), required=False)
-    minimum = forms.IntegerField(label=_("Minimum quantity"), required=False, min_value=0, max_value=MAX_QUANTITY,
-                                 help_text=_("Stripe's default: 0."))
-    maximum = forms.IntegerField(label=_("Maximum quantity"), required=False, min_value=1, max_value=MAX_QUANTITY,
-                                 help_text=_("Stripe's default: 99."))
+    minimum = forms.IntegerField(
+        label=_("Minimum quantity"),
+        required=False,
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        help_text=_("Stripe's default: 0."),
+    )
+    maximum = forms.IntegerField(
+        label=_("Maximum quantity"),
+        required=False,
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        help_text=_("Stripe's default: 99."),
+    )
     adhoc_name = forms.CharField(label=_("Item name"), required=False, max_length=250)
-    adhoc_amount = forms.DecimalField(label=_("Amount"), required=False, min_value=0, max_digits=16, decimal_places=3)
-    adhoc_currency = forms.ChoiceField(label=_("Currency"), required=False, choices=CURRENCY_CHOICES, initial="usd")
-    adhoc_interval = forms.ChoiceField(label=_("Charged"), required=False, choices=[
-        ("", _("Once")), ("day", _("Every day")), ("week", _("Every week")), ("month", _("Every month")),
-        ("year", _("Every year"))])
+    adhoc_amount = forms.DecimalField(
+        label=_("Amount"), required=False, min_value=0, max_digits=16, decimal_places=3
+    )
+    adhoc_currency = forms.ChoiceField(
+        label=_("Currency"), required=False, choices=CURRENCY_CHOICES, initial="usd"
+    )
+    adhoc_interval = forms.ChoiceField(
+        label=_("Charged"),
+        required=False,
+        choices=[
+            ("", _("Once")),
+            ("day", _("Every day")),
+            ("week", _("Every week")),
+            ("month", _("Every month")),
+            ("year", _("Every year")),
+        ],
+    )
 
     def clean(self):
         data = super().clean()
@@ -59,8 +84,9 @@ class LineItemForm(forms.Form):
                 self.add_error("adhoc_name", _("Name the item."))
             if data.get("adhoc_amount") is None:
                 self.add_error("adhoc_amount", _("Enter the amount."))
-            data["adhoc_amount"] = amount_to_minor(self, "adhoc_amount", data.get("adhoc_amount"),
-                                                   data.get("adhoc_currency") or "usd")
+            data["adhoc_amount"] = amount_to_minor(
+                self, "adhoc_amount", data.get("adhoc_amount"), data.get("adhoc_currency") or "usd"
+            )
         minimum, maximum = data.get("minimum"), data.get("maximum")
         if data.get("adjustable") and minimum is not None and maximum is not None and minimum > maximum:
             self.add_error("maximum", _("The maximum must not be below the minimum."))
@@ -72,8 +98,11 @@ class LineItemForm(forms.Form):
         if data.get("price"):
             item["price"] = data["price"]
         else:
-            price_data = {"currency": data["adhoc_currency"] or "usd", "unit_amount": data["adhoc_amount"],
-                          "product_data": {"name": data["adhoc_name"]}}
+            price_data = {
+                "currency": data["adhoc_currency"] or "usd",
+                "unit_amount": data["adhoc_amount"],
+                "product_data": {"name": data["adhoc_name"]},
+            }
             if data["adhoc_interval"]:
                 price_data["recurring"] = {"interval": data["adhoc_interval"]}
             item["price_data"] = price_data
@@ -90,14 +119,22 @@ class BaseLineItemFormSet(forms.BaseFormSet):
 
 
 LineItemFormSet = forms.formset_factory(
-    LineItemForm, formset=BaseLineItemFormSet, extra=0, min_num=1, max_num=MAX_LINE_ITEMS,
-    absolute_max=MAX_LINE_ITEMS, validate_min=True, validate_max=True, can_delete=True,
+    LineItemForm,
+    formset=BaseLineItemFormSet,
+    extra=0,
+    min_num=1,
+    max_num=MAX_LINE_ITEMS,
+    absolute_max=MAX_LINE_ITEMS,
+    validate_min=True,
+    validate_max=True,
+    can_delete=True,
 )
 
 
 class PaymentLinkCreateForm(forms.Form):
     name = forms.CharField(
-        label=_("Internal name"), max_length=200,
+        label=_("Internal name"),
+        max_length=200,
         help_text=_("Only your staff see it; Stripe's payment link has no name."),
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -147,16 +184,29 @@ class UrlBuilderForm(forms.Form):
     """Query parameters Stripe reads on a payment link's URL (shared/reference §9)."""
 
     client_reference_id = forms.CharField(
-        label=_("Client reference ID"), required=False, max_length=200, validators=[SAFE_PARAM],
+        label=_("Client reference ID"),
+        required=False,
+        max_length=200,
+        validators=[SAFE_PARAM],
         help_text=_("Your own reference, copied to the checkout session (e.g. a customer number)."),
     )
     prefilled_email = forms.EmailField(label=_("Pre-filled e-mail"), required=False)
-    prefilled_promo_code = forms.CharField(label=_("Pre-filled promotion code"), required=False, max_length=500)
-    utm_source = forms.CharField(label=_("UTM source"), required=False, max_length=150, validators=[SAFE_PARAM])
-    utm_medium = forms.CharField(label=_("UTM medium"), required=False, max_length=150, validators=[SAFE_PARAM])
-    utm_campaign = forms.CharField(label=_("UTM campaign"), required=False, max_length=150, validators=[SAFE_PARAM])
+    prefilled_promo_code = forms.CharField(
+        label=_("Pre-filled promotion code"), required=False, max_length=500
+    )
+    utm_source = forms.CharField(
+        label=_("UTM source"), required=False, max_length=150, validators=[SAFE_PARAM]
+    )
+    utm_medium = forms.CharField(
+        label=_("UTM medium"), required=False, max_length=150, validators=[SAFE_PARAM]
+    )
+    utm_campaign = forms.CharField(
+        label=_("UTM campaign"), required=False, max_length=150, validators=[SAFE_PARAM]
+    )
     utm_term = forms.CharField(label=_("UTM term"), required=False, max_length=150, validators=[SAFE_PARAM])
-    utm_content = forms.CharField(label=_("UTM content"), required=False, max_length=150, validators=[SAFE_PARAM])
+    utm_content = forms.CharField(
+        label=_("UTM content"), required=False, max_length=150, validators=[SAFE_PARAM]
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="share", **kwargs)
@@ -173,16 +223,34 @@ class UrlBuilderForm(forms.Form):
 
 class LinkFilterForm(forms.Form):
     q = forms.CharField(label=_("Search by name or product"), required=False)
-    active = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))])
-    product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=None, to_field_name="stripe_id",
-                                     empty_label=_("All products"))
+    active = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))],
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        required=False,
+        queryset=None,
+        to_field_name="stripe_id",
+        empty_label=_("All products"),
+    )
     currency = forms.ChoiceField(label=_("Currency"), required=False)
-    recurring = forms.ChoiceField(label=_("Billing"), required=False,
-                                  choices=[("", _("All")), ("false", _("One-off")), ("true", _("Recurring"))])
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
-        ("-created", _("Newest first")), ("created", _("Oldest first")),
-        ("-revenue", _("Highest revenue")), ("revenue", _("Lowest revenue"))])
+    recurring = forms.ChoiceField(
+        label=_("Billing"),
+        required=False,
+        choices=[("", _("All")), ("false", _("One-off")), ("true", _("Recurring"))],
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("-created", _("Newest first")),
+            ("created", _("Oldest first")),
+            ("-revenue", _("Highest revenue")),
+            ("revenue", _("Lowest revenue")),
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         from catalog.models import Product
@@ -197,16 +265,28 @@ class LinkFilterForm(forms.Form):
             return {}
         data = self.cleaned_data
         as_bool = {"": None, "true": True, "false": False}
-        return {"query": data["q"].strip(), "active": as_bool[data["active"]], "product": data["product"],
-                "currency": data["currency"], "recurring": as_bool[data["recurring"]],
-                "sort": data["sort"] or "-created"}
+        return {
+            "query": data["q"].strip(),
+            "active": as_bool[data["active"]],
+            "product": data["product"],
+            "currency": data["currency"],
+            "recurring": as_bool[data["recurring"]],
+            "sort": data["sort"] or "-created",
+        }
 
 
 class StaffRoleForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Staff member"), queryset=None, to_field_name="username")
-    role = forms.ChoiceField(label=_("Role"), required=False, choices=[
-        ("", _("No role (editor's rights)")), ("Viewers", _("Viewer: reads everything")),
-        ("Editors", _("Editor: changes the catalog and links")), ("Admins", _("Admin: also settings and roles"))])
+    role = forms.ChoiceField(
+        label=_("Role"),
+        required=False,
+        choices=[
+            ("", _("No role (editor's rights)")),
+            ("Viewers", _("Viewer: reads everything")),
+            ("Editors", _("Editor: changes the catalog and links")),
+            ("Admins", _("Admin: also settings and roles")),
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         from django.contrib.auth import get_user_model
@@ -220,8 +300,12 @@ class LineItemUpdateForm(forms.Form):
 
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
     adjustable = forms.BooleanField(label=_("Customers can change the quantity"), required=False)
-    minimum = forms.IntegerField(label=_("Minimum quantity"), required=False, min_value=0, max_value=MAX_QUANTITY)
-    maximum = forms.IntegerField(label=_("Maximum quantity"), required=False, min_value=1, max_value=MAX_QUANTITY)
+    minimum = forms.IntegerField(
+        label=_("Minimum quantity"), required=False, min_value=0, max_value=MAX_QUANTITY
+    )
+    maximum = forms.IntegerField(
+        label=_("Maximum quantity"), required=False, min_value=1, max_value=MAX_QUANTITY
+    )
 
     def clean(self):
         data = super().clean()
@@ -237,14 +321,21 @@ class LineItemUpdateForm(forms.Form):
         return {"enabled": True, **{k: data[k] for k in ("minimum", "maximum") if data.get(k) is not None}}
 
 
-LineItemUpdateFormSet = forms.formset_factory(LineItemUpdateForm, extra=0, max_num=MAX_LINE_ITEMS,
-                                              absolute_max=MAX_LINE_ITEMS)
+LineItemUpdateFormSet = forms.formset_factory(
+    LineItemUpdateForm, extra=0, max_num=MAX_LINE_ITEMS, absolute_max=MAX_LINE_ITEMS
+)
 
 
 def line_item_update_initial(items) -> list[dict]:
     initial = []
     for item in items:
         adjustable = item.adjustable_quantity or {}
-        initial.append({"quantity": item.quantity, "adjustable": bool(adjustable.get("enabled")),
-                        "minimum": adjustable.get("minimum"), "maximum": adjustable.get("maximum")})
+        initial.append(
+            {
+                "quantity": item.quantity,
+                "adjustable": bool(adjustable.get("enabled")),
+                "minimum": adjustable.get("minimum"),
+                "maximum": adjustable.get("maximum"),
+            }
+        )
     return initial

@@ -24,16 +24,28 @@ URL_CHARACTERS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
 ALPHANUMERIC = re.compile(r"^[A-Za-z0-9]+$")
 ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]+$")
 
-INVALID_URL_CHARACTERS = _("The URL contains characters Stripe does not accept (spaces, quotes, braces…). "
-                           "Only {CHECKOUT_SESSION_ID} may use braces.")
+INVALID_URL_CHARACTERS = _(
+    "The URL contains characters Stripe does not accept (spaces, quotes, braces…). "
+    "Only {CHECKOUT_SESSION_ID} may use braces."
+)
 REDIRECT_URL_REQUIRED = _("Enter the address customers are sent to after paying.")
 
 PAYMENT_METHOD_TYPES = [
-    ("card", _("Cards")), ("link", _("Link")), ("paypal", _("PayPal")), ("sepa_debit", _("SEPA Direct Debit")),
-    ("ideal", _("iDEAL")), ("bancontact", _("Bancontact")), ("klarna", _("Klarna")),
-    ("afterpay_clearpay", _("Afterpay / Clearpay")), ("us_bank_account", _("US bank account")),
-    ("alipay", _("Alipay")), ("wechat_pay", _("WeChat Pay")), ("eps", _("EPS")), ("p24", _("Przelewy24")),
-    ("twint", _("TWINT")), ("cashapp", _("Cash App Pay")),
+    ("card", _("Cards")),
+    ("link", _("Link")),
+    ("paypal", _("PayPal")),
+    ("sepa_debit", _("SEPA Direct Debit")),
+    ("ideal", _("iDEAL")),
+    ("bancontact", _("Bancontact")),
+    ("klarna", _("Klarna")),
+    ("afterpay_clearpay", _("Afterpay / Clearpay")),
+    ("us_bank_account", _("US bank account")),
+    ("alipay", _("Alipay")),
+    ("wechat_pay", _("WeChat Pay")),
+    ("eps", _("EPS")),
+    ("p24", _("Przelewy24")),
+    ("twint", _("TWINT")),
+    ("cashapp", _("Cash App Pay")),
 ]
 
 
@@ -44,8 +56,10 @@ def invoice_custom_fields_from_lines(text: str) -> list[dict[str, str]]:
         name, sep, value = line.partition(":")
         name, value = name.strip(), value.strip()
         if not sep or not name or not value or len(name) > 40 or len(value) > 140:
-            raise forms.ValidationError(_("“%(line)s”: write “name: value”, the name up to 40 characters, "
-                                          "the value up to 140.") % {"line": line})
+            raise forms.ValidationError(
+                _("“%(line)s”: write “name: value”, the name up to 40 characters, the value up to 140.")
+                % {"line": line}
+            )
         fields.append({"name": name, "value": value})
     if len(fields) > 4:
         raise forms.ValidationError(_("Stripe shows at most 4 custom fields on an invoice."))
@@ -77,17 +91,30 @@ class OptionGroup(forms.Form):
 class AfterCompletionForm(OptionGroup):
     key, title = "after_completion", _("After payment")
     type = forms.ChoiceField(
-        label=_("After payment"), widget=forms.RadioSelect, initial="hosted_confirmation", required=False,
-        choices=[("hosted_confirmation", _("Show a confirmation page")), ("redirect", _("Redirect to your website"))],
+        label=_("After payment"),
+        widget=forms.RadioSelect,
+        initial="hosted_confirmation",
+        required=False,
+        choices=[
+            ("hosted_confirmation", _("Show a confirmation page")),
+            ("redirect", _("Redirect to your website")),
+        ],
     )
     custom_message = forms.CharField(
-        label=_("Confirmation message"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Confirmation message"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Leave empty for Stripe's default thank-you message."),
     )
     redirect_url = forms.CharField(
-        label=_("Redirect URL"), required=False, max_length=2048,
-        help_text=_("Add {CHECKOUT_SESSION_ID} where your site expects the checkout session's id, e.g. "
-                    "https://example.com/thanks?session={CHECKOUT_SESSION_ID}"),
+        label=_("Redirect URL"),
+        required=False,
+        max_length=2048,
+        help_text=_(
+            "Add {CHECKOUT_SESSION_ID} where your site expects the checkout session's id, e.g. "
+            "https://example.com/thanks?session={CHECKOUT_SESSION_ID}"
+        ),
     )
 
     def clean_redirect_url(self):
@@ -101,7 +128,11 @@ class AfterCompletionForm(OptionGroup):
 
     def clean(self):
         data = super().clean()
-        if data.get("type") == "redirect" and not data.get("redirect_url") and "redirect_url" not in self.errors:
+        if (
+            data.get("type") == "redirect"
+            and not data.get("redirect_url")
+            and "redirect_url" not in self.errors
+        ):
             self.add_error("redirect_url", REDIRECT_URL_REQUIRED)
         return data
 
@@ -110,36 +141,54 @@ class AfterCompletionForm(OptionGroup):
         if data["type"] == "redirect":
             return {"after_completion": {"type": "redirect", "redirect": {"url": data["redirect_url"]}}}
         if data["custom_message"]:
-            return {"after_completion": {"type": "hosted_confirmation",
-                                         "hosted_confirmation": {"custom_message": data["custom_message"]}}}
+            return {
+                "after_completion": {
+                    "type": "hosted_confirmation",
+                    "hosted_confirmation": {"custom_message": data["custom_message"]},
+                }
+            }
         return {}
 
     @classmethod
     def initial_from(cls, options: dict) -> dict:
         after = options.get("after_completion") or {}
-        return {"type": after.get("type", "hosted_confirmation"),
-                "custom_message": (after.get("hosted_confirmation") or {}).get("custom_message") or "",
-                "redirect_url": (after.get("redirect") or {}).get("url") or ""}
+        return {
+            "type": after.get("type", "hosted_confirmation"),
+            "custom_message": (after.get("hosted_confirmation") or {}).get("custom_message") or "",
+            "redirect_url": (after.get("redirect") or {}).get("url") or "",
+        }
 
 
 class CheckoutForm(OptionGroup):
     key, title = "checkout", _("Checkout")
     allow_promotion_codes = forms.BooleanField(label=_("Allow promotion codes"), required=False)
     automatic_tax = forms.BooleanField(
-        label=_("Calculate tax automatically (Stripe Tax)"), required=False,
+        label=_("Calculate tax automatically (Stripe Tax)"),
+        required=False,
         help_text=_("Stripe then collects the billing address it needs for tax."),
     )
     billing_address_collection = forms.ChoiceField(
-        label=_("Billing address"), initial="auto", required=False,
+        label=_("Billing address"),
+        initial="auto",
+        required=False,
         choices=[("auto", _("Only when needed")), ("required", _("Always collect"))],
     )
     phone_number_collection = forms.BooleanField(label=_("Collect the phone number"), required=False)
     tax_id_collection = forms.BooleanField(label=_("Let business customers enter a tax ID"), required=False)
     submit_type = forms.ChoiceField(
-        label=_("Button label"), initial="auto", required=False,
-        choices=[("auto", _("Automatic")), ("pay", _("Pay")), ("book", _("Book")), ("donate", _("Donate")),
-                 ("subscribe", _("Subscribe"))],
-        help_text=_("“Book” and “Donate” also change the link's address (book.stripe.com, donate.stripe.com)."),
+        label=_("Button label"),
+        initial="auto",
+        required=False,
+        choices=[
+            ("auto", _("Automatic")),
+            ("pay", _("Pay")),
+            ("book", _("Book")),
+            ("donate", _("Donate")),
+            ("subscribe", _("Subscribe")),
+        ],
+        help_text=_(
+            "“Book” and “Donate” also change the link's address (book.stripe.com, donate.stripe.com)."
+        ),
     )
 
     def to_params(self) -> dict:
@@ -173,12 +222,16 @@ class CheckoutForm(OptionGroup):
 class ShippingForm(OptionGroup):
     key, title = "shipping", _("Shipping")
     countries = forms.MultipleChoiceField(
-        label=_("Ship to these countries"), required=False, choices=SHIPPING_COUNTRIES,
+        label=_("Ship to these countries"),
+        required=False,
+        choices=SHIPPING_COUNTRIES,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Customers enter a shipping address in one of them. None selected: no shipping address."),
     )
     shipping_rates = forms.MultipleChoiceField(
-        label=_("Shipping options"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Shipping options"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Only for one-off payments; the first one is pre-selected."),
     )
 
@@ -193,23 +246,32 @@ class ShippingForm(OptionGroup):
         if self.cleaned_data["countries"]:
             params["shipping_address_collection"] = {"allowed_countries": self.cleaned_data["countries"]}
         if self.cleaned_data["shipping_rates"]:
-            params["shipping_options"] = [{"shipping_rate": rate} for rate in self.cleaned_data["shipping_rates"]]
+            params["shipping_options"] = [
+                {"shipping_rate": rate} for rate in self.cleaned_data["shipping_rates"]
+            ]
         return params
 
     @classmethod
     def initial_from(cls, options: dict) -> dict:
-        return {"countries": (options.get("shipping_address_collection") or {}).get("allowed_countries", []),
-                "shipping_rates": [o["shipping_rate"] for o in options.get("shipping_options") or []]}
+        return {
+            "countries": (options.get("shipping_address_collection") or {}).get("allowed_countries", []),
+            "shipping_rates": [o["shipping_rate"] for o in options.get("shipping_options") or []],
+        }
 
 
 class SubscriptionForm(OptionGroup):
     key, title = "subscription", _("Subscription")
     trial_period_days = forms.IntegerField(
-        label=_("Free trial (days)"), required=False, min_value=1, max_value=730,
+        label=_("Free trial (days)"),
+        required=False,
+        min_value=1,
+        max_value=730,
         help_text=_("Empty for no trial."),
     )
     description = forms.CharField(
-        label=_("Subscription description"), required=False, max_length=500,
+        label=_("Subscription description"),
+        required=False,
+        max_length=500,
         help_text=_("Shown on the customer's portal and invoices. Cannot be changed after creation."),
     )
 
@@ -230,7 +292,10 @@ class SubscriptionForm(OptionGroup):
 class PaymentMethodsForm(OptionGroup):
     key, title = "payment_methods", _("Payment methods")
     payment_method_types = forms.MultipleChoiceField(
-        label=_("Payment methods"), required=False, choices=PAYMENT_METHOD_TYPES, widget=forms.CheckboxSelectMultiple,
+        label=_("Payment methods"),
+        required=False,
+        choices=PAYMENT_METHOD_TYPES,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("None selected: Stripe shows the methods enabled in your Stripe settings (recommended)."),
     )
 
@@ -246,15 +311,19 @@ class PaymentMethodsForm(OptionGroup):
 class ConsentForm(OptionGroup):
     key, title = "consent", _("Consent")
     terms_of_service = forms.BooleanField(
-        label=_("Customers must accept your terms of service"), required=False,
+        label=_("Customers must accept your terms of service"),
+        required=False,
         help_text=_("Your terms of service URL must be set in your Stripe settings."),
     )
     terms_text = forms.CharField(
-        label=_("Text next to the terms checkbox"), required=False, max_length=1200,
+        label=_("Text next to the terms checkbox"),
+        required=False,
+        max_length=1200,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     promotions = forms.BooleanField(
-        label=_("Ask for consent to promotional e-mails"), required=False,
+        label=_("Ask for consent to promotional e-mails"),
+        required=False,
         help_text=_("Only available to US merchants and US customers."),
     )
 
@@ -279,21 +348,34 @@ class ConsentForm(OptionGroup):
     @classmethod
     def initial_from(cls, options: dict) -> dict:
         consent = options.get("consent_collection") or {}
-        text = ((options.get("custom_text") or {}).get("terms_of_service_acceptance") or {}).get("message", "")
-        return {"terms_of_service": consent.get("terms_of_service") == "required",
-                "promotions": consent.get("promotions") == "auto", "terms_text": text}
+        text = ((options.get("custom_text") or {}).get("terms_of_service_acceptance") or {}).get(
+            "message", ""
+        )
+        return {
+            "terms_of_service": consent.get("terms_of_service") == "required",
+            "promotions": consent.get("promotions") == "auto",
+            "terms_text": text,
+        }
 
 
 class CustomFieldForm(forms.Form):
-    key = forms.CharField(label=_("Key"), max_length=200, help_text=_("Letters and digits, unique in the link."))
-    label = forms.CharField(label=_("Label"), max_length=50, help_text=_("Shown to customers as is (not translated)."))
+    key = forms.CharField(
+        label=_("Key"), max_length=200, help_text=_("Letters and digits, unique in the link.")
+    )
+    label = forms.CharField(
+        label=_("Label"), max_length=50, help_text=_("Shown to customers as is (not translated).")
+    )
     type = forms.ChoiceField(
-        label=_("Type"), initial="text", required=False,
+        label=_("Type"),
+        initial="text",
+        required=False,
         choices=[("text", _("Text")), ("numeric", _("Numbers")), ("dropdown", _("Dropdown"))],
     )
     optional = forms.BooleanField(label=_("Optional"), required=False)
     options = forms.CharField(
-        label=_("Dropdown options"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Dropdown options"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line, as “value: Label” (value in letters and digits); up to 200."),
     )
     default_value = forms.CharField(label=_("Default value"), required=False, max_length=255)
@@ -310,8 +392,13 @@ class CustomFieldForm(forms.Form):
             value, _sep, label = line.partition(":")
             value, label = value.strip(), (label.strip() or value.strip())
             if not ALPHANUMERIC.match(value) or len(value) > 100 or len(label) > 100:
-                raise forms.ValidationError(_("“%(line)s”: the value must be letters and digits (up to 100), "
-                                              "the label up to 100 characters.") % {"line": line})
+                raise forms.ValidationError(
+                    _(
+                        "“%(line)s”: the value must be letters and digits (up to 100), "
+                        "the label up to 100 characters."
+                    )
+                    % {"line": line}
+                )
             options.append({"value": value, "label": label})
         if len(options) > 200:
             raise forms.ValidationError(_("A dropdown has at most 200 options."))
@@ -334,7 +421,11 @@ class CustomFieldForm(forms.Form):
 
     def to_param(self) -> dict:
         data = self.cleaned_data
-        field = {"key": data["key"], "label": {"type": "custom", "custom": data["label"]}, "type": data["type"]}
+        field = {
+            "key": data["key"],
+            "label": {"type": "custom", "custom": data["label"]},
+            "type": data["type"],
+        }
         if data["optional"]:
             field["optional"] = True
         if data["type"] == "dropdown":
@@ -355,7 +446,9 @@ class BaseCustomFieldFormSet(forms.BaseFormSet):
             raise forms.ValidationError(_("Each custom field needs its own key."))
 
     def _kept(self) -> list[forms.Form]:
-        return [f for f in self.forms if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        return [
+            f for f in self.forms if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
 
     def to_params(self) -> dict:
         fields = [f.to_param() for f in self._kept()]
@@ -367,16 +460,26 @@ class BaseCustomFieldFormSet(forms.BaseFormSet):
         for field in options.get("custom_fields") or []:
             kind = field["type"]
             sub = field.get(kind) or {}
-            initial.append({
-                "key": field["key"], "label": field["label"]["custom"], "type": kind,
-                "optional": field.get("optional", False), "default_value": sub.get("default_value") or "",
-                "options": "\n".join(f"{o['value']}: {o['label']}" for o in sub.get("options", [])),
-            })
+            initial.append(
+                {
+                    "key": field["key"],
+                    "label": field["label"]["custom"],
+                    "type": kind,
+                    "optional": field.get("optional", False),
+                    "default_value": sub.get("default_value") or "",
+                    "options": "\n".join(f"{o['value']}: {o['label']}" for o in sub.get("options", [])),
+                }
+            )
         return initial
 
 
 CustomFieldFormSet = forms.formset_factory(
-    CustomFieldForm, formset=BaseCustomFieldFormSet, extra=0, max_num=3, absolute_max=3, validate_max=True,
+    CustomFieldForm,
+    formset=BaseCustomFieldFormSet,
+    extra=0,
+    max_num=3,
+    absolute_max=3,
+    validate_max=True,
     can_delete=True,
 )
 
@@ -384,18 +487,26 @@ CustomFieldFormSet = forms.formset_factory(
 class InvoiceForm(OptionGroup):
     key, title = "invoice", _("Invoice")
     enabled = forms.BooleanField(
-        label=_("E-mail an invoice after payment"), required=False,
+        label=_("E-mail an invoice after payment"),
+        required=False,
         help_text=_("For one-off payments (subscriptions always get invoices)."),
     )
     description = forms.CharField(label=_("Invoice description"), required=False, max_length=1500)
-    footer = forms.CharField(label=_("Invoice footer"), required=False, max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    footer = forms.CharField(
+        label=_("Invoice footer"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
     custom_fields = forms.CharField(
-        label=_("Invoice custom fields"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("One “name: value” per line, up to 4, printed on the invoice (e.g. “Purchase order: 1234”)."),
+        label=_("Invoice custom fields"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "One “name: value” per line, up to 4, printed on the invoice (e.g. “Purchase order: 1234”)."
+        ),
     )
     metadata = forms.CharField(
-        label=_("Invoice metadata"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Invoice metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One “key: value” per line, copied to each invoice."),
     )
 
@@ -410,14 +521,17 @@ class InvoiceForm(OptionGroup):
         if not data["enabled"]:
             return {}
         invoice_data = {k: data[k] for k in ("description", "footer", "custom_fields", "metadata") if data[k]}
-        return {"invoice_creation": {"enabled": True, **({"invoice_data": invoice_data} if invoice_data else {})}}
+        return {
+            "invoice_creation": {"enabled": True, **({"invoice_data": invoice_data} if invoice_data else {})}
+        }
 
     @classmethod
     def initial_from(cls, options: dict) -> dict:
         invoice = options.get("invoice_creation") or {}
         data = invoice.get("invoice_data") or {}
         return {
-            "enabled": bool(invoice.get("enabled")), "description": data.get("description") or "",
+            "enabled": bool(invoice.get("enabled")),
+            "description": data.get("description") or "",
             "footer": data.get("footer") or "",
             "custom_fields": "\n".join(f"{f['name']}: {f['value']}" for f in data.get("custom_fields") or []),
             "metadata": "\n".join(f"{k}: {v}" for k, v in (data.get("metadata") or {}).items()),
@@ -427,11 +541,15 @@ class InvoiceForm(OptionGroup):
 class RestrictionsForm(OptionGroup):
     key, title = "restrictions", _("Limits")
     completed_sessions_limit = forms.IntegerField(
-        label=_("Stop after this many payments"), required=False, min_value=1,
+        label=_("Stop after this many payments"),
+        required=False,
+        min_value=1,
         help_text=_("The link deactivates itself when the limit is reached."),
     )
     inactive_message = forms.CharField(
-        label=_("Message when the link is inactive"), required=False, max_length=500,
+        label=_("Message when the link is inactive"),
+        required=False,
+        max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -452,7 +570,9 @@ class RestrictionsForm(OptionGroup):
 class CustomTextForm(OptionGroup):
     key, title = "custom_text", _("Custom texts")
     submit = forms.CharField(label=_("Text near the pay button"), required=False, max_length=1200)
-    shipping_address = forms.CharField(label=_("Text near the shipping address"), required=False, max_length=1200)
+    shipping_address = forms.CharField(
+        label=_("Text near the shipping address"), required=False, max_length=1200
+    )
     after_submit = forms.CharField(label=_("Text after the pay button"), required=False, max_length=1200)
 
     def to_params(self) -> dict:
@@ -462,15 +582,21 @@ class CustomTextForm(OptionGroup):
     @classmethod
     def initial_from(cls, options: dict) -> dict:
         texts = options.get("custom_text") or {}
-        return {k: (texts.get(k) or {}).get("message", "") for k in ("submit", "shipping_address", "after_submit")}
+        return {
+            k: (texts.get(k) or {}).get("message", "") for k in ("submit", "shipping_address", "after_submit")
+        }
 
 
 class MetadataForm(OptionGroup):
     key, title = "metadata", _("Metadata")
     metadata = forms.CharField(
-        label=_("Metadata"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One “key: value” per line, up to 50. Stripe copies a payment link's metadata to its "
-                    "checkout sessions, not to the payment intent."),
+        label=_("Metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One “key: value” per line, up to 50. Stripe copies a payment link's metadata to its "
+            "checkout sessions, not to the payment intent."
+        ),
     )
 
     def clean_metadata(self):
@@ -487,11 +613,19 @@ class MetadataForm(OptionGroup):
 class ConnectForm(OptionGroup):
     key, title = "connect", _("Connect")
     application_fee_amount = forms.DecimalField(
-        label=_("Application fee (amount)"), required=False, min_value=0, max_digits=16, decimal_places=3,
+        label=_("Application fee (amount)"),
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=3,
         help_text=_("One-off payments only."),
     )
     application_fee_percent = forms.DecimalField(
-        label=_("Application fee (percent)"), required=False, min_value=0, max_value=100, decimal_places=2,
+        label=_("Application fee (percent)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
         help_text=_("Subscriptions only."),
     )
     on_behalf_of = forms.CharField(label=_("On behalf of (account)"), required=False, max_length=255)
@@ -505,7 +639,8 @@ class ConnectForm(OptionGroup):
         if data.get("application_fee_amount") is not None and data.get("application_fee_percent") is not None:
             self.add_error("application_fee_percent", _("Choose an amount or a percent, not both."))
         data["application_fee_amount"] = amount_to_minor(
-            self, "application_fee_amount", data.get("application_fee_amount"), self.link_currency)
+            self, "application_fee_amount", data.get("application_fee_amount"), self.link_currency
+        )
         return data
 
     def to_params(self) -> dict:
@@ -526,8 +661,11 @@ class ConnectForm(OptionGroup):
 
         fee = options.get("application_fee_amount")
         return {
-            "application_fee_amount": None if fee is None else from_minor_units(fee, options.get("_currency", "usd")),
-            "application_fee_percent": None if options.get("application_fee_percent") is None
+            "application_fee_amount": None
+            if fee is None
+            else from_minor_units(fee, options.get("_currency", "usd")),
+            "application_fee_percent": None
+            if options.get("application_fee_percent") is None
             else Decimal(str(options["application_fee_percent"])),
             "on_behalf_of": options.get("on_behalf_of") or "",
             "transfer_destination": (options.get("transfer_data") or {}).get("destination") or "",
@@ -535,6 +673,15 @@ class ConnectForm(OptionGroup):
 
 
 OPTION_GROUPS: tuple[type[OptionGroup], ...] = (
-    AfterCompletionForm, CheckoutForm, ShippingForm, SubscriptionForm, PaymentMethodsForm, ConsentForm,
-    InvoiceForm, RestrictionsForm, CustomTextForm, MetadataForm, ConnectForm,
+    AfterCompletionForm,
+    CheckoutForm,
+    ShippingForm,
+    SubscriptionForm,
+    PaymentMethodsForm,
+    ConsentForm,
+    InvoiceForm,
+    RestrictionsForm,
+    CustomTextForm,
+    MetadataForm,
+    ConnectForm,
 )

@@ -18,5 +18,7 @@ def qr_svg_inline(url: str, *, title: str) -> SafeString:
 def qr_file(url: str, *, kind: str) -> bytes:
     """The QR code as a downloadable ``png`` or ``svg`` file."""
     buffer = io.BytesIO()
-    segno.make(url, micro=False, error="m").save(buffer, kind=kind, scale=10 if kind == "png" else 8, border=4)
+    segno.make(url, micro=False, error="m").save(
+        buffer, kind=kind, scale=10 if kind == "png" else 8, border=4
+    )
     return buffer.getvalue()

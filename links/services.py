@@ -45,8 +45,15 @@ def _link_field(param: str | None) -> str:
 
 
 _CUSTOM_FIELD_PARAM = re.compile(r"^custom_fields\[(\d+)\]\[(\w+)\]")
-_CUSTOM_FIELD_PARTS = {"key": "key", "label": "label", "type": "type", "dropdown": "options",
-                       "text": "default_value", "numeric": "default_value", "optional": "optional"}
+_CUSTOM_FIELD_PARTS = {
+    "key": "key",
+    "label": "label",
+    "type": "type",
+    "dropdown": "options",
+    "text": "default_value",
+    "numeric": "default_value",
+    "optional": "optional",
+}
 
 # Stripe's link parameters → the editor's ``<group>.<field>`` (links.option_forms).
 OPTION_PARAM_FIELDS: dict[str, str] = {
@@ -86,7 +93,9 @@ OPTION_PARAM_FIELDS: dict[str, str] = {
     "transfer_data": "connect.transfer_destination",
 }
 
-SUBSCRIPTION_NEEDS_RECURRING = _("A trial or subscription description needs a recurring price in the line items.")
+SUBSCRIPTION_NEEDS_RECURRING = _(
+    "A trial or subscription description needs a recurring price in the line items."
+)
 FEE_AMOUNT_NOT_RECURRING = _("Stripe allows a fee amount only when no line item is recurring; use a percent.")
 FEE_PERCENT_NEEDS_RECURRING = _("Stripe allows a fee percent only with a recurring price; use an amount.")
 SHIPPING_OPTIONS_NOT_RECURRING = _("Shipping options are only available for one-off payments.")
@@ -117,9 +126,10 @@ def _options_validate(options: dict, *, recurring: bool, currency: str) -> None:
     texts = options.get("custom_text") or {}
     if texts.get("shipping_address") and not options.get("shipping_address_collection"):
         errors["custom_text.shipping_address"] = [SHIPPING_TEXT_NEEDS_ADDRESS]
-    if texts.get("terms_of_service_acceptance") and (options.get("consent_collection") or {}).get(
-        "terms_of_service"
-    ) != "required":
+    if (
+        texts.get("terms_of_service_acceptance")
+        and (options.get("consent_collection") or {}).get("terms_of_service") != "required"
+    ):
         errors["consent.terms_text"] = [TERMS_TEXT_NEEDS_TERMS]
     if errors:
         raise ValidationError(errors)
@@ -158,7 +168,9 @@ def _line_items_validate(line_items: list[dict]) -> None:
             errors[field] = [PRICE_INACTIVE]
         elif _item_currency(item) != currency:
             errors[field] = [MIXED_CURRENCIES % {"currency": currency.upper()}]
-        elif price is not None and price.is_customer_chooses and (len(line_items) > 1 or item["quantity"] != 1):
+        elif (
+            price is not None and price.is_customer_chooses and (len(line_items) > 1 or item["quantity"] != 1)
+        ):
             errors[field] = [CUSTOMER_CHOOSES_ALONE]
     if len(intervals) > 1:
         errors["line_items"] = [MIXED_INTERVALS]
@@ -199,15 +211,22 @@ def payment_link_create(
     params = {**options, "line_items": [_line_item_param(i) for i in line_items], "expand": ["line_items"]}
     key = idempotency_key("payment-link-create", token=request_token, params=params)
     with stripe_errors_as_validation(_link_field):
-        data = as_dict(get_stripe_client().v1.payment_links.create(params=params, options={"idempotency_key": key}))
+        data = as_dict(
+            get_stripe_client().v1.payment_links.create(params=params, options={"idempotency_key": key})
+        )
     with transaction.atomic():
         existing = PaymentLink.objects.filter(stripe_id=data["id"]).first()
         if existing is not None:
             return existing
         link = PaymentLink(
-            stripe_id=data["id"], name=name, notes=notes, url=data["url"], active=data.get("active", True),
+            stripe_id=data["id"],
+            name=name,
+            notes=notes,
+            url=data["url"],
+            active=data.get("active", True),
             currency=data.get("currency") or _item_currency(line_items[0]),
-            is_recurring=recurring, options=options,
+            is_recurring=recurring,
+            options=options,
             created_by=created_by,
         )
         link.full_clean()
@@ -218,10 +237,14 @@ def payment_link_create(
             stripe_item = stripe_items[position] if position < len(stripe_items) else {}
             price = item.get("price")
             PaymentLinkLineItem.objects.create(
-                payment_link=link, position=position, stripe_id=stripe_item.get("id", ""), price=price,
+                payment_link=link,
+                position=position,
+                stripe_id=stripe_item.get("id", ""),
+                price=price,
                 price_data=item.get("price_data"),
                 stripe_price_id=price.stripe_id if price else _price_id(stripe_item),
-                quantity=item["quantity"], adjustable_quantity=item.get("adjustable_quantity"),
+                quantity=item["quantity"],
+                adjustable_quantity=item.get("adjustable_quantity"),
                 description=stripe_item.get("description")
                 or (price.product.name if price else item["price_data"]["product_data"]["name"]),
             )
@@ -244,7 +267,8 @@ def link_search_text_refresh(*, links: QuerySet[PaymentLink]) -> int:
         .values("payment_link")
         .annotate(
             names=StringAgg(
-                Coalesce("price__product__name", "description", output_field=models.TextField()), delimiter=Value(SEARCH_TEXT_SEPARATOR)
+                Coalesce("price__product__name", "description", output_field=models.TextField()),
+                delimiter=Value(SEARCH_TEXT_SEPARATOR),
             )
         )
         .values("names")
@@ -272,10 +296,14 @@ def payment_link_set_active(*, link: PaymentLink, active: bool) -> PaymentLink:
     params = {"active": active}
     token = link.public_id.hex
     # The record's last change is in the key: deactivate, reactivate, deactivate are three calls.
-    key = idempotency_key("payment-link-active", token=token, params={**params, "at": link.updated_at.isoformat()})
+    key = idempotency_key(
+        "payment-link-active", token=token, params={**params, "at": link.updated_at.isoformat()}
+    )
     with stripe_errors_as_validation({"active": NON_FIELD_ERRORS}):
         data = as_dict(
-            get_stripe_client().v1.payment_links.update(link.stripe_id, params=params, options={"idempotency_key": key})
+            get_stripe_client().v1.payment_links.update(
+                link.stripe_id, params=params, options={"idempotency_key": key}
+            )
         )
     return payment_link_sync_from_stripe(data=data)
 
@@ -345,7 +373,8 @@ def payment_link_update(
     """Change what Stripe lets change on a link (its options, its items' quantities and adjustability),
     and the local name and notes.
 
-    ``line_items`` are ``{"item": PaymentLinkLineItem, "quantity": int, "adjustable_quantity": {...} | None}``.
+    ``line_items`` are ``{"item": PaymentLinkLineItem, "quantity": int,
+    "adjustable_quantity": {...} | None}``.
     The prices, the currency and the subscription description are fixed at creation: they are kept.
     """
     _options_validate(options, recurring=link.is_recurring, currency=link.currency)
@@ -357,18 +386,33 @@ def payment_link_update(
         if not options["subscription_data"]:
             del options["subscription_data"]
     params = _update_params(old=link.options, new=options)
-    changed_items = [u for u in line_items or [] if u["item"].stripe_id and (
-        u["quantity"] != u["item"].quantity or u["adjustable_quantity"] != u["item"].adjustable_quantity)]
+    changed_items = [
+        u
+        for u in line_items or []
+        if u["item"].stripe_id
+        and (u["quantity"] != u["item"].quantity or u["adjustable_quantity"] != u["item"].adjustable_quantity)
+    ]
     if changed_items:
-        params["line_items"] = [{"id": u["item"].stripe_id, "quantity": u["quantity"],
-                                 "adjustable_quantity": u["adjustable_quantity"] or {"enabled": False}}
-                                for u in changed_items]
+        params["line_items"] = [
+            {
+                "id": u["item"].stripe_id,
+                "quantity": u["quantity"],
+                "adjustable_quantity": u["adjustable_quantity"] or {"enabled": False},
+            }
+            for u in changed_items
+        ]
     if params:
-        key = idempotency_key("payment-link-update", token=link.public_id.hex,
-                              params={**params, "at": link.updated_at.isoformat()})
+        key = idempotency_key(
+            "payment-link-update",
+            token=link.public_id.hex,
+            params={**params, "at": link.updated_at.isoformat()},
+        )
         with stripe_errors_as_validation(_link_field):
-            data = as_dict(get_stripe_client().v1.payment_links.update(
-                link.stripe_id, params=params, options={"idempotency_key": key}))
+            data = as_dict(
+                get_stripe_client().v1.payment_links.update(
+                    link.stripe_id, params=params, options={"idempotency_key": key}
+                )
+            )
     with transaction.atomic():
         link = PaymentLink.objects.select_for_update().get(pk=link.pk)
         link.name, link.notes, link.options = name, notes, options
@@ -380,7 +424,8 @@ def payment_link_update(
         link_totals_count_link(was_active=was_active, active=link.active)
         for update in changed_items:
             PaymentLinkLineItem.objects.filter(pk=update["item"].pk).update(
-                quantity=update["quantity"], adjustable_quantity=update["adjustable_quantity"])
+                quantity=update["quantity"], adjustable_quantity=update["adjustable_quantity"]
+            )
         link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
     return link
 
@@ -389,11 +434,27 @@ def payment_link_update(
 
 # Link object fields that are also create parameters of the same shape, kept as the link's options.
 _IMPORTED_OPTIONS = (
-    "after_completion", "allow_promotion_codes", "automatic_tax", "billing_address_collection",
-    "consent_collection", "custom_fields", "custom_text", "inactive_message", "invoice_creation", "metadata",
-    "payment_method_types", "phone_number_collection", "restrictions", "shipping_address_collection",
-    "submit_type", "subscription_data", "tax_id_collection", "application_fee_amount",
-    "application_fee_percent", "on_behalf_of", "transfer_data",
+    "after_completion",
+    "allow_promotion_codes",
+    "automatic_tax",
+    "billing_address_collection",
+    "consent_collection",
+    "custom_fields",
+    "custom_text",
+    "inactive_message",
+    "invoice_creation",
+    "metadata",
+    "payment_method_types",
+    "phone_number_collection",
+    "restrictions",
+    "shipping_address_collection",
+    "submit_type",
+    "subscription_data",
+    "tax_id_collection",
+    "application_fee_amount",
+    "application_fee_percent",
+    "on_behalf_of",
+    "transfer_data",
 )
 
 
@@ -407,9 +468,12 @@ def _without_nulls(value):
 
 def _options_from_link_object(data: dict) -> dict:
     """The create parameters that would make this link (defaults and computed fields left out)."""
-    options = {k: _without_nulls(data[k]) for k in _IMPORTED_OPTIONS if data.get(k) not in (None, {}, [], False)}
+    options = {
+        k: _without_nulls(data[k]) for k in _IMPORTED_OPTIONS if data.get(k) not in (None, {}, [], False)
+    }
     if options.get("after_completion", {}).get("type") == "hosted_confirmation" and not options[
-            "after_completion"].get("hosted_confirmation"):
+        "after_completion"
+    ].get("hosted_confirmation"):
         del options["after_completion"]
     for key, default in (("billing_address_collection", "auto"), ("submit_type", "auto")):
         if options.get(key) == default:
@@ -418,11 +482,18 @@ def _options_from_link_object(data: dict) -> dict:
         if not (options.get(key) or {}).get("enabled"):
             options.pop(key, None)
     if "restrictions" in options:
-        options["restrictions"] = {"completed_sessions": {
-            "limit": options["restrictions"]["completed_sessions"]["limit"]}}
+        options["restrictions"] = {
+            "completed_sessions": {"limit": options["restrictions"]["completed_sessions"]["limit"]}
+        }
     if "shipping_options" in data and data["shipping_options"]:
-        options["shipping_options"] = [{"shipping_rate": o["shipping_rate"] if isinstance(o["shipping_rate"], str)
-                                        else o["shipping_rate"]["id"]} for o in data["shipping_options"]]
+        options["shipping_options"] = [
+            {
+                "shipping_rate": o["shipping_rate"]
+                if isinstance(o["shipping_rate"], str)
+                else o["shipping_rate"]["id"]
+            }
+            for o in data["shipping_options"]
+        ]
     subscription = options.pop("subscription_data", None) or {}
     subscription = {k: v for k, v in subscription.items() if k in ("trial_period_days", "description") and v}
     if subscription:
@@ -442,23 +513,38 @@ def payment_links_import_from_stripe() -> int:
             data = as_dict(stripe_link)
             if payment_link_sync_from_stripe(data=data) is not None:
                 continue
-            items = [as_dict(i) for i in client.v1.payment_links.line_items.list(
-                data["id"], params={"limit": 100}).auto_paging_iter()]
-            prices = {p.stripe_id: p for p in Price.objects.filter(
-                stripe_id__in=[_price_id(i) for i in items]).select_related("product")}
+            items = [
+                as_dict(i)
+                for i in client.v1.payment_links.line_items.list(
+                    data["id"], params={"limit": 100}
+                ).auto_paging_iter()
+            ]
+            prices = {
+                p.stripe_id: p
+                for p in Price.objects.filter(stripe_id__in=[_price_id(i) for i in items]).select_related(
+                    "product"
+                )
+            }
             with transaction.atomic():
                 link = PaymentLink.objects.create(
-                    stripe_id=data["id"], url=data["url"], active=data.get("active", True),
+                    stripe_id=data["id"],
+                    url=data["url"],
+                    active=data.get("active", True),
                     name=(items[0].get("description") if items else "") or data["id"],
-                    currency=data.get("currency") or "", options=_options_from_link_object(data),
+                    currency=data.get("currency") or "",
+                    options=_options_from_link_object(data),
                     is_recurring=any(p.is_recurring for p in prices.values()),
                 )
                 link_totals_count_link(was_active=None, active=link.active)
                 for position, item in enumerate(items):
                     PaymentLinkLineItem.objects.create(
-                        payment_link=link, position=position, stripe_id=item.get("id", ""),
-                        price=prices.get(_price_id(item)), stripe_price_id=_price_id(item),
-                        description=item.get("description") or "", quantity=item.get("quantity") or 1,
+                        payment_link=link,
+                        position=position,
+                        stripe_id=item.get("id", ""),
+                        price=prices.get(_price_id(item)),
+                        stripe_price_id=_price_id(item),
+                        description=item.get("description") or "",
+                        quantity=item.get("quantity") or 1,
                     )
                 link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
             created += 1

@@ -12,7 +12,8 @@ from config.celery import app as celery_app
 
 @pytest.fixture(autouse=True, scope="session")
 def _close_connections_after_each_request():
-    """Live-server threads must not keep connections open: PostgreSQL refuses to drop a test database in use."""
+    """Live-server threads must not keep connections open: PostgreSQL refuses to drop a test database
+    in use."""
     from django.db import connections
 
     connections.settings["default"]["CONN_MAX_AGE"] = 0

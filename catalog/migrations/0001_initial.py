@@ -5,61 +5,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stripe_id', models.CharField(max_length=255, unique=True, verbose_name='Stripe ID')),
-                ('name', models.CharField(max_length=250, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('images', models.JSONField(blank=True, default=list, verbose_name='images')),
-                ('tax_code', models.CharField(blank=True, max_length=64, verbose_name='tax code')),
-                ('unit_label', models.CharField(blank=True, max_length=12, verbose_name='unit label')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('stripe_event_created', models.PositiveBigIntegerField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stripe_id", models.CharField(max_length=255, unique=True, verbose_name="Stripe ID")),
+                ("name", models.CharField(max_length=250, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("images", models.JSONField(blank=True, default=list, verbose_name="images")),
+                ("tax_code", models.CharField(blank=True, max_length=64, verbose_name="tax code")),
+                ("unit_label", models.CharField(blank=True, max_length=12, verbose_name="unit label")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                (
+                    "stripe_event_created",
+                    models.PositiveBigIntegerField(blank=True, editable=False, null=True),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['active', '-created_at'], name='product_active_created')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["active", "-created_at"], name="product_active_created")],
             },
         ),
         migrations.CreateModel(
-            name='Price',
+            name="Price",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stripe_id', models.CharField(max_length=255, unique=True, verbose_name='Stripe ID')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('unit_amount', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='unit amount')),
-                ('type', models.CharField(choices=[('one_time', 'One-off'), ('recurring', 'Recurring')], default='one_time', max_length=16, verbose_name='type')),
-                ('billing_scheme', models.CharField(choices=[('per_unit', 'Per unit'), ('tiered', 'Tiered')], default='per_unit', max_length=16, verbose_name='billing scheme')),
-                ('recurring_interval', models.CharField(blank=True, choices=[('day', 'Day'), ('week', 'Week'), ('month', 'Month'), ('year', 'Year')], max_length=8, verbose_name='interval')),
-                ('recurring_interval_count', models.PositiveIntegerField(blank=True, null=True, verbose_name='interval count')),
-                ('tiers_mode', models.CharField(blank=True, choices=[('graduated', 'Graduated'), ('volume', 'Volume')], max_length=16, verbose_name='tiers mode')),
-                ('tiers', models.JSONField(blank=True, null=True, verbose_name='tiers')),
-                ('transform_quantity', models.JSONField(blank=True, null=True, verbose_name='package')),
-                ('custom_unit_amount', models.JSONField(blank=True, null=True, verbose_name='customer chooses price')),
-                ('tax_behavior', models.CharField(choices=[('unspecified', 'Unspecified'), ('inclusive', 'Inclusive'), ('exclusive', 'Exclusive')], default='unspecified', max_length=16, verbose_name='tax behaviour')),
-                ('lookup_key', models.CharField(blank=True, max_length=200, verbose_name='lookup key')),
-                ('nickname', models.CharField(blank=True, max_length=250, verbose_name='nickname')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('stripe_event_created', models.PositiveBigIntegerField(blank=True, editable=False, null=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prices', to='catalog.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stripe_id", models.CharField(max_length=255, unique=True, verbose_name="Stripe ID")),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                (
+                    "unit_amount",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="unit amount"),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[("one_time", "One-off"), ("recurring", "Recurring")],
+                        default="one_time",
+                        max_length=16,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "billing_scheme",
+                    models.CharField(
+                        choices=[("per_unit", "Per unit"), ("tiered", "Tiered")],
+                        default="per_unit",
+                        max_length=16,
+                        verbose_name="billing scheme",
+                    ),
+                ),
+                (
+                    "recurring_interval",
+                    models.CharField(
+                        blank=True,
+                        choices=[("day", "Day"), ("week", "Week"), ("month", "Month"), ("year", "Year")],
+                        max_length=8,
+                        verbose_name="interval",
+                    ),
+                ),
+                (
+                    "recurring_interval_count",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="interval count"),
+                ),
+                (
+                    "tiers_mode",
+                    models.CharField(
+                        blank=True,
+                        choices=[("graduated", "Graduated"), ("volume", "Volume")],
+                        max_length=16,
+                        verbose_name="tiers mode",
+                    ),
+                ),
+                ("tiers", models.JSONField(blank=True, null=True, verbose_name="tiers")),
+                ("transform_quantity", models.JSONField(blank=True, null=True, verbose_name="package")),
+                (
+                    "custom_unit_amount",
+                    models.JSONField(blank=True, null=True, verbose_name="customer chooses price"),
+                ),
+                (
+                    "tax_behavior",
+                    models.CharField(
+                        choices=[
+                            ("unspecified", "Unspecified"),
+                            ("inclusive", "Inclusive"),
+                            ("exclusive", "Exclusive"),
+                        ],
+                        default="unspecified",
+                        max_length=16,
+                        verbose_name="tax behaviour",
+                    ),
+                ),
+                ("lookup_key", models.CharField(blank=True, max_length=200, verbose_name="lookup key")),
+                ("nickname", models.CharField(blank=True, max_length=250, verbose_name="nickname")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                (
+                    "stripe_event_created",
+                    models.PositiveBigIntegerField(blank=True, editable=False, null=True),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prices",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

@@ -4,30 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ShippingRate',
+            name="ShippingRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stripe_id', models.CharField(max_length=255, unique=True, verbose_name='Stripe ID')),
-                ('display_name', models.CharField(max_length=100, verbose_name='name')),
-                ('amount', models.PositiveBigIntegerField(verbose_name='amount')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('delivery_estimate', models.JSONField(blank=True, null=True, verbose_name='delivery estimate')),
-                ('tax_behavior', models.CharField(choices=[('unspecified', 'Unspecified'), ('inclusive', 'Inclusive'), ('exclusive', 'Exclusive')], default='unspecified', max_length=16, verbose_name='tax behaviour')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('stripe_event_created', models.PositiveBigIntegerField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stripe_id", models.CharField(max_length=255, unique=True, verbose_name="Stripe ID")),
+                ("display_name", models.CharField(max_length=100, verbose_name="name")),
+                ("amount", models.PositiveBigIntegerField(verbose_name="amount")),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                (
+                    "delivery_estimate",
+                    models.JSONField(blank=True, null=True, verbose_name="delivery estimate"),
+                ),
+                (
+                    "tax_behavior",
+                    models.CharField(
+                        choices=[
+                            ("unspecified", "Unspecified"),
+                            ("inclusive", "Inclusive"),
+                            ("exclusive", "Exclusive"),
+                        ],
+                        default="unspecified",
+                        max_length=16,
+                        verbose_name="tax behaviour",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                (
+                    "stripe_event_created",
+                    models.PositiveBigIntegerField(blank=True, editable=False, null=True),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

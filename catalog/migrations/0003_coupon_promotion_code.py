@@ -5,56 +5,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_shipping_rate'),
+        ("catalog", "0002_shipping_rate"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Coupon',
+            name="Coupon",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stripe_id', models.CharField(max_length=255, unique=True, verbose_name='Stripe ID')),
-                ('name', models.CharField(blank=True, max_length=40, verbose_name='name')),
-                ('percent_off', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='percent off')),
-                ('amount_off', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='amount off')),
-                ('currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
-                ('duration', models.CharField(choices=[('once', 'Once'), ('repeating', 'For some months'), ('forever', 'Forever')], default='once', max_length=16, verbose_name='duration')),
-                ('duration_in_months', models.PositiveIntegerField(blank=True, null=True, verbose_name='months')),
-                ('max_redemptions', models.PositiveIntegerField(blank=True, null=True, verbose_name='redemption limit')),
-                ('redeem_by', models.DateTimeField(blank=True, null=True, verbose_name='redeem by')),
-                ('times_redeemed', models.PositiveIntegerField(default=0, verbose_name='times redeemed')),
-                ('valid', models.BooleanField(default=True, verbose_name='valid')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('stripe_event_created', models.PositiveBigIntegerField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stripe_id", models.CharField(max_length=255, unique=True, verbose_name="Stripe ID")),
+                ("name", models.CharField(blank=True, max_length=40, verbose_name="name")),
+                (
+                    "percent_off",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=5, null=True, verbose_name="percent off"
+                    ),
+                ),
+                (
+                    "amount_off",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="amount off"),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3, verbose_name="currency")),
+                (
+                    "duration",
+                    models.CharField(
+                        choices=[("once", "Once"), ("repeating", "For some months"), ("forever", "Forever")],
+                        default="once",
+                        max_length=16,
+                        verbose_name="duration",
+                    ),
+                ),
+                (
+                    "duration_in_months",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="months"),
+                ),
+                (
+                    "max_redemptions",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="redemption limit"),
+                ),
+                ("redeem_by", models.DateTimeField(blank=True, null=True, verbose_name="redeem by")),
+                ("times_redeemed", models.PositiveIntegerField(default=0, verbose_name="times redeemed")),
+                ("valid", models.BooleanField(default=True, verbose_name="valid")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                (
+                    "stripe_event_created",
+                    models.PositiveBigIntegerField(blank=True, editable=False, null=True),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PromotionCode',
+            name="PromotionCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stripe_id', models.CharField(max_length=255, unique=True, verbose_name='Stripe ID')),
-                ('code', models.CharField(max_length=500, verbose_name='code')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('max_redemptions', models.PositiveIntegerField(blank=True, null=True, verbose_name='redemption limit')),
-                ('first_time_transaction', models.BooleanField(default=False, verbose_name='first order only')),
-                ('minimum_amount', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='minimum order')),
-                ('minimum_amount_currency', models.CharField(blank=True, max_length=3)),
-                ('times_redeemed', models.PositiveIntegerField(default=0, verbose_name='times redeemed')),
-                ('stripe_event_created', models.PositiveBigIntegerField(blank=True, editable=False, null=True)),
-                ('coupon', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='promotion_codes', to='catalog.coupon')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stripe_id", models.CharField(max_length=255, unique=True, verbose_name="Stripe ID")),
+                ("code", models.CharField(max_length=500, verbose_name="code")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("expires_at", models.DateTimeField(blank=True, null=True, verbose_name="expires at")),
+                (
+                    "max_redemptions",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="redemption limit"),
+                ),
+                (
+                    "first_time_transaction",
+                    models.BooleanField(default=False, verbose_name="first order only"),
+                ),
+                (
+                    "minimum_amount",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="minimum order"),
+                ),
+                ("minimum_amount_currency", models.CharField(blank=True, max_length=3)),
+                ("times_redeemed", models.PositiveIntegerField(default=0, verbose_name="times redeemed")),
+                (
+                    "stripe_event_created",
+                    models.PositiveBigIntegerField(blank=True, editable=False, null=True),
+                ),
+                (
+                    "coupon",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="promotion_codes",
+                        to="catalog.coupon",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

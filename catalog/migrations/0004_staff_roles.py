@@ -15,8 +15,11 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
-    roles_ensure(group_model=apps.get_model("auth", "Group"), permission_model=apps.get_model("auth", "Permission"),
-                 content_type_model=apps.get_model("contenttypes", "ContentType"))
+    roles_ensure(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+        content_type_model=apps.get_model("contenttypes", "ContentType"),
+    )
 
 
 class Migration(migrations.Migration):

@@ -21,14 +21,19 @@ def price_summary(price) -> str:
         text = _("Customer chooses")
         preset = price.custom_unit_amount.get("preset")
         if preset is not None:
-            text = _("Customer chooses (suggested %(amount)s)") % {"amount": format_money(preset, price.currency)}
+            text = _("Customer chooses (suggested %(amount)s)") % {
+                "amount": format_money(preset, price.currency)
+            }
     elif price.billing_scheme == "tiered":
         text = _("Tiered (%(mode)s), %(currency)s") % {
-            "mode": price.get_tiers_mode_display().lower(), "currency": price.currency.upper()}
+            "mode": price.get_tiers_mode_display().lower(),
+            "currency": price.currency.upper(),
+        }
     elif price.transform_quantity:
         text = _("%(amount)s per %(count)s units") % {
             "amount": format_money(price.unit_amount, price.currency),
-            "count": price.transform_quantity.get("divide_by")}
+            "count": price.transform_quantity.get("divide_by"),
+        }
     else:
         text = format_money(price.unit_amount, price.currency)
     if price.is_recurring:

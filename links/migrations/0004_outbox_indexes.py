@@ -4,22 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('links', '0003_search_indexes'),
+        ("links", "0003_search_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='outboundemail',
-            index=models.Index(fields=['-created_at', '-id'], name='email_created'),
+            model_name="outboundemail",
+            index=models.Index(fields=["-created_at", "-id"], name="email_created"),
         ),
         migrations.AddIndex(
-            model_name='outboundemail',
-            index=models.Index(fields=['status', '-created_at', '-id'], name='email_status_created'),
+            model_name="outboundemail",
+            index=models.Index(fields=["status", "-created_at", "-id"], name="email_status_created"),
         ),
         migrations.AddIndex(
-            model_name='outboundemail',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'failed'])), fields=['updated_at'], name='email_unsent'),
+            model_name="outboundemail",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "failed"])),
+                fields=["updated_at"],
+                name="email_unsent",
+            ),
         ),
     ]

@@ -5,18 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('links', '0004_outbox_indexes'),
+        ("links", "0004_outbox_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='order',
-            name='order_email',
+            model_name="order",
+            name="order_email",
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(django.db.models.functions.text.Upper('customer_email'), name='order_email_upper'),
+            model_name="order",
+            index=models.Index(
+                django.db.models.functions.text.Upper("customer_email"), name="order_email_upper"
+            ),
         ),
     ]

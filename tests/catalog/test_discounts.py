@@ -32,8 +32,15 @@ def test_personas(other_user, staff_client, coupon):
 
 @pytest.mark.django_db
 def test_coupon_form_needs_the_chosen_discount(staff_client):
-    data = {"name": "X", "kind": "amount", "percent_off": "", "amount_off": "", "currency": "usd", "duration": "once",
-            "request_token": TOKEN}
+    data = {
+        "name": "X",
+        "kind": "amount",
+        "percent_off": "",
+        "amount_off": "",
+        "currency": "usd",
+        "duration": "once",
+        "request_token": TOKEN,
+    }
     full = staff_client.post(reverse("catalog:coupon-list"), data)
     fragment = staff_client.post(reverse("catalog:coupon-list"), data, HTTP_HX_REQUEST="true")
     assert full.status_code == 422 and "amount_off" in full.context["form"].errors
@@ -42,10 +49,16 @@ def test_coupon_form_needs_the_chosen_discount(staff_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_coupon_and_promotion_code_in_stripe(stripe_client):
-    coupon = services.coupon_create(name="Spring", percent_off=Decimal("25"), duration="repeating",
-                                    duration_in_months=3, request_token=TOKEN)
-    code = services.promotion_code_create(coupon=coupon, code="SPRING-25", max_redemptions=100,
-                                          first_time_transaction=True, request_token=TOKEN)
+    coupon = services.coupon_create(
+        name="Spring",
+        percent_off=Decimal("25"),
+        duration="repeating",
+        duration_in_months=3,
+        request_token=TOKEN,
+    )
+    code = services.promotion_code_create(
+        coupon=coupon, code="SPRING-25", max_redemptions=100, first_time_transaction=True, request_token=TOKEN
+    )
     remote = stripe_client.v1.promotion_codes.retrieve(code.stripe_id)
     assert remote.code == "SPRING-25" and remote.restrictions.first_time_transaction is True
     assert (coupon.percent_off, coupon.duration_in_months) == (Decimal("25"), 3)
@@ -56,16 +69,25 @@ def test_coupon_and_promotion_code_in_stripe(stripe_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_pages_create_coupon_and_code(sandbox, staff_client):
-    data = {"name": "Ten off", "kind": "amount", "amount_off": "10", "currency": "eur", "duration": "once",
-            "request_token": TOKEN}
+    data = {
+        "name": "Ten off",
+        "kind": "amount",
+        "amount_off": "10",
+        "currency": "eur",
+        "duration": "once",
+        "request_token": TOKEN,
+    }
     response = staff_client.post(reverse("catalog:coupon-list"), data)
     coupon = Coupon.objects.get()
     assert response["Location"] == reverse("catalog:coupon-detail", args=[coupon.stripe_id])
     assert (coupon.amount_off, coupon.currency) == (1000, "eur")
-    response = staff_client.post(response["Location"], {"code": "TEN", "request_token": "8" * 32,
-                                                        "minimum_amount_currency": "eur"})
+    response = staff_client.post(
+        response["Location"], {"code": "TEN", "request_token": "8" * 32, "minimum_amount_currency": "eur"}
+    )
     assert response.status_code == 302
     assert PromotionCode.objects.get().code == "TEN"
-    toggle = staff_client.post(reverse("catalog:promotion-code-active", args=[PromotionCode.objects.get().stripe_id]),
-                               {"active": "false"})
+    toggle = staff_client.post(
+        reverse("catalog:promotion-code-active", args=[PromotionCode.objects.get().stripe_id]),
+        {"active": "false"},
+    )
     assert toggle.status_code == 302 and PromotionCode.objects.get().active is False

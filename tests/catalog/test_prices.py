@@ -13,9 +13,21 @@ TOKEN = "5" * 32
 
 
 def _data(**extra) -> dict:
-    return {"pricing_model": "standard", "currency": "usd", "unit_amount": "", "type": "one_time", "interval": "",
-            "interval_count": "1", "tax_behavior": "unspecified", "nickname": "", "lookup_key": "",
-            "request_token": TOKEN, "tiers-TOTAL_FORMS": "1", "tiers-INITIAL_FORMS": "0", **extra}
+    return {
+        "pricing_model": "standard",
+        "currency": "usd",
+        "unit_amount": "",
+        "type": "one_time",
+        "interval": "",
+        "interval_count": "1",
+        "tax_behavior": "unspecified",
+        "nickname": "",
+        "lookup_key": "",
+        "request_token": TOKEN,
+        "tiers-TOTAL_FORMS": "1",
+        "tiers-INITIAL_FORMS": "0",
+        **extra,
+    }
 
 
 @pytest.mark.django_db
@@ -48,25 +60,54 @@ def test_standard_needs_an_amount(staff_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_tiered_price_through_the_form(sandbox, staff_client):
-    product = services.product_create_with_price(name="Paper", currency="usd", unit_amount=100, request_token=TOKEN)
-    data = _data(pricing_model="tiered", tiers_mode="volume", **{
-        "tiers-TOTAL_FORMS": "2", "tiers-0-up_to": "10", "tiers-0-unit_amount": "5.00",
-        "tiers-1-up_to": "", "tiers-1-unit_amount": "4.00", "tiers-1-flat_amount": "1.50"})
+    product = services.product_create_with_price(
+        name="Paper", currency="usd", unit_amount=100, request_token=TOKEN
+    )
+    data = _data(
+        pricing_model="tiered",
+        tiers_mode="volume",
+        **{
+            "tiers-TOTAL_FORMS": "2",
+            "tiers-0-up_to": "10",
+            "tiers-0-unit_amount": "5.00",
+            "tiers-1-up_to": "",
+            "tiers-1-unit_amount": "4.00",
+            "tiers-1-flat_amount": "1.50",
+        },
+    )
     response = staff_client.post(reverse("catalog:price-create", args=[product.stripe_id]), data)
     assert response.status_code == 302
     price = product.prices.get(billing_scheme="tiered")
     assert price.tiers_mode == "volume"
-    assert [(t["up_to"], t["unit_amount"], t["flat_amount"]) for t in price.tiers] == [(10, 500, None), (None, 400, 150)]
+    assert [(t["up_to"], t["unit_amount"], t["flat_amount"]) for t in price.tiers] == [
+        (10, 500, None),
+        (None, 400, 150),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_package_and_customer_chooses_through_the_form(sandbox, staff_client):
-    product = services.product_create_with_price(name="Tea", currency="eur", unit_amount=100, request_token=TOKEN)
+    product = services.product_create_with_price(
+        name="Tea", currency="eur", unit_amount=100, request_token=TOKEN
+    )
     url = reverse("catalog:price-create", args=[product.stripe_id])
-    staff_client.post(url, _data(pricing_model="package", currency="eur", unit_amount="12", package_size="6",
-                                 package_round="up"))
-    staff_client.post(url, _data(pricing_model="customer_chooses", currency="eur", custom_minimum="5",
-                                 custom_maximum="100", custom_preset="20", request_token="6" * 32))
+    staff_client.post(
+        url,
+        _data(
+            pricing_model="package", currency="eur", unit_amount="12", package_size="6", package_round="up"
+        ),
+    )
+    staff_client.post(
+        url,
+        _data(
+            pricing_model="customer_chooses",
+            currency="eur",
+            custom_minimum="5",
+            custom_maximum="100",
+            custom_preset="20",
+            request_token="6" * 32,
+        ),
+    )
     package = product.prices.get(transform_quantity__isnull=False)
     chooses = product.prices.get(custom_unit_amount__isnull=False)
     assert (package.unit_amount, package.transform_quantity) == (1200, {"divide_by": 6, "round": "up"})

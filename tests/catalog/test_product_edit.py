@@ -26,30 +26,48 @@ def test_edit_page_personas_and_shapes(client, other_user, staff_client):
 @pytest.mark.django_db
 def test_archive_needs_post(staff_client):
     price = PriceFactory()
-    assert staff_client.get(reverse("catalog:product-active", args=[price.product.stripe_id])).status_code == 405
+    assert (
+        staff_client.get(reverse("catalog:product-active", args=[price.product.stripe_id])).status_code == 405
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_edit_product_in_stripe(sandbox, stripe_client, staff_client):
-    product = services.product_create_with_price(name="Mug", currency="usd", unit_amount=900, request_token=TOKEN)
+    product = services.product_create_with_price(
+        name="Mug", currency="usd", unit_amount=900, request_token=TOKEN
+    )
     services.product_update(product=product, name="Mug", metadata={"sku": "M-1", "old": "x"})
     product.refresh_from_db()
-    data = {"name": "Blue mug", "description": "Stoneware", "images": "https://example.com/mug.png",
-            "tax_code": "txcd_99999999", "unit_label": "mug", "metadata": "sku: M-2"}
+    data = {
+        "name": "Blue mug",
+        "description": "Stoneware",
+        "images": "https://example.com/mug.png",
+        "tax_code": "txcd_99999999",
+        "unit_label": "mug",
+        "metadata": "sku: M-2",
+    }
     response = staff_client.post(reverse("catalog:product-edit", args=[product.stripe_id]), data)
     assert response.status_code == 302
     remote = stripe_client.v1.products.retrieve(product.stripe_id)
     product.refresh_from_db()
-    assert (remote.name, remote.unit_label, remote.images) == ("Blue mug", "mug", ["https://example.com/mug.png"])
+    assert (remote.name, remote.unit_label, remote.images) == (
+        "Blue mug",
+        "mug",
+        ["https://example.com/mug.png"],
+    )
     assert remote.metadata.to_dict() == {"sku": "M-2"}
     assert (product.name, product.tax_code, product.metadata) == ("Blue mug", "txcd_99999999", {"sku": "M-2"})
 
 
 @pytest.mark.django_db(transaction=True)
 def test_archive_and_restore(sandbox, stripe_client, staff_client):
-    product = services.product_create_with_price(name="Mug", currency="usd", unit_amount=900, request_token=TOKEN)
+    product = services.product_create_with_price(
+        name="Mug", currency="usd", unit_amount=900, request_token=TOKEN
+    )
     price = product.prices.get()
-    staff_client.post(reverse("catalog:price-active", args=[product.stripe_id, price.stripe_id]), {"active": "false"})
+    staff_client.post(
+        reverse("catalog:price-active", args=[product.stripe_id, price.stripe_id]), {"active": "false"}
+    )
     staff_client.post(reverse("catalog:product-active", args=[product.stripe_id]), {"active": "false"})
     price.refresh_from_db()
     product.refresh_from_db()

@@ -36,8 +36,12 @@ def test_recurring_first_price(stripe_client):
 
 
 def test_retried_save_creates_one_stripe_product(stripe_client):
-    first = services.product_create_with_price(name="Mug", currency="usd", unit_amount=100, request_token=TOKEN)
-    again = services.product_create_with_price(name="Mug", currency="usd", unit_amount=100, request_token=TOKEN)
+    first = services.product_create_with_price(
+        name="Mug", currency="usd", unit_amount=100, request_token=TOKEN
+    )
+    again = services.product_create_with_price(
+        name="Mug", currency="usd", unit_amount=100, request_token=TOKEN
+    )
     assert again.pk == first.pk
     assert Product.objects.count() == 1
     assert len(stripe_client.v1.products.list().data) == 1
@@ -45,8 +49,14 @@ def test_retried_save_creates_one_stripe_product(stripe_client):
 
 def test_interval_over_three_years_is_refused_before_stripe(stripe_client):
     with pytest.raises(ValidationError) as error:
-        services.product_create_with_price(name="X", currency="usd", unit_amount=100, interval="month",
-                                           interval_count=37, request_token=TOKEN)
+        services.product_create_with_price(
+            name="X",
+            currency="usd",
+            unit_amount=100,
+            interval="month",
+            interval_count=37,
+            request_token=TOKEN,
+        )
     assert "interval_count" in error.value.error_dict
     assert stripe_client.v1.products.list().data == []
 
@@ -76,17 +86,29 @@ def test_rate_limit_is_a_non_field_error_and_nothing_is_saved(stripe_client, set
 
 
 def test_price_models(stripe_client):
-    product = services.product_create_with_price(name="Paper", currency="usd", unit_amount=100, request_token=TOKEN)
+    product = services.product_create_with_price(
+        name="Paper", currency="usd", unit_amount=100, request_token=TOKEN
+    )
     tiered = services.price_create(
-        product=product, currency="usd", tiers_mode="volume",
+        product=product,
+        currency="usd",
+        tiers_mode="volume",
         tiers=[{"up_to": 10, "unit_amount": 500}, {"up_to": None, "unit_amount": 400, "flat_amount": 100}],
         request_token=TOKEN,
     )
-    package = services.price_create(product=product, currency="usd", unit_amount=1000,
-                                    transform_quantity={"divide_by": 5, "round": "up"}, request_token=TOKEN)
-    chooses = services.price_create(product=product, currency="usd",
-                                    custom_unit_amount={"minimum": 500, "maximum": 5000, "preset": 1000},
-                                    request_token=TOKEN)
+    package = services.price_create(
+        product=product,
+        currency="usd",
+        unit_amount=1000,
+        transform_quantity={"divide_by": 5, "round": "up"},
+        request_token=TOKEN,
+    )
+    chooses = services.price_create(
+        product=product,
+        currency="usd",
+        custom_unit_amount={"minimum": 500, "maximum": 5000, "preset": 1000},
+        request_token=TOKEN,
+    )
     assert (tiered.billing_scheme, tiered.tiers_mode, len(tiered.tiers)) == ("tiered", "volume", 2)
     assert tiered.tiers[-1]["up_to"] is None
     assert package.transform_quantity == {"divide_by": 5, "round": "up"}
@@ -97,14 +119,24 @@ def test_price_models(stripe_client):
 def test_tiers_must_end_unbounded(stripe_client):
     product = ProductFactory()
     with pytest.raises(ValidationError) as error:
-        services.price_create(product=product, currency="usd", tiers=[{"up_to": 10, "unit_amount": 5}],
-                              request_token=TOKEN)
+        services.price_create(
+            product=product, currency="usd", tiers=[{"up_to": 10, "unit_amount": 5}], request_token=TOKEN
+        )
     assert error.value.error_dict["tiers"][0].message == services.TIERS_LAST_UNBOUNDED
 
 
 def test_create_view_end_to_end(sandbox, staff_client):
-    data = {"name": "Mug", "description": "", "unit_amount": "12.50", "currency": "eur", "type": "one_time",
-            "interval": "", "interval_count": "1", "tax_behavior": "unspecified", "request_token": TOKEN}
+    data = {
+        "name": "Mug",
+        "description": "",
+        "unit_amount": "12.50",
+        "currency": "eur",
+        "type": "one_time",
+        "interval": "",
+        "interval_count": "1",
+        "tax_behavior": "unspecified",
+        "request_token": TOKEN,
+    }
     response = staff_client.post(reverse("catalog:product-create"), data)
     product = Product.objects.get()
     assert response.status_code == 302
@@ -115,8 +147,19 @@ def test_create_view_end_to_end(sandbox, staff_client):
 
 
 def test_create_view_for_htmx_redirects_the_client(sandbox, staff_client):
-    data = {"name": "Mug", "description": "", "unit_amount": "3", "currency": "usd", "type": "one_time",
-            "interval": "", "interval_count": "1", "tax_behavior": "unspecified", "request_token": TOKEN}
+    data = {
+        "name": "Mug",
+        "description": "",
+        "unit_amount": "3",
+        "currency": "usd",
+        "type": "one_time",
+        "interval": "",
+        "interval_count": "1",
+        "tax_behavior": "unspecified",
+        "request_token": TOKEN,
+    }
     response = staff_client.post(reverse("catalog:product-create"), data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert response["HX-Redirect"] == reverse("catalog:product-detail", args=[Product.objects.get().stripe_id])
+    assert response["HX-Redirect"] == reverse(
+        "catalog:product-detail", args=[Product.objects.get().stripe_id]
+    )

@@ -69,14 +69,24 @@ def test_unknown_product_is_404(staff_client):
 
 
 def _create_data(**overrides) -> dict:
-    return {"name": "Mug", "description": "", "unit_amount": "12.50", "currency": "usd", "type": "one_time",
-            "interval": "", "interval_count": "1", "tax_behavior": "unspecified", "request_token": "a" * 32,
-            **overrides}
+    return {
+        "name": "Mug",
+        "description": "",
+        "unit_amount": "12.50",
+        "currency": "usd",
+        "type": "one_time",
+        "interval": "",
+        "interval_count": "1",
+        "tax_behavior": "unspecified",
+        "request_token": "a" * 32,
+        **overrides,
+    }
 
 
 def test_invalid_product_form_answers_422_with_errors_at_fields(staff_client):
-    response = staff_client.post(reverse("catalog:product-create"), _create_data(name="", unit_amount="10.5",
-                                                                                 currency="jpy"))
+    response = staff_client.post(
+        reverse("catalog:product-create"), _create_data(name="", unit_amount="10.5", currency="jpy")
+    )
     assert response.status_code == 422
     assert b"<html" in response.content
     form = response.context["form"]
@@ -85,7 +95,9 @@ def test_invalid_product_form_answers_422_with_errors_at_fields(staff_client):
 
 
 def test_invalid_product_form_fragment_for_htmx(staff_client):
-    response = staff_client.post(reverse("catalog:product-create"), _create_data(name=""), HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("catalog:product-create"), _create_data(name=""), HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 422
     assert response.content.lstrip().startswith(b'<form id="product-form"')
     assert b"data-error-summary" in response.content

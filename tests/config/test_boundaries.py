@@ -26,8 +26,10 @@ def _top(module: str) -> str:
 
 def test_the_dashboard_never_imports_the_sandbox():
     offenders = [
-        (str(path), module) for package in DASHBOARD_PACKAGES
-        for path, module in _imported_modules(package) if _top(module) == "sandbox"
+        (str(path), module)
+        for package in DASHBOARD_PACKAGES
+        for path, module in _imported_modules(package)
+        if _top(module) == "sandbox"
     ]
 
     assert offenders == []
@@ -35,7 +37,8 @@ def test_the_dashboard_never_imports_the_sandbox():
 
 def test_the_sandbox_never_imports_the_dashboard():
     offenders = [
-        (str(path), module) for path, module in _imported_modules("sandbox")
+        (str(path), module)
+        for path, module in _imported_modules("sandbox")
         if _top(module) in {"catalog", "links", "webhooks"} or module == "config.stripe_client"
     ]
 

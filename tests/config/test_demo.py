@@ -25,17 +25,27 @@ def _free_port() -> int:
 
 
 def _run_demo_until_ready(var_dir: Path, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY",
-                                                            "STRIPE_API_BASE", "PAYLINKS_BASE_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "PAYLINKS_BASE_URL"}
+    }
     env.update(PAYLINKS_VAR_DIR=str(var_dir), PAYLINKS_DEMO_PASSWORD="", PYTHONUNBUFFERED="1")
     log_path = var_dir.parent / f"demo-{port}-{time.monotonic_ns()}.log"
     with open(log_path, "wb") as log:
-        demo = subprocess.Popen([sys.executable, "manage.py", "demo", "--port", str(port), *extra],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        demo = subprocess.Popen(
+            [sys.executable, "manage.py", "demo", "--port", str(port), *extra],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if demo.poll() is not None:
-            pytest.fail(f"demo exited with {demo.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
+            pytest.fail(
+                f"demo exited with {demo.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}"
+            )
         if b"Press Ctrl-C to stop." in log_path.read_bytes():
             return demo, log_path
         time.sleep(0.3)
@@ -54,7 +64,9 @@ def _stop(demo: subprocess.Popen) -> list[psutil.Process]:
 def test_demo_sets_up_everything_and_stops_every_child(tmp_path):
     var_dir, port = tmp_path / "var", _free_port()
 
-    demo, log_path = _run_demo_until_ready(var_dir, port, "--username", "manon", "--password", "s3cret-demo-pass")
+    demo, log_path = _run_demo_until_ready(
+        var_dir, port, "--username", "manon", "--password", "s3cret-demo-pass"
+    )
     try:
         log = log_path.read_text()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:

@@ -11,7 +11,15 @@ pytestmark = pytest.mark.django_db
 # The only views reachable without a staff login: Stripe's and the sandbox's machine endpoints
 # (authenticated by signature or API key), the health check, the login page itself, and the order
 # success page that customers reach after paying (it shows one order, found by its checkout session).
-PUBLIC_VIEW_PREFIXES = ("sandbox:", "webhooks:stripe", "healthz", "login", "logout", "admin:", "orders:success")
+PUBLIC_VIEW_PREFIXES = (
+    "sandbox:",
+    "webhooks:stripe",
+    "healthz",
+    "login",
+    "logout",
+    "admin:",
+    "orders:success",
+)
 
 
 def _named_patterns(patterns, namespace: str = ""):
@@ -25,15 +33,23 @@ def _named_patterns(patterns, namespace: str = ""):
 
 def test_every_dashboard_view_requires_login():
     public = [
-        name for name, view in _named_patterns(get_resolver().url_patterns)
+        name
+        for name, view in _named_patterns(get_resolver().url_patterns)
         if not getattr(view, "login_required", True) and not name.startswith(PUBLIC_VIEW_PREFIXES)
     ]
 
     assert public == []
 
 
-DASHBOARD_PAGES = ["home", "links:list", "links:create", "catalog:product-list", "catalog:product-create",
-                   "orders:list", "webhooks:event-list"]
+DASHBOARD_PAGES = [
+    "home",
+    "links:list",
+    "links:create",
+    "catalog:product-list",
+    "catalog:product-create",
+    "orders:list",
+    "webhooks:event-list",
+]
 
 
 @pytest.mark.parametrize("name", DASHBOARD_PAGES)
@@ -86,7 +102,9 @@ def test_pages_carry_the_csrf_header_for_htmx(staff_client):
 
 
 def test_the_webhook_endpoint_needs_no_login_or_csrf():
-    response = Client(enforce_csrf_checks=True).post(reverse("webhooks:stripe"), b"{}", content_type="application/json")
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("webhooks:stripe"), b"{}", content_type="application/json"
+    )
 
     assert response.status_code == 400  # refused for its missing signature, not for CSRF or login
 

@@ -24,20 +24,38 @@ PRODUCTION_ENV = {
 
 
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY",
-                                                             "STRIPE_API_BASE", "DEBUG", "SECRET_KEY",
-                                                             *TEST_ONLY_VARIABLES}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_API_BASE",
+            "DEBUG",
+            "SECRET_KEY",
+            *TEST_ONLY_VARIABLES,
+        }
+    }
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_check_deploy_is_clean_with_production_values():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k not in TEST_ONLY_VARIABLES}, **PRODUCTION_ENV},
-        capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k not in TEST_ONLY_VARIABLES}, **PRODUCTION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -85,6 +103,8 @@ def test_sandbox_is_never_mounted_beside_a_real_key():
 
 
 def test_an_explicit_api_base_selects_the_sandbox_even_with_a_key():
-    result = _run(SANDBOX_PROBE, {"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_API_BASE": "http://sandbox.local/sandbox"})
+    result = _run(
+        SANDBOX_PROBE, {"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_API_BASE": "http://sandbox.local/sandbox"}
+    )
 
     assert result.stdout.split() == ["True", "True", "True", "http://sandbox.local/sandbox"]

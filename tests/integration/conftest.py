@@ -44,9 +44,26 @@ def celery_worker_process(sandbox, tmp_path):
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2",
-             "--without-gossip", "--without-mingle", "-n", name],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                name,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_for_ready(worker, log_path)
@@ -69,7 +86,9 @@ def _wait_for_ready(worker: subprocess.Popen, log_path: Path, timeout: float = 6
         if b" ready." in log_path.read_bytes():
             return
         time.sleep(0.2)
-    raise RuntimeError(f"the Celery worker was not ready in {timeout} s: {log_path.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(
+        f"the Celery worker was not ready in {timeout} s: {log_path.read_text(errors='replace')[-3000:]}"
+    )
 
 
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, message: str = ""):

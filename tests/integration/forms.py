@@ -20,8 +20,11 @@ class _FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self._form = {"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(),
-                          "fields": []}
+            self._form = {
+                "action": attrs.get("action") or "",
+                "method": (attrs.get("method") or "get").lower(),
+                "fields": [],
+            }
             self.forms.append(self._form)
         if self._form is None:
             return
@@ -63,15 +66,19 @@ class _FormParser(HTMLParser):
             self._form = None
 
 
-def submit_form(session: requests.Session, page: requests.Response, *, action_contains: str = "",
-                values: dict[str, str]) -> requests.Response:
+def submit_form(
+    session: requests.Session, page: requests.Response, *, action_contains: str = "", values: dict[str, str]
+) -> requests.Response:
     """Fill the page's first POST form whose action contains ``action_contains`` and submit it."""
     parser = _FormParser()
     parser.feed(page.text)
-    candidates = [f for f in parser.forms if f["method"] == "post" and action_contains in (f["action"] or page.url)]
+    candidates = [
+        f for f in parser.forms if f["method"] == "post" and action_contains in (f["action"] or page.url)
+    ]
     assert candidates, f"no POST form with {action_contains!r} in its action on {page.url}"
     form = candidates[0]
     fields = [(name, value) for name, value in form["fields"] if name not in values]
     fields += list(values.items())
-    return session.post(urljoin(page.url, form["action"] or page.url), data=fields,
-                        headers={"Referer": page.url}, timeout=30)
+    return session.post(
+        urljoin(page.url, form["action"] or page.url), data=fields, headers={"Referer": page.url}, timeout=30
+    )

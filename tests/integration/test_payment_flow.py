@@ -21,15 +21,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user(username="olivia", password="a-long-staff-password", is_staff=True)
+    return django_user_model.objects.create_user(
+        username="olivia", password="a-long-staff-password", is_staff=True
+    )
 
 
 def _log_in(base_url: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base_url}/links/", timeout=30)
     assert "/accounts/login/" in page.url  # every dashboard page needs a login
-    response = submit_form(session, page, action_contains="/accounts/login/",
-                           values={"username": "olivia", "password": "a-long-staff-password"})
+    response = submit_form(
+        session,
+        page,
+        action_contains="/accounts/login/",
+        values={"username": "olivia", "password": "a-long-staff-password"},
+    )
     assert response.url.endswith("/links/"), response.url
     return session
 
@@ -43,18 +49,33 @@ def test_a_payment_from_link_to_fulfilled_order(celery_worker_process, sandbox, 
 
     # A product with a flat price, through the dashboard.
     page = session.get(f"{sandbox.base_url}/catalog/new/", timeout=30)
-    response = submit_form(session, page, action_contains="/catalog/new/", values={
-        "name": "Integration mug", "unit_amount": "19.50", "currency": "eur", "type": "one_time",
-    })
+    response = submit_form(
+        session,
+        page,
+        action_contains="/catalog/new/",
+        values={
+            "name": "Integration mug",
+            "unit_amount": "19.50",
+            "currency": "eur",
+            "type": "one_time",
+        },
+    )
     assert response.status_code == 200
     price = Product.objects.get(name="Integration mug").prices.get()
     assert (price.unit_amount, price.currency, price.stripe_id[:6]) == (1950, "eur", "price_")
 
     # A payment link with one line item.
     page = session.get(f"{sandbox.base_url}/links/new/", timeout=30)
-    response = submit_form(session, page, action_contains="/links/new/", values={
-        "name": "Integration link", "line_items-0-price": price.stripe_id, "line_items-0-quantity": "2",
-    })
+    response = submit_form(
+        session,
+        page,
+        action_contains="/links/new/",
+        values={
+            "name": "Integration link",
+            "line_items-0-price": price.stripe_id,
+            "line_items-0-quantity": "2",
+        },
+    )
     assert response.status_code == 200
     link = PaymentLink.objects.get(name="Integration link")
     assert re.fullmatch(rf"{re.escape(sandbox.base_url)}/sandbox/pay/test_\w+", link.url)
@@ -64,10 +85,17 @@ def test_a_payment_from_link_to_fulfilled_order(celery_worker_process, sandbox, 
     hosted = customer.get(link.url, timeout=30)
     assert hosted.status_code == 200
     assert "Integration mug" in hosted.text
-    paid = submit_form(customer, hosted, values={
-        "email": "jeanne@example.com", "card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34",
-        "card_cvc": "123", "cardholder_name": "Jeanne Martin",
-    })
+    paid = submit_form(
+        customer,
+        hosted,
+        values={
+            "email": "jeanne@example.com",
+            "card_number": "4242 4242 4242 4242",
+            "card_expiry": "12 / 34",
+            "card_cvc": "123",
+            "cardholder_name": "Jeanne Martin",
+        },
+    )
     assert paid.status_code == 200
 
     # The worker fulfils the order and sends the confirmation e-mail.

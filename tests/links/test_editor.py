@@ -13,22 +13,47 @@ pytestmark = pytest.mark.django_db
 
 
 def _data(price, **extra) -> dict:
-    return {"name": "Poster link", "notes": "", "request_token": "d" * 32, "line_items-TOTAL_FORMS": "1",
-            "line_items-INITIAL_FORMS": "0", "line_items-0-price": price.stripe_id, "line_items-0-quantity": "1",
-            "custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0", **extra}
+    return {
+        "name": "Poster link",
+        "notes": "",
+        "request_token": "d" * 32,
+        "line_items-TOTAL_FORMS": "1",
+        "line_items-INITIAL_FORMS": "0",
+        "line_items-0-price": price.stripe_id,
+        "line_items-0-quantity": "1",
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        **extra,
+    }
 
 
 def test_editor_shows_every_option_group(staff_client):
     content = staff_client.get(reverse("links:create")).content.decode()
-    for section in ("line-items", "after-completion", "checkout", "shipping", "subscription", "payment-methods",
-                    "consent", "custom-fields", "invoice", "restrictions", "custom-text", "metadata", "connect"):
+    for section in (
+        "line-items",
+        "after-completion",
+        "checkout",
+        "shipping",
+        "subscription",
+        "payment-methods",
+        "consent",
+        "custom-fields",
+        "invoice",
+        "restrictions",
+        "custom-text",
+        "metadata",
+        "connect",
+    ):
         assert f'id="section-{section}"' in content
 
 
 def test_a_section_is_checked_and_swapped_alone(staff_client):
     price = PriceFactory()
-    data = _data(price, section="after-completion", **{"after_completion-type": "redirect",
-                                                        "after_completion-redirect_url": "https://ex ample.com"})
+    data = _data(
+        price,
+        section="after-completion",
+        **{"after_completion-type": "redirect", "after_completion-redirect_url": "https://ex ample.com"},
+    )
     response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert response.content.lstrip().startswith(b'<fieldset id="section-after-completion"')
@@ -38,7 +63,9 @@ def test_a_section_is_checked_and_swapped_alone(staff_client):
 
 def test_subscription_section_appears_with_a_recurring_price(staff_client):
     monthly = PriceFactory(type="recurring", recurring_interval="month", recurring_interval_count=1)
-    response = staff_client.post(reverse("links:create"), _data(monthly, section="line-items"), HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("links:create"), _data(monthly, section="line-items"), HTTP_HX_REQUEST="true"
+    )
     content = response.content.decode()
     assert content.lstrip().startswith('<fieldset id="section-line-items"')
     assert 'id="section-subscription" class="option-section" data-live-section hx-swap-oob="true"' in content
@@ -46,8 +73,9 @@ def test_subscription_section_appears_with_a_recurring_price(staff_client):
 
 
 def test_subscription_section_stays_a_note_for_one_off_prices(staff_client):
-    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), section="line-items"),
-                                 HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("links:create"), _data(PriceFactory(), section="line-items"), HTTP_HX_REQUEST="true"
+    )
     content = response.content.decode()
     assert '<fieldset id="section-subscription" hx-swap-oob="true">' in content
     assert 'name="subscription-trial_period_days"' not in content
@@ -62,55 +90,96 @@ def test_add_custom_field_without_javascript(staff_client):
 def test_redirect_url_accepts_the_session_placeholder():
     from links.option_forms import AfterCompletionForm
 
-    form = AfterCompletionForm({"after_completion-type": "redirect",
-                                "after_completion-redirect_url": "https://example.com/t?s={CHECKOUT_SESSION_ID}"})
+    form = AfterCompletionForm(
+        {
+            "after_completion-type": "redirect",
+            "after_completion-redirect_url": "https://example.com/t?s={CHECKOUT_SESSION_ID}",
+        }
+    )
     assert form.is_valid()
-    assert form.to_params() == {"after_completion": {"type": "redirect", "redirect": {
-        "url": "https://example.com/t?s={CHECKOUT_SESSION_ID}"}}}
+    assert form.to_params() == {
+        "after_completion": {
+            "type": "redirect",
+            "redirect": {"url": "https://example.com/t?s={CHECKOUT_SESSION_ID}"},
+        }
+    }
 
 
 def test_dropdown_custom_field_rules():
-    form = CustomFieldForm({"key": "size", "label": "Size", "type": "dropdown", "options": "s: Small\nm: Medium",
-                            "default_value": "xl"})
+    form = CustomFieldForm(
+        {
+            "key": "size",
+            "label": "Size",
+            "type": "dropdown",
+            "options": "s: Small\nm: Medium",
+            "default_value": "xl",
+        }
+    )
     assert not form.is_valid()
     assert "default_value" in form.errors
-    form = CustomFieldForm({"key": "size", "label": "Size", "type": "dropdown", "options": "s: Small\nm: Medium",
-                            "default_value": "m"})
+    form = CustomFieldForm(
+        {
+            "key": "size",
+            "label": "Size",
+            "type": "dropdown",
+            "options": "s: Small\nm: Medium",
+            "default_value": "m",
+        }
+    )
     assert form.is_valid()
-    assert form.to_param()["dropdown"] == {"options": [{"value": "s", "label": "Small"},
-                                                        {"value": "m", "label": "Medium"}], "default_value": "m"}
+    assert form.to_param()["dropdown"] == {
+        "options": [{"value": "s", "label": "Small"}, {"value": "m", "label": "Medium"}],
+        "default_value": "m",
+    }
 
 
 def test_trial_without_recurring_price_is_refused_at_its_section(staff_client):
-    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"subscription-trial_period_days": "7"}))
+    response = staff_client.post(
+        reverse("links:create"), _data(PriceFactory(), **{"subscription-trial_period_days": "7"})
+    )
     assert response.status_code == 422
     errors = response.context["editor"].groups["subscription"].non_field_errors()
     assert errors == [str(services.SUBSCRIPTION_NEEDS_RECURRING)]
 
 
 def test_fee_percent_needs_a_recurring_price(staff_client):
-    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"connect-application_fee_percent": "5"}))
+    response = staff_client.post(
+        reverse("links:create"), _data(PriceFactory(), **{"connect-application_fee_percent": "5"})
+    )
     assert response.status_code == 422
     assert "application_fee_percent" in response.context["editor"].groups["connect"].errors
 
 
 def test_metadata_limits(staff_client):
-    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **{"metadata-metadata": "no colon"}))
+    response = staff_client.post(
+        reverse("links:create"), _data(PriceFactory(), **{"metadata-metadata": "no colon"})
+    )
     assert response.status_code == 422
     assert "metadata" in response.context["editor"].groups["metadata"].errors
 
 
 def test_a_row_needs_a_price_or_an_item_not_both(staff_client):
     price = PriceFactory()
-    both = staff_client.post(reverse("links:create"), _data(price, **{"line_items-0-adhoc_name": "Wrap",
-                                                                     "line_items-0-adhoc_amount": "2"}))
+    both = staff_client.post(
+        reverse("links:create"),
+        _data(price, **{"line_items-0-adhoc_name": "Wrap", "line_items-0-adhoc_amount": "2"}),
+    )
     neither = staff_client.post(reverse("links:create"), _data(price, **{"line_items-0-price": ""}))
     assert "adhoc_name" in both.context["editor"].line_items.forms[0].errors
     assert "price" in neither.context["editor"].line_items.forms[0].errors
 
 
 def test_one_off_item_in_yen_has_no_decimals(staff_client):
-    response = staff_client.post(reverse("links:create"), _data(PriceFactory(currency="jpy"), **{
-        "line_items-0-price": "", "line_items-0-adhoc_name": "Tea", "line_items-0-adhoc_amount": "10.5",
-        "line_items-0-adhoc_currency": "jpy"}))
+    response = staff_client.post(
+        reverse("links:create"),
+        _data(
+            PriceFactory(currency="jpy"),
+            **{
+                "line_items-0-price": "",
+                "line_items-0-adhoc_name": "Tea",
+                "line_items-0-adhoc_amount": "10.5",
+                "line_items-0-adhoc_currency": "jpy",
+            },
+        ),
+    )
     assert "adhoc_amount" in response.context["editor"].line_items.forms[0].errors

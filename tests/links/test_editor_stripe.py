@@ -21,30 +21,55 @@ def price(stripe_client):
 
 @pytest.fixture
 def rate(stripe_client):
-    return catalog_services.shipping_rate_create(display_name="Express", amount=900, currency="eur",
-                                                 delivery_minimum=1, delivery_maximum=3, request_token="3" * 32)
+    return catalog_services.shipping_rate_create(
+        display_name="Express",
+        amount=900,
+        currency="eur",
+        delivery_minimum=1,
+        delivery_maximum=3,
+        request_token="3" * 32,
+    )
 
 
 def _data(price, **extra) -> dict:
-    return {"name": "Poster link", "notes": "", "request_token": "e" * 32, "line_items-TOTAL_FORMS": "1",
-            "line_items-INITIAL_FORMS": "0", "line_items-0-price": price.stripe_id, "line_items-0-quantity": "1",
-            "custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0", **extra}
+    return {
+        "name": "Poster link",
+        "notes": "",
+        "request_token": "e" * 32,
+        "line_items-TOTAL_FORMS": "1",
+        "line_items-INITIAL_FORMS": "0",
+        "line_items-0-price": price.stripe_id,
+        "line_items-0-quantity": "1",
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        **extra,
+    }
 
 
 def test_link_with_options_reaches_stripe(sandbox, stripe_client, staff_client, price, rate):
-    data = _data(price, **{
-        "after_completion-type": "redirect",
-        "after_completion-redirect_url": "https://example.com/thanks?s={CHECKOUT_SESSION_ID}",
-        "checkout-allow_promotion_codes": "on", "checkout-phone_number_collection": "on",
-        "shipping-countries": ["FR", "DE"], "shipping-shipping_rates": [rate.stripe_id],
-        "consent-terms_of_service": "on",
-        "custom_fields-TOTAL_FORMS": "2",
-        "custom_fields-0-key": "engraving", "custom_fields-0-label": "Engraving", "custom_fields-0-type": "text",
-        "custom_fields-1-key": "size", "custom_fields-1-label": "Size", "custom_fields-1-type": "dropdown",
-        "custom_fields-1-options": "s: Small\nm: Medium",
-        "restrictions-completed_sessions_limit": "10", "restrictions-inactive_message": "Sold out",
-        "metadata-metadata": "campaign: spring",
-    })
+    data = _data(
+        price,
+        **{
+            "after_completion-type": "redirect",
+            "after_completion-redirect_url": "https://example.com/thanks?s={CHECKOUT_SESSION_ID}",
+            "checkout-allow_promotion_codes": "on",
+            "checkout-phone_number_collection": "on",
+            "shipping-countries": ["FR", "DE"],
+            "shipping-shipping_rates": [rate.stripe_id],
+            "consent-terms_of_service": "on",
+            "custom_fields-TOTAL_FORMS": "2",
+            "custom_fields-0-key": "engraving",
+            "custom_fields-0-label": "Engraving",
+            "custom_fields-0-type": "text",
+            "custom_fields-1-key": "size",
+            "custom_fields-1-label": "Size",
+            "custom_fields-1-type": "dropdown",
+            "custom_fields-1-options": "s: Small\nm: Medium",
+            "restrictions-completed_sessions_limit": "10",
+            "restrictions-inactive_message": "Sold out",
+            "metadata-metadata": "campaign: spring",
+        },
+    )
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 302, response.context["editor"].error_count
     link = PaymentLink.objects.get()
@@ -61,12 +86,27 @@ def test_link_with_options_reaches_stripe(sandbox, stripe_client, staff_client, 
 
 
 def test_edit_updates_and_clears_options(sandbox, stripe_client, staff_client, price):
-    staff_client.post(reverse("links:create"), _data(price, **{
-        "checkout-allow_promotion_codes": "on", "metadata-metadata": "a: 1\nb: 2",
-        "restrictions-inactive_message": "Gone"}))
+    staff_client.post(
+        reverse("links:create"),
+        _data(
+            price,
+            **{
+                "checkout-allow_promotion_codes": "on",
+                "metadata-metadata": "a: 1\nb: 2",
+                "restrictions-inactive_message": "Gone",
+            },
+        ),
+    )
     link = PaymentLink.objects.get()
-    edit = {"name": "Renamed", "notes": "", "request_token": "f" * 32, "custom_fields-TOTAL_FORMS": "0",
-            "custom_fields-INITIAL_FORMS": "0", "metadata-metadata": "a: 3", "checkout-submit_type": "donate"}
+    edit = {
+        "name": "Renamed",
+        "notes": "",
+        "request_token": "f" * 32,
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        "metadata-metadata": "a: 3",
+        "checkout-submit_type": "donate",
+    }
     response = staff_client.post(reverse("links:edit", args=[link.public_id]), edit)
     assert response.status_code == 302
     link.refresh_from_db()
@@ -90,9 +130,16 @@ def test_duplicate_prefills_the_editor(sandbox, staff_client, price):
 
 
 def test_shipping_rate_page_creates_a_rate(sandbox, staff_client):
-    data = {"display_name": "Standard", "amount": "4.90", "currency": "eur", "delivery_minimum": "2",
-            "delivery_maximum": "5", "delivery_unit": "business_day", "tax_behavior": "unspecified",
-            "request_token": "4" * 32}
+    data = {
+        "display_name": "Standard",
+        "amount": "4.90",
+        "currency": "eur",
+        "delivery_minimum": "2",
+        "delivery_maximum": "5",
+        "delivery_unit": "business_day",
+        "tax_behavior": "unspecified",
+        "request_token": "4" * 32,
+    }
     response = staff_client.post(reverse("catalog:shipping-rate-list"), data)
     assert response.status_code == 302
     page = staff_client.get(reverse("catalog:shipping-rate-list")).content.decode()
@@ -100,17 +147,28 @@ def test_shipping_rate_page_creates_a_rate(sandbox, staff_client):
 
 
 def test_adjustable_quantity_and_an_item_not_in_the_catalog(sandbox, stripe_client, staff_client, price):
-    data = _data(price, **{
-        "line_items-TOTAL_FORMS": "2", "line_items-0-adjustable": "on", "line_items-0-minimum": "1",
-        "line_items-0-maximum": "5", "line_items-1-price": "", "line_items-1-quantity": "1",
-        "line_items-1-adhoc_name": "Gift wrap", "line_items-1-adhoc_amount": "2.50",
-        "line_items-1-adhoc_currency": "eur"})
+    data = _data(
+        price,
+        **{
+            "line_items-TOTAL_FORMS": "2",
+            "line_items-0-adjustable": "on",
+            "line_items-0-minimum": "1",
+            "line_items-0-maximum": "5",
+            "line_items-1-price": "",
+            "line_items-1-quantity": "1",
+            "line_items-1-adhoc_name": "Gift wrap",
+            "line_items-1-adhoc_amount": "2.50",
+            "line_items-1-adhoc_currency": "eur",
+        },
+    )
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 302
     link = PaymentLink.objects.get()
     first, wrap = link.line_items.all()
     assert first.adjustable_quantity == {"enabled": True, "minimum": 1, "maximum": 5}
-    assert wrap.price is None and wrap.stripe_price_id.startswith("price_") and wrap.description == "Gift wrap"
+    assert (
+        wrap.price is None and wrap.stripe_price_id.startswith("price_") and wrap.description == "Gift wrap"
+    )
     items = stripe_client.v1.payment_links.line_items.list(link.stripe_id).data
     assert [i.price.unit_amount for i in items] == [1500, 250]
     assert link.line_items.count() == 2
@@ -119,24 +177,43 @@ def test_adjustable_quantity_and_an_item_not_in_the_catalog(sandbox, stripe_clie
 def test_edit_changes_quantities(sandbox, stripe_client, staff_client, price):
     staff_client.post(reverse("links:create"), _data(price))
     link = PaymentLink.objects.get()
-    edit = {"name": link.name, "notes": "", "request_token": "f" * 32, "custom_fields-TOTAL_FORMS": "0",
-            "custom_fields-INITIAL_FORMS": "0", "line_items-TOTAL_FORMS": "1", "line_items-INITIAL_FORMS": "0",
-            "line_items-0-quantity": "3", "line_items-0-adjustable": "on", "line_items-0-maximum": "10"}
+    edit = {
+        "name": link.name,
+        "notes": "",
+        "request_token": "f" * 32,
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        "line_items-TOTAL_FORMS": "1",
+        "line_items-INITIAL_FORMS": "0",
+        "line_items-0-quantity": "3",
+        "line_items-0-adjustable": "on",
+        "line_items-0-maximum": "10",
+    }
     page = staff_client.get(reverse("links:edit", args=[link.public_id])).content.decode()
     assert 'name="line_items-0-quantity"' in page
     response = staff_client.post(reverse("links:edit", args=[link.public_id]), edit)
-    assert response.status_code == 302, response.content.decode()[response.content.decode().find("error-summary"):][:600]
+    assert response.status_code == 302, response.content.decode()[
+        response.content.decode().find("error-summary") :
+    ][:600]
     item = link.line_items.get()
     remote = stripe_client.v1.payment_links.line_items.list(link.stripe_id).data[0]
     assert (item.quantity, item.adjustable_quantity) == (3, {"enabled": True, "maximum": 10})
     assert remote.quantity == 3
 
 
-def test_invoice_data_with_custom_fields_and_metadata_reaches_stripe(sandbox, stripe_client, staff_client, price):
-    data = _data(price, **{
-        "invoice-enabled": "on", "invoice-description": "Thanks", "invoice-footer": "Paylinks SAS",
-        "invoice-custom_fields": "Purchase order: PO-1234\nVAT: FR0123", "invoice-metadata": "team: web",
-    })
+def test_invoice_data_with_custom_fields_and_metadata_reaches_stripe(
+    sandbox, stripe_client, staff_client, price
+):
+    data = _data(
+        price,
+        **{
+            "invoice-enabled": "on",
+            "invoice-description": "Thanks",
+            "invoice-footer": "Paylinks SAS",
+            "invoice-custom_fields": "Purchase order: PO-1234\nVAT: FR0123",
+            "invoice-metadata": "team: web",
+        },
+    )
 
     response = staff_client.post(reverse("links:create"), data)
 
@@ -144,7 +221,10 @@ def test_invoice_data_with_custom_fields_and_metadata_reaches_stripe(sandbox, st
     remote = stripe_client.v1.payment_links.retrieve(PaymentLink.objects.get().stripe_id)
     invoice_data = remote.invoice_creation.invoice_data
     assert remote.invoice_creation.enabled is True
-    assert [(f.name, f.value) for f in invoice_data.custom_fields] == [("Purchase order", "PO-1234"), ("VAT", "FR0123")]
+    assert [(f.name, f.value) for f in invoice_data.custom_fields] == [
+        ("Purchase order", "PO-1234"),
+        ("VAT", "FR0123"),
+    ]
     assert invoice_data.metadata.to_dict() == {"team": "web"}
     assert (invoice_data.description, invoice_data.footer) == ("Thanks", "Paylinks SAS")
 

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def viewer_client(django_user_model):
-    user = django_user_model.objects.create_user(username="victor", password="x-long-password-1", is_staff=True)
+    user = django_user_model.objects.create_user(
+        username="victor", password="x-long-password-1", is_staff=True
+    )
     staff_role_set(user=user, role="Viewers")
     client = Client()
     client.force_login(user)
@@ -40,8 +42,12 @@ def test_the_three_roles_and_their_permissions():
     roles_ensure()  # what migration catalog 0004 runs; idempotent
     roles_ensure()
     roles = {g.name: set(g.permissions.values_list("codename", flat=True)) for g in Group.objects.all()}
-    assert {"view_product", "view_paymentlink"} <= roles["Viewers"] and "change_product" not in roles["Viewers"]
-    assert {"add_product", "change_paymentlink"} <= roles["Editors"] and "manage_settings" not in roles["Editors"]
+    assert {"view_product", "view_paymentlink"} <= roles["Viewers"] and "change_product" not in roles[
+        "Viewers"
+    ]
+    assert {"add_product", "change_paymentlink"} <= roles["Editors"] and "manage_settings" not in roles[
+        "Editors"
+    ]
     assert {"change_user", "manage_settings", "change_paymentlink"} <= roles["Admins"]
 
 
@@ -51,7 +57,12 @@ def test_viewers_read_but_cannot_change(viewer_client):
     assert viewer_client.get(reverse("links:create")).status_code == 200
     assert viewer_client.post(reverse("links:create"), {}).status_code == 403
     assert viewer_client.post(reverse("catalog:product-create"), {}).status_code == 403
-    assert viewer_client.post(reverse("links:set-active", args=[link.public_id]), {"active": "false"}).status_code == 403
+    assert (
+        viewer_client.post(
+            reverse("links:set-active", args=[link.public_id]), {"active": "false"}
+        ).status_code
+        == 403
+    )
     page = viewer_client.get(reverse("links:detail", args=[link.public_id])).content.decode()
     assert "Deactivate…" not in page and reverse("links:edit", args=[link.public_id]) not in page
 
@@ -71,7 +82,9 @@ def test_settings_page_personas(client, other_user, staff_client, viewer_client,
 
 
 def test_admins_set_roles(admin_client, staff_user):
-    response = admin_client.post(reverse("links:settings-role"), {"user": staff_user.username, "role": "Viewers"})
+    response = admin_client.post(
+        reverse("links:settings-role"), {"user": staff_user.username, "role": "Viewers"}
+    )
     assert response.status_code == 302
     assert list(staff_user.groups.values_list("name", flat=True)) == ["Viewers"]
     assert admin_client.get(reverse("links:settings")).status_code == 200
@@ -89,10 +102,16 @@ def test_register_the_webhook_endpoint(sandbox, admin_client):
 @pytest.mark.django_db(transaction=True)
 def test_sync_imports_what_exists_in_stripe(sandbox, stripe_client, admin_client):
     product = stripe_client.v1.products.create(params={"name": "Made elsewhere"})
-    price = stripe_client.v1.prices.create(params={"product": product.id, "currency": "eur", "unit_amount": 700})
-    stripe_client.v1.payment_links.create(params={
-        "line_items": [{"price": price.id, "quantity": 3}], "allow_promotion_codes": True,
-        "after_completion": {"type": "redirect", "redirect": {"url": "https://example.com/ok"}}})
+    price = stripe_client.v1.prices.create(
+        params={"product": product.id, "currency": "eur", "unit_amount": 700}
+    )
+    stripe_client.v1.payment_links.create(
+        params={
+            "line_items": [{"price": price.id, "quantity": 3}],
+            "allow_promotion_codes": True,
+            "after_completion": {"type": "redirect", "redirect": {"url": "https://example.com/ok"}},
+        }
+    )
     response = admin_client.post(reverse("links:settings-sync"))
     assert response.status_code == 302
     link = PaymentLink.objects.get()
@@ -100,16 +119,22 @@ def test_sync_imports_what_exists_in_stripe(sandbox, stripe_client, admin_client
     assert (Product.objects.get().name, Price.objects.get().unit_amount) == ("Made elsewhere", 700)
     assert (item.price.stripe_id, item.quantity, link.currency) == (price.id, 3, "eur")
     assert link.options["allow_promotion_codes"] is True
-    assert link.options["after_completion"] == {"type": "redirect", "redirect": {"url": "https://example.com/ok"}}
+    assert link.options["after_completion"] == {
+        "type": "redirect",
+        "redirect": {"url": "https://example.com/ok"},
+    }
     assert services.stripe_import_all()["new_links"] == 0  # a second sync adds nothing
     assert PaymentLink.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_imported_link_opens_in_the_editor(sandbox, stripe_client, admin_client):
-    catalog_services.product_create_with_price(name="Mug", currency="usd", unit_amount=500, request_token="9" * 32)
-    stripe_client.v1.payment_links.create(params={"line_items": [{"price": Price.objects.get().stripe_id,
-                                                                   "quantity": 1}]})
+    catalog_services.product_create_with_price(
+        name="Mug", currency="usd", unit_amount=500, request_token="9" * 32
+    )
+    stripe_client.v1.payment_links.create(
+        params={"line_items": [{"price": Price.objects.get().stripe_id, "quantity": 1}]}
+    )
     services.stripe_import_all()
     link = PaymentLink.objects.get()
     assert admin_client.get(reverse("links:edit", args=[link.public_id])).status_code == 200

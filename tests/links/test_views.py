@@ -115,13 +115,23 @@ def test_deactivation_asks_for_confirmation_full_page_and_fragment(staff_client,
 
 
 def _link_data(**overrides) -> dict:
-    return {"name": "Poster link", "notes": "", "request_token": "c" * 32, "line_items-TOTAL_FORMS": "1",
-            "line_items-INITIAL_FORMS": "0", "line_items-0-price": "", "line_items-0-quantity": "1", **overrides}
+    return {
+        "name": "Poster link",
+        "notes": "",
+        "request_token": "c" * 32,
+        "line_items-TOTAL_FORMS": "1",
+        "line_items-INITIAL_FORMS": "0",
+        "line_items-0-price": "",
+        "line_items-0-quantity": "1",
+        **overrides,
+    }
 
 
 def test_add_line_item_adds_a_row_without_saving(staff_client):
     full = staff_client.post(reverse("links:create"), _link_data(add_line_item="1"))
-    fragment = staff_client.post(reverse("links:create"), _link_data(add_line_item="1"), HTTP_HX_REQUEST="true")
+    fragment = staff_client.post(
+        reverse("links:create"), _link_data(add_line_item="1"), HTTP_HX_REQUEST="true"
+    )
     assert full.status_code == 200 and len(full.context["editor"].line_items.forms) == 2
     assert b"<html" in full.content
     assert fragment.content.lstrip().startswith(b'<fieldset id="section-line-items"')
@@ -138,8 +148,14 @@ def test_create_without_a_price_is_422_with_error_at_the_row(staff_client):
 
 def test_mixed_currencies_are_refused_at_the_second_row(staff_client):
     usd, eur = PriceFactory(currency="usd"), PriceFactory(currency="eur")
-    data = _link_data(**{"line_items-TOTAL_FORMS": "2", "line_items-0-price": usd.stripe_id,
-                         "line_items-1-price": eur.stripe_id, "line_items-1-quantity": "1"})
+    data = _link_data(
+        **{
+            "line_items-TOTAL_FORMS": "2",
+            "line_items-0-price": usd.stripe_id,
+            "line_items-1-price": eur.stripe_id,
+            "line_items-1-quantity": "1",
+        }
+    )
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 422
     assert "same currency" in str(response.context["editor"].line_items.forms[1].errors["price"])
@@ -147,39 +163,61 @@ def test_mixed_currencies_are_refused_at_the_second_row(staff_client):
 
 def test_url_builder_full_page_and_fragment(staff_client, link):
     url = reverse("links:detail", args=[link.public_id])
-    params = {"share-build": "1", "share-client_reference_id": "cust_42", "share-utm_source": "newsletter",
-              "share-prefilled_email": "ann@example.com"}
+    params = {
+        "share-build": "1",
+        "share-client_reference_id": "cust_42",
+        "share-utm_source": "newsletter",
+        "share-prefilled_email": "ann@example.com",
+    }
     full = staff_client.get(url, params)
     fragment = staff_client.get(url, params, HTTP_HX_REQUEST="true")
-    built = f"{link.url}?client_reference_id=cust_42&amp;prefilled_email=ann%40example.com&amp;utm_source=newsletter"
+    built = (
+        f"{link.url}?client_reference_id=cust_42&amp;prefilled_email=ann%40example.com"
+        "&amp;utm_source=newsletter"
+    )
     assert b"<html" in full.content and built in full.content.decode()
     assert fragment.content.lstrip().startswith(b'<section id="url-builder"')
     assert built in fragment.content.decode() and fragment.content.count(b"<svg") == 1
 
 
 def test_url_builder_refuses_unsafe_values(staff_client, link):
-    response = staff_client.get(reverse("links:detail", args=[link.public_id]),
-                                {"share-build": "1", "share-utm_source": "news letter"}, HTTP_HX_REQUEST="true")
+    response = staff_client.get(
+        reverse("links:detail", args=[link.public_id]),
+        {"share-build": "1", "share-utm_source": "news letter"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.context["built_url"] == ""
     assert "utm_source" in response.context["builder"].errors
 
 
 def test_link_list_filters(staff_client, link):
-    other = LineItemFactory(payment_link__name="Yen", payment_link__currency="jpy", payment_link__active=False)
+    other = LineItemFactory(
+        payment_link__name="Yen", payment_link__currency="jpy", payment_link__active=False
+    )
     response = staff_client.get(reverse("links:list"), {"currency": "jpy", "active": "false"})
     assert [row.pk for row in response.context["page"].object_list] == [other.payment_link.pk]
-    by_product = staff_client.get(reverse("links:list"), {"product": link.line_items.get().price.product.stripe_id})
+    by_product = staff_client.get(
+        reverse("links:list"), {"product": link.line_items.get().price.product.stripe_id}
+    )
     assert [row.pk for row in by_product.context["page"].object_list] == [link.pk]
 
 
 def test_link_page_previews_what_the_customer_is_asked(staff_client):
-    link = PaymentLinkFactory(options={
-        "phone_number_collection": {"enabled": True},
-        "shipping_address_collection": {"allowed_countries": ["FR", "BE"]},
-        "custom_fields": [{"key": "size", "label": {"type": "custom", "custom": "T-shirt size"}, "type": "text",
-                           "optional": True}],
-        "after_completion": {"type": "redirect", "redirect": {"url": "https://shop.example/thanks"}},
-    })
+    link = PaymentLinkFactory(
+        options={
+            "phone_number_collection": {"enabled": True},
+            "shipping_address_collection": {"allowed_countries": ["FR", "BE"]},
+            "custom_fields": [
+                {
+                    "key": "size",
+                    "label": {"type": "custom", "custom": "T-shirt size"},
+                    "type": "text",
+                    "optional": True,
+                }
+            ],
+            "after_completion": {"type": "redirect", "redirect": {"url": "https://shop.example/thanks"}},
+        }
+    )
 
     page = staff_client.get(reverse("links:detail", args=[link.public_id])).content.decode()
 

@@ -16,7 +16,9 @@ def page(monkeypatch):
     """A fresh headless chromium page. Ask for it after the database fixtures (``staff_user``…): its
     event loop then starts after them and stops before them."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+        pytest.skip(
+            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+        )
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
     # itself (processing webhook events) are still plain synchronous calls. Only for this test: a
     # subprocess started by another test must not inherit it (manage.py check --deploy refuses it).
@@ -26,8 +28,14 @@ def page(monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         context.set_default_timeout(15_000)

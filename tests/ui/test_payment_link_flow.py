@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _htmx(page, action) -> None:
     """Do ``action`` and wait until the section it re-renders has been swapped in."""
-    with page.expect_response(lambda r: r.request.method == "POST" and r.request.headers.get("hx-request") == "true"):
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.request.headers.get("hx-request") == "true"
+    ):
         action()
     page.wait_for_timeout(150)  # htmx settles the swap just after the answer
 
@@ -70,13 +72,17 @@ def _create_link(page, base_url: str, price: Price, screenshot) -> PaymentLink:
     _htmx(page, lambda: page.get_by_label("France", exact=True).check())
     _htmx(page, lambda: page.get_by_label("Express — 5.00 EUR").check())
     _htmx(page, lambda: page.get_by_label("Customers must accept your terms of service").check())
-    for n, (key, label, kind) in enumerate([("engraving", "Engraving", "text"), ("size", "Size", "dropdown")], 1):
+    for n, (key, label, kind) in enumerate(
+        [("engraving", "Engraving", "text"), ("size", "Size", "dropdown")], 1
+    ):
         _htmx(page, lambda: page.get_by_role("button", name="Add a custom field").click())
         row = page.get_by_role("group", name=f"Custom field {n}")
         row.get_by_label("Key").fill(key)
         row.get_by_label("Label").fill(label)
-        _htmx(page, lambda: row.get_by_label("Type").select_option(kind))
-    page.get_by_role("group", name="Custom field 2").get_by_label("Dropdown options").fill("s: Small\nl: Large")
+        _htmx(page, lambda row=row, kind=kind: row.get_by_label("Type").select_option(kind))
+    page.get_by_role("group", name="Custom field 2").get_by_label("Dropdown options").fill(
+        "s: Small\nl: Large"
+    )
     screenshot("link-editor")
     page.get_by_role("button", name="Create payment link").click()
     page.get_by_text("Payment link “Poster sale” created.").wait_for()
@@ -142,9 +148,15 @@ def test_merchant_creates_a_link_a_customer_pays_and_the_link_is_deactivated(
     page.get_by_role("heading", name="This link is no longer available").wait_for()
     screenshot("link-inactive")
 
-    for name, path in (("links-list", "/links/"), ("catalog", "/catalog/"), ("shipping-rates", "/catalog/shipping-rates/"),
-                       ("discounts", "/catalog/discounts/"), ("orders", "/orders/"), ("settings", "/settings/"),
-                       ("link-edit", f"/links/{link.public_id}/edit/")):
+    for name, path in (
+        ("links-list", "/links/"),
+        ("catalog", "/catalog/"),
+        ("shipping-rates", "/catalog/shipping-rates/"),
+        ("discounts", "/catalog/discounts/"),
+        ("orders", "/orders/"),
+        ("settings", "/settings/"),
+        ("link-edit", f"/links/{link.public_id}/edit/"),
+    ):
         page.goto(f"{base_url}{path}")
         assert page.get_by_role("heading", level=1).count() == 1
         screenshot(name)

@@ -5,66 +5,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_id', models.CharField(max_length=255, unique=True)),
-                ('url', models.URLField(max_length=500)),
-                ('api_base', models.CharField(help_text='The API the endpoint was registered with.', max_length=500)),
-                ('secret', models.CharField(max_length=255)),
-                ('enabled_events', models.JSONField(default=list)),
-                ('registered_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_id", models.CharField(max_length=255, unique=True)),
+                ("url", models.URLField(max_length=500)),
+                (
+                    "api_base",
+                    models.CharField(help_text="The API the endpoint was registered with.", max_length=500),
+                ),
+                ("secret", models.CharField(max_length=255)),
+                ("enabled_events", models.JSONField(default=list)),
+                ("registered_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-registered_at'],
+                "ordering": ["-registered_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=100)),
-                ('api_version', models.CharField(blank=True, max_length=64)),
-                ('created', models.PositiveBigIntegerField(help_text="Stripe's creation time, in Unix seconds.")),
-                ('livemode', models.BooleanField(default=False)),
-                ('object_id', models.CharField(blank=True, max_length=255)),
-                ('payload', models.JSONField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('processing', 'Processing'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=100)),
+                ("api_version", models.CharField(blank=True, max_length=64)),
+                (
+                    "created",
+                    models.PositiveBigIntegerField(help_text="Stripe's creation time, in Unix seconds."),
+                ),
+                ("livemode", models.BooleanField(default=False)),
+                ("object_id", models.CharField(blank=True, max_length=255)),
+                ("payload", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processing", "Processing"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('status__in', ['pending', 'processing', 'failed'])), fields=['next_attempt_at'], name='event_unfinished'), models.Index(fields=['type', '-received_at'], name='event_type_received')],
+                "ordering": ["-received_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status__in", ["pending", "processing", "failed"])),
+                        fields=["next_attempt_at"],
+                        name="event_unfinished",
+                    ),
+                    models.Index(fields=["type", "-received_at"], name="event_type_received"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_event_id', models.CharField(blank=True, max_length=255)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('remote_addr', models.GenericIPAddressField(blank=True, null=True)),
-                ('headers', models.JSONField(default=dict)),
-                ('result', models.CharField(choices=[('accepted', 'Accepted'), ('duplicate', 'Duplicate'), ('rejected', 'Rejected')], max_length=16)),
-                ('status_code', models.PositiveSmallIntegerField()),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='webhooks.webhookevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_event_id", models.CharField(blank=True, max_length=255)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("remote_addr", models.GenericIPAddressField(blank=True, null=True)),
+                ("headers", models.JSONField(default=dict)),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "Accepted"),
+                            ("duplicate", "Duplicate"),
+                            ("rejected", "Rejected"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("status_code", models.PositiveSmallIntegerField()),
+                ("error", models.CharField(blank=True, max_length=500)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="webhooks.webhookevent",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
     ]

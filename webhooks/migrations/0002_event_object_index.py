@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0001_initial'),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['object_id'], name='event_object'),
+            model_name="webhookevent",
+            index=models.Index(fields=["object_id"], name="event_object"),
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_event_object_index'),
+        ("webhooks", "0002_event_object_index"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['-received_at', '-id'], name='event_received'),
+            model_name="webhookevent",
+            index=models.Index(fields=["-received_at", "-id"], name="event_received"),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['status', '-received_at', '-id'], name='event_status_received'),
+            model_name="webhookevent",
+            index=models.Index(fields=["status", "-received_at", "-id"], name="event_status_received"),
         ),
     ]

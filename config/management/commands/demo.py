@@ -32,7 +32,10 @@ from config import demo_data
 
 
 class Command(BaseCommand):
-    help = "Set up the embedded default (migrations, staff user, demo data) and run the web server, a Celery worker and beat."
+    help = (
+        "Set up the embedded default (migrations, staff user, demo data) and run the web server, "
+        "a Celery worker and beat."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="Port of the web server (default 8000).")
@@ -57,10 +60,36 @@ class Command(BaseCommand):
             self._start_web_server(port=port, threads=threads)
             self._wait_until_up(f"{base_url}/healthz")
             self._seed(base_url=base_url, username=username)
-            self._start("worker", [sys.executable, "-m", "celery", "-A", "config", "worker",
-                                   "--loglevel", "INFO", "--concurrency", "2"])
-            self._start("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-                                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")])
+            self._start(
+                "worker",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                ],
+            )
+            self._start(
+                "beat",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(settings.VAR_DIR / "celerybeat-schedule"),
+                ],
+            )
             self.stdout.write(self.style.SUCCESS(f"\nPaylinks is running: {base_url}/"))
             self.stdout.write(login_note)
             self.stdout.write("Press Ctrl-C to stop.\n")
@@ -81,7 +110,9 @@ class Command(BaseCommand):
             os.environ["STRIPE_API_BASE"] = f"{base_url}/sandbox"
             settings.STRIPE_API_BASE = f"{base_url}/sandbox"
         if not settings.STRIPE_SANDBOX_MODE:
-            self.stdout.write("Using Stripe itself (STRIPE_SECRET_KEY is set): no demo data is created there.")
+            self.stdout.write(
+                "Using Stripe itself (STRIPE_SECRET_KEY is set): no demo data is created there."
+            )
         return base_url
 
     def _ensure_staff_user(self, *, username: str, password: str) -> str:
@@ -106,11 +137,27 @@ class Command(BaseCommand):
         self.children.append(subprocess.Popen(argv, env=os.environ.copy(), start_new_session=True))
 
     def _start_web_server(self, *, port: int, threads: int) -> None:
-        self._start("web server", [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1",
-            "--threads", str(threads), "--timeout", "60", "--access-logfile", "-",
-        ])
+        self._start(
+            "web server",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                "1",
+                "--threads",
+                str(threads),
+                "--timeout",
+                "60",
+                "--access-logfile",
+                "-",
+            ],
+        )
 
     def _wait_until_up(self, url: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -140,7 +187,9 @@ class Command(BaseCommand):
         while True:
             for child in self.children:
                 if child.poll() is not None:
-                    raise CommandError(f"A child process ({' '.join(child.args[:4])}…) exited with {child.returncode}.")
+                    raise CommandError(
+                        f"A child process ({' '.join(child.args[:4])}…) exited with {child.returncode}."
+                    )
             time.sleep(0.5)
 
     def _on_sigterm(self, signum, frame):
