@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
+from config.spreadsheets import SafeCsvWriter
 from links import fulfilment
 from links.emails import outbound_email_resend
 from links.models import Order, OutboundEmail, PaymentLink
@@ -171,7 +171,15 @@ EXPORT_COLUMNS = [
     "subscription_id",
     "paid_at",
     "fulfilled_at",
+    "custom_fields",
 ]
+
+
+def _custom_fields_cell(fields: list[dict]) -> str:
+    """The customer's answers to the link's custom fields, "Label: answer" separated by semicolons."""
+    return "; ".join(
+        f"{field.get('label') or field.get('key')}: {field.get('value') or ''}" for field in fields
+    )
 
 
 @require_GET
@@ -184,10 +192,10 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
     def stream():
         # One string per chunk of rows, not per row: each yielded piece costs as much as a row to send.
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeCsvWriter(buffer)
         writer.writerow([column.removesuffix("__stripe_id") for column in EXPORT_COLUMNS])
         for count, row in enumerate(rows, start=1):
-            writer.writerow(["" if value is None else value for value in row])
+            writer.writerow([*row[:-1], _custom_fields_cell(row[-1] or [])])
             if count % EXPORT_CHUNK == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
