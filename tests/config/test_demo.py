@@ -96,3 +96,60 @@ def test_demo_sets_up_everything_and_stops_every_child(tmp_path):
     with sqlite3.connect(var_dir / "paylinks.sqlite3") as db:
         assert db.execute("select count(*) from links_paymentlink").fetchone() == (2,)
         assert db.execute("select count(*) from catalog_product").fetchone() == (2,)
+
+
+def test_the_group_sigterm_twice_stops_every_child_without_a_traceback(tmp_path):
+    """``kill -TERM -- -PGID`` as a service manager sends it: ``uv`` and the demo are both signalled and
+    uv forwards its own, so the demo gets SIGTERM at least twice, the second one during its shutdown."""
+    import shutil
+
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("needs uv on PATH, as README's commands do")
+    var_dir, port = tmp_path / "var", _free_port()
+    var_dir.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "PAYLINKS_BASE_URL"}
+    }
+    env.update(PAYLINKS_VAR_DIR=str(var_dir), PAYLINKS_DEMO_PASSWORD="", PYTHONUNBUFFERED="1")
+    log_path, descendants = tmp_path / "demo.log", []
+    with open(log_path, "wb") as log:
+        uv_run = subprocess.Popen(
+            [uv, "run", "--no-sync", "manage.py", "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a service manager starts it
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while b"Press Ctrl-C to stop." not in log_path.read_bytes():
+            assert uv_run.poll() is None, log_path.read_text(errors="replace")[-4000:]
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-4000:]
+            time.sleep(0.3)
+        descendants = psutil.Process(uv_run.pid).children(recursive=True)
+        assert len(descendants) >= 4  # the demo, the web server (and its worker), the Celery worker, beat
+
+        os.killpg(uv_run.pid, signal.SIGTERM)
+        time.sleep(0.5)  # the demo is stopping its children now
+        os.killpg(uv_run.pid, signal.SIGTERM)
+        uv_run.wait(timeout=60)
+        gone, alive = psutil.wait_procs(descendants, timeout=30)
+    finally:
+        # Whatever the outcome, leave nothing running for the next tests.
+        if uv_run.poll() is None:
+            uv_run.kill()
+            uv_run.wait()
+        for process in descendants:
+            try:
+                process.kill()  # psutil checks the start time: never another process that got the pid
+            except psutil.NoSuchProcess:
+                pass
+
+    output = log_path.read_text(errors="replace")
+    assert alive == [], [" ".join(process.cmdline()) for process in alive]
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-4000:]
+    assert "Stopped." in output

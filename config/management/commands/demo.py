@@ -55,7 +55,9 @@ class Command(BaseCommand):
         self.stdout.write("Database ready.")
         login_note = self._ensure_staff_user(username=username, password=password)
 
-        signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._stop_requested = self._starting_child = False
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
         try:
             self._start_web_server(port=port, threads=threads)
             self._wait_until_up(f"{base_url}/healthz")
@@ -97,6 +99,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
+            # Ignored from here on: `kill -TERM -- -PGID` signals `uv run` too, which forwards it, so a
+            # second SIGTERM (or Ctrl-C) arrives while we stop the children and must not cut that short.
+            self._ignore_stop_signals()
             self._stop_children()
 
     # Configuration ---------------------------------------------------------------------------------
@@ -133,8 +138,15 @@ class Command(BaseCommand):
     def _start(self, name: str, argv: list[str]) -> None:
         self.stdout.write(f"Starting {name}…")
         # A new process group, so that Ctrl-C in the terminal reaches us first and we stop the children
-        # in order, rather than every process at once.
-        self.children.append(subprocess.Popen(argv, env=os.environ.copy(), start_new_session=True))
+        # in order, rather than every process at once. A stop signal waits until the child is in
+        # self.children, or it would be started and never stopped.
+        self._starting_child = True
+        try:
+            self.children.append(subprocess.Popen(argv, env=os.environ.copy(), start_new_session=True))
+        finally:
+            self._starting_child = False
+        if self._stop_requested:
+            raise KeyboardInterrupt
 
     def _start_web_server(self, *, port: int, threads: int) -> None:
         self._start(
@@ -192,8 +204,15 @@ class Command(BaseCommand):
                     )
             time.sleep(0.5)
 
-    def _on_sigterm(self, signum, frame):
-        raise KeyboardInterrupt
+    def _on_stop_signal(self, signum, frame):
+        self._stop_requested = True
+        if not self._starting_child:
+            self._ignore_stop_signals()
+            raise KeyboardInterrupt
+
+    def _ignore_stop_signals(self) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _stop_children(self) -> None:
         for child in reversed(self.children):
@@ -204,6 +223,11 @@ class Command(BaseCommand):
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
+                # The whole group (its own session, see _start): killing only the leader would leave
+                # gunicorn's workers or Celery's pool processes behind.
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass  # it ended in between
                 child.wait()
         self.stdout.write("Stopped.")
