@@ -56,6 +56,11 @@ REJECT_TOO_LARGE = "body too large"
 REJECT_BAD_SIGNATURE = "signature does not match, or timestamp outside the tolerance"
 REJECT_MALFORMED = "malformed event JSON"
 REJECT_NOT_UTF8 = "body is not UTF-8"
+REJECT_TOO_DEEP = "event JSON nested too deep"
+# Stripe's events nest about a dozen levels. Far deeper JSON is not an event: json.loads gives up past
+# about 1,500 levels (RecursionError), and below that Python's own encoder (the event page prints the
+# payload indented) gives up near 1,000.
+MAX_JSON_DEPTH = 256
 
 
 class WebhookRejected(Exception):
@@ -133,6 +138,18 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _deeper_than(value: dict | list, limit: int) -> bool:
+    """Whether containers nest in ``value`` more than ``limit`` levels (a walk with a stack, no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        container, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = container.values() if isinstance(container, dict) else container
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def _parse_event(payload: bytes) -> dict:
     # NUL and NaN/Infinity: Python's json reads them, jsonb refuses them, Stripe never sends them.
     if b"\\u0000" in payload:
@@ -141,8 +158,13 @@ def _parse_event(payload: bytes) -> dict:
         event = json.loads(payload, parse_constant=_reject_constant)
     except ValueError:
         raise WebhookRejected(REJECT_MALFORMED) from None
+    except RecursionError:
+        raise WebhookRejected(REJECT_TOO_DEEP) from None
     if not isinstance(event, dict):
         raise WebhookRejected(REJECT_MALFORMED)
+    # Nesting cannot exceed the number of brackets: counting them (in C) spares nearly every event the walk.
+    if payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH and _deeper_than(event, MAX_JSON_DEPTH):
+        raise WebhookRejected(REJECT_TOO_DEEP)
     event_id, event_type, created = event.get("id"), event.get("type"), event.get("created")
     if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
         raise WebhookRejected(REJECT_MALFORMED)
