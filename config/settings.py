@@ -7,6 +7,7 @@ production differs only by environment variables.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     # For the trigram indexes' OpClass in migrations (PostgreSQL); registers lookups only, no models.
     "django.contrib.postgres",
     "django_htmx",
+    "axes",
     "config",
     "catalog",
     "links",
@@ -87,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -212,6 +216,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # AUTH -----------------------------------------------------------------------------------------------
 
+# django-axes' backend first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -221,6 +230,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in throttling (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html):
+# after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused for
+# LOGIN_LOCKOUT_MINUTES, each new try restarting the wait. The pair, not either alone: locking a
+# username would let anyone lock an admin out, locking an address would lock out an office behind one NAT.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockouts.lockout_response"
+# The client's address: REMOTE_ADDR, or behind our TLS proxy the address it saw (see config/lockouts.py;
+# django-ipware, which the AXES_IPWARE_* settings configure, is not installed).
+AXES_CLIENT_IP_CALLABLE = "config.lockouts.client_ip"
+# Axes never logs the password; the username and address are what an admin looks for in the log.
+AXES_SENSITIVE_PARAMETERS = []
 
 # I18N -----------------------------------------------------------------------------------------------
 
@@ -265,7 +289,8 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", False) else None
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -295,6 +295,20 @@ class StaffRoleForm(forms.Form):
         self.fields["user"].queryset = get_user_model().objects.filter(is_staff=True)
 
 
+class LockoutUnlockForm(forms.Form):
+    """One of the sign-in lockouts listed on the settings page (django-axes' record of the failures)."""
+
+    lockout = forms.ModelChoiceField(
+        queryset=None, error_messages={"invalid_choice": _("That lockout has already been lifted.")}
+    )
+
+    def __init__(self, *args, **kwargs):
+        from axes.models import AccessAttempt
+
+        super().__init__(*args, **kwargs)
+        self.fields["lockout"].queryset = AccessAttempt.objects.all()
+
+
 class LineItemUpdateForm(forms.Form):
     """What Stripe lets change on an existing line item: its quantity and adjustability."""
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("settings/webhook/", views.settings_webhook_register, name="settings-webhook"),
     path("settings/sync/", views.settings_sync, name="settings-sync"),
     path("settings/role/", views.settings_role, name="settings-role"),
+    path("settings/unlock/", views.settings_unlock, name="settings-unlock"),
 ]

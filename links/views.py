@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from catalog.money import from_minor_units
 from catalog.roles import edit_required, settings_required, staff_role_set
+from config.lockouts import lockout_lift, lockouts_active
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor
-from links.forms import LinkFilterForm, StaffRoleForm, UrlBuilderForm
+from links.forms import LinkFilterForm, LockoutUnlockForm, StaffRoleForm, UrlBuilderForm
 from webhooks.services import webhook_endpoint_register, webhook_endpoint_url
 
 LINKS_PER_PAGE = 25
@@ -243,6 +244,7 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         **selectors.settings_overview(),
         "stripe_mode": stripe_mode(),
         "role_form": StaffRoleForm(),
+        "lockouts": lockouts_active(),
         "webhook_url": webhook_endpoint_url(),
         "api_base": settings.STRIPE_API_BASE,
         "key_hint": f"{settings.STRIPE_SECRET_KEY[:8]}…{settings.STRIPE_SECRET_KEY[-4:]}",
@@ -283,6 +285,24 @@ def settings_sync(request: HtmxHttpRequest) -> HttpResponse:
             )
             % counts,
         )
+    return redirect_after_post(request, reverse("links:settings"))
+
+
+@require_POST
+@settings_required
+def settings_unlock(request: HtmxHttpRequest) -> HttpResponse:
+    """Lift a sign-in lockout (django-axes) before its wait is over."""
+    form = LockoutUnlockForm(request.POST)
+    if form.is_valid():
+        attempt = form.cleaned_data["lockout"]
+        lockout_lift(username=attempt.username, ip_address=attempt.ip_address)
+        messages.success(
+            request,
+            _("%(user)s can sign in again from %(address)s.")
+            % {"user": attempt.username, "address": attempt.ip_address},
+        )
+    else:
+        messages.error(request, " ".join(form.errors.get("lockout", [])))
     return redirect_after_post(request, reverse("links:settings"))
 
 
