@@ -275,6 +275,10 @@ STORAGES = {
 }
 # Serve straight from the app folders too, so a checkout works before collectstatic has run.
 WHITENOISE_USE_FINDERS = True
+# With DEBUG off, collectstatic must have run (README, "Production"): config/wsgi.py refuses to start
+# without its manifest. WHITENOISE_MANIFEST_STRICT stays on (whitenoise's default): off, a name missing
+# from the manifest is hashed from its file under STATIC_ROOT instead, and that file is missing too when
+# collectstatic has not run, so every page would still answer 500, only with a vaguer error.
 
 # SECURITY -------------------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/6.1/ref/csp/
@@ -319,5 +323,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The SDK logs every request and response at INFO: two lines per API call, for debugging only.
         "stripe": {"level": env.str("STRIPE_LOG_LEVEL", default="WARNING")},
+        # django-axes' banner at every start; its sign-in failures and lockouts (axes.handlers) stay.
+        "axes.apps": {"level": "WARNING"},
     },
 }
