@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from sandbox import store
+from sandbox import clock, store
 from sandbox.models import ApiObject
 from sandbox.shapes import skeleton
 
@@ -63,7 +63,7 @@ def account_data(*, account_id: str, name: str, email: str | None) -> dict:
             },
             "charges_enabled": True,
             "country": "US",
-            "created": store.now(),
+            "created": clock.now(),
             "default_currency": "usd",
             "details_submitted": True,
             "email": email,
@@ -86,7 +86,7 @@ def account_get() -> ApiObject:
     if account is None:
         with transaction.atomic():
             account, _ = ApiObject.objects.get_or_create(
-                type="account", stripe_id=ACCOUNT_ID, defaults={"created": store.now(), "data": _default()}
+                type="account", stripe_id=ACCOUNT_ID, defaults={"created": clock.now(), "data": _default()}
             )
     return account
 

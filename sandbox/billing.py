@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.urls import reverse
 
-from sandbox import pricing, store
+from sandbox import clock, pricing, store
 from sandbox.events import event_emit
 from sandbox.ids import new_id, random_token
 from sandbox.shapes import skeleton
@@ -50,7 +50,7 @@ def trial_days(*, link: dict, line_items: list[dict]) -> int | None:
 
 def subscription_create(*, session: dict, link: dict, customer_id: str, payment_method: str | None) -> dict:
     """Create the subscription, its first invoice and their events; return the subscription data."""
-    now = store.now()
+    now = clock.now()
     days = trial_days(link=link, line_items=session["_line_items"])
     trial_end = now + days * DAY if days else None
     sub_id = new_id("sub")
@@ -160,7 +160,7 @@ def invoice_create(
     invoice_data: dict | None = None,
 ) -> dict:
     """A paid invoice for the session (stored, no events yet: the caller emits them in order)."""
-    now = store.now()
+    now = clock.now()
     invoice_id = new_id("in")
     details = session.get("customer_details") or {}
     token = uuid.uuid4().hex

@@ -6,8 +6,9 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from sandbox import clock
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def parse_expiry(value: str) -> tuple[int, int] | None:
 
 
 def expiry_in_past(month: int, year: int) -> bool:
-    today = timezone.now().date()
+    # On the sandbox clock, like the payment it guards.
+    today = datetime.datetime.fromtimestamp(clock.now(), tz=datetime.UTC).date()
     return (year, month) < (today.year, today.month)
 
 

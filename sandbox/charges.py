@@ -6,7 +6,7 @@ import hashlib
 
 import stripe
 
-from sandbox import cards, store
+from sandbox import cards, clock, store
 from sandbox.events import event_emit
 from sandbox.ids import new_id
 from sandbox.shapes import skeleton
@@ -76,7 +76,7 @@ def charge_create(
             },
             "calculated_statement_descriptor": "SANDBOX",
             "captured": status == "succeeded" and captured,
-            "created": store.now(),
+            "created": clock.now(),
             "currency": intent["currency"],
             "customer": intent["customer"],
             "description": intent["description"],

@@ -4,6 +4,11 @@ Time-driven behaviour reads this clock and runs in ``sandbox_tick``: open sessio
 ``expires_at`` (``checkout.session.expired``), SEPA debits settle, trials end, subscriptions renew.
 ``sandbox.tick`` is a Celery task a beat schedule can run every minute; the hosted pages also tick when they
 are opened.
+
+``now()`` is the sandbox's one clock: every timestamp written into an object (``created``, ``expires_at``,
+periods, events, charges, refunds, invoices) comes from it, so an advance never leaves a new object in the
+past of the checks made on this clock. Only the webhook signature (``delivery.py``) and the delivery and
+idempotency bookkeeping stay on wall time.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox import store
-from sandbox.events import event_emit, previous_attributes
+# Module imports, not names: store and objects import this module back for now().
+from sandbox import events, store
 from sandbox.models import ApiObject, IdempotencyRecord
 
 logger = logging.getLogger(__name__)
@@ -31,6 +36,7 @@ PAGE_TICK_KEY = "sandbox:page-tick"
 
 
 def now() -> int:
+    """The sandbox time in Unix seconds: wall time plus every advance so far."""
     clock = ApiObject.objects.filter(type="sandbox_clock", stripe_id=CLOCK_ID).first()
     return int(time.time()) + (clock.data["offset"] if clock else 0)
 
@@ -39,7 +45,7 @@ def clock_advance(*, seconds: int) -> int:
     """Move the sandbox clock forward and run what fell due; return the new sandbox time."""
     with transaction.atomic():
         clock, _ = ApiObject.objects.select_for_update().get_or_create(
-            type="sandbox_clock", stripe_id=CLOCK_ID, defaults={"created": store.now(), "data": {"offset": 0}}
+            type="sandbox_clock", stripe_id=CLOCK_ID, defaults={"created": now(), "data": {"offset": 0}}
         )
         clock.data["offset"] += seconds
         store.save(clock)
@@ -70,7 +76,8 @@ def sandbox_tick() -> dict[str, int]:
     from sandbox.delivery import deliveries_requeue_lost
 
     requeued = deliveries_requeue_lost()
-    # Stripe prunes idempotency keys "after they're at least 24 hours old".
+    # Stripe prunes idempotency keys "after they're at least 24 hours old": real hours, as Stripe's test
+    # clocks leave them alone (created_at is wall time too).
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=24)).delete()
     return {
         "expired": expired,
@@ -149,8 +156,8 @@ def _subscription_cycle(subscription: ApiObject, *, period: int) -> None:
     before = copy.deepcopy(subscription.data)
     billing.subscription_cycle(subscription=subscription.data, period=period)
     store.save(subscription)
-    event_emit(
+    events.event_emit(
         type="customer.subscription.updated",
         obj=subscription.data,
-        previous=previous_attributes(before, subscription.data),
+        previous=events.previous_attributes(before, subscription.data),
     )

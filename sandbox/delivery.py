@@ -42,6 +42,12 @@ def webhook_timeout() -> float:
     return float(getattr(settings, "SANDBOX_WEBHOOK_TIMEOUT", DEFAULT_TIMEOUT))
 
 
+def signed_at() -> int:
+    """The signature's ``t``: wall time, never the sandbox clock. The receiver checks it against its own
+    clock (300 s tolerance), and Stripe signs its real deliveries at send time too."""
+    return int(time.time())
+
+
 def signature_header(*, payload: str, secret: str, timestamp: int) -> str:
     """``t=…,v1=…`` exactly as ``stripe.WebhookSignature.verify_header`` checks it (no spaces)."""
     signed = f"{timestamp}.{payload}".encode()
@@ -68,6 +74,8 @@ def post_webhook(*, url: str, body: str, headers: dict, timeout: float) -> HttpR
 
 
 def _claim(delivery_id: int) -> bool:
+    # Claims, retries and the lost-delivery sweep run on wall time (Celery's countdowns are real seconds):
+    # an advanced sandbox clock must not make a claim stale or a retry due.
     now = timezone.now()
     unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - STALE_CLAIM)
     pending = WebhookDelivery.objects.filter(unclaimed, pk=delivery_id, status=WebhookDelivery.Status.PENDING)
@@ -104,7 +112,7 @@ def _send(*, event: ApiObject, endpoint: ApiObject, timeout: float, delivery: We
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         "Stripe-Signature": signature_header(
-            payload=payload, secret=endpoint.data["_secret"], timestamp=int(time.time())
+            payload=payload, secret=endpoint.data["_secret"], timestamp=signed_at()
         ),
     }
     if faults.webhook_fault("webhook_drop"):
@@ -122,7 +130,7 @@ def _send(*, event: ApiObject, endpoint: ApiObject, timeout: float, delivery: We
     if _ok(result) and faults.webhook_fault("webhook_duplicate"):
         # Stripe may deliver an event more than once; receivers must dedupe on the event id.
         headers["Stripe-Signature"] = signature_header(
-            payload=payload, secret=endpoint.data["_secret"], timestamp=int(time.time())
+            payload=payload, secret=endpoint.data["_secret"], timestamp=signed_at()
         )
         post_webhook(url=endpoint.data["url"], body=payload, headers=headers, timeout=timeout)
     return result

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from sandbox import pricing, store
+from sandbox import clock, pricing
 from sandbox.api.coupons import coupon_valid
 from sandbox.models import ApiObject
 
@@ -38,7 +38,7 @@ def promotion_code_lookup(
     if coupon is None:
         raise PromotionCodeRefused(CODE_INVALID)
     data = promo.data
-    if (data["expires_at"] and data["expires_at"] < store.now()) or not coupon_valid(coupon.data):
+    if (data["expires_at"] and data["expires_at"] < clock.now()) or not coupon_valid(coupon.data):
         raise PromotionCodeRefused(CODE_EXPIRED)
     if data["max_redemptions"] is not None and data["times_redeemed"] >= data["max_redemptions"]:
         raise PromotionCodeRefused(CODE_USED_UP)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import copy
 
-from sandbox import errors
+from sandbox import clock, errors
 from sandbox.ids import new_id
-from sandbox.store import now
 
 API_VERSION = "2026-10-28.endive"
 METADATA_MAX_KEYS = 50
@@ -57,7 +56,7 @@ def product(params: dict) -> dict:
         "id": params.get("id") or new_id("prod", length=14),
         "object": "product",
         "active": params.get("active", True),
-        "created": now(),
+        "created": clock.now(),
         "default_price": None,
         "description": _blank(params.get("description")),
         "images": params.get("images") or [],
@@ -77,7 +76,7 @@ def product(params: dict) -> dict:
         else None,
         "type": params.get("type", "service"),
         "unit_label": _blank(params.get("unit_label")),
-        "updated": now(),
+        "updated": clock.now(),
         "url": _blank(params.get("url")),
     }
 
@@ -145,7 +144,7 @@ def price(params: dict, *, product_id: str) -> dict:
         "object": "price",
         "active": params.get("active", True),
         "billing_scheme": "tiered" if tiered else "per_unit",
-        "created": now(),
+        "created": clock.now(),
         "currency": params["currency"].lower(),
         "currency_options": _currency_options(params.get("currency_options")),
         "custom_unit_amount": {
@@ -287,7 +286,7 @@ def webhook_endpoint(params: dict) -> dict:
         "object": "webhook_endpoint",
         "api_version": params.get("api_version"),
         "application": None,
-        "created": now(),
+        "created": clock.now(),
         "description": _blank(params.get("description")),
         "enabled_events": params["enabled_events"],
         "livemode": False,
@@ -315,7 +314,7 @@ def event(
         "id": new_id("evt"),
         "object": "event",
         "api_version": API_VERSION,
-        "created": now(),
+        "created": clock.now(),
         "data": data,
         "livemode": False,
         "pending_webhooks": pending_webhooks,
@@ -333,7 +332,7 @@ def customer(
         "address": address,
         "balance": 0,
         "business_name": None,
-        "created": now(),
+        "created": clock.now(),
         "currency": None,
         "customer_account": None,
         "default_source": None,
@@ -388,7 +387,7 @@ def payment_intent(
         "capture_method": "automatic",
         "client_secret": f"{pi_id}_secret_{new_id('x', length=24)[2:]}",
         "confirmation_method": "automatic",
-        "created": now(),
+        "created": clock.now(),
         "currency": currency,
         "customer": customer_id,
         "customer_account": None,
@@ -437,7 +436,7 @@ def checkout_session(
     expires_in: int = 24 * 3600,
 ) -> dict:
     """A session opened by a payment link: the link's collection options copied across."""
-    created = now()
+    created = clock.now()
     session_id = new_id("cs_test", length=58)
     after = link["after_completion"]
     success_url = None

@@ -7,12 +7,11 @@ transactions serialise writers).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from django.db.models import QuerySet
 
-from sandbox import errors
+from sandbox import clock, errors
 from sandbox.models import ApiObject
 
 # Names used in "No such …" messages, by object type.
@@ -59,15 +58,11 @@ RENDER_HOOKS: dict[str, Callable[[dict], dict]] = {}
 MAX_LIST_LIMIT = 100
 
 
-def now() -> int:
-    return int(time.time())
-
-
 def create(*, object_id: str, type: str, data: dict, parent: str = "", key: str = "") -> ApiObject:
     return ApiObject.objects.create(
         stripe_id=object_id,
         type=type,
-        created=data.get("created") or now(),
+        created=data.get("created") or clock.now(),
         parent=parent,
         key=key,
         data=data,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sandbox import discounts, objects, pricing, store, tax
+from sandbox import clock, discounts, objects, pricing, store, tax
 from sandbox.ids import new_id
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def _discount_object(*, session_id: str, promo_id: str, coupon_id: str) -> dict:
         "invoice_item": None,
         "promotion_code": promo_id,
         "source": {"coupon": coupon_id, "type": "coupon"},
-        "start": store.now(),
+        "start": clock.now(),
         "subscription": None,
         "subscription_item": None,
     }

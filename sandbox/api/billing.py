@@ -12,7 +12,7 @@ from stripe.params import (
     SubscriptionRetrieveParams,
 )
 
-from sandbox import errors, store
+from sandbox import clock, errors, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject
@@ -48,7 +48,7 @@ def subscription_cancel(request, raw: dict, subscription_id: str) -> dict:
             "A canceled subscription can only update its cancellation_details and metadata."
         )
     before = copy.deepcopy(subscription.data)
-    now = store.now()
+    now = clock.now()
     details = params.get("cancellation_details") or {}
     subscription.data.update(
         {

@@ -19,7 +19,7 @@ from stripe.params import (
     PromotionCodeUpdateParams,
 )
 
-from sandbox import errors, objects, store
+from sandbox import clock, errors, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
@@ -37,7 +37,7 @@ def _random_code(length: int = 8) -> str:
 
 def coupon_valid(data: dict) -> bool:
     """Stripe's computed ``valid``: not past ``redeem_by`` and not at ``max_redemptions``."""
-    if data.get("redeem_by") and data["redeem_by"] < store.now():
+    if data.get("redeem_by") and data["redeem_by"] < clock.now():
         return False
     if data.get("max_redemptions") is not None and data["times_redeemed"] >= data["max_redemptions"]:
         return False
@@ -60,7 +60,7 @@ def coupon_create(request, raw: dict) -> dict:
         "applies_to": {"products": params["applies_to"].get("products", [])}
         if params.get("applies_to")
         else None,
-        "created": store.now(),
+        "created": clock.now(),
         "currency": params["currency"].lower() if params.get("currency") else None,
         "currency_options": params.get("currency_options"),
         "duration": params.get("duration", "once"),
@@ -96,7 +96,7 @@ def _check_coupon(params: dict) -> None:
         raise errors.invalid(
             "duration_in_months", "duration_in_months is only allowed with duration=repeating."
         )
-    if params.get("redeem_by") and params["redeem_by"] > store.now() + FIVE_YEARS:
+    if params.get("redeem_by") and params["redeem_by"] > clock.now() + FIVE_YEARS:
         raise errors.invalid("redeem_by", "redeem_by can be at most 5 years in the future.")
     if params.get("max_redemptions") is not None and params["max_redemptions"] < 1:
         raise errors.invalid("max_redemptions", "max_redemptions must be a positive integer.")
@@ -166,7 +166,7 @@ def promotion_code_create(request, raw: dict) -> dict:
         "object": "promotion_code",
         "active": params.get("active", True),
         "code": code,
-        "created": store.now(),
+        "created": clock.now(),
         "customer": params.get("customer"),
         "customer_account": params.get("customer_account"),
         "expires_at": params.get("expires_at"),

@@ -12,7 +12,7 @@ from stripe.params import (
     ProductUpdateParams,
 )
 
-from sandbox import errors, objects, store
+from sandbox import clock, errors, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject
@@ -114,7 +114,7 @@ def _default_price(price_id: str, *, product_id: str) -> str | None:
 def _save_and_emit(product: ApiObject, *, before: dict, expand: list[str]) -> dict:
     previous = previous_attributes(before, product.data)
     if previous:
-        product.data["updated"] = store.now()
+        product.data["updated"] = clock.now()
         store.save(product)
         event_emit(type="product.updated", obj=product.data, previous=previous)
     return store.render(product, expand=expand)

@@ -7,7 +7,7 @@ import copy
 import stripe
 from stripe.params import RefundCreateParams, RefundListParams, RefundRetrieveParams
 
-from sandbox import errors, objects, store
+from sandbox import clock, errors, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
@@ -59,7 +59,7 @@ def refund_create(request, raw: dict) -> dict:
             "object": "refund",
             "amount": amount,
             "charge": charge.stripe_id,
-            "created": store.now(),
+            "created": clock.now(),
             "currency": data["currency"],
             "destination_details": None,
             "metadata": objects.apply_metadata({}, params.get("metadata")),

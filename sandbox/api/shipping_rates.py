@@ -12,7 +12,7 @@ from stripe.params import (
     ShippingRateUpdateParams,
 )
 
-from sandbox import errors, objects, store
+from sandbox import clock, errors, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
@@ -31,7 +31,7 @@ def shipping_rate_create(request, raw: dict) -> dict:
         "id": new_id("shr"),
         "object": "shipping_rate",
         "active": True,
-        "created": store.now(),
+        "created": clock.now(),
         "delivery_estimate": shape(stripe.ShippingRate.DeliveryEstimate, params.get("delivery_estimate")),
         "display_name": params["display_name"],
         "fixed_amount": {

@@ -6,7 +6,7 @@ import copy
 
 from stripe.params import TaxRateCreateParams, TaxRateListParams, TaxRateRetrieveParams, TaxRateUpdateParams
 
-from sandbox import errors, objects, store
+from sandbox import clock, errors, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
@@ -31,7 +31,7 @@ def tax_rate_data(
         "object": "tax_rate",
         "active": True,
         "country": country,
-        "created": store.now(),
+        "created": clock.now(),
         "description": description,
         "display_name": display_name,
         "effective_percentage": percentage,

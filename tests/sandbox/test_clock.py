@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
+import time
 
 import pytest
+import stripe
 from django.core.cache import cache
 from django.db import connection
 
@@ -311,3 +314,130 @@ def test_the_tick_reads_only_due_rows_through_its_indexes():
     assert "sandbox_session_settles_at" in explained[1]
     assert "sandbox_subscription_renews_at" in explained[2]
     assert "sandbox_session_complete_email" in explained[3]
+
+
+# One clock: everything the sandbox writes after an advance carries the advanced time.
+AHEAD = 25 * 3600
+STAMP_KEYS = frozenset({"created", "updated", "start", "start_date", "billing_cycle_anchor"})
+
+
+def _stamps(value, key: str = ""):
+    """Every (key, timestamp) the object records about when something happened."""
+    if isinstance(value, dict):
+        for child_key, child in value.items():
+            if child_key != "previous_attributes":  # an event's record of the values before it
+                yield from _stamps(child, child_key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _stamps(item, key)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if key in STAMP_KEYS or (key.endswith(("_at", "_start")) and not key.startswith("_")):
+            yield key, value
+
+
+def test_a_new_checkout_is_paid_after_the_clock_moves_25_hours(client, api, link):
+    # Before the one clock, expires_at came from wall time and expiry from the sandbox clock: a session
+    # opened after this advance was born expired and its page answered 410.
+    advanced = api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": AHEAD})["now"]
+    assert client.get(_path(link)).status_code == 200
+    session = _last_session(api)
+    paid = client.post(session["url"].removeprefix("http://testserver"), CARD)
+    assert paid.status_code == 302
+    assert advanced <= session["created"] <= clock.now()
+    assert session["expires_at"] == session["created"] + DAY
+    done = api.ok("get", f"checkout/sessions/{session['id']}", {"expand": ["payment_intent.latest_charge"]})
+    assert (done["status"], done["payment_status"]) == ("complete", "paid")
+    assert done["payment_intent"]["status"] == "succeeded"
+    assert done["payment_intent"]["created"] >= advanced
+    assert done["payment_intent"]["latest_charge"]["created"] >= advanced
+    completed = api.ok("get", "events", {"type": "checkout.session.completed"})["data"]
+    assert [event["data"]["object"]["id"] for event in completed] == [session["id"]]
+    assert completed[0]["created"] >= advanced
+    # A day later (sandbox time) a session opened after the advance expires like any other.
+    clock.clock_advance(seconds=DAY)
+    client.get(_path(link))
+    assert _last_session(api)["status"] == "open"
+    clock.clock_advance(seconds=DAY + 1)
+    assert _last_session(api)["status"] == "expired"
+
+
+def test_a_checkout_opened_after_the_developer_page_advances_is_payable(staff_client, api, link):
+    staff_client.post("/sandbox/clock/advance", {"seconds": AHEAD})
+    staff_client.get(_path(link))
+    opened = _last_session(api)
+    response = staff_client.post(opened["url"].removeprefix("http://testserver"), CARD)
+    assert response.status_code == 302
+    session = _last_session(api)
+    assert (session["status"], session["payment_status"]) == ("complete", "paid")
+    assert session["expires_at"] == session["created"] + DAY
+    assert session["created"] >= clock.now() - 60 > int(time.time()) + AHEAD - 120
+
+
+def test_every_object_written_after_an_advance_carries_the_sandbox_time(client, api):
+    clock.clock_advance(seconds=AHEAD)
+    advanced = clock.now()
+    first = ApiObject.objects.order_by("-seq").values_list("seq", flat=True).first()
+    product = api.ok("post", "products", {"name": "T-shirt"})
+    assert product["created"] >= advanced
+    api.ok("post", f"products/{product['id']}", {"name": "T-shirt, blue"})
+    price = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 1500})
+    coupon = api.ok("post", "coupons", {"percent_off": 10})
+    api.ok(
+        "post", "promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]}, "code": "LATER"}
+    )
+    api.ok("post", "tax_rates", {"display_name": "VAT", "percentage": 20, "inclusive": False})
+    api.ok(
+        "post",
+        "shipping_rates",
+        {"display_name": "Post", "type": "fixed_amount", "fixed_amount": {"amount": 500, "currency": "usd"}},
+    )
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [{"price": price["id"], "quantity": 1}], "allow_promotion_codes": True},
+    )
+    client.post(_path(link), {**CARD, "promotion_code": "LATER"})
+    paid = _last_session(api)
+    assert paid["payment_status"] == "paid"
+    api.ok("post", "refunds", {"payment_intent": paid["payment_intent"], "amount": 100})
+    subscription = _monthly_subscription(client, api, product)
+    api.delete(f"subscriptions/{subscription['id']}")
+
+    rows = list(ApiObject.objects.filter(seq__gt=first or 0))
+    assert {"payment_intent", "charge", "refund", "event", "subscription", "invoice"} <= {
+        r.type for r in rows
+    }
+    late = [
+        (row.type, row.stripe_id, key, stamp)
+        for row in rows
+        for key, stamp in [("row.created", row.created), *_stamps(row.data)]
+        if stamp < advanced
+    ]
+    assert late == []
+    canceled = api.ok("get", f"subscriptions/{subscription['id']}")
+    assert canceled["canceled_at"] >= advanced
+    assert api.ok("get", f"products/{product['id']}")["updated"] >= advanced
+
+
+def test_a_card_expiring_this_month_is_expired_once_the_clock_passes_the_month(client, link):
+    today = datetime.datetime.now(datetime.UTC).date()
+    this_month = f"{today.month:02d}/{today.year % 100:02d}"
+    clock.clock_advance(seconds=32 * DAY)
+    response = client.post(_path(link), {**CARD, "card_expiry": this_month})
+    assert response.status_code == 200
+    assert b"expir" in response.content.lower()
+    assert ApiObject.objects.filter(type="checkout.session", data__status="open").exists()
+
+
+def test_webhook_signatures_stay_on_wall_time_while_events_follow_the_sandbox(client, api, link, receiver):
+    endpoint = api.ok(
+        "post", "webhook_endpoints", {"url": receiver.url, "enabled_events": ["checkout.session.completed"]}
+    )
+    advanced = clock.clock_advance(seconds=AHEAD)
+    assert client.post(_path(link), CARD).status_code == 302
+    sent = receiver.requests[0]
+    # The receiver checks ``t`` against its own clock (300 s tolerance), as with Stripe's real deliveries.
+    assert stripe.WebhookSignature.verify_header(
+        sent.body, sent.headers["Stripe-Signature"], endpoint["secret"], 300
+    )
+    assert json.loads(sent.body)["created"] >= advanced
