@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox import account, clock, delivery
+from sandbox import account, clock, delivery, limits
 from sandbox.models import ApiObject, WebhookDelivery
 
 EVENTS_SHOWN = 50
+CLOCK_PAST_MAX_TIMESTAMP = gettext_lazy("The sandbox clock cannot go past the year 9999.")
 
 
 class AccountForm(forms.Form):
@@ -38,11 +39,25 @@ class AccountForm(forms.Form):
 
 
 class ClockForm(forms.Form):
-    seconds = forms.IntegerField(label=gettext_lazy("Advance the sandbox clock by (seconds)"), min_value=1)
+    seconds = forms.IntegerField(
+        label=gettext_lazy("Advance the sandbox clock by (seconds)"),
+        min_value=1,
+        max_value=limits.MAX_CLOCK_ADVANCE,
+    )
+
+    def clean_seconds(self) -> int:
+        seconds = self.cleaned_data["seconds"]
+        if clock.now() + seconds > limits.MAX_TIMESTAMP:
+            raise forms.ValidationError(CLOCK_PAST_MAX_TIMESTAMP)
+        return seconds
 
 
 @require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
+    return _events_page(request, clock_form=ClockForm())
+
+
+def _events_page(request: HttpRequest, *, clock_form: ClockForm, status: int = 200) -> HttpResponse:
     events = list(ApiObject.objects.filter(type="event").order_by("-seq")[:EVENTS_SHOWN])
     deliveries = WebhookDelivery.objects.filter(event_id__in=[e.stripe_id for e in events]).prefetch_related(
         "attempt_rows"
@@ -52,8 +67,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
         by_event.setdefault(row.event_id, []).append(row)
     rows = [{"event": e.data, "deliveries": by_event.get(e.stripe_id, [])} for e in events]
     endpoints = [e.data for e in ApiObject.objects.filter(type="webhook_endpoint").order_by("-seq")]
-    context = {"rows": rows, "endpoints": endpoints, "clock_form": ClockForm(), "now": clock.now()}
-    return render(request, "sandbox/events.html", context)
+    context = {"rows": rows, "endpoints": endpoints, "clock_form": clock_form, "now": clock.now()}
+    return render(request, "sandbox/events.html", context, status=status)
 
 
 @require_POST
@@ -68,9 +83,11 @@ def delivery_resend_view(request: HttpRequest, delivery_id: int) -> HttpResponse
 @require_POST
 def clock_advance_view(request: HttpRequest) -> HttpResponse:
     form = ClockForm(request.POST)
-    if form.is_valid():
-        clock.clock_advance(seconds=form.cleaned_data["seconds"])
-        messages.success(request, _("The sandbox clock moved forward."))
+    if not form.is_valid():
+        # The page again, with the error next to the field (nothing moved).
+        return _events_page(request, clock_form=form, status=400)
+    clock.clock_advance(seconds=form.cleaned_data["seconds"])
+    messages.success(request, _("The sandbox clock moved forward."))
     return redirect("sandbox:events")
 
 

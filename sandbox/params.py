@@ -9,6 +9,8 @@ they cannot unset, and enum values. Endpoint code then applies only the business
 from __future__ import annotations
 
 import functools
+import math
+import re
 import sys
 import types
 import typing
@@ -17,12 +19,17 @@ from decimal import Decimal, InvalidOperation
 import typing_extensions
 from stripe._request_options import RequestOptions
 
-from sandbox import errors
+from sandbox import errors, limits
 from sandbox.encoding import param_name
 
 # The SDK's RequestOptions are client options (api_key, idempotency_key…), never sent as parameters.
 _OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 _NOT_REQUIRED = (typing.NotRequired, typing_extensions.NotRequired)
+_INTEGER = re.compile(r"-?[0-9]+")
+# ``ProductCreateParams`` → ``Product``: the resource whose limits (limits.RESOURCE_STRINGS) apply.
+_RESOURCE = re.compile(
+    r"^(?P<name>[A-Z][A-Za-z]*?)(?:Create|Update|List|Retrieve|Delete|Search|Expire|Capture)"
+)
 
 
 def _resolve(tp, module_globals: dict):
@@ -70,19 +77,23 @@ def _union_args(tp) -> tuple:
     return (tp,)
 
 
-def validate(raw: dict, params_cls: type, *, path: list[str] | None = None) -> dict:
-    """Check ``raw`` (from encoding.parse_form) against ``params_cls``; return typed values.
+def validate(raw: dict, params_cls: type, *, path: list[str] | None = None, resource: str = "") -> dict:
+    """Check ``raw`` (from encoding.parse_form) against ``params_cls`` and Stripe's limits (limits.py);
+    return typed values.
 
     ``""`` is kept as ``""`` where the SDK allows it (meaning "unset"); handlers map it to null.
     """
     path = path or []
+    if not path:
+        match = _RESOURCE.match(params_cls.__name__)
+        resource = match["name"] if match else ""
     fields, required = fields_of(params_cls)
     result = {}
     for name, value in raw.items():
         if name not in fields:
             raise errors.unknown(param_name([*path, name]))
         tp, module_globals = fields[name]
-        result[name] = _coerce(value, tp, module_globals, [*path, name])
+        result[name] = _coerce(value, tp, module_globals, [*path, name], resource)
     for name in sorted(required - raw.keys()):
         raise errors.missing(param_name([*path, name]))
     return result
@@ -95,7 +106,7 @@ def _empty_allowed(options: tuple) -> bool:
     )
 
 
-def _coerce(value, tp, module_globals: dict, path: list[str]):
+def _coerce(value, tp, module_globals: dict, path: list[str], resource: str):
     name = param_name(path)
     options = tuple(_resolve(o, module_globals) for o in _union_args(tp))
     if value == "":
@@ -115,11 +126,13 @@ def _coerce(value, tp, module_globals: dict, path: list[str]):
     last_error = None
     for option in options:
         try:
-            return _coerce_one(value, option, module_globals, path)
+            return _coerce_one(value, option, module_globals, path, resource)
         except errors.ApiError as exc:
             if exc.code in ("parameter_unknown", "parameter_missing") or len(options) == 1:
                 raise
-            last_error = exc
+            # The most specific failure (``created[gt]`` rather than ``created``) says what to fix.
+            if last_error is None or len(exc.param or "") >= len(last_error.param or ""):
+                last_error = exc
     raise last_error or errors.invalid(name, f"Invalid value for {name}.")
 
 
@@ -131,25 +144,33 @@ def _is_metadata(options: tuple) -> bool:
     return any(typing_extensions.get_origin(o) in (dict, dict) or _is_untyped_object(o) for o in options)
 
 
-def _coerce_one(value, tp, module_globals: dict, path: list[str]):
+def _coerce_one(value, tp, module_globals: dict, path: list[str], resource: str):
     name = param_name(path)
     origin = typing_extensions.get_origin(tp)
     if _is_typeddict(tp):
         if not isinstance(value, dict):
             raise errors.invalid(name, f"Invalid object: {name} must be a hash.")
-        return validate(value, tp, path=path)
+        return validate(value, tp, path=path, resource=resource)
     if origin in (list, list):
         (item_tp,) = typing_extensions.get_args(tp)
         items = _as_list(value, name)
-        return [_coerce(item, item_tp, module_globals, [*path, str(i)]) for i, item in enumerate(items)]
+        return [
+            _coerce(item, item_tp, module_globals, [*path, str(i)], resource) for i, item in enumerate(items)
+        ]
     if origin in (dict, dict) or _is_untyped_object(tp):
         if not isinstance(value, dict):
             raise errors.invalid(name, f"Invalid hash: {name} must be a hash.")
         args = typing_extensions.get_args(tp)
         value_tp = _resolve(args[-1], module_globals) if args else None
+        if path[-1] == "currency_options":
+            for key in value:
+                _check_currency(key, param_name([*path, key]))
         if value_tp is not None and _is_typeddict(value_tp):
             # A map of objects (``currency_options[eur][unit_amount]``): each value has its own schema.
-            return {key: _coerce(item, value_tp, module_globals, [*path, key]) for key, item in value.items()}
+            return {
+                key: _coerce(item, value_tp, module_globals, [*path, key], resource)
+                for key, item in value.items()
+            }
         return value
     if isinstance(value, dict):
         raise errors.invalid(name, f"Invalid {name}: expected a scalar value, got a hash.")
@@ -163,23 +184,89 @@ def _coerce_one(value, tp, module_globals: dict, path: list[str]):
             raise errors.invalid(name, f"Invalid boolean: {value}")
         return value == "true"
     if tp is int:
-        try:
-            return int(value)
-        except ValueError:
-            raise errors.invalid(
-                name, f"Invalid integer: {value}", code="parameter_invalid_integer"
-            ) from None
+        return _integer(value, name, path, resource)
     if tp is float:
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise errors.invalid(name, f"Invalid decimal: {value}") from None
+            number = math.nan
+        if not math.isfinite(number):
+            raise errors.invalid(name, f"Invalid decimal: {_shown(value)}")
+        return number
     if tp is Decimal:
-        try:
-            return str(Decimal(value))
-        except InvalidOperation:
-            raise errors.invalid(name, f"Invalid decimal: {value}") from None
+        return _decimal(value, name, path)
+    return _string(value, name, path, resource)
+
+
+def _shown(value: str) -> str:
+    """A value as error messages quote it: long ones cut, like Stripe's ``Lottery Re...iting line``."""
+    return value if len(value) <= 40 else f"{value[:10]}...{value[-10:]}"
+
+
+def _integer(value: str, name: str, path: list[str], resource: str) -> int:
+    # Digits only: Python's int() would also take "1_000", " 7" and non-ASCII digits.
+    if not _INTEGER.fullmatch(value) or len(value) > 20 or abs(int(value)) > limits.MAX_INTEGER:
+        raise errors.invalid(name, f"Invalid integer: {_shown(value)}", code="parameter_invalid_integer")
+    number = int(value)
+    if limits.matches(path, limits.AMOUNTS):
+        _check_amount(number, name)
+    elif number > limits.MAX_COUNT and limits.matches(path, limits.COUNTS):
+        raise errors.invalid(
+            name,
+            f"Invalid integer: {value}; must be at most {limits.MAX_COUNT}",
+            code="parameter_invalid_integer",
+        )
+    if tuple(path) in limits.FUTURE_TIMESTAMPS.get(resource, ()):
+        from sandbox import clock  # the sandbox's own time, which expiry is checked against
+
+        if number <= clock.now():
+            raise errors.invalid(name, "Invalid timestamp: must be an integer Unix timestamp in the future.")
+    return number
+
+
+def _check_amount(amount: int | Decimal, name: str) -> None:
+    if amount > limits.MAX_AMOUNT:
+        raise errors.invalid(
+            name,
+            f"This value must be less than or equal to {limits.MAX_AMOUNT} (it currently is "
+            f"'{_shown(str(amount))}').",
+            code="amount_too_large",
+        )
+
+
+def _decimal(value: str, name: str, path: list[str]) -> str:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    # NaN, Infinity and 1e-999999 are numbers to Decimal, not to Stripe.
+    if not number.is_finite() or number.as_tuple().exponent < -limits.MAX_DECIMAL_PLACES:
+        raise errors.invalid(
+            name,
+            f"Invalid decimal: {_shown(value)}; must be a number with at most {limits.MAX_DECIMAL_PLACES} "
+            "decimal places",
+        )
+    if limits.matches(path, limits.AMOUNTS):
+        _check_amount(number, name)
+    return str(number)
+
+
+def _string(value: str, name: str, path: list[str], resource: str) -> str:
+    maximum = limits.string_max(resource, path)
+    if len(value) > maximum:
+        raise errors.invalid(name, f"Invalid string: {_shown(value)}; must be at most {maximum} characters")
+    if limits.is_currency(path):
+        _check_currency(value, name)
     return value
+
+
+def _check_currency(value: str, name: str) -> None:
+    if value.lower() not in limits.CURRENCIES:
+        raise errors.invalid(
+            name,
+            f"Invalid currency: {_shown(value)}. Stripe currently supports these currencies: "
+            + ", ".join(sorted(limits.CURRENCIES)),
+        )
 
 
 def _as_list(value, name: str) -> list:

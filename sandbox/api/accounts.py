@@ -45,4 +45,4 @@ def connected_account_retrieve(request, raw: dict, account_id: str) -> dict:
 def connected_account_list(request, raw: dict) -> dict:
     params = validate(raw, AccountListParams)
     queryset = created_filter(ApiObject.objects.filter(type="connected_account"), params.get("created"))
-    return list_page(queryset, params, url="/v1/accounts")
+    return list_page(queryset, params, url="/v1/accounts", kind="connected_account")

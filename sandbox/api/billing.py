@@ -37,7 +37,7 @@ def subscription_list(request, raw: dict) -> dict:
         queryset = queryset.filter(data__status=status)
     elif not status:
         queryset = queryset.exclude(data__status="canceled")
-    return list_page(queryset, params, url="/v1/subscriptions")
+    return list_page(queryset, params, url="/v1/subscriptions", kind="subscription")
 
 
 def subscription_cancel(request, raw: dict, subscription_id: str) -> dict:
@@ -58,6 +58,7 @@ def subscription_cancel(request, raw: dict, subscription_id: str) -> dict:
             "cancellation_details": {
                 "comment": details.get("comment") or None,
                 "feedback": details.get("feedback") or None,
+                "feedback_option": None,
                 "reason": "cancellation_requested",
             },
         }
@@ -86,4 +87,4 @@ def invoice_list(request, raw: dict) -> dict:
         queryset = queryset.filter(data__status=params["status"])
     if params.get("subscription"):
         queryset = queryset.filter(data__parent__subscription_details__subscription=params["subscription"])
-    return list_page(queryset, params, url="/v1/invoices")
+    return list_page(queryset, params, url="/v1/invoices", kind="invoice")

@@ -43,7 +43,7 @@ def session_list(request, raw: dict) -> dict:
             queryset = queryset.filter(**{f"data__{field}": params[field]})
     if params.get("customer_details", {}).get("email"):
         queryset = queryset.filter(data__customer_details__email=params["customer_details"]["email"])
-    return list_page(queryset, params, url="/v1/checkout/sessions")
+    return list_page(queryset, params, url="/v1/checkout/sessions", kind="checkout.session")
 
 
 def session_line_items(request, raw: dict, session_id: str) -> dict:

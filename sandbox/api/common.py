@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from sandbox import store
+from sandbox import errors, store
 from sandbox.models import ApiObject
 
 
-def list_page(queryset: QuerySet[ApiObject], params: dict, *, url: str) -> dict:
-    """Page ``queryset`` with the validated ``limit``/``starting_after``/``ending_before``/``expand``."""
+def list_page(queryset: QuerySet[ApiObject], params: dict, *, url: str, kind: str) -> dict:
+    """Page ``queryset`` (objects of type ``kind``) with the validated ``limit``/``starting_after``/
+    ``ending_before``/``expand``.
+
+    A cursor must name an object of the list's own type: Stripe answers another type's id (a price id
+    to ``GET /v1/products``) as it answers an unknown id, 400 ``resource_missing`` on the parameter.
+    """
+    for param in ("starting_after", "ending_before"):
+        cursor = params.get(param)
+        if cursor and not ApiObject.objects.filter(type=kind, stripe_id=cursor).exists():
+            raise errors.ApiError(
+                f"No such {store.KIND_NAMES.get(kind, kind)}: '{cursor}'",
+                code="resource_missing",
+                param=param,
+            )
     expand = [path.removeprefix("data.") for path in params.get("expand", []) if path.startswith("data.")]
     return store.page(
         queryset,
@@ -33,8 +46,6 @@ def created_filter(queryset: QuerySet[ApiObject], created) -> QuerySet[ApiObject
 
 def page_of_items(items: list[dict], params: dict, *, url: str) -> dict:
     """Page an embedded list (line items) kept in order of creation."""
-    from sandbox import errors
-
     limit = params.get("limit") or 10
     if not 1 <= limit <= store.MAX_LIST_LIMIT:
         raise errors.invalid("limit", f"Invalid limit: must be between 1 and {store.MAX_LIST_LIMIT}")

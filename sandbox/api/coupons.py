@@ -130,7 +130,7 @@ def coupon_update(request, raw: dict, coupon_id: str) -> dict:
 def coupon_list(request, raw: dict) -> dict:
     params = validate(raw, CouponListParams)
     queryset = created_filter(ApiObject.objects.filter(type="coupon"), params.get("created"))
-    return list_page(queryset, params, url="/v1/coupons")
+    return list_page(queryset, params, url="/v1/coupons", kind="coupon")
 
 
 def coupon_delete(request, raw: dict, coupon_id: str) -> dict:
@@ -232,4 +232,4 @@ def promotion_code_list(request, raw: dict) -> dict:
         queryset = queryset.filter(data__promotion__coupon=params["coupon"])
     if params.get("customer"):
         queryset = queryset.filter(data__customer=params["customer"])
-    return list_page(queryset, params, url="/v1/promotion_codes")
+    return list_page(queryset, params, url="/v1/promotion_codes", kind="promotion_code")

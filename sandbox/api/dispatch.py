@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import orjson
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -25,23 +27,45 @@ _NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization header, "
     "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
 )
+# Printable ASCII and short enough to store (IdempotencyRecord.api_key holds 255).
+_KEY = re.compile(r"sk_test_[!-~]{1,200}")
 
 
 def _api_key(request: HttpRequest) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "basic":
-        # curl -u sk_test_…: sends the key as the Basic user name.
-        value = base64.b64decode(value.encode()).decode(errors="replace").partition(":")[0]
+        value = _basic_user(value)
     elif scheme.lower() != "bearer":
         value = ""
     value = value.strip()
     if not value:
         raise errors.ApiError(_NO_KEY, status=401)
-    if not value.startswith("sk_test_"):
-        masked = value[:8] + "*" * max(0, len(value) - 12) + value[-4:]
+    if not _KEY.fullmatch(value):
+        shown = value[:200]
+        masked = shown[:8] + "*" * max(0, len(shown) - 12) + shown[-4:]
         raise errors.ApiError(f"Invalid API Key provided: {masked}", status=401)
     return value
+
+
+def _basic_user(value: str) -> str:
+    """curl -u sk_test_…: sends the key as the Basic user name; a value that does not decode is no key."""
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+    except ValueError:  # binascii.Error, non-ASCII text and UnicodeDecodeError are all ValueErrors
+        return ""
+
+
+def _body(request: HttpRequest) -> str:
+    """The POST body as text; over DATA_UPLOAD_MAX_MEMORY_SIZE, Stripe's error rather than Django's page.
+
+    400, not 413: Stripe documents no 413, and its SDKs read a 400 as the InvalidRequestError it is.
+    """
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise errors.ApiError("The request body is too large. Send fewer or shorter parameters.") from None
+    return raw.decode("utf-8", errors="replace")
 
 
 def _json_response(status: int, body: dict, *, request_id: str) -> HttpResponse:
@@ -74,6 +98,10 @@ def _idempotent(request, *, api_key: str, key: str, body: str, run) -> tuple[int
     """
     if len(key) > 255:
         raise errors.invalid("idempotency_key", "Idempotency keys are up to 255 characters long.")
+    if "\x00" in key:
+        raise errors.invalid(
+            "idempotency_key", "Idempotency keys cannot contain NUL.", code="invalid_characters"
+        )
     request_hash = _request_hash(request, body)
     for _ in range(2):
         try:
@@ -130,12 +158,12 @@ def endpoint(**handlers: Handler):
                 raise errors.ApiError(
                     f"Unrecognized request URL ({request.method}: {request.path}).", status=404
                 )
-            body = request.body.decode("utf-8", errors="replace") if request.method == "POST" else ""
+            body = _body(request) if request.method == "POST" else ""
             source = body if request.method == "POST" else request.META.get("QUERY_STRING", "")
             try:
                 raw = parse_form(source)
             except EncodingError as exc:
-                raise errors.invalid(exc.key, str(exc)) from None
+                raise errors.invalid(exc.key, str(exc), code=exc.code) from None
 
             def run() -> tuple[int, dict]:
                 if request.method == "GET":

@@ -26,4 +26,4 @@ def event_list(request, raw: dict) -> dict:
             queryset = queryset.filter(key=event_type)
     if params.get("types"):
         queryset = queryset.filter(key__in=params["types"])
-    return list_page(queryset, params, url="/v1/events")
+    return list_page(queryset, params, url="/v1/events", kind="event")

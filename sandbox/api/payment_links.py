@@ -110,6 +110,9 @@ def _apply_options(data: dict, params: dict) -> None:
     for field, cls in _SHAPED.items():
         if field in params:
             data[field] = shape(cls, params[field])
+    # Stripe leaves name_collection out of the link until it is set (PaymentLinks.ts: ``name_collection?:``).
+    if data.get("name_collection") is None:
+        data.pop("name_collection", None)
     if data["custom_text"] is None:
         data["custom_text"] = copy.deepcopy(objects.PAYMENT_LINK_DEFAULTS["custom_text"])
     if "custom_fields" in params:
@@ -201,10 +204,7 @@ def _subscription_data(given: dict, current: dict | None) -> dict:
     result["invoice_settings"] = result["invoice_settings"] or {"issuer": {"type": "self"}}
     settings_shape = stripe.PaymentLink.SubscriptionData.InvoiceSettings
     result["invoice_settings"] = shape(settings_shape, result["invoice_settings"])
-    result["invoice_settings"]["issuer"] = result["invoice_settings"]["issuer"] or {
-        "account": None,
-        "type": "self",
-    }
+    result["invoice_settings"]["issuer"] = result["invoice_settings"]["issuer"] or {"type": "self"}
     result["metadata"] = (
         objects.apply_metadata({}, given["metadata"])
         if "metadata" in given
@@ -269,7 +269,7 @@ def payment_link_list(request, raw: dict) -> dict:
     queryset = ApiObject.objects.filter(type="payment_link")
     if "active" in params:
         queryset = queryset.filter(data__active=params["active"])
-    return list_page(queryset, params, url="/v1/payment_links")
+    return list_page(queryset, params, url="/v1/payment_links", kind="payment_link")
 
 
 def link_line_items(link: ApiObject) -> list[dict]:

@@ -232,4 +232,4 @@ def price_list(request, raw: dict) -> dict:
         queryset = queryset.filter(key__in=params["lookup_keys"])
     if params.get("recurring", {}).get("interval"):
         queryset = queryset.filter(data__recurring__interval=params["recurring"]["interval"])
-    return list_page(queryset, params, url="/v1/prices")
+    return list_page(queryset, params, url="/v1/prices", kind="price")

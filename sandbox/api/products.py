@@ -128,7 +128,7 @@ def product_list(request, raw: dict) -> dict:
             queryset = queryset.filter(**{f"data__{field}": params[field]})
     if params.get("ids"):
         queryset = queryset.filter(stripe_id__in=params["ids"])
-    return list_page(queryset, params, url="/v1/products")
+    return list_page(queryset, params, url="/v1/products", kind="product")
 
 
 def product_delete(request, raw: dict, product_id: str) -> dict:

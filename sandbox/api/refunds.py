@@ -90,4 +90,4 @@ def refund_list(request, raw: dict) -> dict:
         queryset = queryset.filter(parent=params["charge"])
     if params.get("payment_intent"):
         queryset = queryset.filter(data__payment_intent=params["payment_intent"])
-    return list_page(queryset, params, url="/v1/refunds")
+    return list_page(queryset, params, url="/v1/refunds", kind="refund")

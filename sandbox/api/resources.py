@@ -33,7 +33,7 @@ def payment_intent_list(request, raw: dict) -> dict:
     queryset = created_filter(ApiObject.objects.filter(type="payment_intent"), params.get("created"))
     if params.get("customer"):
         queryset = queryset.filter(data__customer=params["customer"])
-    return list_page(queryset, params, url="/v1/payment_intents")
+    return list_page(queryset, params, url="/v1/payment_intents", kind="payment_intent")
 
 
 def customer_retrieve(request, raw: dict, customer_id: str) -> dict:
@@ -46,7 +46,7 @@ def customer_list(request, raw: dict) -> dict:
     queryset = created_filter(ApiObject.objects.filter(type="customer"), params.get("created"))
     if params.get("email"):
         queryset = queryset.filter(data__email=params["email"])
-    return list_page(queryset, params, url="/v1/customers")
+    return list_page(queryset, params, url="/v1/customers", kind="customer")
 
 
 def charge_retrieve(request, raw: dict, charge_id: str) -> dict:
@@ -61,7 +61,7 @@ def charge_list(request, raw: dict) -> dict:
         queryset = queryset.filter(parent=params["payment_intent"])
     if params.get("customer"):
         queryset = queryset.filter(data__customer=params["customer"])
-    return list_page(queryset, params, url="/v1/charges")
+    return list_page(queryset, params, url="/v1/charges", kind="charge")
 
 
 def payment_intent_capture(request, raw: dict, intent_id: str) -> dict:

@@ -20,6 +20,7 @@ from sandbox.params import validate
 _CLAUSE = re.compile(
     r"""^(?P<neg>-)?(?P<field>metadata\['[^']+'\]|[a-z_.]+)\s*(?P<op>:|~|>=|<=|>|<)\s*(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s]+)$"""
 )
+_RANGE = (">", ">=", "<", "<=")
 FIELDS = {
     "product": {"active", "description", "name", "shippable", "url", "created", "type", "id"},
     "price": {
@@ -58,6 +59,8 @@ def _parse(query: str, kind: str) -> tuple[str, list[dict]]:
                 raise errors.invalid("query", f"Values must be quoted: {raw}") from None
         if match["op"] == "~" and len(str(value)) < 3:
             raise errors.invalid("query", "Substring matching needs at least 3 characters.")
+        if match["op"] in _RANGE and (isinstance(value, bool) or not isinstance(value, int)):
+            raise errors.invalid("query", f"The {match['op']} operator compares numbers only, not {raw}.")
         clauses.append({"neg": bool(match["neg"]), "field": field, "op": match["op"], "value": value})
     return (joiners.pop() if joiners else "AND"), clauses
 
@@ -75,11 +78,10 @@ def _matches(data: dict, clause: dict) -> bool:
         result = str(actual).lower() == str(value).lower() if actual is not None else False
     elif op == "~":
         result = isinstance(actual, str) and str(value).lower() in actual.lower()
+    elif isinstance(actual, bool) or not isinstance(actual, int | float):
+        result = False  # a range on a text field (name>5) matches nothing rather than failing
     else:
-        result = (
-            actual is not None
-            and {">": actual > value, ">=": actual >= value, "<": actual < value, "<=": actual <= value}[op]
-        )
+        result = {">": actual > value, ">=": actual >= value, "<": actual < value, "<=": actual <= value}[op]
     return result != clause["neg"]
 
 
@@ -90,7 +92,7 @@ def _search(raw: dict, *, kind: str, params_cls: type, url: str) -> dict:
     limit = params.get("limit", 10)
     if not 1 <= limit <= store.MAX_LIST_LIMIT:
         raise errors.invalid("limit", f"Invalid limit: must be between 1 and {store.MAX_LIST_LIMIT}")
-    offset = int(base64.urlsafe_b64decode(params["page"]).decode()) if params.get("page") else 0
+    offset = _page_offset(params.get("page"))
     queryset = ApiObject.objects.filter(type=kind).order_by("-seq")
     if kind == "price":
         queryset = queryset.filter(data___inline=False)
@@ -105,6 +107,19 @@ def _search(raw: dict, *, kind: str, params_cls: type, url: str) -> dict:
         "next_page": base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if has_more else None,
         "url": url,
     }
+
+
+def _page_offset(token: str | None) -> int:
+    """The offset a ``next_page`` token carries; any other token is Stripe's 400 on ``page``."""
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError
+        text = ""
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise errors.invalid("page", f"Invalid page: {token[:40]}")
+    return int(text)
 
 
 def product_search(request, raw: dict) -> dict:

@@ -83,4 +83,4 @@ def shipping_rate_list(request, raw: dict) -> dict:
         queryset = queryset.filter(data__active=params["active"])
     if params.get("currency"):
         queryset = queryset.filter(data__fixed_amount__currency=params["currency"].lower())
-    return list_page(queryset, params, url="/v1/shipping_rates")
+    return list_page(queryset, params, url="/v1/shipping_rates", kind="shipping_rate")

@@ -97,4 +97,4 @@ def tax_rate_list(request, raw: dict) -> dict:
         queryset = queryset.filter(data__active=params["active"])
     if "inclusive" in params:
         queryset = queryset.filter(data__inclusive=params["inclusive"])
-    return list_page(queryset, params, url="/v1/tax_rates")
+    return list_page(queryset, params, url="/v1/tax_rates", kind="tax_rate")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox import clock, errors
+import re
+
+from sandbox import clock, errors, limits
 
 
 def sandbox_clock_advance(request, raw: dict) -> dict:
@@ -12,14 +14,21 @@ def sandbox_clock_advance(request, raw: dict) -> dict:
         raise errors.unknown(sorted(unknown)[0])
     if "seconds" not in raw:
         raise errors.missing("seconds")
-    try:
-        seconds = int(raw["seconds"])
-    except (TypeError, ValueError):
+    value = raw["seconds"]
+    # Digits only (int() would take "1_000"); more than 20 is out of every range below anyway.
+    if not isinstance(value, str) or not re.fullmatch(r"-?[0-9]{1,20}", value):
         raise errors.invalid(
-            "seconds", f"Invalid integer: {raw['seconds']}", code="parameter_invalid_integer"
-        ) from None
+            "seconds", f"Invalid integer: {str(value)[:40]}", code="parameter_invalid_integer"
+        )
+    seconds = int(value)
     if seconds < 0:
         raise errors.invalid("seconds", "The sandbox clock only moves forward.")
+    if seconds > limits.MAX_CLOCK_ADVANCE:
+        raise errors.invalid(
+            "seconds", f"One advance moves the sandbox clock at most {limits.MAX_CLOCK_ADVANCE} seconds."
+        )
+    if clock.now() + seconds > limits.MAX_TIMESTAMP:
+        raise errors.invalid("seconds", "The sandbox clock cannot go past the year 9999.")
     now = clock.clock_advance(seconds=seconds)
     return {"object": "sandbox_clock", "now": now}
 

@@ -70,7 +70,12 @@ def webhook_endpoint_update(request, raw: dict, endpoint_id: str) -> dict:
 
 def webhook_endpoint_list(request, raw: dict) -> dict:
     params = validate(raw, WebhookEndpointListParams)
-    return list_page(ApiObject.objects.filter(type="webhook_endpoint"), params, url="/v1/webhook_endpoints")
+    return list_page(
+        ApiObject.objects.filter(type="webhook_endpoint"),
+        params,
+        url="/v1/webhook_endpoints",
+        kind="webhook_endpoint",
+    )
 
 
 def webhook_endpoint_delete(request, raw: dict, endpoint_id: str) -> dict:
