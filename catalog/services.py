@@ -6,11 +6,14 @@ carries an idempotency key derived from the form or the record).
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
@@ -117,9 +120,9 @@ def product_create_with_price(
     return product
 
 
-def product_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Product:
-    """Store Stripe's product locally (create or update by id); an older event never overwrites newer
-    state."""
+def product_fields_from_stripe(data: dict) -> dict:
+    """The product's columns from Stripe's object, validated (StripeObjectInvalid if they do not fit):
+    what the sync stores and what the ``product.*`` webhook handler writes."""
     fields = {
         "name": data.get("name") or "",
         "description": data.get("description") or "",
@@ -129,6 +132,13 @@ def product_sync_from_stripe(*, data: dict, event_created: int | None = None) ->
         "unit_label": data.get("unit_label") or "",
         "metadata": data.get("metadata") or {},
     }
+    return stripe_fields_validate(Product, stripe_id=data["id"], fields=fields)
+
+
+def product_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Product:
+    """Store Stripe's product locally (create or update by id); an older event never overwrites newer
+    state."""
+    fields = product_fields_from_stripe(data)
     return _sync(Product, stripe_id=data["id"], fields=fields, event_created=event_created)
 
 
@@ -242,16 +252,16 @@ def _tiers_validate(tiers: list[dict]) -> None:
             raise ValidationError({"tiers": TIERS_LAST_UNBOUNDED})
 
 
-def price_sync_from_stripe(
-    *, data: dict, product: Product | None = None, event_created: int | None = None
-) -> Price:
-    """Store Stripe's price locally (create or update by id); an older event never overwrites newer state."""
-    if product is None:
-        product = Product.objects.get(stripe_id=_id_of(data["product"]))
+# What Stripe lets change on a price after its creation: all that a ``price.updated`` event can bring.
+PRICE_MUTABLE_FIELDS = ("active", "nickname", "lookup_key", "metadata", "tax_behavior")
+
+
+def price_fields_from_stripe(data: dict, *, only: tuple[str, ...] | None = None) -> dict:
+    """The price's columns (all, or ``only`` these) from Stripe's object, validated (StripeObjectInvalid if
+    they do not fit), its product apart: what the sync stores and what the ``price.*`` handler writes."""
     recurring = data.get("recurring") or {}
     fields = {
-        "product": product,
-        "currency": data["currency"],
+        "currency": data.get("currency") or "",
         "unit_amount": data.get("unit_amount"),
         "type": data.get("type") or Price.Type.ONE_TIME,
         "billing_scheme": data.get("billing_scheme") or Price.BillingScheme.PER_UNIT,
@@ -267,6 +277,19 @@ def price_sync_from_stripe(
         "active": bool(data.get("active", True)),
         "metadata": data.get("metadata") or {},
     }
+    if only is not None:
+        fields = {name: fields[name] for name in only}
+    return stripe_fields_validate(Price, stripe_id=data["id"], fields=fields)
+
+
+def price_sync_from_stripe(
+    *, data: dict, product: Product | None = None, event_created: int | None = None
+) -> Price:
+    """Store Stripe's price locally (create or update by id); an older event never overwrites newer state."""
+    fields = price_fields_from_stripe(data)
+    if product is None:
+        product = Product.objects.get(stripe_id=_id_of(data["product"]))
+    fields = {"product": product, **fields}
     return _sync(Price, stripe_id=data["id"], fields=fields, event_created=event_created)
 
 
@@ -280,8 +303,54 @@ def _id_of(value) -> str | None:
     return value
 
 
+class StripeObjectInvalid(ValidationError):
+    """A Stripe object that Paylinks cannot store as it is (a name longer than its column, an amount out of
+    range): the sync skips it and reports it, a webhook event carrying it fails without retries."""
+
+    def __init__(self, error: ValidationError, *, model: type[models.Model], stripe_id: str) -> None:
+        super().__init__(error.error_dict if hasattr(error, "error_dict") else error.error_list)
+        self.model = model
+        self.stripe_id = stripe_id
+
+    @property
+    def reason(self) -> str:
+        """The errors on one line, each after the name of its field."""
+        if not hasattr(self, "error_dict"):
+            return " ".join(self.messages)
+        return "; ".join(
+            f"{self._label(name)}: {' '.join(messages)}" if name != NON_FIELD_ERRORS else " ".join(messages)
+            for name, messages in self.message_dict.items()
+        )
+
+    def _label(self, name: str) -> str:
+        try:
+            return str(self.model._meta.get_field(name).verbose_name)
+        except FieldDoesNotExist:
+            return name
+
+
+def stripe_fields_validate(model: type[models.Model], *, stripe_id: str, fields: dict) -> dict:
+    """``fields`` (a row's columns, as taken from the Stripe object ``stripe_id``) as the model's own field
+    validators clean them, or StripeObjectInvalid: the one check that the sync from Stripe and the webhook
+    handlers share, so the limits on the models' fields (catalog/limits.py) hold for both.
+
+    Only these fields (a handler writes a few): not the relations, which Stripe ids fill, nor uniqueness,
+    since the caller matches the row by its Stripe id.
+    """
+    row = model(**fields)
+    exclude = [f.name for f in model._meta.concrete_fields if f.name not in fields or f.is_relation]
+    try:
+        row.full_clean(exclude=exclude, validate_unique=False)
+    except ValidationError as error:
+        raise StripeObjectInvalid(error, model=model, stripe_id=stripe_id) from None
+    return {name: getattr(row, name) for name in fields}
+
+
 def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
-    """Create or update the row for ``stripe_id``, unless a newer event was already applied to it."""
+    """Create or update the row for ``stripe_id``, unless a newer event was already applied to it.
+
+    ``fields`` come from ``stripe_fields_validate``: the row is saved without another full_clean().
+    """
     with transaction.atomic():
         obj = model.objects.select_for_update().filter(stripe_id=stripe_id).first()
         if obj is None:
@@ -292,7 +361,6 @@ def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
             setattr(obj, name, value)
         if event_created is not None:
             obj.stripe_event_created = event_created
-        obj.full_clean()
         obj.save()
         return obj
 
@@ -358,6 +426,7 @@ def shipping_rate_sync_from_stripe(*, data: dict, event_created: int | None = No
         "active": bool(data.get("active", True)),
         "metadata": data.get("metadata") or {},
     }
+    fields = stripe_fields_validate(ShippingRate, stripe_id=data["id"], fields=fields)
     return _sync(ShippingRate, stripe_id=data["id"], fields=fields, event_created=event_created)
 
 
@@ -383,6 +452,7 @@ PROMOTION_PARAM_FIELDS = {
 PERCENT_OR_AMOUNT = _("Give either a percent or an amount off, not both.")
 MONTHS_REQUIRED = _("Say for how many months the discount repeats.")
 AMOUNT_NEEDS_CURRENCY = _("An amount off needs a currency.")
+TIMESTAMP_INVALID = _("Not a time Paylinks can store.")
 
 
 def coupon_create(
@@ -432,11 +502,12 @@ def coupon_sync_from_stripe(*, data: dict, event_created: int | None = None) -> 
         "duration": data.get("duration") or Coupon.Duration.ONCE,
         "duration_in_months": data.get("duration_in_months"),
         "max_redemptions": data.get("max_redemptions"),
-        "redeem_by": _datetime(data.get("redeem_by")),
+        "redeem_by": _datetime(Coupon, data, "redeem_by"),
         "times_redeemed": data.get("times_redeemed") or 0,
         "valid": bool(data.get("valid", True)),
         "metadata": data.get("metadata") or {},
     }
+    fields = stripe_fields_validate(Coupon, stripe_id=data["id"], fields=fields)
     return _sync(Coupon, stripe_id=data["id"], fields=fields, event_created=event_created)
 
 
@@ -502,55 +573,115 @@ def promotion_code_sync_from_stripe(
         "coupon": coupon,
         "code": data.get("code") or "",
         "active": bool(data.get("active", True)),
-        "expires_at": _datetime(data.get("expires_at")),
+        "expires_at": _datetime(PromotionCode, data, "expires_at"),
         "max_redemptions": data.get("max_redemptions"),
         "first_time_transaction": bool(restrictions.get("first_time_transaction")),
         "minimum_amount": restrictions.get("minimum_amount"),
         "minimum_amount_currency": restrictions.get("minimum_amount_currency") or "",
         "times_redeemed": data.get("times_redeemed") or 0,
     }
+    fields = stripe_fields_validate(PromotionCode, stripe_id=data["id"], fields=fields)
     return _sync(PromotionCode, stripe_id=data["id"], fields=fields, event_created=event_created)
 
 
-def _datetime(timestamp: int | None) -> datetime | None:
-    return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
+def _datetime(model: type[models.Model], data: dict, key: str) -> datetime | None:
+    """Stripe's Unix time at ``key`` as a datetime; one that no datetime holds makes the object invalid."""
+    timestamp = data.get(key)
+    if not timestamp:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, tz=UTC)
+    except (OverflowError, OSError, TypeError, ValueError):
+        error = ValidationError({key: TIMESTAMP_INVALID})
+        raise StripeObjectInvalid(error, model=model, stripe_id=data["id"]) from None
 
 
 # Import from Stripe ------------------------------------------------------------------------------
 
 
-def catalog_import_from_stripe() -> dict[str, int]:
+# The kinds of object a sync from Stripe imports, in its order, with their labels for its report.
+SYNC_KINDS = {
+    "products": _("Products"),
+    "prices": _("Prices"),
+    "shipping_rates": _("Shipping rates"),
+    "coupons": _("Coupons"),
+    "promotion_codes": _("Promotion codes"),
+    "payment_links": _("Payment links"),
+}
+PRODUCT_NOT_IMPORTED = _("Its product %(id)s was not imported.")
+COUPON_NOT_IMPORTED = _("Its coupon %(id)s was not imported.")
+
+
+@dataclasses.dataclass
+class SyncReport:
+    """What a sync from Stripe stored, by kind (SYNC_KINDS), and what it skipped, each as
+    ``{"kind", "id", "reason"}``: plain data, so that the report can wait in the session for the page."""
+
+    imported: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(SYNC_KINDS, 0))
+    skipped: list[dict[str, str]] = dataclasses.field(default_factory=list)
+
+    def store(self, kind: str, sync: Callable[..., object], **arguments) -> None:
+        """``sync(**arguments)``, one object's sync: one that Paylinks cannot store is noted as skipped."""
+        try:
+            sync(**arguments)
+        except StripeObjectInvalid as error:
+            self.skip(kind, stripe_id=error.stripe_id, reason=error.reason)
+        else:
+            self.imported[kind] += 1
+
+    def skip(self, kind: str, *, stripe_id: str, reason: str) -> None:
+        self.skipped.append({"kind": kind, "id": stripe_id, "reason": str(reason)})
+
+    @property
+    def rows(self) -> list[tuple[str, int, int]]:
+        """(label, imported, skipped) for each kind, in SYNC_KINDS order."""
+        skipped = Counter(item["kind"] for item in self.skipped)
+        return [(str(label), self.imported.get(kind, 0), skipped[kind]) for kind, label in SYNC_KINDS.items()]
+
+    @property
+    def skipped_rows(self) -> list[tuple[str, str, str]]:
+        """(label of the kind, Stripe id, reason) for each object skipped."""
+        return [(str(SYNC_KINDS.get(i["kind"], i["kind"])), i["id"], i["reason"]) for i in self.skipped]
+
+
+def catalog_import_from_stripe(*, report: SyncReport | None = None) -> SyncReport:
     """Copy the account's products, prices, shipping rates, coupons and promotion codes locally.
 
-    Safe to repeat: rows are matched by Stripe id and updated. Returns how many of each were seen.
+    Safe to repeat: rows are matched by Stripe id and updated. An object that Paylinks cannot store (see
+    ``stripe_fields_validate``) is skipped and reported with the reason, and the others are imported.
     """
+    report = report or SyncReport()
     client = get_stripe_client()
-    counts = dict.fromkeys(("products", "prices", "shipping_rates", "coupons", "promotion_codes"), 0)
     with stripe_errors_as_validation():
         for active in (True, False):  # Stripe lists only active prices unless asked for archived ones
             for product in client.v1.products.list(
                 params={"limit": 100, "active": active}
             ).auto_paging_iter():
-                product_sync_from_stripe(data=as_dict(product))
-                counts["products"] += 1
+                report.store("products", product_sync_from_stripe, data=as_dict(product))
         for active in (True, False):
             for price in client.v1.prices.list(params={"limit": 100, "active": active}).auto_paging_iter():
                 data = as_dict(price)
-                if Product.objects.filter(stripe_id=_id_of(data["product"])).exists():
-                    price_sync_from_stripe(data=data)
-                    counts["prices"] += 1
+                product_id = _id_of(data["product"])
+                if Product.objects.filter(stripe_id=product_id).exists():
+                    report.store("prices", price_sync_from_stripe, data=data)
+                else:
+                    report.skip(
+                        "prices", stripe_id=data["id"], reason=PRODUCT_NOT_IMPORTED % {"id": product_id}
+                    )
         for rate in client.v1.shipping_rates.list(params={"limit": 100}).auto_paging_iter():
-            shipping_rate_sync_from_stripe(data=as_dict(rate))
-            counts["shipping_rates"] += 1
+            report.store("shipping_rates", shipping_rate_sync_from_stripe, data=as_dict(rate))
         for coupon in client.v1.coupons.list(params={"limit": 100}).auto_paging_iter():
-            coupon_sync_from_stripe(data=as_dict(coupon))
-            counts["coupons"] += 1
+            report.store("coupons", coupon_sync_from_stripe, data=as_dict(coupon))
         for code in client.v1.promotion_codes.list(params={"limit": 100}).auto_paging_iter():
             data = as_dict(code)
-            if Coupon.objects.filter(stripe_id=_id_of((data.get("promotion") or {}).get("coupon"))).exists():
-                promotion_code_sync_from_stripe(data=data)
-                counts["promotion_codes"] += 1
-    return counts
+            coupon_id = _id_of((data.get("promotion") or {}).get("coupon"))
+            if Coupon.objects.filter(stripe_id=coupon_id).exists():
+                report.store("promotion_codes", promotion_code_sync_from_stripe, data=data)
+            else:
+                report.skip(
+                    "promotion_codes", stripe_id=data["id"], reason=COUPON_NOT_IMPORTED % {"id": coupon_id}
+                )
+    return report
 
 
 # Updates -----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Price
+from catalog.services import SyncReport, stripe_fields_validate
 from catalog.stripe_calls import as_dict, field_for_param, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 from links.models import PaymentLink, PaymentLinkLineItem
@@ -308,11 +309,24 @@ def payment_link_set_active(*, link: PaymentLink, active: bool) -> PaymentLink:
     return payment_link_sync_from_stripe(data=data)
 
 
+def payment_link_fields_from_stripe(data: dict) -> dict:
+    """What a link we have takes from Stripe's object (whether it is active, its address; the rest is the
+    merchant's), validated: StripeObjectInvalid if it does not fit."""
+    fields: dict = {}
+    if "active" in data:
+        fields["active"] = bool(data["active"])
+    if data.get("url"):
+        fields["url"] = str(data["url"])
+    return stripe_fields_validate(PaymentLink, stripe_id=data["id"], fields=fields)
+
+
 def payment_link_sync_from_stripe(*, data: dict, event_created: int | None = None) -> PaymentLink | None:
-    """Apply Stripe's link (API answer or ``payment_link.updated`` event) to the local row, if we have it.
+    """Apply Stripe's link (API answer or ``payment_link.*`` event) to the local row, if we have it.
 
     An older event never overwrites newer state: ``stripe_event_created`` keeps the newest applied.
+    Raises StripeObjectInvalid, changing nothing, if the object does not fit the row.
     """
+    fields = payment_link_fields_from_stripe(data)
     with transaction.atomic():
         link = PaymentLink.objects.select_for_update().filter(stripe_id=data["id"]).first()
         if link is None:
@@ -320,8 +334,8 @@ def payment_link_sync_from_stripe(*, data: dict, event_created: int | None = Non
         if event_created is not None and (link.stripe_event_created or 0) > event_created:
             return link
         was_active = link.active
-        link.active = bool(data.get("active", link.active))
-        link.url = data.get("url") or link.url
+        for name, value in fields.items():
+            setattr(link, name, value)
         if event_created is not None:
             link.stripe_event_created = event_created
         link.save(update_fields=["active", "url", "stripe_event_created", "updated_at"])
@@ -501,54 +515,67 @@ def _options_from_link_object(data: dict) -> dict:
     return options
 
 
-def payment_links_import_from_stripe() -> int:
+def payment_links_import_from_stripe(*, report: SyncReport | None = None) -> SyncReport:
     """Create local rows for the account's payment links that we do not have yet (named by their first
-    item); links we have are refreshed. Prices must be imported first. Returns how many were new."""
-    from catalog.models import Price
-
+    item); links we have are refreshed. Prices must be imported first. A link that Paylinks cannot store
+    (a field of its own or of one of its line items does not fit) is skipped and reported."""
+    report = report or SyncReport()
     client = get_stripe_client()
-    created = 0
     with stripe_errors_as_validation():
         for stripe_link in client.v1.payment_links.list(params={"limit": 100}).auto_paging_iter():
-            data = as_dict(stripe_link)
-            if payment_link_sync_from_stripe(data=data) is not None:
-                continue
-            items = [
-                as_dict(i)
-                for i in client.v1.payment_links.line_items.list(
-                    data["id"], params={"limit": 100}
-                ).auto_paging_iter()
-            ]
-            prices = {
-                p.stripe_id: p
-                for p in Price.objects.filter(stripe_id__in=[_price_id(i) for i in items]).select_related(
-                    "product"
-                )
-            }
-            with transaction.atomic():
-                link = PaymentLink.objects.create(
-                    stripe_id=data["id"],
-                    url=data["url"],
-                    active=data.get("active", True),
-                    name=(items[0].get("description") if items else "") or data["id"],
-                    currency=data.get("currency") or "",
-                    options=_options_from_link_object(data),
-                    is_recurring=any(p.is_recurring for p in prices.values()),
-                )
-                link_totals_count_link(was_active=None, active=link.active)
-                for position, item in enumerate(items):
-                    PaymentLinkLineItem.objects.create(
-                        payment_link=link,
-                        position=position,
-                        stripe_id=item.get("id", ""),
-                        price=prices.get(_price_id(item)),
-                        stripe_price_id=_price_id(item),
-                        description=item.get("description") or "",
-                        quantity=item.get("quantity") or 1,
-                    )
-                link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
-            created += 1
-    return created
+            report.store("payment_links", _payment_link_import, client=client, data=as_dict(stripe_link))
+    return report
+
+
+def _payment_link_import(*, client, data: dict) -> PaymentLink:
+    """One link of the account: refreshed if we have it, else stored with its line items, all validated
+    before anything is written."""
+    link = payment_link_sync_from_stripe(data=data)
+    if link is not None:
+        return link
+    items = [
+        as_dict(i)
+        for i in client.v1.payment_links.line_items.list(data["id"], params={"limit": 100}).auto_paging_iter()
+    ]
+    prices = {
+        p.stripe_id: p
+        for p in Price.objects.filter(stripe_id__in=[_price_id(i) for i in items]).select_related("product")
+    }
+    # Our internal name, made from the first item: cut to fit rather than refuse the link for it.
+    name = ((items[0].get("description") if items else "") or data["id"])[
+        : PaymentLink._meta.get_field("name").max_length
+    ]
+    link_fields = {
+        "url": data.get("url") or "",
+        "active": bool(data.get("active", True)),
+        "name": name,
+        "currency": data.get("currency") or "",
+        "options": _options_from_link_object(data),
+        "is_recurring": any(p.is_recurring for p in prices.values()),
+    }
+    link_fields = stripe_fields_validate(PaymentLink, stripe_id=data["id"], fields=link_fields)
+    item_fields = [
+        stripe_fields_validate(
+            PaymentLinkLineItem,
+            stripe_id=data["id"],
+            fields={
+                "position": position,
+                "stripe_id": item.get("id", ""),
+                "price": prices.get(_price_id(item)),
+                "stripe_price_id": _price_id(item),
+                "description": item.get("description") or "",
+                "quantity": item.get("quantity") or 1,
+            },
+        )
+        for position, item in enumerate(items)
+    ]
+    with transaction.atomic():
+        link = PaymentLink.objects.create(stripe_id=data["id"], **link_fields)
+        link_totals_count_link(was_active=None, active=link.active)
+        for fields in item_fields:
+            PaymentLinkLineItem.objects.create(payment_link=link, **fields)
+        link_search_text_refresh(links=PaymentLink.objects.filter(pk=link.pk))
+    return link
 
 
 def _price_id(item: dict) -> str:
@@ -556,10 +583,9 @@ def _price_id(item: dict) -> str:
     return price.get("id", "") if isinstance(price, dict) else price or ""
 
 
-def stripe_import_all() -> dict[str, int]:
-    """The "sync from Stripe" action: the catalog first (links refer to its prices), then the links."""
+def stripe_import_all() -> SyncReport:
+    """The "sync from Stripe" action: the catalog first (links refer to its prices), then the links; what
+    was imported of each kind, and what was skipped and why."""
     from catalog.services import catalog_import_from_stripe
 
-    counts = catalog_import_from_stripe()
-    counts["new_links"] = payment_links_import_from_stripe()
-    return counts
+    return payment_links_import_from_stripe(report=catalog_import_from_stripe())

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import stripe
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from catalog.money import from_minor_units
 from catalog.roles import edit_required, settings_required, staff_role_set
+from catalog.services import SyncReport
 from config.lockouts import lockout_lift, lockouts_active
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.stripe_client import stripe_mode
@@ -22,6 +25,8 @@ from links.forms import LinkFilterForm, LockoutUnlockForm, StaffRoleForm, UrlBui
 from webhooks.services import webhook_endpoint_register, webhook_endpoint_url
 
 LINKS_PER_PAGE = 25
+# The last sync's report, kept in the session from the sync's POST to the page it redirects to.
+SYNC_REPORT_KEY = "links:sync-report"
 
 # /
 
@@ -244,6 +249,8 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         **selectors.settings_overview(),
         "stripe_mode": stripe_mode(),
         "role_form": StaffRoleForm(),
+        # Shown once, after the sync that made it.
+        "sync_report": _sync_report_pop(request),
         "lockouts": lockouts_active(),
         "webhook_url": webhook_endpoint_url(),
         "api_base": settings.STRIPE_API_BASE,
@@ -272,20 +279,21 @@ def settings_webhook_register(request: HtmxHttpRequest) -> HttpResponse:
 def settings_sync(request: HtmxHttpRequest) -> HttpResponse:
     """Import what already exists in the Stripe account: catalog, discounts and payment links."""
     try:
-        counts = services.stripe_import_all()
+        report = services.stripe_import_all()
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(
-            request,
-            _(
-                "Imported from Stripe: %(products)s products, %(prices)s prices, "
-                "%(shipping_rates)s shipping rates, %(coupons)s coupons, "
-                "%(promotion_codes)s promotion codes and %(new_links)s new payment links."
-            )
-            % counts,
-        )
+        request.session[SYNC_REPORT_KEY] = asdict(report)
+        if report.skipped:
+            messages.warning(request, _("Sync from Stripe done; some objects were skipped (see below)."))
+        else:
+            messages.success(request, _("Sync from Stripe done."))
     return redirect_after_post(request, reverse("links:settings"))
+
+
+def _sync_report_pop(request: HtmxHttpRequest) -> SyncReport | None:
+    data = request.session.pop(SYNC_REPORT_KEY, None)
+    return SyncReport(**data) if data else None
 
 
 @require_POST

@@ -40,7 +40,6 @@ def account_data(*, account_id: str, name: str, email: str | None) -> dict:
                 "company",
                 "future_requirements",
                 "requirements",
-                "groups",
                 "tos_acceptance",
                 "controller",
             }
@@ -71,7 +70,22 @@ def account_data(*, account_id: str, name: str, email: str | None) -> dict:
             "payouts_enabled": True,
             "settings": {
                 "dashboard": {"display_name": name, "timezone": "Etc/UTC"},
-                "payments": {"statement_descriptor": name[:22].upper() or None},
+                "payments": {
+                    "statement_descriptor": name[:22].upper() or None,
+                    "statement_descriptor_kana": None,
+                    "statement_descriptor_kanji": None,
+                    "statement_descriptor_prefix_kana": None,
+                    "statement_descriptor_prefix_kanji": None,
+                },
+                # Always sent (not Optional in the SDK); the values of a new account, as in Stripe's
+                # account object examples.
+                "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+                "card_payments": {
+                    "decline_on": {"avs_failure": False, "cvc_failure": False},
+                    "statement_descriptor_prefix": None,
+                    "statement_descriptor_prefix_kana": None,
+                    "statement_descriptor_prefix_kanji": None,
+                },
             },
             "type": "standard",
             "_terms_url": reverse("sandbox:terms"),

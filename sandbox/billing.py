@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.urls import reverse
 
-from sandbox import clock, pricing, store
+from sandbox import clock, objects, pricing, store
 from sandbox.events import event_emit
 from sandbox.ids import new_id, random_token
 from sandbox.shapes import skeleton
@@ -84,7 +84,15 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
             "default_tax_rates": [],
             "description": sub_data.get("description"),
             "discounts": [],
-            "invoice_settings": {"account_tax_ids": None, "issuer": {"account": None, "type": "self"}},
+            "billing_schedules": [],
+            "invoice_settings": {
+                "account_tax_ids": None,
+                "custom_fields": None,
+                "description": None,
+                "footer": None,
+                # No ``account`` for ``type: self`` (Subscriptions.ts: ``account?: string | Account``).
+                "issuer": {"type": "self"},
+            },
             "items": {
                 "object": "list",
                 "data": [
@@ -104,7 +112,15 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
             "start_date": now,
             "status": "trialing" if trial_end else "active",
             "trial_end": trial_end,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+            "trial_settings": {
+                "end_behavior": {
+                    "billing_cycle_anchor": None,
+                    "missing_payment_method": (
+                        (sub_data.get("trial_settings") or {}).get("end_behavior") or {}
+                    ).get("missing_payment_method")
+                    or "create_invoice",
+                }
+            },
             "trial_start": now if trial_end else None,
         }
     )
@@ -138,6 +154,7 @@ def _subscription_item(line: dict, *, sub_id: str, start: int, end: int) -> dict
             "current_period_start": start,
             "discounts": [],
             "metadata": {},
+            "plan": objects.plan(line["price"]),
             "price": line["price"],
             "quantity": line["quantity"],
             "subscription": sub_id,
@@ -208,7 +225,7 @@ def invoice_create(
             "footer": (invoice_data or {}).get("footer"),
             "hosted_invoice_url": base + reverse("sandbox:invoice", args=[token]),
             "invoice_pdf": base + reverse("sandbox:invoice_pdf", args=[token]),
-            "issuer": {"account": None, "type": "self"},
+            "issuer": {"type": "self"},
             "lines": {
                 "object": "list",
                 "data": [
@@ -226,6 +243,12 @@ def invoice_create(
             "livemode": False,
             "metadata": dict((invoice_data or {}).get("metadata") or {}),
             "number": f"SBX-{random_token(8).upper()}",
+            # Always an object (stripe.Invoice.PaymentSettings is not Optional); null settings inherit.
+            "payment_settings": {
+                "default_mandate": None,
+                "payment_method_options": None,
+                "payment_method_types": None,
+            },
             "parent": {
                 "quote_details": None,
                 "subscription_details": {

@@ -11,10 +11,20 @@ from sandbox.events import event_emit
 from sandbox.ids import new_id
 from sandbox.shapes import skeleton
 
+# Features of a card charge Stripe leaves out unless they apply: stripe-node Charges.ts declares them
+# ``capture_before?: number``, ``extended_authorization?: Card.ExtendedAuthorization``… (never null).
+_CARD_OMITTED = frozenset(
+    {"capture_before", "extended_authorization", "incremental_authorization", "multicapture", "overcapture"}
+)
+
 
 def _card_details(payment) -> dict:
     number = payment.card_number
-    details = {key: None for key in stripe.Charge.PaymentMethodDetails.Card.__annotations__}
+    details = {
+        key: None
+        for key in stripe.Charge.PaymentMethodDetails.Card.__annotations__
+        if key not in _CARD_OMITTED
+    }
     details.update(
         {
             "amount_authorized": None,
@@ -94,7 +104,13 @@ def charge_create(
             "receipt_email": payment.email or None,
             "refunded": False,
             "status": status,
-            "transfer_data": intent["transfer_data"],
+            # A charge's transfer_data has only these two keys (stripe.Charge.TransferData).
+            "transfer_data": {
+                "amount": intent["transfer_data"]["amount"],
+                "destination": intent["transfer_data"]["destination"],
+            }
+            if intent["transfer_data"]
+            else None,
             "application_fee_amount": intent["application_fee_amount"],
             "on_behalf_of": intent["on_behalf_of"],
         }

@@ -180,6 +180,36 @@ def price(params: dict, *, product_id: str) -> dict:
     }
 
 
+def plan(price: dict) -> dict:
+    """The Plan Stripe still shows beside a recurring Price on subscription items (same id and amounts)."""
+    recurring = price["recurring"]
+    result = {
+        "id": price["id"],
+        "object": "plan",
+        "active": price["active"],
+        "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"],
+        "billing_scheme": price["billing_scheme"],
+        "created": price["created"],
+        "currency": price["currency"],
+        "interval": recurring["interval"],
+        "interval_count": recurring["interval_count"],
+        "livemode": False,
+        "metadata": dict(price["metadata"]),
+        "meter": recurring.get("meter"),
+        "nickname": price["nickname"],
+        "product": price["product"],
+        "tiers_mode": price["tiers_mode"],
+        "transform_usage": price["transform_quantity"],
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type", "licensed"),
+    }
+    # Like a Price's, a Plan's tiers are sent only for a tiered plan (stripe-node Plans.ts: ``tiers?:``).
+    if price.get("tiers"):
+        result["tiers"] = price["tiers"]
+    return result
+
+
 def adjustable_quantity(given: dict | None) -> dict | None:
     if not given:
         return None
@@ -214,11 +244,8 @@ def line_item(
 
 
 PAYMENT_LINK_DEFAULTS = {
-    "after_completion": {
-        "hosted_confirmation": {"custom_message": None},
-        "redirect": None,
-        "type": "hosted_confirmation",
-    },
+    # Only the sub-object of the chosen type (PaymentLinks.ts: ``redirect?:``, ``hosted_confirmation?:``).
+    "after_completion": {"hosted_confirmation": {"custom_message": None}, "type": "hosted_confirmation"},
     "allow_promotion_codes": False,
     "application": None,
     "application_fee_amount": None,
@@ -249,7 +276,7 @@ PAYMENT_LINK_DEFAULTS = {
     },
     "managed_payments": None,
     "metadata": {},
-    "name_collection": None,
+    # No name_collection until it is set (PaymentLinks.ts: ``name_collection?: PaymentLink.NameCollection``).
     "on_behalf_of": None,
     "optional_items": None,
     "payment_intent_data": None,
@@ -487,7 +514,6 @@ def checkout_session(
         "managed_payments": None,
         "metadata": dict(link["metadata"]),
         "mode": mode,
-        "name_collection": link["name_collection"],
         "optional_items": link["optional_items"],
         "origin_context": None,
         "payment_intent": None,
@@ -517,12 +543,14 @@ def checkout_session(
         "ui_mode": "hosted_page",
         "url": hosted_url,
         "wallet_options": None,
+        # Left out, like the link's, until set (Checkout/Sessions.ts: ``name_collection?:``).
+        **({"name_collection": link["name_collection"]} if link.get("name_collection") else {}),
     }
 
 
 def _session_custom_field(field: dict) -> dict:
-    result = {**field}
-    for kind in ("dropdown", "numeric", "text"):
-        if result.get(kind) is not None:
-            result[kind] = {**result[kind], "value": None}
+    """The link's field with a ``value`` on its type's sub-object; the other types' are left out."""
+    result = {key: value for key, value in field.items() if key not in ("dropdown", "numeric", "text")}
+    kind = field["type"]
+    result[kind] = {**(field.get(kind) or {}), "value": None}
     return result

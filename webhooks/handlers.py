@@ -3,7 +3,9 @@
 A handler takes the stored event and either finishes or raises (the event is then retried with
 back-off). Handlers must be idempotent and order-independent: those about checkout sessions,
 subscriptions and invoices re-fetch the object from the API and apply its current state; the catalog
-handlers apply the payload only if it is newer than what the row already holds.
+handlers apply the payload only if it is newer than what the row already holds, once it has passed the
+sync's own validation (``*_fields_from_stripe``): an object that does not fit raises StripeObjectInvalid,
+and the event is failed for good with the reason (a retry would meet the same object).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Price, Product
+from catalog.services import PRICE_MUTABLE_FIELDS, price_fields_from_stripe, product_fields_from_stripe
 from links import fulfilment
-from links.models import PaymentLink
-from links.services import link_search_text_refresh_for_product
+from links.services import link_search_text_refresh_for_product, payment_link_sync_from_stripe
 from webhooks.models import WebhookEvent
 
 
@@ -81,28 +83,12 @@ def _apply_if_newer(model, event: WebhookEvent, fields: dict) -> int:
     ).update(**fields, stripe_event_created=event.created, updated_at=timezone.now())
 
 
-def _id(value) -> str:
-    return str(value.get("id") if isinstance(value, dict) else value or "")
-
-
 def handle_product_changed(event: WebhookEvent) -> None:
     obj = _object(event)
     if event.type == "product.deleted":
         _apply_if_newer(Product, event, {"active": False})
         return
-    applied = _apply_if_newer(
-        Product,
-        event,
-        {
-            "name": str(obj.get("name") or "")[:250],
-            "description": str(obj.get("description") or ""),
-            "active": bool(obj.get("active", True)),
-            "images": list(obj.get("images") or []),
-            "tax_code": _id(obj.get("tax_code"))[:64],
-            "unit_label": str(obj.get("unit_label") or "")[:12],
-            "metadata": dict(obj.get("metadata") or {}),
-        },
-    )
+    applied = _apply_if_newer(Product, event, product_fields_from_stripe(obj))
     if applied:
         # A queryset update sends no post_save: the links selling it learn its name here.
         product = Product.objects.only("id", "name").get(stripe_id=obj["id"])
@@ -115,25 +101,12 @@ def handle_price_changed(event: WebhookEvent) -> None:
         _apply_if_newer(Price, event, {"active": False})
         return
     # Stripe prices are immutable but for these.
-    _apply_if_newer(
-        Price,
-        event,
-        {
-            "active": bool(obj.get("active", True)),
-            "nickname": str(obj.get("nickname") or "")[:250],
-            "lookup_key": str(obj.get("lookup_key") or "")[:200],
-            "metadata": dict(obj.get("metadata") or {}),
-            "tax_behavior": str(obj.get("tax_behavior") or Price.TaxBehavior.UNSPECIFIED),
-        },
-    )
+    _apply_if_newer(Price, event, price_fields_from_stripe(obj, only=PRICE_MUTABLE_FIELDS))
 
 
 def handle_payment_link_changed(event: WebhookEvent) -> None:
-    obj = _object(event)
-    fields = {"active": bool(obj.get("active", True))}
-    if obj.get("url"):
-        fields["url"] = str(obj["url"])[:500]
-    _apply_if_newer(PaymentLink, event, fields)
+    # The sync's own function: it also keeps the home page's count of active links in step.
+    payment_link_sync_from_stripe(data=_object(event), event_created=event.created)
 
 
 HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DataError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.stripe_client import get_stripe_client
 from webhooks.group_commit import GroupCommit
@@ -61,6 +62,8 @@ REJECT_TOO_DEEP = "event JSON nested too deep"
 # about 1,500 levels (RecursionError), and below that Python's own encoder (the event page prints the
 # payload indented) gives up near 1,000.
 MAX_JSON_DEPTH = 256
+# The error of an event whose object fails the sync's validation (shown on the event's page).
+OBJECT_NOT_STORED = _("%(id)s was not stored: %(reason)s")
 
 
 class WebhookRejected(Exception):
@@ -501,9 +504,11 @@ def webhook_event_process(*, event_id: int, take_over: bool = False) -> str | No
     1. Claim with a conditional UPDATE (pending/failed/stale → processing, attempts + 1).
     2. Dispatch by type through ``handlers.HANDLERS``; unknown types become ``ignored``.
     3. Mark processed; on an exception mark failed with the error and the time of the next attempt
-       (none after MAX_ATTEMPTS), then re-raise so the task can decide to retry sooner.
+       (none after MAX_ATTEMPTS), then re-raise so the task can decide to retry sooner. An object that
+       Paylinks cannot store (StripeObjectInvalid) fails the event for good, with the reason, unraised.
     Handlers are idempotent (ledgers keyed by the Stripe object), so a retry never doubles an effect.
     """
+    from catalog.services import StripeObjectInvalid
     from webhooks.handlers import HANDLERS
 
     event = webhook_event_claim(event_id=event_id, take_over=take_over)
@@ -518,6 +523,11 @@ def webhook_event_process(*, event_id: int, take_over: bool = False) -> str | No
     # committed before a failure here is found, not doubled, by the retry.
     try:
         handler(event)
+    except StripeObjectInvalid as exc:
+        # Every retry would meet the same object: no more attempts (a replay tries again, say after a fix).
+        logger.warning("Webhook event %s (%s) not stored: %s", event.stripe_event_id, event.type, exc.reason)
+        _event_fail(event, error=OBJECT_NOT_STORED % {"id": exc.stripe_id, "reason": exc.reason}, retry=False)
+        return WebhookEvent.Status.FAILED
     except Exception as exc:
         logger.warning("Webhook event %s (%s) failed: %r", event.stripe_event_id, event.type, exc)
         _event_fail(event, error=f"{type(exc).__name__}: {exc}")
@@ -533,9 +543,10 @@ def _event_finish(event: WebhookEvent, *, status: str) -> None:
     )
 
 
-def _event_fail(event: WebhookEvent, *, error: str) -> None:
+def _event_fail(event: WebhookEvent, *, error: str, retry: bool = True) -> None:
     attempts = WebhookEvent.objects.filter(id=event.id).values_list("attempts", flat=True).first() or 0
-    next_attempt_at = timezone.now() + retry_delay(attempts) if attempts < MAX_ATTEMPTS else None
+    retry = retry and attempts < MAX_ATTEMPTS
+    next_attempt_at = timezone.now() + retry_delay(attempts) if retry else None
     WebhookEvent.objects.filter(id=event.id, status=WebhookEvent.Status.PROCESSING).update(
         status=WebhookEvent.Status.FAILED, last_error=error[:5000], next_attempt_at=next_attempt_at
     )

@@ -123,7 +123,8 @@ def test_sync_imports_what_exists_in_stripe(sandbox, stripe_client, admin_client
         "type": "redirect",
         "redirect": {"url": "https://example.com/ok"},
     }
-    assert services.stripe_import_all()["new_links"] == 0  # a second sync adds nothing
+    again = services.stripe_import_all()  # a second sync refreshes the link, adds nothing
+    assert (again.imported["payment_links"], again.skipped) == (1, [])
     assert PaymentLink.objects.count() == 1
 
 

@@ -21,8 +21,8 @@ CARD = {
 NOT_ALWAYS_PRESENT = {
     stripe.Product: {"deleted"},
     stripe.Price: {"deleted"},
-    stripe.PaymentLink: {"line_items"},
-    stripe.checkout.Session: {"line_items"},
+    stripe.PaymentLink: {"line_items", "name_collection"},
+    stripe.checkout.Session: {"line_items", "name_collection"},
     stripe.WebhookEndpoint: {"deleted", "secret"},
     stripe.Event: {"account", "context"},
     stripe.Customer: {
@@ -76,11 +76,12 @@ def test_tiered_price_tier_fields(api, product):
 
 def test_payment_link_fields_and_defaults(link):
     assert set(link) == expected_fields(stripe.PaymentLink)
+    # Stripe leaves the other type's sub-object out (see test_object_types.py).
     assert link["after_completion"] == {
         "hosted_confirmation": {"custom_message": None},
-        "redirect": None,
         "type": "hosted_confirmation",
     }
+    assert "name_collection" not in link
     assert link["billing_address_collection"] == "auto"
     assert link["submit_type"] == "auto"
     assert link["payment_method_types"] is None
@@ -101,7 +102,11 @@ def test_payment_link_nested_options_have_sdk_shape(api, price):
         },
     )
     assert set(link["consent_collection"]) == set(field_names(stripe.PaymentLink.ConsentCollection))
-    assert set(link["custom_fields"][0]) == set(field_names(stripe.PaymentLink.CustomField))
+    # A text field carries ``text`` only: Stripe leaves ``dropdown`` and ``numeric`` out.
+    assert set(link["custom_fields"][0]) == set(field_names(stripe.PaymentLink.CustomField)) - {
+        "dropdown",
+        "numeric",
+    }
     assert set(link["custom_fields"][0]["text"]) == set(field_names(stripe.PaymentLink.CustomField.Text))
     assert set(link["payment_intent_data"]) == set(field_names(stripe.PaymentLink.PaymentIntentData))
 
