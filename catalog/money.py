@@ -32,8 +32,6 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
     }
 )
 THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
-# Stripe's ceiling for an amount: "This value must be less than or equal to 999999999999".
-MAX_AMOUNT = 999_999_999_999
 
 # The currencies offered in forms; Stripe accepts more, in lower case.
 CURRENCY_CHOICES = [

@@ -16,8 +16,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from catalog.limits import MAX_AMOUNT
 from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
-from catalog.money import MAX_AMOUNT
 from catalog.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 
@@ -25,7 +25,7 @@ from config.stripe_client import get_stripe_client
 MAX_INTERVAL_COUNT = {"day": 1095, "week": 156, "month": 36, "year": 3}
 INTERVAL_TOO_LONG = _("Stripe allows at most three years between payments (%(max)s for this interval).")
 INTERVAL_REQUIRED = _("Choose how often a recurring price is charged.")
-AMOUNT_TOO_LARGE = _("The amount must be at most 999,999,999,999 in the currency's smallest unit.")
+AMOUNT_TOO_LARGE = _("The amount must be at most 99,999,999 in the currency's smallest unit.")
 TIERS_AND_PACKAGE = _("Package pricing cannot be combined with tiers.")
 TIERS_REQUIRED = _("A tiered price needs at least one tier, the last one without an upper bound.")
 TIERS_LAST_UNBOUNDED = _("The last tier must have no upper bound (“and above”).")

@@ -14,11 +14,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from catalog import limits
 from catalog.models import Price
 from config.models import TimeStampedModel
 
@@ -32,9 +34,11 @@ class PaymentLink(TimeStampedModel):
     notes = models.TextField(_("notes"), blank=True)
     url = models.URLField(_("URL"), max_length=500)
     active = models.BooleanField(_("active"), default=True)
-    currency = models.CharField(_("currency"), max_length=3)
+    currency = models.CharField(_("currency"), max_length=3, validators=[limits.validate_currency])
     is_recurring = models.BooleanField(_("recurring"), default=False)
-    options = models.JSONField(_("options"), default=dict, blank=True)
+    options = models.JSONField(
+        _("options"), default=dict, blank=True, validators=[limits.validate_link_options]
+    )
     # Kept up to date by fulfilment so the list can sort by revenue without aggregating orders.
     revenue = models.BigIntegerField(_("revenue"), default=0)
     orders_count = models.PositiveIntegerField(_("orders"), default=0)
@@ -90,11 +94,15 @@ class PaymentLinkLineItem(models.Model):
     # A catalog price, or Stripe's ``price_data`` for an ad-hoc price (the resulting Stripe price id is
     # then in ``stripe_price_id``).
     price = models.ForeignKey(Price, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    price_data = models.JSONField(null=True, blank=True)
+    price_data = models.JSONField(null=True, blank=True, validators=[limits.validate_price_data])
     stripe_price_id = models.CharField(max_length=255, blank=True)
     description = models.CharField(max_length=500, blank=True)
-    quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    adjustable_quantity = models.JSONField(_("adjustable quantity"), null=True, blank=True)
+    quantity = models.PositiveIntegerField(
+        _("quantity"), default=1, validators=[MaxValueValidator(limits.MAX_QUANTITY)]
+    )
+    adjustable_quantity = models.JSONField(
+        _("adjustable quantity"), null=True, blank=True, validators=[limits.validate_adjustable_quantity]
+    )
 
     class Meta:
         ordering = ["position", "id"]
