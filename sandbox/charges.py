@@ -84,7 +84,9 @@ def charge_create(
                 "phone": payment.phone,
                 "tax_id": None,
             },
-            "calculated_statement_descriptor": "SANDBOX",
+            "calculated_statement_descriptor": _statement_descriptor(intent),
+            "statement_descriptor": intent["statement_descriptor"],
+            "statement_descriptor_suffix": intent["statement_descriptor_suffix"],
             "captured": status == "succeeded" and captured,
             "created": clock.now(),
             "currency": intent["currency"],
@@ -121,6 +123,14 @@ def charge_create(
     ]
     event_emit(type=event_type, obj=data)
     return data
+
+
+def _statement_descriptor(intent: dict) -> str:
+    """The account's prefix and the payment's suffix (``PREFIX* SUFFIX``, 22 characters at most), or the
+    payment's own descriptor (non-card), as Stripe composes calculated_statement_descriptor."""
+    if intent["statement_descriptor_suffix"]:
+        return f"SANDBOX* {intent['statement_descriptor_suffix']}"[:22]
+    return intent["statement_descriptor"] or "SANDBOX"
 
 
 def _outcome(decline: cards.CardDecline | None, status: str) -> dict:

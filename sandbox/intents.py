@@ -44,6 +44,9 @@ def intent_for_session(session: dict, link: dict, payment: Payment) -> ApiObject
         payment_method_types=session["payment_method_types"],
     )
     data["capture_method"] = intent_data.get("capture_method") or "automatic"
+    # What the customer's statement shows: the suffix (cards), or the full descriptor (non-card links).
+    data["statement_descriptor"] = intent_data.get("statement_descriptor")
+    data["statement_descriptor_suffix"] = intent_data.get("statement_descriptor_suffix")
     # Connect: the link's fee, settlement merchant and destination are recorded on the payment.
     data["application_fee_amount"] = link.get("application_fee_amount")
     data["on_behalf_of"] = link.get("on_behalf_of")

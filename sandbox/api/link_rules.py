@@ -43,6 +43,7 @@ def check_link_rules(
     _check_texts(params)
     _check_terms_consent(params)
     _check_connected_accounts(params)
+    _check_statement_descriptor(params, existing)
     if "restrictions" in params and params["restrictions"] != "":
         if params["restrictions"]["completed_sessions"]["limit"] < 1:
             raise errors.invalid("restrictions[completed_sessions][limit]", "The limit must be at least 1.")
@@ -298,3 +299,32 @@ def _check_connected_accounts(params: dict) -> None:
     destination = (params.get("transfer_data") or {}).get("destination")
     if destination:
         store.get(type="connected_account", object_id=destination, param="transfer_data[destination]")
+
+
+def _check_statement_descriptor(params: dict, existing: dict | None) -> None:
+    """``payment_intent_data[statement_descriptor]`` is for non-card charges only: Stripe refuses it when
+    the link can take cards (``payment_method_types`` with ``card``, or null: dynamic, cards included).
+
+    "Setting this value for a card charge returns an error. For card charges, set the
+    statement_descriptor_suffix instead." (stripe PaymentLinkCreateParams); the message is Stripe's own.
+    """
+    given = params.get("payment_intent_data") or {}
+    current = (existing or {}).get("payment_intent_data") or {}
+    descriptor = (
+        given["statement_descriptor"]
+        if "statement_descriptor" in given
+        else current.get("statement_descriptor")
+    )
+    if descriptor in (None, ""):
+        return
+    if "payment_method_types" in params:
+        methods = params["payment_method_types"] or None
+    else:
+        methods = (existing or {}).get("payment_method_types")
+    if methods is None or "card" in methods:
+        raise errors.invalid(
+            "payment_intent_data[statement_descriptor]",
+            "The statement_descriptor parameter is not supported for the payment_method_type `card`. "
+            "To continue supporting payment_method_type `card`, please pass in `statement_descriptor_suffix` "
+            "or remove the `statement_descriptor` parameter altogether.",
+        )

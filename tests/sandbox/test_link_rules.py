@@ -322,3 +322,49 @@ def test_recurring_prices_share_one_interval(api, product):
         _error(api.post("payment_links", {"line_items": [_item(monthly), _item(yearly)]}))["param"]
         == "line_items"
     )
+
+
+def test_statement_descriptor_refused_when_the_link_takes_cards(api, product, price, link):
+    """Stripe: "Setting this value for a card charge returns an error"; cards are in a dynamic link too."""
+    descriptor = {"payment_intent_data": {"statement_descriptor": "LAMPS"}}
+    for methods in ({}, {"payment_method_types": ["card"]}, {"payment_method_types": ["card", "sepa_debit"]}):
+        error = _error(api.post("payment_links", {"line_items": [_item(price)], **methods, **descriptor}))
+        assert error["param"] == "payment_intent_data[statement_descriptor]"
+        assert "statement_descriptor_suffix" in error["message"]
+    assert _error(api.post(f"payment_links/{link['id']}", descriptor))["param"] == (
+        "payment_intent_data[statement_descriptor]"
+    )
+    euro = api.ok("post", "prices", {"product": product["id"], "currency": "eur", "unit_amount": 900})
+    sepa = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [_item(euro)], "payment_method_types": ["sepa_debit"], **descriptor},
+    )
+    assert sepa["payment_intent_data"]["statement_descriptor"] == "LAMPS"
+    # Cards cannot be added back while the link keeps its descriptor.
+    assert _error(api.post(f"payment_links/{sepa['id']}", {"payment_method_types": ["card"]}))["param"] == (
+        "payment_intent_data[statement_descriptor]"
+    )
+
+
+def test_statement_descriptor_suffix_reaches_the_payment(client, api, price):
+    link = api.ok(
+        "post",
+        "payment_links",
+        {"line_items": [_item(price)], "payment_intent_data": {"statement_descriptor_suffix": "LAMP 42"}},
+    )
+    client.post(
+        link["url"].removeprefix("http://testserver"),
+        {
+            "email": "a@example.com",
+            "card_number": "4242424242424242",
+            "card_expiry": "12/34",
+            "card_cvc": "123",
+            "cardholder_name": "Ada",
+        },
+    )
+    intent = api.ok("get", "payment_intents", {"expand": ["data.latest_charge"]})["data"][0]
+    assert (intent["statement_descriptor_suffix"], intent["statement_descriptor"]) == ("LAMP 42", None)
+    charge = intent["latest_charge"]
+    assert charge["statement_descriptor_suffix"] == "LAMP 42"
+    assert charge["calculated_statement_descriptor"] == "SANDBOX* LAMP 42"
