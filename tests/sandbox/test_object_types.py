@@ -8,7 +8,8 @@ The rule, per key of each (nested) SDK class, read with ``typing.get_type_hints`
   stripe-python's ``Optional`` covers both "nullable" and "may be absent"; stripe-node's types (generated
   from the same OpenAPI spec) tell them apart: ``key: T | null`` is always sent, ``key?: T`` is left out
   of the object when it does not apply (and then is never ``null``). ``OMITTED`` lists the ``key?: T`` keys
-  of the objects the sandbox serves, each with where stripe-node says so.
+  of the objects the sandbox serves, each with where stripe-node says so. A ``key?: T | null`` key may be
+  either; the sandbox sends it as ``null``, so it is held to the first rule.
 - Values are checked recursively: ``Literal`` (an open ``Union[Literal[...], str]`` takes any string),
   ``List``, ``Dict``, ``UntypedStripeObject`` (metadata), ``ExpandableField`` (an id or the full object),
   ``ListObject`` and search results, and nested classes.
@@ -676,3 +677,16 @@ def test_every_event_object_matches_the_sdk_types(client, api, served):
         for problem in problems(event["data"]["object"], None, "data.object")
     ]
     assert not found, "\n".join(sorted(set(found)))
+
+
+def test_delete_answers_are_the_deleted_stubs(api, product):
+    """A DELETE answers ``Deleted<Name>`` (stripe-node: ``{id, object, deleted: true}``), not the object."""
+    coupon = api.ok("post", "coupons", {"percent_off": 10})
+    endpoint = api.ok("post", "webhook_endpoints", {"url": "https://example.com/h", "enabled_events": ["*"]})
+    for path, obj in (
+        (f"products/{product['id']}", "product"),
+        (f"coupons/{coupon['id']}", "coupon"),
+        (f"webhook_endpoints/{endpoint['id']}", "webhook_endpoint"),
+    ):
+        body = api.ok("delete", path)
+        assert body == {"id": path.rsplit("/", 1)[1], "object": obj, "deleted": True}
