@@ -6,13 +6,13 @@ before roles existed goes on working; put such users in "Viewers" to make them r
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 VIEWERS, EDITORS, ADMINS = "Viewers", "Editors", "Admins"
 ROLE_GROUPS = (VIEWERS, EDITORS, ADMINS)
 SETTINGS_PERMISSION = "catalog.manage_settings"
+# Methods that change nothing: viewers may use them on every staff view.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _roles(user) -> frozenset[str]:
@@ -36,28 +36,44 @@ def user_can_manage_settings(user) -> bool:
     return user.is_superuser or ADMINS in _roles(user)
 
 
-def edit_required(view):
-    """Every method but GET/HEAD needs the editor's rights (viewers get 403)."""
+# The role rule is applied to every staff view by config.middleware.StaffRequiredMiddleware; views only
+# carry marks for the exceptions, in the way of Django's ``login_not_required``.
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") and not user_can_edit(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
 
-    return wrapper
+def viewer_allowed(view):
+    """Viewers may also POST (or PUT, PATCH, DELETE) to this view: for what changes nothing of the shop's
+    (logging out), never for a view that saves."""
+    view.viewer_allowed = True
+    return view
 
 
 def settings_required(view):
-    """The whole view needs the admin's rights."""
+    """The whole view, every method, needs the admin's rights (settings, webhooks, roles)."""
+    view.settings_required = True
+    return view
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not user_can_manage_settings(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
 
-    return wrapper
+def role_refusal(*, user, view, method: str) -> str:
+    """Why ``user`` (signed-in staff) may not call ``view`` with ``method``; "" when they may."""
+    if getattr(view, "settings_required", False) and not user_can_manage_settings(user):
+        return _("This page needs the Admins role.")
+    if method not in SAFE_METHODS and not getattr(view, "viewer_allowed", False) and not user_can_edit(user):
+        return _(
+            "Creating and changing things needs the Editors role: your account has the Viewers role, "
+            "which can look but not change."
+        )
+    return ""
+
+
+def role_admin_names() -> list[str]:
+    """Who can give a role (the 403 page names them): active superusers and members of Admins."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    model = get_user_model()
+    users = model.objects.filter(is_active=True, is_staff=True)
+    users = users.filter(Q(is_superuser=True) | Q(groups__name=ADMINS)).distinct()
+    return [user.get_username() for user in users.order_by(model.USERNAME_FIELD)[:10]]
 
 
 def staff_role_set(*, user, role: str) -> None:

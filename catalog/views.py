@@ -19,7 +19,6 @@ from catalog.forms import (
     ShippingRateForm,
 )
 from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
-from catalog.roles import edit_required
 
 PRODUCTS_PER_PAGE = 25
 
@@ -46,7 +45,6 @@ def _query_without_page(request: HtmxHttpRequest) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@edit_required
 def product_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ProductCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -74,7 +72,6 @@ def product_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@edit_required
 def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     product = selectors.product_get(stripe_id=stripe_id)
     form = PriceCreateForm(request.POST or None)
@@ -98,7 +95,6 @@ def price_create(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@edit_required
 def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
     """The shipping rates, with the form to add one (Stripe never changes a rate's amount)."""
     form = ShippingRateForm(request.POST or None)
@@ -121,7 +117,6 @@ def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@edit_required
 def coupon_list(request: HtmxHttpRequest) -> HttpResponse:
     """Coupons, with the form to add one."""
     form = CouponForm(request.POST or None)
@@ -139,7 +134,6 @@ def coupon_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@edit_required
 def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     """A coupon, its promotion codes, and the form to add a code."""
     coupon = selectors.coupon_get(stripe_id=stripe_id)
@@ -160,7 +154,6 @@ def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_POST
-@edit_required
 def promotion_code_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     code = selectors.promotion_code_get(stripe_id=stripe_id)
     active = request.POST.get("active") == "true"
@@ -175,7 +168,6 @@ def promotion_code_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpR
 
 
 @require_http_methods(["GET", "POST"])
-@edit_required
 def product_edit(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     product = selectors.product_get(stripe_id=stripe_id)
     form = ProductEditForm(request.POST or None, initial=ProductEditForm.initial_from(product))
@@ -195,7 +187,6 @@ def product_edit(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
 
 
 @require_POST
-@edit_required
 def product_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
     product = selectors.product_get(stripe_id=stripe_id)
     active = request.POST.get("active") == "true"
@@ -209,7 +200,6 @@ def product_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse
 
 
 @require_POST
-@edit_required
 def price_set_active(request: HtmxHttpRequest, stripe_id: str, price_id: str) -> HttpResponse:
     price = selectors.price_get(product_stripe_id=stripe_id, stripe_id=price_id)
     active = request.POST.get("active") == "true"
