@@ -18,6 +18,14 @@ _CARD_OMITTED = frozenset(
 )
 
 
+_OUTCOME_OMITTED = frozenset({"risk_level", "risk_score", "rule"})
+# Left out of a charge unless they apply (Charges.ts: ``authorization_code?: string``, ``level3?:``,
+# ``presentment_details?:``, ``radar_options?:``, ``transfer?:``).
+_CHARGE_OMITTED = frozenset(
+    {"authorization_code", "level3", "presentment_details", "radar_options", "transfer"}
+)
+
+
 def _card_details(payment) -> dict:
     number = payment.card_number
     details = {
@@ -69,7 +77,7 @@ def charge_create(
     ``captured=False`` only authorises (``capture_method=manual``)."""
     sepa = payment.payment_method_type == "sepa_debit"
     status = status or ("failed" if decline else "succeeded")
-    data = skeleton(stripe.Charge)
+    data = skeleton(stripe.Charge, omit=frozenset({"deleted"}) | _CHARGE_OMITTED)
     data.update(
         {
             "id": new_id("ch"),
@@ -155,4 +163,6 @@ def _outcome(decline: cards.CardDecline | None, status: str) -> dict:
                 "type": "authorized",
             }
         )
-    return outcome
+    # Radar's score and matched rule are left out when there are none (Charges.ts: ``risk_score?: number``,
+    # ``rule?: string | Outcome.Rule``).
+    return {key: value for key, value in outcome.items() if value is not None or key not in _OUTCOME_OMITTED}

@@ -398,6 +398,8 @@ def payment_intent(
     payment_method_types: list[str],
 ) -> dict:
     pi_id = new_id("pi")
+    # hooks, payment_details and presentment_details are left out until they apply (stripe-node
+    # PaymentIntents.ts: ``hooks?:``, ``payment_details?:``, ``presentment_details?:``).
     return {
         "id": pi_id,
         "object": "payment_intent",
@@ -420,7 +422,6 @@ def payment_intent(
         "customer_account": None,
         "description": description,
         "excluded_payment_method_types": None,
-        "hooks": None,
         "last_payment_error": None,
         "latest_charge": None,
         "livemode": False,
@@ -428,13 +429,11 @@ def payment_intent(
         "metadata": dict(metadata),
         "next_action": None,
         "on_behalf_of": None,
-        "payment_details": None,
         "payment_method": None,
         "payment_method_configuration_details": None,
         "payment_method_options": {},
         "payment_method_types": payment_method_types,
         "payment_record": None,
-        "presentment_details": None,
         "processing": None,
         "receipt_email": receipt_email,
         "review": None,
@@ -470,6 +469,8 @@ def checkout_session(
     if after["type"] == "redirect":
         success_url = after["redirect"]["url"]
     custom_fields = [_session_custom_field(field) for field in link["custom_fields"]]
+    # branding_settings, excluded_payment_method_types, presentment_details, redirect_on_completion and
+    # return_url are left out of a hosted session (stripe-node Checkout/Sessions.ts: ``key?: T``).
     return {
         "id": session_id,
         "object": "checkout.session",
@@ -486,7 +487,6 @@ def checkout_session(
             "status": None,
         },
         "billing_address_collection": link["billing_address_collection"],
-        "branding_settings": None,
         "cancel_url": None,
         "client_reference_id": client_reference_id,
         "client_secret": None,
@@ -504,7 +504,6 @@ def checkout_session(
         "customer_details": None,
         "customer_email": customer_email,
         "discounts": [],
-        "excluded_payment_method_types": None,
         "expires_at": created + expires_in,
         "integration_identifier": None,
         "invoice": None,
@@ -525,10 +524,7 @@ def checkout_session(
         "payment_status": "unpaid",
         "permissions": None,
         "phone_number_collection": link["phone_number_collection"],
-        "presentment_details": None,
         "recovered_from": None,
-        "redirect_on_completion": None,
-        "return_url": None,
         "saved_payment_method_options": None,
         "setup_intent": None,
         "shipping_address_collection": link["shipping_address_collection"],

@@ -49,7 +49,16 @@ OMITTED: dict[str, set[str]] = {
     # Includable lists, sent only with expand[] (PaymentLinks.ts, Checkout/Sessions.ts, Customers.ts), and
     # the name collection of a link or session that never set it (``name_collection?:``).
     "PaymentLink": {"line_items", "name_collection"},
-    "Session": {"line_items", "name_collection"},
+    "Session": {
+        "line_items",
+        "name_collection",
+        # Checkout/Sessions.ts: the embedded and adaptive-pricing settings a hosted session leaves out.
+        "branding_settings",
+        "excluded_payment_method_types",
+        "presentment_details",
+        "redirect_on_completion",
+        "return_url",
+    },
     "Customer": {"cash_balance", "invoice_credit_balance", "sources", "subscriptions", "tax", "tax_ids"},
     # Only the sub-object of the chosen type (``redirect?:``, ``dropdown?:``…) or the side that is set.
     "PaymentLink.AfterCompletion": {"hosted_confirmation", "redirect"},
@@ -91,10 +100,13 @@ OMITTED: dict[str, set[str]] = {
         "sepa_debit_payments",
         "treasury",
     },
-    # Charges.ts: ``stripe_report?: string``, ``user_report?: string``; the card features
+    # Charges.ts: ``authorization_code?: string``, ``level3?:``…; ``stripe_report?: string``,
+    # ``user_report?: string``; ``risk_score?: number``, ``rule?:``; the card features
     # ``capture_before?: number``, ``extended_authorization?:``, ``incremental_authorization?:``,
     # ``multicapture?:``, ``overcapture?:``.
+    "Charge": {"authorization_code", "level3", "presentment_details", "radar_options", "transfer"},
     "Charge.FraudDetails": {"stripe_report", "user_report"},
+    "Charge.Outcome": {"risk_level", "risk_score", "rule"},
     "Charge.PaymentMethodDetails.Card": {
         "capture_before",
         "extended_authorization",
@@ -105,6 +117,7 @@ OMITTED: dict[str, set[str]] = {
     # PaymentIntents.ts: ``error?: AmountDetails.Error``, ``tip?:``… (Stripe sends ``{"tip": {}}``);
     # Checkout/Sessions.ts: ``breakdown?: TotalDetails.Breakdown``; ShippingRates.ts:
     # ``currency_options?: {...}``.
+    "PaymentIntent": {"hooks", "payment_details", "presentment_details"},
     "PaymentIntent.AmountDetails": {"discount_amount", "error", "line_items", "shipping", "tax", "tip"},
     "PaymentIntent.AmountDetails.Tip": {"amount"},
     "Session.TotalDetails": {"breakdown"},
