@@ -1,4 +1,6 @@
-"""One builder per Stripe object: every field the SDK declares for this API version, nulls included.
+"""One builder per Stripe object: every field the SDK declares for this API version, nulls included,
+except those Stripe leaves out when they do not apply (stripe-node's ``key?: T``; the rule and its
+sources are in tests/sandbox/test_object_types.py).
 
 Builders take already-validated parameters (params.py) and return the object's JSON with expandable
 fields as ids. Sandbox-private keys start with ``_`` and never reach the API (store.public).
