@@ -10,13 +10,21 @@ from django import forms
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
+from catalog import limits
 from catalog.models import Coupon, Price
-from catalog.money import CURRENCY_CHOICES, currency_exponent, to_minor_units
+from catalog.money import CURRENCY_CHOICES, currency_exponent, format_money, to_minor_units
 from catalog.stripe_calls import TOKEN_RE
 
 TOO_MANY_DECIMALS = _("%(currency)s amounts have at most %(places)s decimal places.")
 NO_DECIMALS = _("%(currency)s amounts have no decimals.")
+DATE_IN_PAST = _("Choose today or a later date.")
+FORM_TAMPERED = _("Part of this form was missing or altered. Reload the page and try again.")
+TIERS_TOO_FEW = _("Add at least one tier.")
+TIERS_TOO_MANY = ngettext_lazy(
+    "A price has at most %(num)d tier.", "A price has at most %(num)d tiers.", "num"
+)
 
 
 def new_request_token() -> str:
@@ -42,7 +50,55 @@ def amount_to_minor(form: forms.Form, field: str, amount: Decimal | None, curren
         message = NO_DECIMALS if places == 0 else TOO_MANY_DECIMALS
         form.add_error(field, message % {"currency": currency.upper(), "places": places})
         return None
-    return to_minor_units(amount, currency)
+    minor = to_minor_units(amount, currency)
+    if minor > limits.MAX_AMOUNT:
+        form.add_error(field, limits.AMOUNT_TOO_LARGE % {"max": format_money(limits.MAX_AMOUNT, currency)})
+        return None
+    return minor
+
+
+class CheckedFormSet(forms.BaseFormSet):
+    """A formset whose broken management data (a count that is not a number, negative, missing) is
+    a plain error above its rows; Django already instantiates at most ``absolute_max`` rows whatever
+    TOTAL_FORMS says."""
+
+    default_error_messages = {"missing_management_form": FORM_TAMPERED}
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound:
+            return
+        counts = self.management_form.cleaned_data
+        if not self.management_form.is_valid() or min(counts["TOTAL_FORMS"], counts["INITIAL_FORMS"]) < 0:
+            # The one error worth showing: Django would say "too few forms" instead when it applies.
+            error = forms.ValidationError(FORM_TAMPERED, code="missing_management_form")
+            self._non_form_errors = self.error_class([error], error_class="nonform", renderer=self.renderer)
+
+
+def with_one_more_row(data, *, prefix: str, absolute_max: int):
+    """A copy of ``data`` with one more row in the formset ``prefix`` (the "add a row" buttons).
+
+    A count that is not a number, negative or already past the maximum is left as sent, for the
+    formset to report."""
+    data = data.copy()
+    key = f"{prefix}-TOTAL_FORMS"
+    try:
+        total = int(data.get(key) or 0)
+    except ValueError:
+        return data
+    if 0 <= total < absolute_max:
+        data[key] = str(total + 1)
+    return data
+
+
+class SafeModelChoiceField(forms.ModelChoiceField):
+    """A choice looked up by a column: a NUL character (which PostgreSQL cannot compare) is an
+    invalid choice, not a database error."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class PriceForm(forms.Form):
@@ -63,6 +119,7 @@ class PriceForm(forms.Form):
         label=_("Number of intervals"),
         required=False,
         min_value=1,
+        max_value=limits.MAX_COUNT,
         initial=1,
         help_text=_("For example 3 with “month”: charged every three months."),
     )
@@ -97,9 +154,16 @@ class PriceForm(forms.Form):
 
 
 class ProductCreateForm(PriceForm):
-    name = forms.CharField(label=_("Name"), max_length=250, help_text=_("Shown to customers at checkout."))
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=limits.PRODUCT_NAME_MAX_LENGTH,
+        help_text=_("Shown to customers at checkout."),
+    )
     description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Description"),
+        required=False,
+        max_length=limits.PRODUCT_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     field_order = ["name", "description"]
@@ -129,12 +193,18 @@ class ProductFilterForm(forms.Form):
 
 class ShippingRateForm(forms.Form):
     display_name = forms.CharField(
-        label=_("Name"), max_length=100, help_text=_("Shown to customers, e.g. “Express”.")
+        label=_("Name"),
+        max_length=limits.SHIPPING_RATE_NAME_MAX_LENGTH,
+        help_text=_("Shown to customers, e.g. “Express”."),
     )
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=16, decimal_places=3)
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="usd")
-    delivery_minimum = forms.IntegerField(label=_("Earliest delivery"), required=False, min_value=1)
-    delivery_maximum = forms.IntegerField(label=_("Latest delivery"), required=False, min_value=1)
+    delivery_minimum = forms.IntegerField(
+        label=_("Earliest delivery"), required=False, min_value=1, max_value=limits.MAX_COUNT
+    )
+    delivery_maximum = forms.IntegerField(
+        label=_("Latest delivery"), required=False, min_value=1, max_value=limits.MAX_COUNT
+    )
     delivery_unit = forms.ChoiceField(
         label=_("Delivery estimate in"),
         initial="business_day",
@@ -169,6 +239,7 @@ class TierForm(forms.Form):
         label=_("Up to (units)"),
         required=False,
         min_value=1,
+        max_value=limits.MAX_COUNT,
         help_text=_("Empty for the last tier: “and above”."),
     )
     unit_amount = forms.DecimalField(
@@ -179,8 +250,12 @@ class TierForm(forms.Form):
     )
 
 
+class BaseTierFormSet(CheckedFormSet):
+    default_error_messages = {"too_few_forms": TIERS_TOO_FEW, "too_many_forms": TIERS_TOO_MANY}
+
+
 TierFormSet = forms.formset_factory(
-    TierForm, extra=0, min_num=1, max_num=50, absolute_max=50, validate_min=True
+    TierForm, formset=BaseTierFormSet, extra=0, min_num=1, max_num=50, absolute_max=50, validate_min=True
 )
 
 
@@ -193,7 +268,9 @@ class PriceCreateForm(PriceForm):
         initial=PricingModel.STANDARD,
         widget=forms.RadioSelect,
     )
-    package_size = forms.IntegerField(label=_("Units per package"), required=False, min_value=2)
+    package_size = forms.IntegerField(
+        label=_("Units per package"), required=False, min_value=2, max_value=limits.MAX_COUNT
+    )
     package_round = forms.ChoiceField(
         label=_("Partial packages"),
         required=False,
@@ -219,9 +296,14 @@ class PriceCreateForm(PriceForm):
         label=_("Suggested amount"), required=False, min_value=0, max_digits=16, decimal_places=3
     )
     nickname = forms.CharField(
-        label=_("Nickname"), required=False, max_length=250, help_text=_("Only your staff see it.")
+        label=_("Nickname"),
+        required=False,
+        max_length=limits.PRICE_NICKNAME_MAX_LENGTH,
+        help_text=_("Only your staff see it."),
     )
-    lookup_key = forms.CharField(label=_("Lookup key"), required=False, max_length=200)
+    lookup_key = forms.CharField(
+        label=_("Lookup key"), required=False, max_length=limits.PRICE_LOOKUP_KEY_MAX_LENGTH
+    )
 
     field_order = ["pricing_model", "currency"]
 
@@ -229,8 +311,7 @@ class PriceCreateForm(PriceForm):
         super().__init__(data, **kwargs)
         self.fields["unit_amount"].required = False
         if data is not None and "add_tier" in data:
-            data = data.copy()
-            data["tiers-TOTAL_FORMS"] = str(int(data.get("tiers-TOTAL_FORMS") or 0) + 1)
+            data = with_one_more_row(data, prefix="tiers", absolute_max=TierFormSet.absolute_max)
         # The tier table is only on the page once "tiered" was chosen: until then, start it afresh.
         has_tiers = data is not None and "tiers-TOTAL_FORMS" in data
         self.tiers = TierFormSet(data if has_tiers else None, prefix="tiers")
@@ -244,6 +325,9 @@ class PriceCreateForm(PriceForm):
         valid = super().is_valid()
         if self.model != PricingModel.TIERED:
             return valid
+        if not self.tiers.is_bound:  # saved before the tier table was shown
+            self.add_error(None, TIERS_TOO_FEW)
+            return False
         valid = self.tiers.is_valid() and valid
         if valid:
             self.cleaned_tiers = self._tiers()  # converts amounts; a currency's decimals are checked here
@@ -309,11 +393,18 @@ def _end_of_day(day) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC) if day else None
 
 
+def _not_in_past(day):
+    """Stripe refuses a ``redeem_by`` or ``expires_at`` in the past; the day runs to its end (UTC)."""
+    if day and day < datetime.now(UTC).date():
+        raise forms.ValidationError(DATE_IN_PAST, code="date_in_past")
+    return day
+
+
 class CouponForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         required=False,
-        max_length=40,
+        max_length=limits.COUPON_NAME_MAX_LENGTH,
         help_text=_("Shown to customers on receipts and invoices."),
     )
     kind = forms.ChoiceField(
@@ -334,8 +425,12 @@ class CouponForm(forms.Form):
     duration = forms.ChoiceField(
         label=_("For subscriptions, applies"), choices=Coupon.Duration.choices, initial=Coupon.Duration.ONCE
     )
-    duration_in_months = forms.IntegerField(label=_("Number of months"), required=False, min_value=1)
-    max_redemptions = forms.IntegerField(label=_("Redemption limit"), required=False, min_value=1)
+    duration_in_months = forms.IntegerField(
+        label=_("Number of months"), required=False, min_value=1, max_value=limits.MAX_COUNT
+    )
+    max_redemptions = forms.IntegerField(
+        label=_("Redemption limit"), required=False, min_value=1, max_value=limits.MAX_COUNT
+    )
     redeem_by = forms.DateField(
         label=_("Redeemable until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -356,6 +451,9 @@ class CouponForm(forms.Form):
             )
         return data
 
+    def clean_redeem_by(self):
+        return _not_in_past(self.cleaned_data["redeem_by"])
+
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("kind")
@@ -367,14 +465,16 @@ class PromotionCodeForm(forms.Form):
     code = forms.CharField(
         label=_("Code"),
         required=False,
-        max_length=500,
+        max_length=limits.PROMOTION_CODE_MAX_LENGTH,
         validators=[RegexValidator(r"^[A-Za-z0-9-]+$", _("Use letters, digits and dashes only."))],
         help_text=_("What customers type, e.g. SPRING-25. Empty: Stripe makes one up."),
     )
     expires_at = forms.DateField(
         label=_("Expires after"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    max_redemptions = forms.IntegerField(label=_("Redemption limit"), required=False, min_value=1)
+    max_redemptions = forms.IntegerField(
+        label=_("Redemption limit"), required=False, min_value=1, max_value=limits.MAX_COUNT
+    )
     first_time_transaction = forms.BooleanField(label=_("Only for a customer's first order"), required=False)
     minimum_amount = forms.DecimalField(
         label=_("Minimum order"), required=False, min_value=0, max_digits=16, decimal_places=3
@@ -383,6 +483,9 @@ class PromotionCodeForm(forms.Form):
         label=_("Currency of the minimum"), required=False, choices=CURRENCY_CHOICES, initial="usd"
     )
     request_token = RequestTokenField()
+
+    def clean_expires_at(self):
+        return _not_in_past(self.cleaned_data["expires_at"])
 
     def clean(self):
         data = super().clean()
@@ -417,9 +520,12 @@ def parse_metadata(text: str) -> dict[str, str]:
 
 
 class ProductEditForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=250)
+    name = forms.CharField(label=_("Name"), max_length=limits.PRODUCT_NAME_MAX_LENGTH)
     description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Description"),
+        required=False,
+        max_length=limits.PRODUCT_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     images = forms.CharField(
         label=_("Image URLs"),
@@ -436,7 +542,7 @@ class ProductEditForm(forms.Form):
     unit_label = forms.CharField(
         label=_("Unit label"),
         required=False,
-        max_length=12,
+        max_length=limits.PRODUCT_UNIT_LABEL_MAX_LENGTH,
         help_text=_("Shown after the quantity, e.g. “seat”."),
     )
     metadata = forms.CharField(

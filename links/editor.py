@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 
+from catalog.forms import with_one_more_row
 from catalog.http import add_service_errors, renew_request_token
 from catalog.models import Price
 from links.forms import (
@@ -91,8 +92,8 @@ class LinkEditor:
         return self.groups[key]
 
     def _currency_from_data(self, data) -> str:
-        price_id = (data or {}).get("line_items-0-price")
-        price = Price.objects.filter(stripe_id=price_id).only("currency").first() if price_id else None
+        price_ids = _price_ids([(data or {}).get("line_items-0-price")])
+        price = Price.objects.filter(stripe_id__in=price_ids).only("currency").first() if price_ids else None
         return price.currency if price else (data or {}).get("line_items-0-adhoc_currency") or "usd"
 
     @property
@@ -104,10 +105,8 @@ class LinkEditor:
             rows = range(self.line_items.total_form_count())
             if any(self.line_items.data.get(f"line_items-{i}-adhoc_interval") for i in rows):
                 return True
-            ids = [self.line_items.data.get(f"line_items-{i}-price") for i in rows]
-            return Price.objects.filter(
-                stripe_id__in=[i for i in ids if i], type=Price.Type.RECURRING
-            ).exists()
+            ids = _price_ids([self.line_items.data.get(f"line_items-{i}-price") for i in rows])
+            return Price.objects.filter(stripe_id__in=ids, type=Price.Type.RECURRING).exists()
         return any(
             (item.get("price") and item["price"].is_recurring) for item in self.line_items.initial or []
         )
@@ -185,6 +184,11 @@ class LinkEditor:
                 add_service_errors(self.details, ValidationError({key: errors}))
 
 
+def _price_ids(values: list) -> list[str]:
+    """The price ids sent, without those no price can have (a NUL, which PostgreSQL cannot compare)."""
+    return [value for value in values if value and "\x00" not in value]
+
+
 def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
     return [f for f in formset.forms if f.is_bound and f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
@@ -201,7 +205,5 @@ def _formset_error(formset: forms.BaseFormSet, rest: str, errors) -> None:
 
 
 def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:
-    data = data.copy()
-    total = int(data.get(f"{prefix}-TOTAL_FORMS") or 0)
-    data[f"{prefix}-TOTAL_FORMS"] = str(min(total + 1, formset_class.absolute_max))
+    data = with_one_more_row(data, prefix=prefix, absolute_max=formset_class.absolute_max)
     return formset_class(data, prefix=prefix, form_kwargs={"use_required_attribute": False})

@@ -9,19 +9,31 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.forms.utils import ErrorList
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from catalog.forms import RequestTokenField, amount_to_minor
+from catalog import limits
+from catalog.forms import (
+    CheckedFormSet,
+    RequestTokenField,
+    SafeModelChoiceField,
+    amount_to_minor,
+    with_one_more_row,
+)
 from catalog.http import add_service_errors
 from catalog.models import Price
 from catalog.money import CURRENCY_CHOICES
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
 
-MAX_LINE_ITEMS = 20
-MAX_QUANTITY = 999_999
+MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."
+MAX_QUANTITY = limits.MAX_QUANTITY
+LINE_ITEMS_TOO_FEW = _("Add at least one product to the link.")
+LINE_ITEMS_TOO_MANY = ngettext_lazy(
+    "A link sells at most %(num)d line item.", "A link sells at most %(num)d line items.", "num"
+)
 
 
-class PriceChoiceField(forms.ModelChoiceField):
+class PriceChoiceField(SafeModelChoiceField):
     def label_from_instance(self, obj: Price) -> str:
         label = f"{obj.product.name} — {price_summary(obj)}"
         return f"{label} ({obj.nickname})" if obj.nickname else label
@@ -53,7 +65,9 @@ class LineItemForm(forms.Form):
         max_value=MAX_QUANTITY,
         help_text=_("Stripe's default: 99."),
     )
-    adhoc_name = forms.CharField(label=_("Item name"), required=False, max_length=250)
+    adhoc_name = forms.CharField(
+        label=_("Item name"), required=False, max_length=limits.PRODUCT_NAME_MAX_LENGTH
+    )
     adhoc_amount = forms.DecimalField(
         label=_("Amount"), required=False, min_value=0, max_digits=16, decimal_places=3
     )
@@ -113,7 +127,9 @@ class LineItemForm(forms.Form):
         return item
 
 
-class BaseLineItemFormSet(forms.BaseFormSet):
+class BaseLineItemFormSet(CheckedFormSet):
+    default_error_messages = {"too_few_forms": LINE_ITEMS_TOO_FEW, "too_many_forms": LINE_ITEMS_TOO_MANY}
+
     def get_form_kwargs(self, index):
         return {**super().get_form_kwargs(index), "use_required_attribute": False}
 
@@ -144,9 +160,7 @@ class PaymentLinkCreateForm(forms.Form):
 def line_items_formset(data=None, *, initial: list[dict] | None = None) -> forms.BaseFormSet:
     """The line items of the link form; ``add_line_item`` in ``data`` adds an empty row (no JS needed)."""
     if data is not None and "add_line_item" in data:
-        data = data.copy()
-        total = int(data.get("line_items-TOTAL_FORMS") or 0)
-        data["line_items-TOTAL_FORMS"] = str(min(total + 1, MAX_LINE_ITEMS))
+        data = with_one_more_row(data, prefix="line_items", absolute_max=MAX_LINE_ITEMS)
     return LineItemFormSet(data, prefix="line_items", initial=initial)
 
 
@@ -192,7 +206,7 @@ class UrlBuilderForm(forms.Form):
     )
     prefilled_email = forms.EmailField(label=_("Pre-filled e-mail"), required=False)
     prefilled_promo_code = forms.CharField(
-        label=_("Pre-filled promotion code"), required=False, max_length=500
+        label=_("Pre-filled promotion code"), required=False, max_length=limits.PROMOTION_CODE_MAX_LENGTH
     )
     utm_source = forms.CharField(
         label=_("UTM source"), required=False, max_length=150, validators=[SAFE_PARAM]
@@ -228,7 +242,7 @@ class LinkFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))],
     )
-    product = forms.ModelChoiceField(
+    product = SafeModelChoiceField(
         label=_("Product"),
         required=False,
         queryset=None,
@@ -276,7 +290,7 @@ class LinkFilterForm(forms.Form):
 
 
 class StaffRoleForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Staff member"), queryset=None, to_field_name="username")
+    user = SafeModelChoiceField(label=_("Staff member"), queryset=None, to_field_name="username")
     role = forms.ChoiceField(
         label=_("Role"),
         required=False,
@@ -336,7 +350,11 @@ class LineItemUpdateForm(forms.Form):
 
 
 LineItemUpdateFormSet = forms.formset_factory(
-    LineItemUpdateForm, extra=0, max_num=MAX_LINE_ITEMS, absolute_max=MAX_LINE_ITEMS
+    LineItemUpdateForm,
+    formset=BaseLineItemFormSet,
+    extra=0,
+    max_num=MAX_LINE_ITEMS,
+    absolute_max=MAX_LINE_ITEMS,
 )
 
 

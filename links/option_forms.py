@@ -15,7 +15,8 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from catalog.forms import amount_to_minor, parse_metadata
+from catalog import limits
+from catalog.forms import CheckedFormSet, amount_to_minor, parse_metadata
 from links.countries import SHIPPING_COUNTRIES
 
 CHECKOUT_SESSION_ID = "{CHECKOUT_SESSION_ID}"
@@ -437,10 +438,11 @@ class CustomFieldForm(forms.Form):
         return field
 
 
-class BaseCustomFieldFormSet(forms.BaseFormSet):
+class BaseCustomFieldFormSet(CheckedFormSet):
     key, title = "custom_fields", _("Custom fields")
 
     def clean(self):
+        super().clean()
         keys = [f.cleaned_data["key"] for f in self._kept() if f.cleaned_data.get("key")]
         if len(keys) != len(set(keys)):
             raise forms.ValidationError(_("Each custom field needs its own key."))
@@ -544,6 +546,7 @@ class RestrictionsForm(OptionGroup):
         label=_("Stop after this many payments"),
         required=False,
         min_value=1,
+        max_value=limits.MAX_COUNT,
         help_text=_("The link deactivates itself when the limit is reached."),
     )
     inactive_message = forms.CharField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -59,7 +60,11 @@ def _link_search(query: str) -> Q:
 
 
 def link_get(*, public_id: UUID | str) -> PaymentLink:
-    """The link behind a URL (its public UUID), or 404."""
+    """The link behind a URL (its public UUID), or 404; so is anything that is not a UUID (``?from=``)."""
+    try:
+        public_id = UUID(str(public_id))
+    except ValueError:
+        raise Http404 from None
     return get_object_or_404(PaymentLink.objects.select_related("created_by"), public_id=public_id)
 
 
