@@ -158,7 +158,7 @@ def _apply_options(data: dict, params: dict) -> None:
     if (
         data["after_completion"]
         and data["after_completion"]["type"] == "hosted_confirmation"
-        and not data["after_completion"]["hosted_confirmation"]
+        and not data["after_completion"].get("hosted_confirmation")
     ):
         data["after_completion"]["hosted_confirmation"] = {"custom_message": None}
 

@@ -703,3 +703,26 @@ def test_delete_answers_are_the_deleted_stubs(api, product):
     ):
         body = api.ok("delete", path)
         assert body == {"id": path.rsplit("/", 1)[1], "object": obj, "deleted": True}
+
+
+def test_updates_leave_out_what_no_longer_applies(api, link):
+    """Switching after_completion's type or unsetting name_collection removes the keys, not nulls them."""
+    redirect = {"type": "redirect", "redirect": {"url": "https://example.com/thanks"}}
+    named = api.ok(
+        "post",
+        f"payment_links/{link['id']}",
+        {"after_completion": redirect, "name_collection": {"individual": {"enabled": True}}},
+    )
+    assert named["after_completion"] == redirect
+    assert named["name_collection"] == {"individual": {"enabled": True, "optional": False}}
+    back = api.ok(
+        "post",
+        f"payment_links/{link['id']}",
+        {"after_completion": {"type": "hosted_confirmation"}, "name_collection": ""},
+    )
+    assert back["after_completion"] == {
+        "hosted_confirmation": {"custom_message": None},
+        "type": "hosted_confirmation",
+    }
+    assert "name_collection" not in back
+    assert not problems(named) and not problems(back)
