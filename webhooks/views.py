@@ -66,7 +66,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in WebhookEvent.Status.values:
         events = events.filter(status=status)
-    event_type = request.GET.get("type", "").strip()
+    event_type = request.GET.get("type", "").replace("\x00", "").strip()  # PostgreSQL cannot compare a NUL
     if event_type:
         events = events.filter(type=event_type)
     page = CappedPaginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))

@@ -140,3 +140,19 @@ def test_a_line_item_past_stripe_s_limits_does_not_validate(field, value):
     with pytest.raises(ValidationError) as error:
         item.full_clean()
     assert field in error.value.error_dict
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("orders:list", {"link": "-" * 36}),
+        ("orders:list", {"link": "{" + "0" * 32 + "}x"}),
+        ("orders:list", {"q": "cs_\x00"}),
+        ("orders:export", {"q": "\x00"}),
+        ("webhooks:event-list", {"type": "checkout.\x00"}),
+        ("links:list", {"product": "prod_\x00", "q": "\x00"}),
+    ],
+)
+def test_list_filters_that_are_not_ids_find_nothing(staff_client, name, params):
+    response = staff_client.get(reverse(name), params)
+    assert response.status_code == 200
