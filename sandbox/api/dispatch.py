@@ -29,6 +29,8 @@ _NO_KEY = (
 )
 # Printable ASCII and short enough to store (IdempotencyRecord.api_key holds 255).
 _KEY = re.compile(r"sk_test_[!-~]{1,200}")
+# What a header can carry back (latin-1, no control characters): the Idempotency-Key is echoed.
+_HEADER_TEXT = re.compile(r"[ -~\xa0-\xff]*")
 
 
 def _api_key(request: HttpRequest) -> str:
@@ -98,9 +100,11 @@ def _idempotent(request, *, api_key: str, key: str, body: str, run) -> tuple[int
     """
     if len(key) > 255:
         raise errors.invalid("idempotency_key", "Idempotency keys are up to 255 characters long.")
-    if "\x00" in key:
+    if not _HEADER_TEXT.fullmatch(key):
         raise errors.invalid(
-            "idempotency_key", "Idempotency keys cannot contain NUL.", code="invalid_characters"
+            "idempotency_key",
+            "Idempotency keys cannot contain control characters.",
+            code="invalid_characters",
         )
     request_hash = _request_hash(request, body)
     for _ in range(2):
@@ -183,14 +187,16 @@ def endpoint(**handlers: Handler):
         finally:
             current_request.reset(token)
         response = _json_response(status, payload, request_id=request_id)
-        if idempotency_key:
+        if idempotency_key and _HEADER_TEXT.fullmatch(idempotency_key):
             response["Idempotency-Key"] = idempotency_key
         if replayed:
             response["Idempotent-Replayed"] = "true"
-        if request.headers.get("Stripe-Version"):
-            response["Stripe-Version"] = request.headers["Stripe-Version"]
+        version = request.headers.get("Stripe-Version")
+        if version and _HEADER_TEXT.fullmatch(version):
+            response["Stripe-Version"] = version
         return response
 
+    view.handlers = dict(handlers)  # what the route serves, for tests that walk the URL patterns
     return view
 
 
