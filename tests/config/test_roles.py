@@ -52,7 +52,7 @@ def _is_staff_view(pattern: URLPattern) -> bool:
 
 def _staff_urls(*, values: dict[str, list], probe: Client) -> list[tuple[str, object]]:
     """(path, view) for every staff pattern. A converter whose name has several candidate ids (a
-    ``stripe_id`` may be a product's or a coupon's) gets the first one the page finds (GET not 404)."""
+    ``stripe_id`` may be a product's or a coupon's) gets the first one that names an existing object."""
     urls = []
     for route, pattern in _patterns(get_resolver()):
         if not _is_staff_view(pattern):
@@ -62,10 +62,26 @@ def _staff_urls(*, values: dict[str, list], probe: Client) -> list[tuple[str, ob
         missing = [name for name in names if name not in values]
         assert not missing, f"no test object for {missing} in {route}: add one to the fixture"
         paths = [_fill(route, combo) for combo in itertools.product(*(values[name] for name in names))]
-        found = next((path for path in paths if probe.get(path).status_code != 404), paths[0])
+        found = next((path for path in paths if _objects_exist(path, probe)), paths[0])
         assert resolve(found).func is pattern.callback, (route, found)
         urls.append((found, pattern.callback))
     return urls
+
+
+def _objects_exist(path: str, probe: Client) -> bool:
+    """Whether the ids in ``path`` are of objects its view finds: its GET is not a 404, or for a view that
+    takes no GET (a POST-only action), its nearest page up the path is not."""
+    while path != "/":
+        try:
+            resolve(path)
+        except Resolver404:
+            pass
+        else:
+            status = probe.get(path).status_code
+            if status != 405:
+                return status != 404
+        path = path.rstrip("/").rsplit("/", 1)[0] + "/"
+    return False
 
 
 def _fill(route: str, combo: tuple) -> str:
