@@ -27,4 +27,3 @@ class StaffRequiredMiddleware(LoginRequiredMiddleware):
         if refusal := role_refusal(user=request.user, view=view_func, method=request.method):
             raise PermissionDenied(refusal)
         return None
-
