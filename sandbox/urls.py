@@ -159,7 +159,8 @@ urlpatterns = [
     v1(
         "test_helpers/sandbox_clock/advance", "sandbox_clock_advance", POST=test_helpers.sandbox_clock_advance
     ),
-    re_path(r"^v1/(?P<rest>.*)$", unrecognized, name="api_unrecognized"),
+    # (?s:…): a path with an encoded newline (%0A) is still an API URL, answered with Stripe's 404.
+    re_path(r"^v1/(?P<rest>(?s:.*))$", unrecognized, name="api_unrecognized"),
     # Hosted pages (public, like buy.stripe.com and checkout.stripe.com).
     path("pay/<str:token>", hosted.pay, name="pay"),
     path("checkout/<str:session_id>", hosted.checkout_page, name="checkout"),

@@ -74,6 +74,25 @@ def test_basic_auth_with_the_key_as_user_name_still_works(client):
     assert client.get("/sandbox/v1/products", HTTP_AUTHORIZATION=header).status_code == 200
 
 
+def test_an_idempotency_key_with_control_characters_is_400_and_not_echoed(client):
+    response = client.post(
+        "/sandbox/v1/products",
+        data="name=x",
+        content_type=FORM,
+        HTTP_IDEMPOTENCY_KEY="a\r\nSet-Cookie: x",
+        **AUTH,
+    )
+    assert stripe_error(response)["code"] == "invalid_characters"
+    assert "Idempotency-Key" not in response
+    assert stored("product") == 0
+
+
+def test_a_stripe_version_with_control_characters_is_not_echoed(client):
+    response = client.get("/sandbox/v1/products", HTTP_STRIPE_VERSION="2025-01-01\r\nX: y", **AUTH)
+    assert response.status_code == 200
+    assert "Stripe-Version" not in response
+
+
 # Numbers ----------------------------------------------------------------------------------------------
 
 
@@ -421,6 +440,11 @@ def test_a_body_that_is_not_utf8_is_read_with_replacement_characters(client):
     response = post_raw(client, "products", b"name=caf\xe9&description=\xff\xfe")
     assert response.status_code == 200
     assert json.loads(response.content)["name"] == "caf\ufffd"
+
+
+@pytest.mark.parametrize("path", ["promotion_codes/%2F%0A", "nope%0A", "products/a/b/c"])
+def test_an_unknown_api_url_is_stripes_404_envelope(client, path):
+    stripe_error(client.post(f"/sandbox/v1/{path}", **AUTH), status=404)
 
 
 # The sandbox clock -------------------------------------------------------------------------------------
