@@ -247,6 +247,10 @@ def _decimal(value: str, name: str, path: list[str]) -> str:
             "decimal places",
         )
     if limits.matches(path, limits.AMOUNTS):
+        if number < 0:
+            raise errors.invalid(
+                name, f"This value must be greater than or equal to 0 (it currently is '{value}')."
+            )
         _check_amount(number, name)
     return str(number)
 

@@ -6,13 +6,13 @@ import copy
 
 from stripe.params import PriceCreateParams, PriceListParams, PriceRetrieveParams, PriceUpdateParams
 
-from sandbox import errors, objects, store
+from sandbox import errors, limits, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject
 from sandbox.params import validate
 
-MAX_UNIT_AMOUNT = 999_999_999_999
+MAX_UNIT_AMOUNT = limits.MAX_AMOUNT  # params.py refuses more first (amount_too_large); this adds the floor
 # "Maximum of three years interval allowed (3 years, 36 months, or 156 weeks)"; days by the same rule.
 MAX_INTERVAL_COUNT = {"day": 1095, "week": 156, "month": 36, "year": 3}
 

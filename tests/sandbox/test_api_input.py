@@ -98,7 +98,18 @@ def test_a_stripe_version_with_control_characters_is_not_echoed(client):
 
 @pytest.mark.parametrize(
     "value",
-    ["NaN", "sNaN", "Infinity", "-Infinity", "inf", "1e-999999", "0.0000000000001", "1e999999", "9" * 5000],
+    [
+        "NaN",
+        "sNaN",
+        "Infinity",
+        "-Infinity",
+        "inf",
+        "1e-999999",
+        "0.0000000000001",
+        "1e999999",
+        "9" * 5000,
+        "-0.5",
+    ],
 )
 def test_an_unusable_unit_amount_decimal_is_400(api, product, value):
     response = api.post("prices", {"product": product["id"], "currency": "usd", "unit_amount_decimal": value})
