@@ -14,6 +14,7 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from catalog import limits
 from catalog.forms import CheckedFormSet, amount_to_minor, parse_metadata
@@ -440,6 +441,11 @@ class CustomFieldForm(forms.Form):
 
 class BaseCustomFieldFormSet(CheckedFormSet):
     key, title = "custom_fields", _("Custom fields")
+    default_error_messages = {
+        "too_many_forms": ngettext_lazy(
+            "A link has at most %(num)d custom field.", "A link has at most %(num)d custom fields.", "num"
+        )
+    }
 
     def clean(self):
         super().clean()

@@ -156,3 +156,18 @@ def test_a_line_item_past_stripe_s_limits_does_not_validate(field, value):
 def test_list_filters_that_are_not_ids_find_nothing(staff_client, name, params):
     response = staff_client.get(reverse(name), params)
     assert response.status_code == 200
+
+
+def test_too_many_custom_fields_says_how_many_a_link_takes(staff_client):
+    data = _data(PriceFactory(), **{"custom_fields-TOTAL_FORMS": "4"})
+    for n in range(4):
+        data.update(
+            {
+                f"custom_fields-{n}-key": f"k{n}",
+                f"custom_fields-{n}-label": "L",
+                f"custom_fields-{n}-type": "text",
+            }
+        )
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 422
+    assert "A link has at most 3 custom fields." in response.content.decode()
