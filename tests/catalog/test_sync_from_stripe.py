@@ -111,3 +111,24 @@ def test_a_clean_account_reports_nothing_skipped(stripe_client):
     report = services.stripe_import_all()
     assert report.skipped == []
     assert report.rows[:2] == [("Products", 1, 0), ("Prices", 1, 0)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"unit_amount": 100_000_000}, "unit amount"),
+        ({"transform_quantity": {"divide_by": 2**31, "round": "up"}}, "package"),
+        ({"recurring": {"interval": "month", "interval_count": 2**31}}, "interval count"),
+        ({"currency": "xxx"}, "currency"),
+    ],
+)
+def test_the_models_limits_apply_to_the_sync(stripe_client, changes, field):
+    product = stripe_client.v1.products.create(params={"name": "Mug"})
+    good, bad = (
+        stripe_client.v1.prices.create(params={"product": product.id, "currency": "eur", "unit_amount": 500})
+        for _ in range(2)
+    )
+    _sandbox_edit(bad.id, **changes)
+    report = services.stripe_import_all()
+    assert list(Price.objects.values_list("stripe_id", flat=True)) == [good.id]
+    assert [(item["id"], item["reason"].split(":")[0]) for item in report.skipped] == [(bad.id, field)]
