@@ -182,7 +182,9 @@ def invoice_create(
     details = session.get("customer_details") or {}
     token = uuid.uuid4().hex
     base = session.get("_base_url") or settings.PAYLINKS_BASE_URL
-    data = skeleton(stripe.Invoice)
+    # payments (includable) and threshold_reason are left out (Invoices.ts: ``payments?: ApiList<…>``,
+    # ``threshold_reason?: Invoice.ThresholdReason``).
+    data = skeleton(stripe.Invoice, omit=frozenset({"deleted", "payments", "threshold_reason"}))
     data.update(
         {
             "id": invoice_id,

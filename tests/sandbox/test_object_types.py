@@ -122,6 +122,8 @@ OMITTED: dict[str, set[str]] = {
     "PaymentIntent.AmountDetails.Tip": {"amount"},
     "Session.TotalDetails": {"breakdown"},
     "ShippingRate.FixedAmount": {"currency_options"},
+    # Invoices.ts: ``payments?: ApiList<InvoicePayment>`` (includable), ``threshold_reason?:``.
+    "Invoice": {"payments", "threshold_reason"},
     # Events.ts: ``account?: string``, ``context?: string``, ``previous_attributes?:`` (updates only).
     "Event": {"account", "context"},
     "Event.Data": {"previous_attributes"},
