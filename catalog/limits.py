@@ -60,7 +60,6 @@ AMOUNT_TOO_LARGE = _(
     "Stripe accepts at most %(max)s here (99,999,999 in the currency's smallest unit, its maximum "
     "for most currencies)."
 )
-COUNT_TOO_LARGE = _("Stripe accepts at most %(max)s here.")
 UNSUPPORTED_CURRENCY = _("“%(value)s” is not a currency Stripe supports.")
 INVALID_VALUE = _("Stripe would not accept this value: %(detail)s.")
 
