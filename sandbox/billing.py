@@ -58,7 +58,8 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
     first_recurring = recurring_items[0]["price"]["recurring"]
     current_end = trial_end or period_boundary(anchor=now, recurring=first_recurring, periods=1)
     sub_data = link.get("subscription_data") or {}
-    data = skeleton(stripe.Subscription)
+    # Left out unless they apply (Subscriptions.ts: ``presentment_details?:``; BillingMode ``updated_at?:``).
+    data = skeleton(stripe.Subscription, omit=frozenset({"deleted", "presentment_details"}))
     data.update(
         {
             "id": sub_id,
@@ -74,7 +75,7 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
                 "liability": None,
             },
             "billing_cycle_anchor": current_end if trial_end else now,
-            "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
+            "billing_mode": {"flexible": None, "type": "classic"},
             "cancel_at_period_end": False,
             "collection_method": "charge_automatically",
             "created": now,

@@ -122,6 +122,9 @@ OMITTED: dict[str, set[str]] = {
     "PaymentIntent.AmountDetails.Tip": {"amount"},
     "Session.TotalDetails": {"breakdown"},
     "ShippingRate.FixedAmount": {"currency_options"},
+    # Subscriptions.ts: ``presentment_details?:``, BillingMode ``updated_at?: number``.
+    "Subscription": {"presentment_details"},
+    "Subscription.BillingMode": {"updated_at"},
     # Invoices.ts: ``payments?: ApiList<InvoicePayment>`` (includable), ``threshold_reason?:``.
     "Invoice": {"payments", "threshold_reason"},
     # Events.ts: ``account?: string``, ``context?: string``, ``previous_attributes?:`` (updates only).
