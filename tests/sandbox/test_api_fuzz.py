@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox import params
+from sandbox import limits, params
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +286,30 @@ def test_every_writing_route_is_fuzzed_with_its_parameters():
         "PaymentLinkCreateParams",
         "PriceCreateParams",
     }
+
+
+def _paths(cls: type, prefix: tuple = (), depth: int = 0) -> set[tuple]:
+    """Every parameter path a params type declares, list indexes and map keys as ``"*"``."""
+    found = set()
+    fields, _ = params.fields_of(cls)
+    for name, (tp, module_globals) in fields.items():
+        found.add((*prefix, name))
+        for option in (params._resolve(o, module_globals) for o in params._union_args(tp)):
+            origin = typing_extensions.get_origin(option)
+            if origin in (list, dict) or params._is_untyped_object(option):
+                inner = params._resolve(typing_extensions.get_args(option)[-1], module_globals)
+                found.add((*prefix, name, "*"))
+                if params._is_typeddict(inner) and depth < 6:
+                    found |= _paths(inner, (*prefix, name, "*"), depth + 1)
+            elif params._is_typeddict(option) and depth < 6:
+                found |= _paths(option, (*prefix, name), depth + 1)
+    return found
+
+
+def test_every_limit_names_a_parameter_the_sandbox_takes():
+    """A misspelt rule in limits.py would limit nothing: each one matches a declared parameter."""
+    declared = set().union(*(_paths(cls) for _, _, cls in WRITES))
+    rules = [*limits.AMOUNTS, *limits.COUNTS, *limits.STRINGS]
+    rules += [rule for own in limits.RESOURCE_STRINGS.values() for rule in own]
+    unmatched = [rule for rule in rules if not any(limits.matches(list(path), [rule]) for path in declared)]
+    assert unmatched == []
