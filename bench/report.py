@@ -23,7 +23,6 @@ def figures(results: dict) -> dict:
     ingest = results.get("webhooks") or {}
     ingest_floor = _get(ingest, "floor", "rps")
     ingest_rps = _get(ingest, "full", "rps")
-    store_floor_rps = _get(ingest, "store_floor", "rps")
     # Only if the worker was still busy when that floor ended.
     busy_floor_rps = _get(ingest, "floor_while_worker_busy", "rps")
     if not _get(ingest, "floor_while_worker_busy", "backlog_after"):
@@ -33,14 +32,10 @@ def figures(results: dict) -> dict:
         "floor_rps": floor_rps,
         "webhook_ingest_rps": ingest_rps,
         "webhook_ingest_ratio": ratio(ingest_rps, ingest_floor),
-        # The ladder under it (docs/performance.md, "What limits"): the floor plus the receiver's checks,
-        # nothing stored; the floor plus one durable INSERT, nothing checked; the receiver with the worker
-        # stopped; the floor itself while the worker fulfils the backlog the burst left.
-        "verify_floor_ratio": ratio(_get(ingest, "verify_floor", "rps"), ingest_floor),
-        "store_floor_ratio": ratio(store_floor_rps, ingest_floor),
+        # The receiver with the worker stopped; the floor itself while the worker fulfils the backlog the
+        # burst left.
         "webhook_ingest_ratio_worker_stopped": ratio(_get(ingest, "worker_stopped", "rps"), ingest_floor),
         "floor_ratio_while_worker_busy": ratio(busy_floor_rps, ingest_floor),
-        "webhook_ingest_ratio_to_store_floor": ratio(ingest_rps, store_floor_rps),
         "webhook_p50_ms": _get(ingest, "full", "p50_ms"),
         "webhook_p99_ms": _get(ingest, "full", "p99_ms"),
         "webhook_half_rate_p99_ms": _get(ingest, "half", "p99_ms"),

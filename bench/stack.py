@@ -98,17 +98,7 @@ class Stack:
 
         call_command("migrate", "--noinput", verbosity=0)
         call_command("collectstatic", "--noinput", verbosity=0)
-        self._create_store_floor_table()
         self.flush_redis()
-
-    def _create_store_floor_table(self) -> None:
-        """The table of ``/bench/store-floor`` (config/views.py)."""
-        from django.db import connection
-
-        from config.views import BENCH_STORE_FLOOR_DDL
-
-        with connection.cursor() as cursor:
-            cursor.execute(BENCH_STORE_FLOOR_DDL)
 
     def drop_database(self) -> None:
         try:

@@ -20,8 +20,6 @@ from bench import common, http, wrk
 from bench.stack import Stack
 
 WEBHOOK_PATH = "/webhooks/stripe/"
-VERIFY_FLOOR_PATH = "/bench/verify-floor"
-STORE_FLOOR_PATH = "/bench/store-floor"
 
 
 class EventFactory:
@@ -100,22 +98,6 @@ def post_closed_loop(stack: Stack, factory: EventFactory, *, path: str, duration
         requests_file.unlink(missing_ok=True)
 
 
-def verify_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
-    """The same event bodies, POSTed with the same client to ``/bench/verify-floor``: the floor plus the
-    receiver's signature check and parse, nothing stored (config/views.py)."""
-    return post_closed_loop(
-        stack, EventFactory(stack, session_ids), path=VERIFY_FLOOR_PATH, duration=duration
-    ).summary()
-
-
-def store_floor(stack: Stack, session_ids: list[str], *, duration: float) -> dict:
-    """The same event bodies, POSTed with the same client to ``/bench/store-floor``: the floor plus one
-    durable INSERT of the body (config/views.py), the least a receiver that stores before answering pays."""
-    return post_closed_loop(
-        stack, EventFactory(stack, session_ids), path=STORE_FLOOR_PATH, duration=duration
-    ).summary()
-
-
 def _events_stored(factory: EventFactory) -> int:
     from webhooks.models import WebhookEvent
 
@@ -161,8 +143,6 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     # Warm up: every gunicorn thread's first event pays for imports, its database and broker connections.
     warm = EventFactory(stack, session_ids)
     http.closed_loop("127.0.0.1", stack.port, warm.request, concurrency=common.CONNECTIONS, duration=2)
-    verified_floor = verify_floor(stack, session_ids, duration=duration)
-    stored_floor = store_floor(stack, session_ids, duration=duration)
     floor = faster_floor(floor_before, common.floor(stack, duration=duration))
     factory = EventFactory(stack, session_ids)
     full = post_closed_loop(stack, factory, path=WEBHOOK_PATH, duration=duration)
@@ -195,8 +175,6 @@ def ingest(stack: Stack, session_ids: list[str], *, duration: float, drain_cap: 
     left = unfinished.count()
     return {
         "floor": floor,
-        "verify_floor": verified_floor,
-        "store_floor": stored_floor,
         "full": full_summary,
         "half_rate": round(half_rate, 1),
         "half": half_summary,

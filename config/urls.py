@@ -30,5 +30,3 @@ if settings.STRIPE_SANDBOX_MODE:
 if settings.PAYLINKS_BENCH_FLOOR:
     # The benchmarks' floor (bench/, docs/performance.md): mounted only when asked for.
     urlpatterns.append(path("bench/floor", views.bench_floor, name="bench-floor"))
-    urlpatterns.append(path("bench/verify-floor", views.bench_verify_floor, name="bench-verify-floor"))
-    urlpatterns.append(path("bench/store-floor", views.bench_store_floor, name="bench-store-floor"))

@@ -8,27 +8,22 @@ from bench.report import figures
 def _ingest(*, busy_backlog_after: int) -> dict:
     return {
         "floor": {"rps": 2000.0},
-        "verify_floor": {"rps": 1600.0},
-        "store_floor": {"rps": 800.0},
         "full": {"rps": 400.0},
         "worker_stopped": {"rps": 500.0},
         "floor_while_worker_busy": {"rps": 1100.0, "backlog_after": busy_backlog_after},
     }
 
 
-def test_the_ingest_ladder_is_given_as_ratios_to_the_runs_own_floor():
+def test_the_ingest_figures_are_given_as_ratios_to_the_runs_own_floor():
     headline = figures({"webhooks": _ingest(busy_backlog_after=7000)})
 
-    assert headline["verify_floor_ratio"] == 0.8
-    assert headline["store_floor_ratio"] == 0.4
     assert headline["webhook_ingest_ratio_worker_stopped"] == 0.25
     assert headline["webhook_ingest_ratio"] == 0.2
     assert headline["floor_ratio_while_worker_busy"] == 0.55
-    assert headline["webhook_ingest_ratio_to_store_floor"] == 0.5
 
 
 def test_the_floor_while_the_worker_is_busy_is_left_out_if_the_worker_ran_out_of_work():
     headline = figures({"webhooks": _ingest(busy_backlog_after=0)})
 
     assert headline["floor_ratio_while_worker_busy"] is None
-    assert headline["verify_floor_ratio"] == 0.8
+    assert headline["webhook_ingest_ratio"] == 0.2
