@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import gettext
+import json
 import re
+from pathlib import Path
 
 from django import forms
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from sandbox import cards, pricing
@@ -62,6 +67,56 @@ TAX_ID_CHOICES = [
 ]
 IBAN_INVALID = _("Your IBAN is invalid.")
 FIELD_REQUIRED = _("This field is required.")
+# The fields that change the amount: the summary is recomputed from these alone ("Update total", HTMX).
+PRICING_PREFIXES = (
+    "quantity_",
+    "optional_",
+    "custom_amount",
+    "promotion_code",
+    "shipping_rate",
+    "billing_country",
+)
+# Shown in the order summary, outside the <form> element: they join it by the form attribute.
+SUMMARY_PREFIXES = ("quantity_", "optional_", "custom_amount", "promotion_code")
+FORM_ID = "pay-form"
+
+# Country names from Debian's iso-codes (ISO 3166-1) and their translations; Stripe's non-ISO regions.
+ISO_CODES = Path("/usr/share/iso-codes/json/iso_3166-1.json")
+ISO_LOCALES = "/usr/share/locale"
+EXTRA_COUNTRIES = {
+    "AC": _("Ascension Island"),
+    "TA": _("Tristan da Cunha"),
+    "XK": _("Kosovo"),
+    "ZZ": _("Unknown region"),
+}
+
+
+@functools.cache
+def _iso_names() -> dict[str, str]:
+    try:
+        entries = json.loads(ISO_CODES.read_text())["3166-1"]
+    except OSError:
+        return {}
+    return {entry["alpha_2"]: entry["name"] for entry in entries}
+
+
+@functools.cache
+def _iso_translation(language: str) -> gettext.NullTranslations:
+    return gettext.translation("iso_3166-1", localedir=ISO_LOCALES, languages=[language], fallback=True)
+
+
+def country_choices(codes: list[str] | None = None) -> list[tuple[str, str]]:
+    """``(code, name)`` in the page's language, sorted by name; every ISO country when ``codes`` is None."""
+    names = _iso_names()
+    language = (translation.get_language() or "en").split("-")[0]
+    local = _iso_translation(language)
+    choices = []
+    for code in codes if codes is not None else [*names, *EXTRA_COUNTRIES]:
+        if code in EXTRA_COUNTRIES:
+            choices.append((code, str(EXTRA_COUNTRIES[code])))
+        else:
+            choices.append((code, local.gettext(names[code]) if code in names else code))
+    return sorted(choices, key=lambda choice: choice[1].casefold())
 
 
 class PayForm(forms.Form):
@@ -89,13 +144,26 @@ class PayForm(forms.Form):
                 label=_("Promotion code"), max_length=500, required=False
             )
         self.order_fields(FIELD_ORDER)
+        for name, field in self.fields.items():
+            if name.startswith(SUMMARY_PREFIXES):
+                field.widget.attrs["form"] = FORM_ID
         if preview:
             # "Update total" only reprices the order: nothing else has to be filled in yet.
             for name, field in self.fields.items():
-                if not name.startswith(
-                    ("quantity_", "custom_amount", "promotion_code", "shipping_rate", "billing_country")
-                ):
+                if not name.startswith(PRICING_PREFIXES):
                     field.required = False
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.preview and self._errors:
+            # A half-typed card number must not stop the total from following the quantity.
+            for name in [n for n in self._errors if n in self.fields and not n.startswith(PRICING_PREFIXES)]:
+                del self._errors[name]
+        for name in self._errors or {}:
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": f"{name}-error"}
+                )
 
     def _add_optional_item_fields(self) -> None:
         """Upsells: a quantity (adjustable) or a checkbox adding the item's quantity."""
@@ -186,7 +254,7 @@ class PayForm(forms.Form):
             self.fields["billing_line1"] = forms.CharField(label=_("Billing address"), max_length=200)
             self.fields["billing_city"] = forms.CharField(label=_("City"), max_length=100)
             self.fields["billing_postal_code"] = forms.CharField(label=_("Postal code"), max_length=20)
-            self.fields["billing_country"] = forms.CharField(label=_("Country (ISO code)"), max_length=2)
+            self.fields["billing_country"] = forms.ChoiceField(label=_("Country"), choices=country_choices())
         if link["shipping_address_collection"]:
             countries = link["shipping_address_collection"]["allowed_countries"]
             self.fields["shipping_name"] = forms.CharField(label=_("Shipping name"), max_length=200)
@@ -196,7 +264,7 @@ class PayForm(forms.Form):
                 label=_("Shipping postal code"), max_length=20
             )
             self.fields["shipping_country"] = forms.ChoiceField(
-                label=_("Shipping country"), choices=[(c, c) for c in countries]
+                label=_("Shipping country"), choices=country_choices(countries)
             )
         if link["shipping_options"]:
             choices = self._shipping_choices()

@@ -8,6 +8,7 @@ step (handy for tests and scripts). Public pages: no dashboard login.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -18,16 +19,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from sandbox import account, checkout, clock, delivery, discounts, pricing, store
-from sandbox.forms import PayForm
+from sandbox import account, checkout, clock, delivery, discounts, pricing, store, totals
+from sandbox.forms import FORM_ID, SUMMARY_PREFIXES, PayForm
 from sandbox.models import ApiObject
 
 # Stripe: client_reference_id "can be composed of alphanumeric characters, dashes, or underscores, and be
 # any value up to 200 characters"; UTM values alphanumerics, dashes and underscores up to 150. Others ignored.
 _REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 _UTM = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
+TOTAL_CHANGED = _("The total is now %(total)s. Nothing was charged: check the order, then pay again.")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
@@ -87,7 +90,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     _activate(session.data)
     if request.method == "POST":
         return _pay(request, session, link)
-    return _page(request, session, link, _form(session, link))
+    return _page(request, session, link, _form(session, link, country=_default_country(request)))
 
 
 @login_not_required
@@ -109,10 +112,12 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
         return _inactive(request, link)
     if request.method == "POST":
         return _pay(request, session, link)
-    return _page(request, session, link, _form(session, link))
+    return _page(request, session, link, _form(session, link, country=_default_country(request)))
 
 
-def _form(session: ApiObject, link: ApiObject, data=None, *, preview: bool = False) -> PayForm:
+def _form(
+    session: ApiObject, link: ApiObject, data=None, *, preview: bool = False, country: str = ""
+) -> PayForm:
     return PayForm(
         data,
         link=link.data,
@@ -121,19 +126,86 @@ def _form(session: ApiObject, link: ApiObject, data=None, *, preview: bool = Fal
         initial={
             "email": session.data["customer_email"] or "",
             "promotion_code": session.data.get("_prefilled_promo_code", ""),
+            "billing_country": country,
         },
     )
 
 
+def _default_country(request: HttpRequest) -> str:
+    """The billing country shown first (Stripe guesses it from the IP address): the browser's region
+    (``fr-FR``), else the merchant's country."""
+    for tag in request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(","):
+        parts = tag.split(";")[0].strip().split("-")
+        if len(parts) > 1 and len(parts[1]) == 2:
+            return parts[1].upper()
+    return account.account_get().data.get("country") or "US"
+
+
+def _selection(form: PayForm) -> dict:
+    """An unbound form's initial choices as submitted data, so that the first render is priced exactly
+    as a submission of the same choices would be."""
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value not in (None, "", False):
+            data[name] = field.widget.format_value(value) if name.startswith("quantity_") else value
+    return data
+
+
+def _summary(
+    session: ApiObject, link: ApiObject, data, *, country: str
+) -> tuple[dict, PayForm, checkout.Payment | None]:
+    """The session priced for the selection in ``data`` (the page's own initial choices when None), the
+    pricing form that read it and the choices priced (None when invalid: the last saved amounts)."""
+    if data is None:
+        data = _selection(_form(session, link, country=country))
+    form = _form(session, link, data, preview=True, country=country)
+    if not form.is_valid():
+        return session.data, form, None
+    payment = _payment(form, email=_valid_email(data.get("email", "")))
+    try:
+        return totals.session_quote(session.data, link.data, payment), form, payment
+    except discounts.PromotionCodeRefused as refused:
+        form.add_error("promotion_code", str(refused.message))
+        payment = replace(payment, promotion_code=None)
+        return totals.session_quote(session.data, link.data, payment), form, payment
+
+
+def _valid_email(value: str) -> str:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return ""
+    return value
+
+
+def _shown_total(request: HttpRequest) -> int | None:
+    """The total the page showed next to the pay button; None when the POST did not come from the page
+    (a script paying a link in one step)."""
+    value = request.POST.get("shown_total")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1
+
+
 def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpResponse:
     preview = "update" in request.POST
-    form = _form(session, link, request.POST, preview=preview)
+    country = _default_country(request)
+    if preview:
+        return _reprice(request, session, link, country=country)
+    form = _form(session, link, request.POST, country=country)
     if not form.is_valid():
         return _page(request, session, link, form)
+    summary, _pricing, _priced = _summary(session, link, request.POST, country=country)
+    shown = _shown_total(request)
+    if shown is not None and shown != summary["amount_total"]:
+        # The customer pays only the total the page showed: show the new one, charge nothing.
+        message = TOTAL_CHANGED % {"total": _money(summary["amount_total"], summary)}
+        return _page(request, session, link, form, status=409, total_changed=message)
     try:
-        if preview:
-            session = checkout.session_reprice(session_id=session.stripe_id, payment=_payment(form))
-            return _page(request, session, link, _form(session, link, request.POST, preview=True))
         result = checkout.session_pay(session_id=session.stripe_id, payment=_payment(form))
     except checkout.LinkUnavailable:
         return _inactive(request, link)
@@ -143,6 +215,20 @@ def _pay(request: HttpRequest, session: ApiObject, link: ApiObject) -> HttpRespo
         form.add_error("promotion_code", str(refused.message))
         return _page(request, session, link, form)
     return _outcome(request, result, link, form)
+
+
+def _reprice(request: HttpRequest, session: ApiObject, link: ApiObject, *, country: str) -> HttpResponse:
+    """ "Update total" (no JavaScript) and every HTMX change: save the session's new amounts, show them."""
+    summary, pricing, payment = _summary(session, link, request.POST, country=country)
+    if payment is not None:
+        try:
+            session = checkout.session_reprice(session_id=session.stripe_id, payment=payment)
+        except checkout.SessionNotOpen:
+            return HttpResponseRedirect(reverse("sandbox:checkout", args=[session.stripe_id]))
+    if request.htmx:
+        context = _context(request, session, link, pricing, summary=summary)
+        return render(request, "sandbox/pay.html#summary", context)
+    return _page(request, session, link, _form(session, link, request.POST, preview=True, country=country))
 
 
 def _outcome(
@@ -192,7 +278,7 @@ def authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
     return _outcome(request, result, link, None)
 
 
-def _payment(form: PayForm) -> checkout.Payment:
+def _payment(form: PayForm, *, email: str | None = None) -> checkout.Payment:
     data = form.cleaned_data
     address = None
     if data.get("billing_country"):
@@ -205,15 +291,15 @@ def _payment(form: PayForm) -> checkout.Payment:
             "state": None,
         }
     shipping = None
-    if data.get("shipping_line1"):
+    if data.get("shipping_line1") and data.get("shipping_country"):
         shipping = {
-            "name": data["shipping_name"],
+            "name": data.get("shipping_name") or "",
             "address": {
-                "city": data["shipping_city"],
+                "city": data.get("shipping_city"),
                 "country": data["shipping_country"],
                 "line1": data["shipping_line1"],
                 "line2": None,
-                "postal_code": data["shipping_postal_code"],
+                "postal_code": data.get("shipping_postal_code"),
                 "state": None,
             },
         }
@@ -223,7 +309,7 @@ def _payment(form: PayForm) -> checkout.Payment:
         if k.startswith("custom_") and k != "custom_amount"
     }
     return checkout.Payment(
-        email=data.get("email") or "",
+        email=data.get("email") or email or "",
         card_number=data.get("card_number") or "",
         name=data.get("cardholder_name") or "",
         promotion_code=data.get("promotion_code") or None,
@@ -292,38 +378,88 @@ def _page(
     *,
     status: int = 200,
     card_error: str = "",
+    total_changed: str = "",
 ) -> HttpResponse:
+    country = _default_country(request)
+    summary, _pricing, _priced = _summary(
+        session, link, form.data if form.is_bound else None, country=country
+    )
+    context = _context(
+        request,
+        session,
+        link,
+        form,
+        summary=summary,
+        card_error=card_error,
+        total_changed=total_changed,
+    )
+    response = render(request, "sandbox/pay.html", context, status=status)
+    _allow_redirect_target(response, link.data)
+    return response
+
+
+def _context(
+    request: HttpRequest,
+    session: ApiObject,
+    link: ApiObject,
+    form: PayForm,
+    *,
+    summary: dict,
+    card_error: str = "",
+    total_changed: str = "",
+) -> dict:
+    """The page's context; ``summary`` is the session priced for the shown selection."""
     merchant = account.account_get().data
     lines = [
         {
             "name": item["description"],
             "quantity": item["quantity"],
-            "amount": _money(item["amount_subtotal"], session.data),
+            "amount": _money(item["amount_subtotal"], summary),
             "quantity_field": form[f"quantity_{item['_link_item']}"]
             if f"quantity_{item['_link_item']}" in form.fields
             else None,
         }
-        for item in session.data["_line_items"]
+        for item in summary["_line_items"]
     ]
-    context = {
+    details = summary["total_details"]
+    errors = []
+    if form.is_bound:
+        for name, messages in form.errors.items():
+            if name == "__all__":
+                errors += [{"message": m, "target": "summary"} for m in messages]
+            elif name in form.fields:
+                errors += [{"message": m, "target": form[name].id_for_label} for m in messages]
+    if card_error:
+        errors.append({"message": card_error, "target": "id_card_number"})
+    if total_changed:
+        errors.append({"message": total_changed, "target": "total"})
+    return {
         "merchant": merchant["business_profile"]["name"],
         "terms_url": merchant.get("_terms_url"),
         "privacy_url": merchant.get("_privacy_url"),
         "session": session.data,
+        "summary": summary,
         "link": link.data,
         "lines": lines,
-        "total": _money(session.data["amount_total"], session.data),
-        "discount": _money(session.data["total_details"]["amount_discount"], session.data),
-        "shipping": _money(session.data["total_details"]["amount_shipping"] or 0, session.data),
-        "tax": _money(session.data["total_details"]["amount_tax"], session.data),
+        "summary_names": [n for n in form.fields if n.startswith(SUMMARY_PREFIXES)],
+        "summary_fields": [
+            form[name]
+            for name in form.fields
+            if name.startswith(SUMMARY_PREFIXES) and not name.startswith("quantity_")
+        ],
+        "total": _money(summary["amount_total"], summary),
+        "subtotal": _money(summary["amount_subtotal"], summary),
+        "discount": _money(details["amount_discount"], summary),
+        "shipping": _money(details["amount_shipping"] or 0, summary),
+        "tax": _money(details["amount_tax"], summary),
         "form": form,
+        "form_id": FORM_ID,
         "submit_label": _submit_label(link.data["submit_type"]),
         "action": reverse("sandbox:checkout", args=[session.stripe_id]),
         "card_error": card_error,
+        "total_changed": total_changed,
+        "errors": errors,
     }
-    response = render(request, "sandbox/pay.html", context, status=status)
-    _allow_redirect_target(response, link.data)
-    return response
 
 
 def _allow_redirect_target(response: HttpResponse, link: dict) -> None:

@@ -3,6 +3,7 @@ shipping, and the totals Stripe reports (``amount_*``, ``total_details`` and its
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 from sandbox import clock, discounts, objects, pricing, store, tax
@@ -59,6 +60,14 @@ def session_line_items(
         line["_link_item"] = item["id"]  # which link item the customer's quantity applies to
         items.append(line)
     return items
+
+
+def session_quote(data: dict, link: dict, payment: Payment) -> dict:
+    """The session as ``session_price`` would make it for ``payment``, without touching ``data``: what the
+    hosted page shows, and compares with the total it showed before charging."""
+    quote = copy.deepcopy(data)
+    session_price(quote, link, payment)
+    return quote
 
 
 def session_price(data: dict, link: dict, payment: Payment) -> None:
