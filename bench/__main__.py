@@ -1,7 +1,9 @@
 """``uv run python -m bench [--quick] [--json] [--only NAME ...]``: run the benchmarks, print the figures.
 
 Needs PostgreSQL and Redis at their default local addresses (BENCH_PG_URL, BENCH_REDIS_URL to change):
-the run creates its own database and uses Redis db 9, and drops and flushes them at the end.
+the run creates its own database and uses Redis db 9, and drops and flushes them at the end. The
+reliability run starts a private PostgreSQL and Redis of its own (bench/stack.py). docs/performance.md
+says what each figure means.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bench import common, report, wrk
 from bench import stack as stack_module
 from bench.stack import Stack
 
-SUITES = ("floor", "webhooks", "fulfilment", "sandbox", "bulk", "scale")
+SUITES = ("floor", "webhooks", "fulfilment", "sandbox", "bulk", "scale", "reliability")
 
 QUICK = {
     "floor_s": 4,
@@ -38,6 +40,7 @@ QUICK = {
     "page_samples": 20,
     "export_rows": 10000,
     "all_pages": False,
+    "reliability_n": 50,
 }
 FULL = {
     "floor_s": 15,
@@ -58,6 +61,7 @@ FULL = {
     "page_samples": 40,
     "export_rows": 100000,
     "all_pages": True,
+    "reliability_n": 2000,
 }
 
 
@@ -74,10 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fulfil-sustained-rate", type=float, help="a second fulfilment run at this rate (events/s)"
     )
+    parser.add_argument("--reliability-n", type=int, help="checkouts of the reliability run under faults")
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else FULL)
     if args.fulfil_seconds:
         plan["fulfil_s"] = args.fulfil_seconds
+    if args.reliability_n:
+        plan["reliability_n"] = args.reliability_n
     if args.fulfil_sustained_rate:
         plan["fulfil_sustained_rate"] = args.fulfil_sustained_rate
     suites = args.only or list(SUITES)
@@ -107,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**figures, "details": results}, default=str))
     else:
         print(report.table(figures, results))
-    return 1 if "error" in results else 0
+    # Not exactly N orders and N e-mails under faults is a failure, not a figure.
+    failed = "error" in results or figures.get("reliability_ok") is False
+    return 1 if failed else 0
 
 
 def _run(stack: Stack, suites: list[str], plan: dict, results: dict, log) -> None:
@@ -198,6 +207,11 @@ def _run(stack: Stack, suites: list[str], plan: dict, results: dict, log) -> Non
             results["scale"].append(step)
         log("bench: CSV export")
         results["export"] = scale.export_csv(stack, rows=plan["export_rows"])
+    if "reliability" in suites:
+        from bench import reliability
+
+        # On servers of its own, which it stops: the bench's stack is idle meanwhile.
+        results["reliability"] = reliability.run(n=plan["reliability_n"], log=log)
 
 
 def _timed(function):

@@ -1,12 +1,10 @@
 """Reliability under faults: N checkouts through the sandbox, exactly N orders and N confirmation e-mails.
 
-Run by hand (not part of the test run):
-
-    uv run python -m bench.reliability --n 2000 --concurrency 8
+Run by ``uv run python -m bench`` (``--only reliability --reliability-n 2000`` for it alone).
 
 What it does, all in real processes on a private PostgreSQL cluster and a private Redis (started on free
 ports and thrown away after: the machine's shared servers are never touched; see
-tests/integration/private_stack.py):
+bench/stack.py:
 
 1. migrates, starts gunicorn (gthread) and a Celery worker with ``SANDBOX_FAULTS`` (by default duplicated,
    delayed — hence reordered —, dropped deliveries and failing API calls), registers the webhook
@@ -23,7 +21,6 @@ tests/integration/private_stack.py):
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import secrets
@@ -36,9 +33,8 @@ from pathlib import Path
 
 import requests
 
-from tests.integration import private_stack
-from tests.integration.forms import submit_form
-from tests.integration.private_stack import AppStack, PrivatePostgres, PrivateRedis, pay, sent_messages
+from bench.forms import submit_form
+from bench.stack import AppStack, PrivatePostgres, PrivateRedis, missing_tools, pay, sent_messages
 
 DEFAULT_FAULTS = "webhook_duplicate=0.1,webhook_delay=0.05:2,webhook_drop=0.1,api_500=0.02"
 # Past the enqueue grace (120 s), the processing lease (120 s) and the e-mail pending grace (300 s).
@@ -79,7 +75,7 @@ def _drive(link_url: str, n: int, concurrency: int) -> tuple[float, list[str], l
             (paid if ok else errors).append(email if ok else f"{email}: {detail}")
             progress["done"] += 1
             if progress["done"] % max(1, n // 10) == 0:
-                print(f"  … {progress['done']}/{n} checkouts", flush=True)
+                print(f"  … {progress['done']}/{n} checkouts", file=sys.stderr, flush=True)
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -147,23 +143,22 @@ def _export(stack: AppStack, staff: requests.Session) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.text)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=2000, help="checkouts to drive (default 2000)")
-    parser.add_argument("--concurrency", type=int, default=8, help="customers paying at once (default 8)")
-    parser.add_argument(
-        "--faults", default=DEFAULT_FAULTS, help=f"SANDBOX_FAULTS (default {DEFAULT_FAULTS!r})"
-    )
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=12)
-    parser.add_argument("--worker-concurrency", type=int, default=4)
-    parser.add_argument("--settle-timeout", type=float, default=600)
-    args = parser.parse_args(argv)
-
-    missing = private_stack.missing_tools()
+def run(
+    *,
+    n: int,
+    concurrency: int = 8,
+    faults: str = DEFAULT_FAULTS,
+    web_workers: int = 2,
+    web_threads: int = 12,
+    worker_concurrency: int = 4,
+    settle_timeout: float = 600,
+    log=print,
+) -> dict:
+    """Drive ``n`` checkouts under ``faults``; the figures, and ``ok`` only if exactly n orders and n
+    confirmation e-mails came of them."""
+    missing = missing_tools()
     if missing:
-        print(f"bench.reliability needs: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return {"skipped": f"needs {', '.join(missing)}"}
     var_dir = Path(tempfile.mkdtemp(prefix="paylinks-reliability-"))
     postgres, redis = PrivatePostgres(), PrivateRedis(var_dir)
     stack: AppStack | None = None
@@ -178,17 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             redis=redis,
             database="paylinks",
             var_dir=var_dir,
-            faults=args.faults,
+            faults=faults,
             extra_env={"LOG_LEVEL": "WARNING"},
         )
-        print(
-            f"private PostgreSQL :{postgres.port}, Redis :{redis.port}, app {stack.base_url};"
-            f" logs in {var_dir}"
-        )
+        log(f"bench: reliability on PostgreSQL :{postgres.port}, Redis :{redis.port}, logs in {var_dir}")
         stack.manage("migrate", "--no-input", timeout=300)
-        stack.spawn_web(workers=args.web_workers, threads=args.web_threads)
+        stack.spawn_web(workers=web_workers, threads=web_threads)
         stack.spawn_console()
-        worker = stack.spawn_worker(concurrency=args.worker_concurrency)
+        worker = stack.spawn_worker(concurrency=worker_concurrency)
         stack.wait_web()
         stack.console.wait()
         stack.wait_worker(worker)
@@ -196,12 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.setup_shop(staff_password=password)
         link = stack.create_link(name="Reliability link", amount=1000)
 
-        print(f"driving {args.n} checkouts, {args.concurrency} at a time, SANDBOX_FAULTS={args.faults!r}")
-        seconds, paid, errors = _drive(link["url"], args.n, args.concurrency)
-        print(f"  {len(paid)} paid, {len(errors)} failed in {seconds:.1f} s")
-        for error in errors[:5]:
-            print(f"  failed: {error}")
-        settle_seconds, rounds = _settle(stack, redis, len(paid), args.settle_timeout)
+        log(f"bench: driving {n} checkouts, {concurrency} at a time, SANDBOX_FAULTS={faults!r}")
+        seconds, paid, errors = _drive(link["url"], n, concurrency)
+        settle_seconds, rounds = _settle(stack, redis, len(paid), settle_timeout)
 
         staff = _log_in(stack.base_url, password)
         rows = _export(stack, staff)
@@ -216,58 +205,41 @@ def main(argv: list[str] | None = None) -> int:
         deliveries = dict(
             stack.query("SELECT result, count(*) FROM webhooks_webhookdelivery GROUP BY result")
         )
-        dropped = stack.scalar(
-            "SELECT count(*) FROM sandbox_webhookdeliveryattempt WHERE error LIKE 'Dropped%%'"
-        )
-        by_reconciler = stack.scalar(
-            "SELECT count(DISTINCT order_id) FROM links_orderstatuschange WHERE actor = 'reconciler'"
-        )
-        events = stack.scalar(
-            "SELECT count(*) FROM webhooks_webhookevent WHERE type = 'checkout.session.completed'"
-        )
-
-        n = len(paid)
-        ok = (
-            not errors
-            and len(rows) == n
-            and len(sessions) == n
-            and statuses == {"paid"}
-            and exported_emails == sorted(paid)
-            and outbox == (n, n)
-            and sum(written.values()) == n
-            and all(count == 1 for count in written.values())
-        )
-        print()
-        print(f"Reliability, N={args.n}, concurrency {args.concurrency}, SANDBOX_FAULTS={args.faults!r}")
-        print(
-            f"  ingest: {n} checkouts paid in {seconds:.1f} s = {n / seconds:.1f} checkouts/s "
-            f"(hosted page GET + POST, webhook delivered and stored)"
-        )
-        print(
-            f"  deliveries: {deliveries.get('accepted', 0)} accepted,"
-            f" {deliveries.get('duplicate', 0)} duplicates "
-            f"received, {dropped} dropped by the sandbox; {events} completed events stored"
-        )
-        print(
-            f"  settled {settle_seconds:.1f} s after the last checkout ({rounds} requeue/reconcile rounds; "
-            f"{by_reconciler} orders created by the reconciler)"
-        )
-        print(
-            f"  orders in the CSV export: {len(rows)} ({len(sessions)} distinct sessions,"
-            f" statuses {sorted(statuses)})"
-        )
-        print(
-            f"  confirmation e-mails: {outbox[0]} sent in the outbox, {sum(written.values())} written "
-            f"({max(written.values(), default=0)} at most per customer)"
-        )
-        print(f"  result: {'OK' if ok else 'MISMATCH'} — expected exactly {n} orders and {n} e-mails")
-        return 0 if ok else 1
+        paid_count = len(paid)
+        return {
+            "n": n,
+            "concurrency": concurrency,
+            "faults": faults,
+            "paid": paid_count,
+            "failed": errors[:5],
+            # Hosted page GET + POST, the webhook delivered and stored.
+            "checkouts_per_s": round(paid_count / seconds, 1) if seconds else None,
+            "deliveries_accepted": deliveries.get("accepted", 0),
+            "deliveries_duplicate": deliveries.get("duplicate", 0),
+            "dropped_by_sandbox": stack.scalar(
+                "SELECT count(*) FROM sandbox_webhookdeliveryattempt WHERE error LIKE 'Dropped%%'"
+            ),
+            "orders_by_reconciler": stack.scalar(
+                "SELECT count(DISTINCT order_id) FROM links_orderstatuschange WHERE actor = 'reconciler'"
+            ),
+            "settled_s": round(settle_seconds, 1),
+            "settle_rounds": rounds,
+            "orders_exported": len(rows),
+            "emails_sent": outbox[0],
+            "emails_written": sum(written.values()),
+            "ok": (
+                not errors
+                and len(rows) == paid_count
+                and len(sessions) == paid_count
+                and statuses == {"paid"}
+                and exported_emails == sorted(paid)
+                and outbox == (paid_count, paid_count)
+                and sum(written.values()) == paid_count
+                and all(count == 1 for count in written.values())
+            ),
+        }
     finally:
         if stack is not None:
             stack.stop()
         redis.kill()
         postgres.destroy()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -59,6 +59,8 @@ def figures(results: dict) -> dict:
         "full_checkouts_per_s_c8": _get(results, "sandbox", "full_checkout_c8", "checkouts_per_s"),
         "bulk_links_per_s": _get(results, "bulk", "service_links_per_s"),
         "bulk_links_ratio": _get(results, "bulk", "ratio"),
+        "reliability_checkouts_per_s": _get(results, "reliability", "checkouts_per_s"),
+        "reliability_ok": _get(results, "reliability", "ok"),
     }
 
 
@@ -84,7 +86,8 @@ def table(figures: dict, results: dict) -> str:
                 )
             )
         lines += _format(page_rows)
-    for section in ("floor", "webhooks", "fulfilment", "fulfilment_sustained", "sandbox", "bulk", "export"):
+    sections = ("floor", "webhooks", "fulfilment", "fulfilment_sustained", "sandbox", "bulk", "export")
+    for section in (*sections, "reliability"):
         if section in results:
             lines.append("")
             lines.append(f"{section}: {results[section]}")

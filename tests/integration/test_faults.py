@@ -2,7 +2,7 @@
 
 Each test runs the app as in production — gunicorn (gthread) serving the dashboard and its sandbox, and
 Celery workers — against a private PostgreSQL cluster and a private Redis started for this module on
-free ports (``private_stack``). The shared servers on 5432/6379 are never stopped: only ours are.
+free ports (``bench/stack.py``). The shared servers on 5432/6379 are never stopped: only ours are.
 Customers pay over HTTP on the sandbox's hosted page with 4242…; results are read from the private
 database and from the e-mails the file backend wrote.
 
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration import private_stack
-from tests.integration.private_stack import (
+from bench.stack import (
     AppStack,
     PrivatePostgres,
     PrivateRedis,
     SlowApi,
+    missing_tools,
     pay,
     sent_messages,
 )
@@ -46,7 +46,7 @@ def _skip_reason() -> str | None:
         return (
             "REDIS_URL is unset: the fault tests run in the integration pass (DATABASE_URL and REDIS_URL set)"
         )
-    missing = private_stack.missing_tools()
+    missing = missing_tools()
     if missing:
         return f"the fault tests start their own PostgreSQL and Redis, and need: {', '.join(missing)}"
     return None

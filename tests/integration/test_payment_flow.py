@@ -11,10 +11,10 @@ import re
 import pytest
 import requests
 
+from bench.forms import submit_form
 from catalog.models import Product
 from links.models import Order, OutboundEmail, PaymentLink
 from tests.integration.conftest import wait_for
-from tests.integration.forms import submit_form
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
