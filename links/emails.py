@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,13 @@ logger = logging.getLogger(__name__)
 # A pending e-mail older than this has lost its task (broker down at commit): the requeuer sends it.
 PENDING_GRACE = timedelta(minutes=5)
 EMAIL_MAX_ATTEMPTS = 6
+# A claimed e-mail is being sent for at most this long: above the hard time limit of the task that sends
+# it (the e-mail task, or the webhook task sending inline), after which Celery kills it.
+SEND_LEASE = timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 90) + 30)
+# Written on an e-mail whose sender died mid-send (a log line for staff, like the exceptions' texts).
+SENDER_LOST = (
+    "The sender stopped between claiming and recording this e-mail: it may have gone out. Resend it if not."
+)
 
 
 def _recipient(order: Order, kind: str) -> str:
@@ -102,16 +109,19 @@ def _enqueue_on_commit(email: OutboundEmail) -> None:
         transaction.on_commit(lambda: _enqueue(email.id), robust=True)
 
 
-def _enqueue(email_id: int) -> None:
+def _enqueue(email_id: int, **kwargs) -> None:
     from links.tasks import send_outbound_email as send_outbound_email_task
 
-    send_outbound_email_task.delay(email_id)
+    send_outbound_email_task.delay(email_id, **kwargs)
 
 
 def _send_or_enqueue(email: OutboundEmail) -> None:
     try:
         # The row and its order as this process just wrote them: no need to read them back.
         outbound_email_send(email_id=email.id, loaded=email)
+    except OutboundEmailOutcomeUnrecorded as exc:
+        # The task records what happened (and sends only if it did not go out).
+        _enqueue(email.id, **exc.retry_kwargs)
     except Exception:  # noqa: BLE001 - recorded on the row by outbound_email_send; the task retries it
         _enqueue(email.id)
 
@@ -156,50 +166,111 @@ def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
     return message
 
 
-def outbound_email_send(*, email_id: int, loaded: OutboundEmail | None = None) -> str:
+class OutboundEmailOutcomeUnrecorded(Exception):
+    """The send's outcome could not be written (the database went away after the SMTP conversation).
+
+    Carries what only this process knows, for the task's retry to record before anything else: the claim
+    it holds and whether the message went out (``sent_at``, ISO 8601) or not (``sent_at`` empty).
+    """
+
+    def __init__(self, *, email_id: int, claim: datetime, sent_at: datetime | None) -> None:
+        super().__init__(f"outcome of e-mail {email_id} not recorded")
+        self.email_id = email_id
+        self.claim = claim
+        self.sent_at = sent_at
+
+    @property
+    def retry_kwargs(self) -> dict:
+        """The task's keyword arguments for the retry (JSON, as the broker carries them)."""
+        sent_at = self.sent_at.isoformat() if self.sent_at else ""
+        return {"claim": self.claim.isoformat(), "sent_at": sent_at}
+
+
+def _claim(email_id: int) -> datetime | None:
+    """Take the e-mail for this sender with a conditional UPDATE, committed at once; return the claim (the
+    lease's end, which the outcome's UPDATE must find again), or None if another sender has it."""
+    now = timezone.now()
+    lease_end = now + SEND_LEASE
+    claimed = OutboundEmail.objects.filter(
+        id=email_id,
+        status__in=[OutboundEmail.Status.PENDING, OutboundEmail.Status.FAILED],
+        claimed_until__isnull=True,
+    ).update(claimed_until=lease_end, attempts=F("attempts") + 1, updated_at=now)
+    return lease_end if claimed else None
+
+
+def _record(email_id: int, *, claim: datetime, sent_at: datetime | None, error: str = "") -> None:
+    """Write the outcome and give up the claim, if still ours (a staff resend may have cleared it)."""
+    fields: dict = {"claimed_until": None, "updated_at": timezone.now()}
+    if sent_at is not None:
+        fields |= {"status": OutboundEmail.Status.SENT, "sent_at": sent_at, "last_error": ""}
+    else:
+        fields |= {"status": OutboundEmail.Status.FAILED, "last_error": error[:2000]}
+    OutboundEmail.objects.filter(id=email_id, claimed_until=claim).update(**fields)
+
+
+def outbound_email_send(
+    *, email_id: int, loaded: OutboundEmail | None = None, claim: str = "", sent_at: str = ""
+) -> str:
     """Send the e-mail unless already sent; mark it sent or failed. Re-raises the error for the task's retry.
 
-    The row lock keeps two tasks for the same e-mail (a resend clicked twice, a redelivered task) from
-    both sending it. ``loaded``: the row with its order, already in memory (the process that has just
-    recorded them); the lock is still taken and the status read from the database.
+    No transaction is open during the SMTP conversation or the invoice's fetch (on SQLite one would hold
+    the whole database's write lock): the e-mail is claimed (committed), sent, then its outcome recorded
+    (committed). The claim keeps two senders (a resend clicked twice, a redelivered task) from both
+    sending it. A sender killed between its claim and its record leaves the claim: at most once, the
+    e-mail is not sent again by itself (``outbound_emails_requeue`` flags it for staff's resend). If only
+    the record failed, OutboundEmailOutcomeUnrecorded is raised; ``claim`` and ``sent_at`` (its
+    ``retry_kwargs``) make the retry record that outcome first, sending nothing already sent.
+
+    ``loaded``: the row with its order, already in memory (the process that has just recorded them); the
+    status is still read from the database.
     """
-    error: Exception | None = None
-    with transaction.atomic():
-        # Lock and read the status alone: the e-mail and its order are read only when not ``loaded``.
-        status = (
-            OutboundEmail.objects.select_for_update()
-            .filter(id=email_id)
-            .values_list("status", flat=True)
-            .first()
-        )
-        if status is None or status == OutboundEmail.Status.SENT:
-            return status or ""
+    if claim:
+        # The retry of a send whose outcome this task knows but could not write: write it now.
+        sent = datetime.fromisoformat(sent_at) if sent_at else None
+        _record(email_id, claim=datetime.fromisoformat(claim), sent_at=sent, error="Outcome not recorded.")
+        if sent is not None:
+            return OutboundEmail.Status.SENT
+    # Read the status alone: the e-mail and its order are read only when not ``loaded``.
+    row = OutboundEmail.objects.filter(id=email_id).values_list("status", "claimed_until").first()
+    if row is None:
+        return ""
+    status, claimed_until = row
+    if status == OutboundEmail.Status.SENT or claimed_until is not None:
+        return status
+    lease = _claim(email_id)
+    if lease is None:  # another sender claimed it between the read and the claim
+        return OutboundEmail.objects.filter(id=email_id).values_list("status", flat=True).first() or ""
+    try:
         email = loaded or OutboundEmail.objects.select_related("order").get(id=email_id)
+        outbound_email_message(email=email).send()
+    except Exception as exc:
+        logger.warning("E-mail %s failed: %r", email_id, exc)
         try:
-            outbound_email_message(email=email).send()
-        except Exception as exc:
-            logger.warning("E-mail %s (%s) failed: %r", email.id, email.kind, exc)
-            error = exc
-        fields = {"attempts": F("attempts") + 1, "updated_at": timezone.now()}
-        if error is None:
-            fields |= {"status": OutboundEmail.Status.SENT, "sent_at": timezone.now(), "last_error": ""}
-        else:
-            fields |= {
-                "status": OutboundEmail.Status.FAILED,
-                "last_error": f"{type(error).__name__}: {error}"[:2000],
-            }
-        OutboundEmail.objects.filter(id=email.id).update(**fields)
-    if error is not None:
-        raise error
+            _record(email_id, claim=lease, sent_at=None, error=f"{type(exc).__name__}: {exc}")
+        except Exception as record_exc:
+            raise OutboundEmailOutcomeUnrecorded(email_id=email_id, claim=lease, sent_at=None) from record_exc
+        raise
+    sent = timezone.now()
+    try:
+        _record(email_id, claim=lease, sent_at=sent)
+    except Exception as exc:
+        logger.warning("E-mail %s sent, but its outcome was not recorded: %r", email_id, exc)
+        raise OutboundEmailOutcomeUnrecorded(email_id=email_id, claim=lease, sent_at=sent) from exc
     return OutboundEmail.Status.SENT
 
 
 def outbound_email_resend(*, email: OutboundEmail) -> None:
-    """Send the e-mail again (staff asked): back to pending, then the task sends it."""
+    """Send the e-mail again (staff asked): back to pending, then the task sends it.
+
+    Also what releases an e-mail whose sender died mid-send. One being sent right now (a live claim)
+    is left to its sender: the task enqueued here finds it claimed or sent.
+    """
+    now = timezone.now()
     with transaction.atomic():
-        OutboundEmail.objects.filter(id=email.id).update(
-            status=OutboundEmail.Status.PENDING, last_error="", updated_at=timezone.now()
-        )
+        OutboundEmail.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lte=now), id=email.id
+        ).update(status=OutboundEmail.Status.PENDING, last_error="", claimed_until=None, updated_at=now)
         _enqueue_on_commit(email)
 
 
@@ -207,12 +278,17 @@ def outbound_emails_requeue() -> int:
     """Enqueue e-mails whose task was lost (pending too long) or ran out of task retries while failing."""
     from links.tasks import send_outbound_email as send_outbound_email_task
 
-    cutoff = timezone.now() - PENDING_GRACE
+    now = timezone.now()
+    # Senders that died between claim and record (lease over): flagged once, never sent again by itself.
+    OutboundEmail.objects.filter(claimed_until__lte=now).exclude(
+        status=OutboundEmail.Status.FAILED, last_error=SENDER_LOST
+    ).update(status=OutboundEmail.Status.FAILED, last_error=SENDER_LOST, updated_at=now)
     ids = list(
         OutboundEmail.objects.filter(
             status__in=[OutboundEmail.Status.PENDING, OutboundEmail.Status.FAILED],
             attempts__lt=EMAIL_MAX_ATTEMPTS,
-            updated_at__lte=cutoff,
+            updated_at__lte=now - PENDING_GRACE,
+            claimed_until__isnull=True,
         ).values_list("id", flat=True)[:200]
     )
     for email_id in ids:

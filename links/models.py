@@ -249,6 +249,10 @@ class OutboundEmail(TimeStampedModel):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sender that claimed the e-mail, until the end of its lease; cleared when it records the
+    # outcome. Still set after the lease: the sender died between its claim and its record, so the e-mail
+    # may or may not have gone out, and only staff's resend sends it again (at most once, never twice).
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -261,6 +265,12 @@ class OutboundEmail(TimeStampedModel):
                 fields=["updated_at"],
                 name="email_unsent",
                 condition=models.Q(status__in=["pending", "failed"]),
+            ),
+            # The requeue task's look for senders that died mid-send: the few e-mails claimed right now.
+            models.Index(
+                fields=["claimed_until"],
+                name="email_claimed",
+                condition=models.Q(claimed_until__isnull=False),
             ),
         ]
         constraints = [

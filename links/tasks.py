@@ -15,11 +15,18 @@ from celery import shared_task
     retry_jitter=True,
     max_retries=5,
 )
-def send_outbound_email(self, email_id: int) -> str:
-    """Send one outbox e-mail; the row says whether it went (sent) or why not (failed, last_error)."""
-    from links.emails import outbound_email_send
+def send_outbound_email(self, email_id: int, claim: str = "", sent_at: str = "") -> str:
+    """Send one outbox e-mail; the row says whether it went (sent) or why not (failed, last_error).
 
-    return outbound_email_send(email_id=email_id)
+    ``claim`` and ``sent_at``: a previous attempt's outcome that it could not record (see
+    ``outbound_email_send``), recorded first, so that an e-mail that went out is not sent again.
+    """
+    from links.emails import OutboundEmailOutcomeUnrecorded, outbound_email_send
+
+    try:
+        return outbound_email_send(email_id=email_id, claim=claim, sent_at=sent_at)
+    except OutboundEmailOutcomeUnrecorded as exc:
+        raise self.retry(args=(email_id,), kwargs=exc.retry_kwargs, exc=exc) from exc
 
 
 @shared_task(name="links.reconcile_checkout_sessions", acks_late=True, ignore_result=True)
