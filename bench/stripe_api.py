@@ -58,7 +58,7 @@ def _sdk_rate(call, *, threads: int, duration: float, limit: int) -> dict:
 
 def payment_links_create(stack: Stack, price, *, duration: float) -> dict:
     """``payment_links.create`` through the SDK from 8 threads; the floor from 8 threads of the SDK's own
-    HTTP transport (libcurl, as ``config.stripe_client`` configures it), each thread with its own."""
+    HTTP transport (requests, as ``config.stripe_client`` configures it), each thread with its own."""
     import stripe
 
     from config.stripe_client import get_stripe_client
@@ -68,13 +68,13 @@ def payment_links_create(stack: Stack, price, *, duration: float) -> dict:
 
     def floor_get() -> None:
         if not hasattr(local, "http"):
-            local.http = stripe.PycurlClient()
+            local.http = stripe.RequestsClient()
         _body, status, _headers = local.http.request("get", f"{stack.base_url}/bench/floor", {})
         if status != 200:
             raise RuntimeError(f"floor answered {status}")
 
     floor = _sdk_rate(floor_get, threads=8, duration=duration, limit=10**6)
-    # get_stripe_client() in each thread: a client (a curl handle) serves one thread.
+    # get_stripe_client() in each thread: a client serves one thread.
     create = _sdk_rate(
         lambda: get_stripe_client().v1.payment_links.create(params=params),
         threads=8,

@@ -130,10 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-paylinks-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # Django checks a persistent connection before each request's first query: one a restart closed is
+    # replaced instead of failing the request.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's backend, with a health check that needs no round trip (see config/postgresql/base.py).
-        DATABASES["default"]["ENGINE"] = "config.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # CACHE AND CELERY -----------------------------------------------------------------------------------
@@ -142,8 +141,6 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    # kombu's Redis transport with one client per channel for publishing (see config/celery_broker.py).
-    CELERY_BROKER_TRANSPORT = "config.celery_broker:Transport"
     # Unacknowledged tasks return to the queue after this long (a worker killed mid-task).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
@@ -232,12 +229,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Sign-in throttling (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html):
-# after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused for
-# LOGIN_LOCKOUT_MINUTES, each new try restarting the wait. The pair, not either alone: locking a
-# username would let anyone lock an admin out, locking an address would lock out an office behind one NAT.
+# after LOGIN_FAILURE_LIMIT wrong passwords for one username (from any address), or from one address (for
+# any usernames), that username or that address is refused for LOGIN_LOCKOUT_MINUTES, each new try
+# restarting the wait. Either alone, not only the pair: guessing one account's password from many
+# addresses, or trying one password on many accounts from one address, is what throttling must stop; an
+# admin lifts a lockout from the settings page.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.lockouts.lockout_response"
 # The client's address: REMOTE_ADDR, or behind our TLS proxy the address it saw (see config/lockouts.py;

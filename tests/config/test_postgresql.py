@@ -1,4 +1,4 @@
-"""The PostgreSQL backend's health check: no round trip on a quiet connection, a closed one replaced."""
+"""Django's health check on PostgreSQL (CONN_HEALTH_CHECKS): a connection the server closed is replaced."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.db import close_old_connections, connection
 
 pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="the health check is PostgreSQL's"),
-    # Autocommit, as in a request: inside the test's transaction the check asks the server instead.
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend"),
+    # Autocommit, as in a request.
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -33,16 +33,6 @@ def _wait_until_terminated(pid: int) -> None:
         time.sleep(0.02)
 
 
-def test_a_quiet_connection_is_usable_without_asking_the_server():
-    pid = _backend_pid()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 'the last statement before the check'")
-    assert connection.is_usable()
-    # The server saw no statement since: its last one is still ours.
-    last = _from_another_connection("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,))[0]
-    assert last == "SELECT 'the last statement before the check'"
-
-
 def test_a_connection_the_server_closed_is_replaced_before_the_next_query(monkeypatch):
     # Persistent, as in production (the test settings close connections after each request).
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
@@ -59,15 +49,3 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_query(monkey
         assert _backend_pid() != pid
     finally:
         connection.close()
-
-
-def test_inside_a_transaction_the_check_asks_the_server():
-    pid = _backend_pid()
-    with connection.cursor() as cursor:
-        cursor.execute("BEGIN")
-        try:
-            assert connection.is_usable()
-            last = _from_another_connection("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,))[0]
-            assert last == "SELECT 1"
-        finally:
-            cursor.execute("ROLLBACK")

@@ -1,4 +1,4 @@
-"""The StripeClient every service uses: libcurl underneath, one per thread, our timeout."""
+"""The StripeClient every service uses: the SDK's requests transport, one per thread, our timeout."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from config.stripe_client import get_stripe_client
 
 
 def test_each_thread_keeps_its_own_client():
-    # A curl handle serves one request at a time: gunicorn's threads must never share one.
+    # gunicorn's threads never share a client's connection pool.
     main = get_stripe_client()
     assert get_stripe_client() is main
     seen = []
