@@ -27,3 +27,11 @@ def test_the_floor_while_the_worker_is_busy_is_left_out_if_the_worker_ran_out_of
 
     assert headline["floor_ratio_while_worker_busy"] is None
     assert headline["webhook_ingest_ratio"] == 0.2
+
+
+def test_the_reliability_run_is_in_the_headline_and_a_mismatch_shows():
+    headline = figures({"reliability": {"ok": False, "checkouts_per_s": 4.5}})
+
+    assert headline["reliability_ok"] is False
+    assert headline["reliability_checkouts_per_s"] == 4.5
+    assert figures({})["reliability_ok"] is None  # not run: neither passed nor failed
