@@ -31,6 +31,8 @@ from sandbox.models import ApiObject
 _REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 _UTM = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
 TOTAL_CHANGED = _("The total is now %(total)s. Nothing was charged: check the order, then pay again.")
+# In the error summary at the top: which field, then what is wrong with it.
+ERROR_AT_FIELD = _("%(field)s: %(error)s")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
@@ -428,7 +430,14 @@ def _context(
             if name == "__all__":
                 errors += [{"message": m, "target": "summary"} for m in messages]
             elif name in form.fields:
-                errors += [{"message": m, "target": form[name].id_for_label} for m in messages]
+                label = form.fields[name].label
+                errors += [
+                    {
+                        "message": ERROR_AT_FIELD % {"field": label, "error": m},
+                        "target": form[name].id_for_label,
+                    }
+                    for m in messages
+                ]
     if card_error:
         errors.append({"message": card_error, "target": "id_card_number"})
     if total_changed:

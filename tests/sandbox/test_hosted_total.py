@@ -160,7 +160,7 @@ def test_a_failed_submit_lists_each_error_as_a_link_to_its_field(client, api, pr
     ]
     assert "There is a problem" in summary
     assert "autofocus" in summary
-    assert '<a href="#id_card_number">Your card number is incorrect.</a>' in summary
-    assert '<a href="#id_terms">This field is required.</a>' in summary
+    assert '<a href="#id_card_number">Card number: Your card number is incorrect.</a>' in summary
+    assert '<a href="#id_terms">I agree to the Terms of Service: This field is required.</a>' in summary
     assert 'id="terms-error"' in html
     assert 'aria-describedby="terms-error"' in html
