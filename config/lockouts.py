@@ -3,7 +3,11 @@ sign-in gets, and the list and unlock that the settings page offers to admins.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
+from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -33,20 +37,44 @@ def lockout_response(request: HttpRequest, original_response, credentials) -> Ht
     return render(request, "registration/lockout.html", context, status=429)
 
 
-def lockouts_active() -> list:
-    """The username and address pairs locked out now, most recent first."""
+# What a lockout is on (settings.AXES_LOCKOUT_PARAMETERS): one username, or one address.
+LOCKOUT_PARAMETERS = ("username", "ip_address")
+
+
+@dataclass(frozen=True)
+class Lockout:
+    parameter: str  # one of LOCKOUT_PARAMETERS
+    value: str
+    failures: int
+    last_attempt: datetime
+
+
+def lockouts_active() -> list[Lockout]:
+    """The usernames and addresses locked out now, most recent first.
+
+    Axes adds up the failures of every (username, address) record it keeps for a username, or for an
+    address, so the list does the same.
+    """
     from axes.models import AccessAttempt
 
-    since = timezone.now() - settings.AXES_COOLOFF_TIME
-    return list(
-        AccessAttempt.objects.filter(
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=since
-        ).order_by("-attempt_time")
-    )
+    recent = AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME)
+    lockouts = []
+    for parameter in LOCKOUT_PARAMETERS:
+        rows = (
+            recent.values(parameter)
+            .annotate(failures=Sum("failures_since_start"), last_attempt=Max("attempt_time"))
+            .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        )
+        lockouts += [
+            Lockout(parameter, row[parameter], row["failures"], row["last_attempt"])
+            for row in rows
+            if row[parameter]  # a sign-in without a username, or without an address, locks nobody
+        ]
+    return sorted(lockouts, key=lambda lockout: lockout.last_attempt, reverse=True)
 
 
-def lockout_lift(*, username: str, ip_address: str) -> int:
-    """Let this username sign in again from this address; the number of records removed."""
+def lockout_lift(*, parameter: str, value: str) -> int:
+    """Let this username, or this address, sign in again; the number of axes records removed."""
     from axes.utils import reset
 
-    return reset(username=username, ip=ip_address)
+    return reset(username=value) if parameter == "username" else reset(ip=value)

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.forms.utils import ErrorList
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -24,6 +23,7 @@ from catalog.models import Price
 from catalog.money import CURRENCY_CHOICES
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
+from config.lockouts import LOCKOUT_PARAMETERS
 
 MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."
 MAX_QUANTITY = limits.MAX_QUANTITY
@@ -173,7 +173,7 @@ def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
     return [form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
 
 
-def add_link_errors(form: forms.Form, formset: forms.BaseFormSet, error: ValidationError) -> None:
+def add_link_errors(form: forms.Form, formset: CheckedFormSet, error: ValidationError) -> None:
     """A service error keyed ``line_items.<n>.<field>`` goes to that row, ``line_items`` above the rows."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
@@ -186,7 +186,7 @@ def add_link_errors(form: forms.Form, formset: forms.BaseFormSet, error: Validat
             row.add_error(parts[2] if parts[2] in row.fields else None, errors)
         elif key == "line_items":
             # The formset's own errors list: shown above the rows and in the summary.
-            formset._non_form_errors = formset.non_form_errors() + ErrorList(ValidationError(errors).messages)
+            formset.add_error(errors)
         else:
             add_service_errors(form, ValidationError({key: errors}))
 
@@ -310,17 +310,10 @@ class StaffRoleForm(forms.Form):
 
 
 class LockoutUnlockForm(forms.Form):
-    """One of the sign-in lockouts listed on the settings page (django-axes' record of the failures)."""
+    """One of the sign-in lockouts listed on the settings page: a username or an address."""
 
-    lockout = forms.ModelChoiceField(
-        queryset=None, error_messages={"invalid_choice": _("That lockout has already been lifted.")}
-    )
-
-    def __init__(self, *args, **kwargs):
-        from axes.models import AccessAttempt
-
-        super().__init__(*args, **kwargs)
-        self.fields["lockout"].queryset = AccessAttempt.objects.all()
+    parameter = forms.ChoiceField(choices=[(name, name) for name in LOCKOUT_PARAMETERS])
+    value = forms.CharField(max_length=255)
 
 
 class LineItemUpdateForm(forms.Form):

@@ -298,16 +298,14 @@ def _sync_report_pop(request: HtmxHttpRequest) -> SyncReport | None:
 def settings_unlock(request: HtmxHttpRequest) -> HttpResponse:
     """Lift a sign-in lockout (django-axes) before its wait is over."""
     form = LockoutUnlockForm(request.POST)
-    if form.is_valid():
-        attempt = form.cleaned_data["lockout"]
-        lockout_lift(username=attempt.username, ip_address=attempt.ip_address)
-        messages.success(
-            request,
-            _("%(user)s can sign in again from %(address)s.")
-            % {"user": attempt.username, "address": attempt.ip_address},
-        )
+    if form.is_valid() and lockout_lift(**form.cleaned_data):
+        value = form.cleaned_data["value"]
+        if form.cleaned_data["parameter"] == "username":
+            messages.success(request, _("%(user)s can sign in again.") % {"user": value})
+        else:
+            messages.success(request, _("Sign-ins from %(address)s are allowed again.") % {"address": value})
     else:
-        messages.error(request, " ".join(form.errors.get("lockout", [])))
+        messages.error(request, _("That lockout has already been lifted."))
     return redirect_after_post(request, reverse("links:settings"))
 
 

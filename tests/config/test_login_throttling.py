@@ -50,7 +50,7 @@ def test_five_wrong_passwords_lock_the_account_out_from_that_address_even_with_t
     assert right.status_code == 429
     assert not _signed_in(client)
     page = right.content.decode()
-    assert "Too many failed sign-ins for this account from your address." in page
+    assert "Too many failed sign-ins for this account or from your address." in page
     assert "Try again in 15 minutes" in page
     assert 'class="brand"' in page  # our layout, not axes' plain text
     assert "Too many failed sign-ins" in locked.content.decode()
@@ -73,17 +73,31 @@ def test_wrong_passwords_below_the_limit_do_not_lock(client, staff_user):
     assert _signed_in(client)
 
 
-def test_other_accounts_and_addresses_are_not_locked(client, staff_user, django_user_model):
+def test_other_accounts_from_other_addresses_are_not_locked(client, staff_user, django_user_model):
     django_user_model.objects.create_user(username="bob", password=PASSWORD, is_staff=True)
     _lock_out(client, "alice")
 
     bob = Client()
     assert _sign_in(bob, "bob", PASSWORD, OTHER).status_code == 302
     assert _signed_in(bob)
-    # The lock is on the pair: alice herself, from her own address, is not locked out by an attacker.
+
+
+def test_guessing_one_account_from_many_addresses_locks_the_account(client, staff_user):
+    for n in range(5):
+        _sign_in(client, "alice", f"wrong-{n}", f"192.0.2.{n}")
+
     alice = Client()
-    assert _sign_in(alice, "alice", PASSWORD, OTHER).status_code == 302
-    assert _signed_in(alice)
+    assert _sign_in(alice, "alice", PASSWORD, OTHER).status_code == 429
+    assert not _signed_in(alice)
+
+
+def test_trying_many_accounts_from_one_address_locks_the_address(client, staff_user, django_user_model):
+    django_user_model.objects.create_user(username="bob", password=PASSWORD, is_staff=True)
+    for n in range(5):
+        _sign_in(client, f"user-{n}", "password1", ATTACKER)
+
+    assert _sign_in(Client(), "bob", PASSWORD, ATTACKER).status_code == 429
+    assert _sign_in(Client(), "bob", PASSWORD, OTHER).status_code == 302
 
 
 def test_the_account_signs_in_again_after_the_cool_off(client, staff_user, settings):
@@ -119,15 +133,35 @@ def test_an_admin_lifts_the_lockout_from_the_settings_page(client, staff_user, d
     page = admin_client.get(reverse("links:settings"))
     assert page.status_code == 200
     lockouts = page.context["lockouts"]
-    assert [(lockout.username, lockout.ip_address) for lockout in lockouts] == [("alice", ATTACKER)]
+    assert sorted((lockout.parameter, lockout.value, lockout.failures) for lockout in lockouts) == [
+        ("ip_address", ATTACKER, 5),
+        ("username", "alice", 5),
+    ]
     assert "Locked-out sign-ins" in page.content.decode()
 
-    response = admin_client.post(reverse("links:settings-unlock"), {"lockout": lockouts[0].pk}, follow=True)
+    unlock = reverse("links:settings-unlock")
+    response = admin_client.post(unlock, {"parameter": "username", "value": "alice"}, follow=True)
 
     assert response.status_code == 200
-    assert f"alice can sign in again from {ATTACKER}." in response.content.decode()
-    assert response.context["lockouts"] == []
+    assert "alice can sign in again." in response.content.decode()
+    assert response.context["lockouts"] == []  # axes' records were the pair's: both lifted
     assert _sign_in(client, "alice", PASSWORD, ATTACKER).status_code == 302
+
+
+def test_an_admin_lifts_an_address_lockout(client, staff_user, django_user_model):
+    for n in range(5):
+        _sign_in(client, f"user-{n}", "password1", ATTACKER)
+    admin = django_user_model.objects.create_user(username="ada", password=PASSWORD, is_staff=True)
+    staff_role_set(user=admin, role=ADMINS)
+    admin_client = Client()
+    admin_client.force_login(admin)
+
+    unlock = reverse("links:settings-unlock")
+    response = admin_client.post(unlock, {"parameter": "ip_address", "value": ATTACKER}, follow=True)
+
+    assert f"Sign-ins from {ATTACKER} are allowed again." in response.content.decode()
+    assert response.context["lockouts"] == []
+    assert _sign_in(Client(), "alice", PASSWORD, ATTACKER).status_code == 302
 
 
 def test_unlocking_needs_the_admins_role_and_a_listed_lockout(client, staff_user, django_user_model):
@@ -140,20 +174,24 @@ def test_unlocking_needs_the_admins_role_and_a_listed_lockout(client, staff_user
     editor_client = Client()
     editor_client.force_login(editor)
 
-    assert editor_client.post(reverse("links:settings-unlock"), {"lockout": attempt.pk}).status_code == 403
+    unlock = reverse("links:settings-unlock")
+    assert editor_client.post(unlock, {"parameter": "username", "value": "alice"}).status_code == 403
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
 
     admin = django_user_model.objects.create_user(username="ada", password=PASSWORD, is_staff=True)
     staff_role_set(user=admin, role=ADMINS)
     admin_client = Client()
     admin_client.force_login(admin)
-    response = admin_client.post(reverse("links:settings-unlock"), {"lockout": "not-an-id"}, follow=True)
-    assert response.status_code == 200
-    assert "That lockout has already been lifted." in response.content.decode()
+    for data in ({"parameter": "username", "value": "nobody"}, {"parameter": "password", "value": "alice"}):
+        response = admin_client.post(unlock, data, follow=True)
+        assert response.status_code == 200
+        assert "That lockout has already been lifted." in response.content.decode()
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
 
 
-def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(client, staff_user, settings):
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(
+    client, staff_user, settings, django_user_model
+):
     settings.BEHIND_TLS_PROXY = True
     proxy = "10.0.0.2"
     # An attacker varies the X-Forwarded-For it sends; the proxy appends the address it really saw.
@@ -162,6 +200,7 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(client, staff_use
         response = _sign_in(client, "alice", f"wrong-{n}", proxy, HTTP_X_FORWARDED_FOR=forwarded)
     assert response.status_code == 429
 
-    # alice, behind the same proxy from her own address, is not locked out.
-    alice = Client()
-    assert _sign_in(alice, "alice", PASSWORD, proxy, HTTP_X_FORWARDED_FOR=OTHER).status_code == 302
+    # The attacker's address is locked, not the proxy's: bob, behind the same proxy, signs in.
+    bob = django_user_model.objects.create_user(username="bob", password=PASSWORD, is_staff=True)
+    assert _sign_in(Client(), bob.username, PASSWORD, proxy, HTTP_X_FORWARDED_FOR=OTHER).status_code == 302
+    assert _sign_in(Client(), bob.username, PASSWORD, proxy, HTTP_X_FORWARDED_FOR=ATTACKER).status_code == 429
