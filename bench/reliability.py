@@ -178,6 +178,8 @@ def run(
         )
         log(f"bench: reliability on PostgreSQL :{postgres.port}, Redis :{redis.port}, logs in {var_dir}")
         stack.manage("migrate", "--no-input", timeout=300)
+        # Under python -m bench the environment has the bench's DEBUG=false: the server needs them then.
+        stack.manage("collectstatic", "--no-input", timeout=300)
         stack.spawn_web(workers=web_workers, threads=web_threads)
         stack.spawn_console()
         worker = stack.spawn_worker(concurrency=worker_concurrency)
