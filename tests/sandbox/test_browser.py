@@ -87,7 +87,8 @@ def test_declined_card_message_then_success(sandbox, page):
     page.goto(_link(sandbox)["url"])
     _fill_card(page, "4000 0000 0000 0002")
     page.get_by_role("button", name="Pay").click()
-    page.get_by_text("Your card was declined.").wait_for()
+    # exact: the error summary at the top repeats it after the field's label.
+    page.get_by_text("Your card was declined.", exact=True).wait_for()
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
     page.get_by_label("CVC").fill("123")
     page.get_by_role("button", name="Pay").click()
