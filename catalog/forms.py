@@ -60,19 +60,34 @@ def amount_to_minor(form: forms.Form, field: str, amount: Decimal | None, curren
 class CheckedFormSet(forms.BaseFormSet):
     """A formset whose broken management data (a count that is not a number, negative, missing) is
     a plain error above its rows; Django already instantiates at most ``absolute_max`` rows whatever
-    TOTAL_FORMS says."""
+    TOTAL_FORMS says. ``add_error`` puts a service's error about the whole formset with Django's own."""
 
     default_error_messages = {"missing_management_form": FORM_TAMPERED}
+    counts_broken: bool = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.added_errors: list[forms.ValidationError] = []
 
     def full_clean(self):
         super().full_clean()
-        if not self.is_bound:
-            return
-        counts = self.management_form.cleaned_data
-        if not self.management_form.is_valid() or min(counts["TOTAL_FORMS"], counts["INITIAL_FORMS"]) < 0:
-            # The one error worth showing: Django would say "too few forms" instead when it applies.
-            error = forms.ValidationError(FORM_TAMPERED, code="missing_management_form")
-            self._non_form_errors = self.error_class([error], error_class="nonform", renderer=self.renderer)
+        counts = self.management_form.cleaned_data if self.is_bound else {}
+        self.counts_broken = self.is_bound and (
+            not self.management_form.is_valid() or min(counts["TOTAL_FORMS"], counts["INITIAL_FORMS"]) < 0
+        )
+
+    def add_error(self, errors) -> None:
+        """Add errors about the formset as a whole found after its validation (a service's answer)."""
+        self.added_errors.extend(forms.ValidationError(errors).error_list)
+
+    def non_form_errors(self):
+        errors = super().non_form_errors()
+        if not self.counts_broken and not self.added_errors:
+            return errors
+        # With broken counts, the one error worth showing: Django would say "too few forms" instead.
+        tampered = [forms.ValidationError(FORM_TAMPERED, code="missing_management_form")]
+        shown = tampered if self.counts_broken else errors.as_data()
+        return self.error_class([*shown, *self.added_errors], error_class="nonform", renderer=self.renderer)
 
 
 def with_one_more_row(data, *, prefix: str, absolute_max: int):

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.utils import ErrorList
 
-from catalog.forms import with_one_more_row
+from catalog.forms import CheckedFormSet, with_one_more_row
 from catalog.http import add_service_errors, renew_request_token
 from catalog.models import Price
 from links.forms import (
@@ -193,7 +192,7 @@ def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
     return [f for f in formset.forms if f.is_bound and f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
-def _formset_error(formset: forms.BaseFormSet, rest: str, errors) -> None:
+def _formset_error(formset: CheckedFormSet, rest: str, errors) -> None:
     index, _sep, field = rest.partition(".")
     kept = _kept(formset)
     if index.isdigit() and int(index) < len(kept):
@@ -201,7 +200,7 @@ def _formset_error(formset: forms.BaseFormSet, rest: str, errors) -> None:
         row.add_error(field if field in row.fields else None, errors)
     else:
         # The formset's own list: shown above its rows and in the summary.
-        formset._non_form_errors = formset.non_form_errors() + ErrorList(ValidationError(errors).messages)
+        formset.add_error(errors)
 
 
 def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:
