@@ -235,3 +235,49 @@ def test_a_sender_lost_between_claim_and_record_is_flagged_and_never_sent_again(
     emails.outbound_email_resend(email=confirmation)
     assert send_outbound_email(confirmation.id) == OutboundEmail.Status.SENT
     assert len(mail.outbox) == 1
+
+
+def test_an_inline_send_whose_outcome_cannot_be_written_hands_the_outcome_to_the_task(smtp, short_lock_wait):
+    """In a worker, the e-mail is sent right after the order's commit; if its outcome cannot be written,
+    the task it hands over to records that outcome rather than sending the message again."""
+    from unittest import mock
+
+    locked, release = threading.Event(), threading.Event()
+    holders: list[threading.Thread] = []
+
+    def hold_the_emails() -> None:
+        with transaction.atomic():
+            list(OutboundEmail.objects.select_for_update())  # every row: its id is not known yet
+            locked.set()
+            release.wait(30)
+
+    def lock_before_answering() -> None:
+        holders.append(_in_thread(hold_the_emails))
+        assert locked.wait(SLOW_SMTP_SECONDS)
+
+    smtp.before_answer = lock_before_answering
+    handler = _OnWarning(release.set)
+    logging.getLogger("links.emails").addHandler(handler)
+    try:
+        with (
+            mock.patch("links.tasks.send_outbound_email.delay") as delay,
+            emails.outbound_emails_sent_inline(),
+        ):
+            order = fulfilment.order_record_session(
+                session=checkout_session(), line_items=[line_item()], actor="test"
+            )
+    finally:
+        logging.getLogger("links.emails").removeHandler(handler)
+        release.set()
+        for holder in holders:
+            holder.join(timeout=30)
+    confirmation = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+    assert len(smtp.messages) == 1
+    assert confirmation.status == OutboundEmail.Status.PENDING and confirmation.claimed_until is not None
+    ((args, kwargs),) = delay.call_args_list
+    assert args == (confirmation.id,) and kwargs["sent_at"]
+
+    assert send_outbound_email.apply(args=args, kwargs=kwargs).get() == OutboundEmail.Status.SENT
+    assert len(smtp.messages) == 1
+    confirmation.refresh_from_db()
+    assert confirmation.status == OutboundEmail.Status.SENT and confirmation.claimed_until is None
