@@ -164,3 +164,25 @@ def test_a_failed_submit_lists_each_error_as_a_link_to_its_field(client, api, pr
     assert '<a href="#id_terms">I agree to the Terms of Service: This field is required.</a>' in summary
     assert 'id="terms-error"' in html
     assert 'aria-describedby="terms-error"' in html
+
+
+def test_an_htmx_change_answers_the_summary_alone_with_the_new_total(client, api, shop):
+    _, session_id = _open(client, shop, HTTP_ACCEPT_LANGUAGE="fr-FR")
+    change = {
+        "update": "1",
+        shop["quantity"]: "2",
+        "shipping_rate": shop["rates"][1]["id"],
+        "billing_country": "FR",
+    }
+    response = client.post(f"/sandbox/checkout/{session_id}", change, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="summary">')
+    assert "<html" not in html and "<form" not in html
+    assert _shown_total(html) == 6300
+    assert api.ok("get", f"checkout/sessions/{session_id}")["amount_total"] == 6300
+    # A quantity the link does not allow: the error at its field, the last total kept.
+    refused = client.post(
+        f"/sandbox/checkout/{session_id}", {**change, shop["quantity"]: "0"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert f'id="{shop["quantity"]}-error"' in refused
+    assert _shown_total(refused) == 6300
