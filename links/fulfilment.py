@@ -231,7 +231,7 @@ def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
 
 
 def _line_items_create(order: Order, line_items: list[dict]) -> None:
-    items = OrderLineItem.objects.bulk_create(
+    OrderLineItem.objects.bulk_create(
         OrderLineItem(
             order=order,
             stripe_id=_text(item.get("id"), 255),
@@ -246,11 +246,6 @@ def _line_items_create(order: Order, line_items: list[dict]) -> None:
         )
         for item in line_items
     )
-    # Kept on the order as if prefetched: its e-mails, sent by this process after the commit, render the
-    # items without reading them back.
-    prefetched = order.line_items.all()
-    prefetched._result_cache, prefetched._prefetch_done = items, True
-    order._prefetched_objects_cache = {"line_items": prefetched}
 
 
 def order_record_session(*, session: dict, line_items: list[dict], actor: str) -> Order:
