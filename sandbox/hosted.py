@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRefresh
 
 from sandbox import account, checkout, clock, delivery, discounts, pricing, store, totals
 from sandbox.forms import FORM_ID, SUMMARY_PREFIXES, PayForm
@@ -106,6 +107,9 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
         session = _session(session_id)
     link = store.get(type="payment_link", object_id=session.parent)
     _activate(session.data)
+    if request.htmx and (session.data["status"] != "open" or not checkout.link_available(link.data)):
+        # A summary update for a session no longer payable: reload the whole page, which says why.
+        return HttpResponseClientRefresh()
     if session.data["status"] == "complete":
         return _confirmation(request, session, link)
     if session.data["status"] == "expired":

@@ -186,3 +186,14 @@ def test_an_htmx_change_answers_the_summary_alone_with_the_new_total(client, api
     ).content.decode()
     assert f'id="{shop["quantity"]}-error"' in refused
     assert _shown_total(refused) == 6300
+
+
+def test_an_htmx_change_after_the_session_was_paid_reloads_the_page(client, shop):
+    _, session_id = _open(client, shop, HTTP_ACCEPT_LANGUAGE="fr-FR")
+    paid = client.post(
+        f"/sandbox/checkout/{session_id}",
+        {**PAYMENT, shop["quantity"]: "1", "shipping_rate": shop["rates"][0]["id"]},
+    )
+    assert paid.status_code == 302
+    late = client.post(f"/sandbox/checkout/{session_id}", {"update": "1"}, HTTP_HX_REQUEST="true")
+    assert late["HX-Refresh"] == "true"
