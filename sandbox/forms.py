@@ -128,7 +128,15 @@ class PayForm(forms.Form):
     card_cvc = forms.CharField(label=_("CVC"), max_length=4)
     cardholder_name = forms.CharField(label=_("Name on card"), max_length=200)
 
-    def __init__(self, *args, link: dict, line_items: list[dict], preview: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        link: dict,
+        line_items: list[dict],
+        preview: bool = False,
+        reprice_url: str = "",
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.link = link
         self.line_items = line_items
@@ -147,6 +155,9 @@ class PayForm(forms.Form):
         for name, field in self.fields.items():
             if name.startswith(SUMMARY_PREFIXES):
                 field.widget.attrs["form"] = FORM_ID
+            if reprice_url and name.startswith(PRICING_PREFIXES):
+                # Only the fields that change the amount ask the server for a new summary (HTMX).
+                field.widget.attrs["hx-post"] = reprice_url
         if preview:
             # "Update total" only reprices the order: nothing else has to be filled in yet.
             for name, field in self.fields.items():

@@ -129,6 +129,7 @@ def _form(
         link=link.data,
         line_items=session.data["_line_items"],
         preview=preview,
+        reprice_url=reverse("sandbox:checkout", args=[session.stripe_id]),
         initial={
             "email": session.data["customer_email"] or "",
             "promotion_code": session.data.get("_prefilled_promo_code", ""),
