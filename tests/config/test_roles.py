@@ -315,3 +315,30 @@ def test_viewers_are_shown_no_form_or_button_they_cannot_use(staff_urls, persona
         "catalog:shipping-rate-list",
         *editor_only,
     } <= offered
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url_name", "for_viewers", "for_editors"),
+    [
+        ("catalog:coupon-list", "No coupons yet.", "No coupons yet: create the first one below."),
+        (
+            "catalog:shipping-rate-list",
+            "No shipping rates yet.",
+            "No shipping rates yet: add the first one below.",
+        ),
+    ],
+)
+def test_empty_lists_invite_only_editors_to_create(django_user_model, url_name, for_viewers, for_editors):
+    from django.urls import reverse
+
+    viewer = django_user_model.objects.create_user(username="vera", is_staff=True)
+    staff_role_set(user=viewer, role="Viewers")
+    editor = django_user_model.objects.create_user(username="eddie", is_staff=True)
+    staff_role_set(user=editor, role="Editors")
+
+    seen_by_viewer = _signed_in(Client(), viewer).get(reverse(url_name)).content.decode()
+    seen_by_editor = _signed_in(Client(), editor).get(reverse(url_name)).content.decode()
+
+    assert for_viewers in seen_by_viewer and for_editors not in seen_by_viewer
+    assert for_editors in seen_by_editor
