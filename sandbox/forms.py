@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import gettext
-import json
 import re
-from pathlib import Path
+import unicodedata
 
+import pycountry
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -80,9 +80,8 @@ PRICING_PREFIXES = (
 SUMMARY_PREFIXES = ("quantity_", "optional_", "custom_amount", "promotion_code")
 FORM_ID = "pay-form"
 
-# Country names from Debian's iso-codes (ISO 3166-1) and their translations; Stripe's non-ISO regions.
-ISO_CODES = Path("/usr/share/iso-codes/json/iso_3166-1.json")
-ISO_LOCALES = "/usr/share/locale"
+# Country names from ISO 3166-1 and their translations (pycountry ships Debian's iso-codes); Stripe's
+# non-ISO regions below.
 EXTRA_COUNTRIES = {
     "AC": _("Ascension Island"),
     "TA": _("Tristan da Cunha"),
@@ -93,16 +92,19 @@ EXTRA_COUNTRIES = {
 
 @functools.cache
 def _iso_names() -> dict[str, str]:
-    try:
-        entries = json.loads(ISO_CODES.read_text())["3166-1"]
-    except OSError:
-        return {}
-    return {entry["alpha_2"]: entry["name"] for entry in entries}
+    return {country.alpha_2: country.name for country in pycountry.countries}
 
 
 @functools.cache
 def _iso_translation(language: str) -> gettext.NullTranslations:
-    return gettext.translation("iso_3166-1", localedir=ISO_LOCALES, languages=[language], fallback=True)
+    return gettext.translation(
+        "iso3166-1", localedir=pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def _sort_key(name: str) -> str:
+    # "États-Unis" among the E's, not after "Zimbabwe".
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
 
 
 def country_choices(codes: list[str] | None = None) -> list[tuple[str, str]]:
@@ -116,7 +118,7 @@ def country_choices(codes: list[str] | None = None) -> list[tuple[str, str]]:
             choices.append((code, str(EXTRA_COUNTRIES[code])))
         else:
             choices.append((code, local.gettext(names[code]) if code in names else code))
-    return sorted(choices, key=lambda choice: choice[1].casefold())
+    return sorted(choices, key=lambda choice: _sort_key(choice[1]))
 
 
 class PayForm(forms.Form):
