@@ -7,8 +7,10 @@ before roles existed goes on working; put such users in "Viewers" to make them r
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-VIEWERS, EDITORS, ADMINS = "Viewers", "Editors", "Admins"
+# The groups keep these English names in the database; pages translate them ({% translate group.name %}).
+VIEWERS, EDITORS, ADMINS = gettext_noop("Viewers"), gettext_noop("Editors"), gettext_noop("Admins")
 ROLE_GROUPS = (VIEWERS, EDITORS, ADMINS)
 SETTINGS_PERMISSION = "catalog.manage_settings"
 # Methods that change nothing: viewers may use them on every staff view.
