@@ -158,7 +158,8 @@ def endpoint(**handlers: Handler):
             faults.maybe_fail_api_call()
             api_key = _api_key(request)
             handler = handlers.get(request.method)
-            if handler is None:
+            # An id with a NUL names nothing (PostgreSQL cannot even compare text with one).
+            if handler is None or any("\x00" in value for value in kwargs.values()):
                 raise errors.ApiError(
                     f"Unrecognized request URL ({request.method}: {request.path}).", status=404
                 )

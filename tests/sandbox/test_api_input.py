@@ -513,3 +513,12 @@ def test_every_error_code_the_sandbox_api_sends_is_one_stripe_documents():
     used = {code for path in sources for code in re.findall(r'code="([a-z_]+)"', path.read_text())}
     assert {"amount_too_large", "invalid_characters", "parameter_invalid_integer"} <= used
     assert used <= _documented_codes()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_id_with_a_nul_in_the_path_is_stripes_404(client, method):
+    # PostgreSQL refuses text with a NUL: it must never reach a query.
+    response = getattr(client, method)("/sandbox/v1/products/prod_a%00b", **AUTH)
+
+    assert stripe_error(response, status=404)["message"].startswith("Unrecognized request URL")
+    assert stored("product") == 0
