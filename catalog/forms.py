@@ -15,7 +15,7 @@ from django.utils.translation import ngettext_lazy
 from catalog import limits
 from catalog.models import Coupon, Price
 from catalog.money import CURRENCY_CHOICES, currency_exponent, format_money, to_minor_units
-from catalog.stripe_calls import TOKEN_RE
+from config.stripe_calls import TOKEN_RE
 
 TOO_MANY_DECIMALS = _("%(currency)s amounts have at most %(places)s decimal places.")
 NO_DECIMALS = _("%(currency)s amounts have no decimals.")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.limits import MAX_AMOUNT
 from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
-from catalog.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
+from config.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 
 # Stripe allows recurring intervals of at most three years.

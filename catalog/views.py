@@ -18,7 +18,7 @@ from catalog.forms import (
     PromotionCodeForm,
     ShippingRateForm,
 )
-from catalog.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
+from config.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
 
 PRODUCTS_PER_PAGE = 25
 

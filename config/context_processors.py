@@ -4,7 +4,7 @@ from functools import partial
 
 from django.conf import settings
 
-from catalog.roles import role_admin_names, user_can_edit, user_can_manage_settings
+from config.roles import role_admin_names, user_can_edit, user_can_manage_settings
 
 
 def paylinks(request):

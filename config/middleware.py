@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.exceptions import PermissionDenied
 
-from catalog.roles import role_refusal
+from config.roles import role_refusal
 
 
 class StaffRequiredMiddleware(LoginRequiredMiddleware):
@@ -12,7 +12,7 @@ class StaffRequiredMiddleware(LoginRequiredMiddleware):
 
     Django's LoginRequiredMiddleware sends anonymous users to the login page; on top of it, signed-in
     users without ``is_staff`` get a 403, so a customer account can never reach the dashboard. Then the
-    role rule (catalog.roles), here so that no view can forget it: a viewer's request that is not GET,
+    role rule (config.roles), here so that no view can forget it: a viewer's request that is not GET,
     HEAD or OPTIONS gets a 403 unless the view is marked ``@viewer_allowed``, and views marked
     ``@settings_required`` are for admins only, whatever the method.
     """

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from catalog.roles import viewer_allowed
 from config import views
+from config.roles import viewer_allowed
 from links import views as links_views
 
 urlpatterns = [

@@ -7,8 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from catalog.forms import CheckedFormSet, with_one_more_row
-from catalog.http import add_service_errors, renew_request_token
 from catalog.models import Price
+from config.http import add_service_errors, renew_request_token
 from links.forms import (
     LineItemUpdateFormSet,
     PaymentLinkCreateForm,

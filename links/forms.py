@@ -18,11 +18,11 @@ from catalog.forms import (
     amount_to_minor,
     with_one_more_row,
 )
-from catalog.http import add_service_errors
 from catalog.models import Price
 from catalog.money import CURRENCY_CHOICES
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
+from config.http import add_service_errors
 from config.lockouts import LOCKOUT_PARAMETERS
 
 MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."

@@ -107,7 +107,7 @@ def settings_overview() -> dict:
     from django.contrib.auth import get_user_model
     from django.db.models import Prefetch
 
-    from catalog.roles import ROLE_GROUPS
+    from config.roles import ROLE_GROUPS
     from webhooks.models import WebhookEndpoint, WebhookEvent
 
     User = get_user_model()

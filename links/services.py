@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Price
 from catalog.services import SyncReport, stripe_fields_validate
-from catalog.stripe_calls import as_dict, field_for_param, idempotency_key, stripe_errors_as_validation
+from config.stripe_calls import as_dict, field_for_param, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 from links.models import PaymentLink, PaymentLinkLineItem
 from links.totals import link_totals_count_link

@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from catalog.money import from_minor_units
-from catalog.roles import settings_required, staff_role_set
 from catalog.services import SyncReport
+from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from config.lockouts import lockout_lift, lockouts_active
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
+from config.roles import settings_required, staff_role_set
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor

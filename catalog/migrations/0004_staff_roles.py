@@ -1,4 +1,4 @@
-"""Staff roles as Django groups (catalog.roles): viewers read, editors change the catalog and the links,
+"""Staff roles as Django groups (config.roles): viewers read, editors change the catalog and the links,
 admins also manage users and settings."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from django.db import migrations
 
 
 def create_roles(apps, schema_editor):
-    from catalog.roles import roles_ensure
+    from config.roles import roles_ensure
 
     # Permissions are normally created after all migrations; the groups need them now.
     for app_config in apps.get_app_configs():

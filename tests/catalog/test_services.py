@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog import services
 from catalog.models import Price, Product
-from catalog.stripe_calls import RATE_LIMITED, field_for_param
+from config.stripe_calls import RATE_LIMITED, field_for_param
 from tests.catalog.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

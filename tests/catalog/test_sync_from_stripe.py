@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import Price, Product
-from catalog.roles import staff_role_set
+from config.roles import staff_role_set
 from links import services
 from links.models import PaymentLink
 from sandbox.models import ApiObject

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from catalog.roles import ADMINS, EDITORS, staff_role_set
+from config.roles import ADMINS, EDITORS, staff_role_set
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
 from catalog.models import Coupon, PromotionCode, ShippingRate
-from catalog.roles import staff_role_set
+from config.roles import staff_role_set
 from links.models import Order, OutboundEmail
 from sandbox.models import WebhookDelivery
 from tests.links.factories import LineItemFactory, OrderFactory
@@ -91,7 +91,7 @@ def _fill(route: str, combo: tuple) -> str:
 
 @pytest.fixture
 def personas(django_user_model) -> dict[str, object]:
-    """A real user for each role; staff in no role group keep the editor's rights (catalog.roles)."""
+    """A real user for each role; staff in no role group keep the editor's rights (config.roles)."""
     users = {}
     for name, role in (("viewer", "Viewers"), ("editor", "Editors"), ("admin", "Admins"), ("norole", "")):
         user = django_user_model.objects.create_user(username=name, password="x-long-password", is_staff=True)

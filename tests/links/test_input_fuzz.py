@@ -25,7 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from catalog.models import Coupon, PromotionCode
-from catalog.roles import ADMINS, EDITORS, roles_ensure
+from config.roles import ADMINS, EDITORS, roles_ensure
 from links.editor import SECTIONS
 from links.models import OutboundEmail
 from tests.catalog.factories import PriceFactory, ProductFactory

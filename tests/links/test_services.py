@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from catalog import services as catalog_services
-from catalog.stripe_calls import STRIPE_FAILED
+from config.stripe_calls import STRIPE_FAILED
 from links import services
 from links.models import PaymentLink
 from tests.catalog.factories import PriceFactory

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from catalog import services as catalog_services
 from catalog.models import Price, Product
-from catalog.roles import roles_ensure, staff_role_set
+from config.roles import roles_ensure, staff_role_set
 from links import services
 from links.models import PaymentLink
 from tests.links.factories import LineItemFactory

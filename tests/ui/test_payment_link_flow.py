@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Price
-from catalog.roles import staff_role_set
+from config.roles import staff_role_set
 from links.models import PaymentLink
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_endpoint_register, webhook_secrets_invalidate
