@@ -168,7 +168,7 @@ def _run(stack: Stack, suites: list[str], plan: dict, results: dict, log) -> Non
             _quiesce(stack)
     if "sandbox" in suites:
         from bench import stripe_api
-        from webhooks.services import webhook_endpoint_register, webhook_endpoint_url
+        from webhooks.endpoints import webhook_endpoint_register, webhook_endpoint_url
 
         log("bench: sandbox")
         results["sandbox"] = {

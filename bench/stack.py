@@ -758,7 +758,7 @@ class AppStack:
     def setup_shop(self, *, staff_password: str | None = None) -> dict:
         """Register the app's webhook endpoint with the sandbox (over the API); optionally a staff user."""
         return self.run(f"""
-from webhooks.services import webhook_endpoint_register, webhook_endpoint_url
+from webhooks.endpoints import webhook_endpoint_register, webhook_endpoint_url
 endpoint = webhook_endpoint_register(url=webhook_endpoint_url())
 staff_password = {staff_password!r}
 if staff_password:
@@ -787,7 +787,7 @@ result = {{"url": link.url, "stripe_id": link.stripe_id, "id": link.id}}
         return self.run(
             """
 from links.emails import outbound_emails_requeue
-from webhooks.services import webhook_events_requeue
+from webhooks.processing import webhook_events_requeue
 result = {"events": webhook_events_requeue(), "emails": outbound_emails_requeue()}
 """,
             ahead=ahead,

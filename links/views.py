@@ -22,7 +22,7 @@ from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor
 from links.forms import LinkFilterForm, LockoutUnlockForm, StaffRoleForm, UrlBuilderForm
-from webhooks.services import webhook_endpoint_register, webhook_endpoint_url
+from webhooks.endpoints import webhook_endpoint_register, webhook_endpoint_url
 
 LINKS_PER_PAGE = 25
 # The last sync's report, kept in the session from the sync's POST to the page it redirects to.

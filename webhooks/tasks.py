@@ -44,7 +44,7 @@ def process_webhook_event(self, event_id: int, take_over: bool = False) -> str |
     which may have left it marked processing under a claim nobody holds any more.
     """
     from links.emails import outbound_emails_sent_inline
-    from webhooks.services import webhook_event_process
+    from webhooks.processing import webhook_event_process
 
     # Redelivered (acks_late + reject_on_worker_lost): the worker that claimed the event died mid-way.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
@@ -67,7 +67,7 @@ def process_webhook_events(self, event_ids: list[int]) -> None:
     transient error is handed to that task, with its retry policy. The others go on regardless.
     """
     from links.emails import outbound_emails_sent_inline
-    from webhooks.services import webhook_event_process
+    from webhooks.processing import webhook_event_process
 
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     for event_id in event_ids:
@@ -87,7 +87,7 @@ def requeue_stuck_events() -> dict[str, int]:
 
     from links.emails import outbound_emails_requeue
     from links.tasks import reconcile_checkout_sessions
-    from webhooks.services import webhook_events_requeue
+    from webhooks.processing import webhook_events_requeue
 
     counts = {"events": webhook_events_requeue(), "emails": outbound_emails_requeue()}
     # The reconciler rides on this schedule, every RECONCILE_EVERY seconds at most (cache.add is the gate).

@@ -17,7 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.pagination import COUNT_CAP, CappedPaginator
 from webhooks.models import WebhookEvent
-from webhooks.services import REJECT_TOO_LARGE, WebhookRejected, webhook_event_record, webhook_event_replay
+from webhooks.processing import webhook_event_replay
+from webhooks.receiving import REJECT_TOO_LARGE, WebhookRejected
+from webhooks.storing import webhook_event_record
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ def _log_in(base_url: str) -> requests.Session:
 
 
 def test_a_payment_from_link_to_fulfilled_order(celery_worker_process, sandbox, staff, tmp_path):
-    from webhooks.services import webhook_endpoint_register
+    from webhooks.endpoints import webhook_endpoint_register
 
     endpoint = webhook_endpoint_register(url=f"{sandbox.base_url}/webhooks/stripe/")
     assert endpoint.secret.startswith("whsec_")

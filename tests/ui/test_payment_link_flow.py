@@ -8,8 +8,9 @@ import pytest
 from catalog.models import Price
 from config.roles import staff_role_set
 from links.models import PaymentLink
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_endpoint_register, webhook_secrets_invalidate
+from webhooks.receiving import webhook_secrets_invalidate
 from webhooks.tasks import process_webhook_event
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

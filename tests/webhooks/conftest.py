@@ -12,7 +12,7 @@ import pytest
 
 from tests.webhooks.stripe_objects import checkout_session, line_item
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_secrets_invalidate
+from webhooks.receiving import webhook_secrets_invalidate
 
 TEST_SECRET = "whsec_test_paylinks"
 _ids = itertools.count(1)

@@ -10,8 +10,8 @@ import requests
 
 from links.models import Order, OutboundEmail, PaymentLink
 from tests.webhooks.test_billing_end_to_end import _deliver_all_events
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
 GOOD_IBAN = "DE89370400440532013000"

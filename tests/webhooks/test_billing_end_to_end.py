@@ -11,9 +11,9 @@ import requests
 from links.models import Order, OutboundEmail, PaymentLink
 from tests.webhooks.conftest import sign
 from tests.webhooks.test_end_to_end import _pay
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.handlers import HANDLERS
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
 

@@ -10,8 +10,8 @@ from django.core import mail
 
 from links.models import Order, OutboundEmail, PaymentLink
 from links.tasks import send_outbound_email
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
 CARD = {

@@ -10,9 +10,10 @@ import pytest
 from django.db import connection, connections
 
 from tests.webhooks.conftest import make_event, sign
-from webhooks import services
+from webhooks import storing
 from webhooks.group_commit import GroupCommit
 from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.receiving import WebhookRejected
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the group-committed store is PostgreSQL's"
@@ -135,7 +136,7 @@ def test_an_item_that_failed_alone_raises_for_its_submitter_only():
 
 def _received(event: dict | str):
     body = event if isinstance(event, str) else json.dumps(event)
-    return services._event_received(
+    return storing._event_received(
         payload=body.encode(),
         signature=sign(body),
         headers={"User-Agent": "Stripe/1.0"},
@@ -148,11 +149,11 @@ def _received(event: dict | str):
 def test_one_statement_stores_a_batch_with_a_duplicate_inside_it(django_assert_num_queries):
     events = [make_event() for _ in range(3)]
     already = make_event()
-    (stored_before,) = services._events_store_postgresql([_received(already)])
+    (stored_before,) = storing._events_store_postgresql([_received(already)])
     batch = [_received(events[2]), _received(events[0]), _received(already), _received(events[0])]
     batch.append(_received(events[1]))
     with django_assert_num_queries(1):
-        outcomes = services._events_store_postgresql(batch)
+        outcomes = storing._events_store_postgresql(batch)
     assert [o.created for o in outcomes] == [True, True, False, False, True]
     assert outcomes[2].event.id == stored_before.event.id
     # The duplicate inside the batch is the same row as its first delivery.
@@ -181,9 +182,9 @@ def test_a_body_jsonb_refuses_is_rejected_alone_and_the_rest_of_its_batch_is_sto
     good = make_event()
     # Python reads a lone surrogate escape; jsonb refuses it.
     bad = json.dumps(make_event(description="x")).replace('"x"', '"\\ud800"')
-    outcomes = services._events_store_postgresql([_received(good), _received(bad)])
+    outcomes = storing._events_store_postgresql([_received(good), _received(bad)])
     assert outcomes[0].created
-    assert isinstance(outcomes[1], services.WebhookRejected)
+    assert isinstance(outcomes[1], WebhookRejected)
     assert WebhookEvent.objects.filter(stripe_event_id=good["id"]).exists()
     assert WebhookEvent.objects.count() == 1 and WebhookDelivery.objects.count() == 1
 
@@ -205,7 +206,7 @@ def test_concurrent_requests_are_each_stored_once_and_enqueued_once(monkeypatch)
     def receive(index: int) -> None:
         try:
             start.wait(5)
-            results[index] = services.webhook_event_record(
+            results[index] = storing.webhook_event_record(
                 payload=bodies[index].encode(), signature=sign(bodies[index])
             )
         finally:

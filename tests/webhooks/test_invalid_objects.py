@@ -10,7 +10,7 @@ from catalog.services import StripeObjectInvalid, product_fields_from_stripe
 from links.models import PaymentLink
 from tests.webhooks.conftest import store
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_events_requeue
+from webhooks.processing import webhook_events_requeue
 from webhooks.tasks import process_webhook_event, process_webhook_events
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from links.models import Order
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
 CARD = {

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.services import MAX_JSON_DEPTH
+from webhooks.receiving import MAX_JSON_DEPTH
 
 
 def _nested(depth: int) -> dict:

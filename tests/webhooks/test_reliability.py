@@ -13,8 +13,8 @@ from links.models import Order, PaymentLink
 from links.tasks import reconcile_checkout_sessions
 from tests.webhooks.conftest import TEST_SECRET, make_event, sign
 from tests.webhooks.test_end_to_end import _pay
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
 

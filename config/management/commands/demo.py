@@ -186,7 +186,7 @@ class Command(BaseCommand):
         raise CommandError(f"The web server did not answer at {url} within {timeout:.0f} s.")
 
     def _seed(self, *, base_url: str, username: str) -> None:
-        from webhooks.services import webhook_endpoint_register
+        from webhooks.endpoints import webhook_endpoint_register
 
         endpoint = webhook_endpoint_register(url=f"{base_url}/webhooks/stripe/")
         self.stdout.write(f"Webhook endpoint {endpoint.stripe_id} registered for {endpoint.url}.")

@@ -6,7 +6,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-import stripe
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -14,8 +13,8 @@ from catalog.models import Product
 from links import fulfilment
 from links.models import Order, OutboundEmail
 from tests.webhooks.conftest import store
-from webhooks import services
-from webhooks.models import WebhookEndpoint, WebhookEvent
+from webhooks import processing
+from webhooks.models import WebhookEvent
 from webhooks.tasks import process_webhook_event, requeue_stuck_events
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +49,8 @@ def test_processing_twice_does_nothing_the_second_time(stripe_session):
 
 def test_claimed_event_is_not_claimed_again():
     event = store()
-    assert services.webhook_event_claim(event_id=event.id)
-    assert not services.webhook_event_claim(event_id=event.id)
+    assert processing.webhook_event_claim(event_id=event.id)
+    assert not processing.webhook_event_claim(event_id=event.id)
 
 
 def test_claim_after_a_lease_ran_out_returns_the_event_and_loads_its_payload_when_read():
@@ -63,7 +62,7 @@ def test_claim_after_a_lease_ran_out_returns_the_event_and_loads_its_payload_whe
         next_attempt_at=timezone.now() - timedelta(seconds=1),
     )
 
-    claimed = services.webhook_event_claim(event_id=event.id)
+    claimed = processing.webhook_event_claim(event_id=event.id)
 
     assert (claimed.id, claimed.stripe_event_id, claimed.type, claimed.object_id) == (
         event.id,
@@ -75,14 +74,14 @@ def test_claim_after_a_lease_ran_out_returns_the_event_and_loads_its_payload_whe
     assert claimed.payload["data"]["object"]["name"] == "Mug"
     event.refresh_from_db()
     assert (event.status, event.attempts) == (WebhookEvent.Status.PROCESSING, 2)
-    assert event.next_attempt_at > timezone.now() + services.PROCESSING_LEASE - timedelta(seconds=5)
+    assert event.next_attempt_at > timezone.now() + processing.PROCESSING_LEASE - timedelta(seconds=5)
 
 
 def test_failed_event_out_of_attempts_is_not_claimed():
-    event = store(status=WebhookEvent.Status.FAILED, attempts=services.MAX_ATTEMPTS, next_attempt_at=None)
+    event = store(status=WebhookEvent.Status.FAILED, attempts=processing.MAX_ATTEMPTS, next_attempt_at=None)
 
-    assert services.webhook_event_claim(event_id=event.id) is None
-    assert services.webhook_event_claim(event_id=event.id, take_over=True) is None
+    assert processing.webhook_event_claim(event_id=event.id) is None
+    assert processing.webhook_event_claim(event_id=event.id, take_over=True) is None
 
 
 def test_events_in_any_order_give_one_order_and_one_email(stripe_session, django_capture_on_commit_callbacks):
@@ -143,7 +142,7 @@ def test_retry_limit_leaves_the_event_failed(monkeypatch):
     monkeypatch.setattr(
         "links.fulfilment.checkout_session_fetch", mock.Mock(side_effect=RuntimeError("down"))
     )
-    event = store(attempts=services.MAX_ATTEMPTS - 1)
+    event = store(attempts=processing.MAX_ATTEMPTS - 1)
     with pytest.raises(RuntimeError):
         process_webhook_event(event.id)
     event.refresh_from_db()
@@ -151,13 +150,13 @@ def test_retry_limit_leaves_the_event_failed(monkeypatch):
     assert event.next_attempt_at is None
     # Neither a late task nor the requeuer picks it up again.
     assert process_webhook_event(event.id) is None
-    assert services.webhook_events_requeue() == 0
+    assert processing.webhook_events_requeue() == 0
 
 
 def test_back_off_doubles():
-    assert services.retry_delay(1) == timedelta(seconds=30)
-    assert services.retry_delay(2) == timedelta(seconds=60)
-    assert services.retry_delay(30) == services.RETRY_MAX
+    assert processing.retry_delay(1) == timedelta(seconds=30)
+    assert processing.retry_delay(2) == timedelta(seconds=60)
+    assert processing.retry_delay(30) == processing.RETRY_MAX
 
 
 def test_requeue_picks_due_events_once():
@@ -186,11 +185,11 @@ def test_requeue_takes_over_events_whose_worker_died():
         next_attempt_at=timezone.now() - timedelta(seconds=1),
     )
     with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
-        assert services.webhook_events_requeue() == 1
+        assert processing.webhook_events_requeue() == 1
     delay.assert_called_once_with(event.id)
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.FAILED
-    assert services.webhook_event_claim(event_id=event.id)
+    assert processing.webhook_event_claim(event_id=event.id)
 
 
 def test_live_processing_lease_is_respected():
@@ -199,9 +198,9 @@ def test_live_processing_lease_is_respected():
         attempts=1,
         next_attempt_at=timezone.now() + timedelta(minutes=1),
     )
-    assert not services.webhook_event_claim(event_id=event.id)
+    assert not processing.webhook_event_claim(event_id=event.id)
     with mock.patch("webhooks.tasks.process_webhook_event.delay"):
-        assert services.webhook_events_requeue() == 0
+        assert processing.webhook_events_requeue() == 0
 
 
 def test_replay_processes_again(stripe_session, django_capture_on_commit_callbacks):
@@ -210,7 +209,7 @@ def test_replay_processes_again(stripe_session, django_capture_on_commit_callbac
     process_webhook_event(event.id)
     with mock.patch("webhooks.tasks.process_webhook_event.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
-            services.webhook_event_replay(event=event)
+            processing.webhook_event_replay(event=event)
     delay.assert_called_once_with(event.id)
     assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
     assert Order.objects.count() == 1
@@ -237,42 +236,6 @@ def test_catalog_event_for_unknown_object_creates_nothing():
     assert not Product.objects.exists()
 
 
-def test_register_endpoint_stores_the_secret_and_reuses_it(settings):
-    created = mock.Mock()
-    created.to_dict.return_value = {
-        "id": "we_123",
-        "secret": "whsec_abc",
-        "enabled_events": ["checkout.session.completed"],
-    }
-    client = mock.Mock()
-    client.v1.webhook_endpoints.create.return_value = created
-    with mock.patch("webhooks.services.get_stripe_client", return_value=client):
-        endpoint = services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
-        again = services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
-    assert endpoint.pk == again.pk
-    assert (endpoint.stripe_id, endpoint.secret) == ("we_123", "whsec_abc")
-    params = client.v1.webhook_endpoints.create.call_args.kwargs["params"]
-    assert "checkout.session.completed" in params["enabled_events"]
-    assert client.v1.webhook_endpoints.create.call_count == 1
-    client.v1.webhook_endpoints.retrieve.assert_called_once_with("we_123")
-
-
-def test_register_again_when_stripe_lost_the_endpoint():
-    client = mock.Mock()
-    client.v1.webhook_endpoints.create.side_effect = [
-        mock.Mock(**{"to_dict.return_value": {"id": "we_1", "secret": "whsec_1"}}),
-        mock.Mock(**{"to_dict.return_value": {"id": "we_2", "secret": "whsec_2"}}),
-    ]
-    client.v1.webhook_endpoints.retrieve.side_effect = stripe.InvalidRequestError(
-        "No such webhook endpoint", "id", http_status=404
-    )
-    with mock.patch("webhooks.services.get_stripe_client", return_value=client):
-        services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
-        endpoint = services.webhook_endpoint_register(url="http://127.0.0.1:8000/webhooks/stripe/")
-    assert endpoint.stripe_id == "we_2"
-    assert list(WebhookEndpoint.objects.values_list("stripe_id", flat=True)) == ["we_2"]
-
-
 def test_redelivered_task_takes_over_a_dead_workers_event(stripe_session):
     session = stripe_session()
     event = store(
@@ -282,7 +245,9 @@ def test_redelivered_task_takes_over_a_dead_workers_event(stripe_session):
         next_attempt_at=timezone.now() + timedelta(minutes=2),
     )
     assert process_webhook_event(event.id) is None
-    assert services.webhook_event_process(event_id=event.id, take_over=True) == WebhookEvent.Status.PROCESSED
+    assert (
+        processing.webhook_event_process(event_id=event.id, take_over=True) == WebhookEvent.Status.PROCESSED
+    )
     assert Order.objects.count() == 1
 
 
