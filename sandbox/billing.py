@@ -72,7 +72,7 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
             "automatic_tax": {
                 "disabled_reason": None,
                 "enabled": link["automatic_tax"]["enabled"],
-                "liability": None,
+                "liability": _tax_liability(link["automatic_tax"]),
             },
             "billing_cycle_anchor": current_end if trial_end else now,
             "billing_mode": {"flexible": None, "type": "classic"},
@@ -86,14 +86,7 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
             "description": sub_data.get("description"),
             "discounts": [],
             "billing_schedules": [],
-            "invoice_settings": {
-                "account_tax_ids": None,
-                "custom_fields": None,
-                "description": None,
-                "footer": None,
-                # No ``account`` for ``type: self`` (Subscriptions.ts: ``account?: string | Account``).
-                "issuer": {"type": "self"},
-            },
+            "invoice_settings": _invoice_settings(sub_data.get("invoice_settings") or {}),
             "items": {
                 "object": "list",
                 "data": [
@@ -134,6 +127,8 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
         subscription_id=sub_id,
         subscription_metadata=data["metadata"],
         period=(now, now),
+        invoice_data=data["invoice_settings"],
+        automatic_tax=data["automatic_tax"],
     )
     data["latest_invoice"] = invoice["id"]
     if not trial_end:
@@ -142,6 +137,26 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
     event_emit(type="customer.subscription.created", obj=data)
     _invoice_events(invoice)
     return data
+
+
+def _tax_liability(automatic_tax: dict) -> dict | None:
+    """Who is liable for the tax when automatic tax is on: the given account, else the merchant."""
+    if not automatic_tax.get("enabled"):
+        return None
+    return automatic_tax.get("liability") or {"type": "self"}
+
+
+def _invoice_settings(given: dict) -> dict:
+    """The link's ``subscription_data[invoice_settings]`` on the subscription: every invoice it makes
+    follows them (issuer, footer, custom fields, description, account tax IDs)."""
+    return {
+        "account_tax_ids": given.get("account_tax_ids"),
+        "custom_fields": given.get("custom_fields"),
+        "description": given.get("description"),
+        "footer": given.get("footer"),
+        # No ``account`` for ``type: self`` (Subscriptions.ts: ``account?: string | Account``).
+        "issuer": given.get("issuer") or {"type": "self"},
+    }
 
 
 def _subscription_item(line: dict, *, sub_id: str, start: int, end: int) -> dict:
@@ -176,8 +191,15 @@ def invoice_create(
     subscription_metadata: dict | None = None,
     period: tuple[int, int] | None = None,
     invoice_data: dict | None = None,
+    automatic_tax: dict | None = None,
+    paid: bool = True,
 ) -> dict:
-    """A paid invoice for the session (stored, no events yet: the caller emits them in order)."""
+    """A paid invoice for the session (stored, no events yet: the caller emits them in order); ``paid=False``:
+    finalized and open, nothing charged.
+
+    ``invoice_data``: the link's invoice settings (``invoice_creation[invoice_data]``, or the subscription's
+    ``invoice_settings``); ``automatic_tax``: the session's or the subscription's.
+    """
     now = clock.now()
     invoice_id = new_id("in")
     details = session.get("customer_details") or {}
@@ -194,19 +216,19 @@ def invoice_create(
             "account_name": None,
             "amount_due": amount,
             "amount_overpaid": 0,
-            "amount_paid": amount,
+            "amount_paid": amount if paid else 0,
             "amount_paid_off_stripe": 0,
-            "amount_remaining": 0,
+            "amount_remaining": 0 if paid else amount,
             "amount_shipping": session["total_details"]["amount_shipping"] or 0,
-            "attempt_count": 1 if amount else 0,
-            "attempted": bool(amount),
+            "attempt_count": 1 if amount and paid else 0,
+            "attempted": bool(amount) and paid,
             "auto_advance": False,
             "automatic_tax": {
                 "disabled_reason": None,
-                "enabled": False,
-                "liability": None,
-                "provider": None,
-                "status": None,
+                "enabled": bool((automatic_tax or {}).get("enabled")),
+                "liability": _tax_liability(automatic_tax or {}),
+                "provider": "stripe" if (automatic_tax or {}).get("enabled") else None,
+                "status": "complete" if (automatic_tax or {}).get("enabled") else None,
             },
             "billing_reason": billing_reason,
             "collection_method": "charge_automatically",
@@ -228,7 +250,7 @@ def invoice_create(
             "footer": (invoice_data or {}).get("footer"),
             "hosted_invoice_url": base + reverse("sandbox:invoice", args=[token]),
             "invoice_pdf": base + reverse("sandbox:invoice_pdf", args=[token]),
-            "issuer": {"type": "self"},
+            "issuer": (invoice_data or {}).get("issuer") or {"type": "self"},
             "lines": {
                 "object": "list",
                 "data": [
@@ -268,11 +290,11 @@ def invoice_create(
             "post_payment_credit_notes_amount": 0,
             "pre_payment_credit_notes_amount": 0,
             "starting_balance": 0,
-            "status": "paid",
+            "status": "paid" if paid else "open",
             "status_transitions": {
                 "finalized_at": now,
                 "marked_uncollectible_at": None,
-                "paid_at": now,
+                "paid_at": now if paid else None,
                 "voided_at": None,
             },
             "subtotal": session["amount_subtotal"] if amount else 0,
@@ -324,7 +346,10 @@ def _invoice_line(
 
 
 def _invoice_events(invoice: dict) -> None:
-    for event_type in ("invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_succeeded"):
+    types = ["invoice.created", "invoice.finalized"]
+    if invoice["status"] == "paid":
+        types += ["invoice.paid", "invoice.payment_succeeded"]
+    for event_type in types:
         event_emit(type=event_type, obj=invoice)
 
 
@@ -337,12 +362,13 @@ def invoice_for_payment(*, session: dict, link: dict, customer_id: str | None) -
         amount=session["amount_total"],
         billing_reason="manual",
         invoice_data=link["invoice_creation"]["invoice_data"],
+        automatic_tax=session["automatic_tax"],
     )
     _invoice_events(invoice)
     return invoice
 
 
-def subscription_cycle(*, subscription: dict, period: int) -> dict:
+def subscription_cycle(*, subscription: dict, period: int, paid: bool = True) -> dict:
     """Begin the subscription's ``period``-th billing period counted from its billing cycle anchor (1 when a
     trial ends, then one more at each renewal) and charge its invoice (billing_reason ``subscription_cycle``).
 
@@ -381,12 +407,61 @@ def subscription_cycle(*, subscription: dict, period: int) -> dict:
         subscription_id=subscription["id"],
         subscription_metadata=subscription["metadata"],
         period=(start, end),
+        invoice_data=subscription["invoice_settings"],
+        automatic_tax=subscription["automatic_tax"],
+        paid=paid,
     )
     for item in subscription["items"]["data"]:
         item["current_period_start"], item["current_period_end"] = start, end
     subscription.update({"status": "active", "latest_invoice": invoice["id"], **_renewal(period, end)})
     _invoice_events(invoice)
     return invoice
+
+
+def trial_end_without_payment_method(*, subscription: dict) -> list[str]:
+    """The trial is over and the customer gave no payment method (``payment_method_collection=if_required``):
+    the subscription's ``trial_settings[end_behavior][missing_payment_method]`` decides, as on Stripe.
+
+    ``cancel`` ends it; ``pause`` pauses it (no invoices until a payment method is added); ``create_invoice``
+    bills the first period with an open invoice nobody can pay yet, and the subscription is past due. Changes
+    ``subscription`` in place and returns the subscription events to emit, in order, once it is saved.
+    """
+    now = clock.now()
+    behavior = subscription["trial_settings"]["end_behavior"]["missing_payment_method"]
+    if behavior == "cancel":
+        subscription.update(
+            {
+                "status": "canceled",
+                "canceled_at": now,
+                "ended_at": now,
+                "cancellation_details": {
+                    "comment": None,
+                    "feedback": None,
+                    "feedback_option": None,
+                    "reason": None,
+                },
+            }
+        )
+        return ["customer.subscription.deleted"]
+    if behavior == "pause":
+        subscription.update(
+            {
+                "status": "paused",
+                "status_details": {
+                    "paused": {
+                        "subscription": {"type": "trial_end_without_payment_method"},
+                        "transitioned_at": now,
+                        "type": "subscription",
+                    }
+                },
+            }
+        )
+        return ["customer.subscription.paused", "customer.subscription.updated"]
+    invoice = subscription_cycle(subscription=subscription, period=1, paid=False)
+    subscription.update({"status": "past_due", "latest_invoice": invoice["id"]})
+    # Nothing can be charged: no renewal until the invoice is paid.
+    subscription.pop("_renews_at", None)
+    return ["customer.subscription.updated"]
 
 
 def _renewal(period: int, end: int) -> dict:

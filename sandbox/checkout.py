@@ -13,6 +13,7 @@ from django.db import transaction
 
 from sandbox import billing, cards, charges, discounts, intents, objects, store, totals
 from sandbox.events import event_emit, previous_attributes
+from sandbox.ids import new_id
 from sandbox.models import ApiObject
 
 # Stripe's test SEPA debits settle after a few minutes.
@@ -142,9 +143,8 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         if not link_available(link.data):
             raise LinkUnavailable
         totals.session_price(session.data, link.data, payment)
-        trialing = session.data["mode"] == "subscription" and billing.trial_days(
-            link=link.data, line_items=session.data["_line_items"]
-        )
+        trialing = _trialing(session.data, link.data)
+        collected = payment_method_collected(session=session.data, link=link.data)
         intent = None if trialing else intents.intent_for_session(session.data, link.data, payment)
         if intent and payment.payment_method_type == "sepa_debit":
             event = _complete_processing(session, link, payment, intent=intent)
@@ -154,7 +154,8 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
             session.data["_pending_payment"] = asdict(payment)
             store.save(session)
             return PaymentResult(session=session, requires_action=True)
-        decline = cards.card_outcome(payment.card_number)
+        # A trial without a payment method (``payment_method_collection=if_required``) has no card to try.
+        decline = cards.card_outcome(payment.card_number) if collected else None
         if decline is not None:
             if intent:
                 intents.intent_decline(intent, decline, payment=payment)
@@ -164,8 +165,22 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         status = "no_payment_required" if trialing else "paid"
         if intent and intent.data["capture_method"] == "manual":
             status = "unpaid"  # authorised only: the merchant captures later
-        event = _complete_paid(session, link, payment, intent=intent, payment_status=status)
+        event = _complete_paid(
+            session, link, payment, intent=intent, payment_status=status, payment_method_collected=collected
+        )
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
+
+
+def _trialing(session: dict, link: dict) -> bool:
+    return session["mode"] == "subscription" and bool(
+        billing.trial_days(link=link, line_items=session["_line_items"])
+    )
+
+
+def payment_method_collected(*, session: dict, link: dict) -> bool:
+    """Whether the page asks for a payment method: always, but with ``payment_method_collection=if_required``
+    not when nothing is due today (a subscription's free trial)."""
+    return link.get("payment_method_collection") != "if_required" or not _trialing(session, link)
 
 
 def _complete_paid(
@@ -175,6 +190,7 @@ def _complete_paid(
     *,
     intent: ApiObject | None,
     payment_status: str = "paid",
+    payment_method_collected: bool = True,
 ) -> ApiObject:
     customer_id = _customer(session.data, link.data, payment)
     if intent:
@@ -182,11 +198,12 @@ def _complete_paid(
     _complete(session.data, payment, intent_id=intent.stripe_id if intent else None, customer_id=customer_id)
     session.data["payment_status"] = payment_status
     if session.data["mode"] == "subscription":
+        # A trial's card is saved for the first invoice (Stripe collects it with a SetupIntent).
+        payment_method = intent.data["payment_method"] if intent else None
+        if payment_method is None and payment_method_collected:
+            payment_method = new_id("pm")
         subscription = billing.subscription_create(
-            session=session.data,
-            link=link.data,
-            customer_id=customer_id,
-            payment_method=intent.data["payment_method"] if intent else None,
+            session=session.data, link=link.data, customer_id=customer_id, payment_method=payment_method
         )
         session.data["subscription"] = subscription["id"]
         session.data["invoice"] = subscription["latest_invoice"]
@@ -307,8 +324,13 @@ def _customer(session: dict, link: dict, payment: Payment) -> str | None:
     if link["customer_creation"] != "always" and not needed:
         return None
     data = objects.customer(
-        email=payment.email, name=payment.name or None, address=payment.address, phone=payment.phone
+        email=payment.email,
+        name=payment.name or payment.individual_name or payment.business_name or None,
+        address=payment.address,
+        phone=payment.phone,
     )
+    data["business_name"] = payment.business_name
+    data["individual_name"] = payment.individual_name
     customer = store.create(object_id=data["id"], type="customer", data=data)
     event_emit(type="customer.created", obj=customer.data)
     return customer.stripe_id

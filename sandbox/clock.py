@@ -124,9 +124,23 @@ def _end_trials(current: int) -> int:
             subscription = store.locked(type="subscription", object_id=subscription_id)
             if subscription.data["status"] != "trialing":
                 continue
-            _subscription_cycle(subscription, period=1)
+            if subscription.data["default_payment_method"] is None:
+                _trial_end_without_payment_method(subscription)
+            else:
+                _subscription_cycle(subscription, period=1)
             count += 1
     return count
+
+
+def _trial_end_without_payment_method(subscription: ApiObject) -> None:
+    from sandbox import billing
+
+    before = copy.deepcopy(subscription.data)
+    event_types = billing.trial_end_without_payment_method(subscription=subscription.data)
+    store.save(subscription)
+    previous = events.previous_attributes(before, subscription.data)
+    for event_type in event_types:
+        events.event_emit(type=event_type, obj=subscription.data, previous=previous)
 
 
 def _renew_subscriptions(current: int) -> int:

@@ -12,7 +12,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from sandbox import cards, pricing
+from sandbox import cards, pricing, totals
 
 CARD_NUMBER_INCORRECT = _("Your card number is incorrect.")
 EXPIRY_INCOMPLETE = _("Your card's expiration date is incomplete.")
@@ -23,9 +23,14 @@ AMOUNT_TOO_SMALL = _("Enter an amount of at least %(amount)s.")
 AMOUNT_TOO_LARGE = _("Enter an amount of at most %(amount)s.")
 AMOUNT_INVALID = _("Enter a valid amount.")
 NUMERIC_ONLY = _("Enter digits only.")
+NUMERIC_TOO_SHORT = _("Enter at least %(limit_value)d digits.")
+NUMERIC_TOO_LONG = _("Enter at most %(limit_value)d digits.")
+OPTIONAL_BELOW_MINIMUM = _("Choose at least %(minimum)s, or 0 to leave it out.")
 
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+# Shown once the customer ticks "I'm purchasing as a business" (the page's CSS; without it, always shown).
+BUSINESS_FIELDS = ("tax_id_type", "tax_id_value")
 # Contact first, then delivery, then payment, as on Stripe's page; fields not named keep their order after.
 FIELD_ORDER = [
     "email",
@@ -47,6 +52,7 @@ FIELD_ORDER = [
     "billing_city",
     "billing_postal_code",
     "billing_country",
+    "business_purchase",
     "tax_id_type",
     "tax_id_value",
     "promotion_code",
@@ -137,18 +143,25 @@ class PayForm(forms.Form):
         line_items: list[dict],
         preview: bool = False,
         reprice_url: str = "",
+        collect_payment_method: bool = True,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.link = link
-        self.line_items = line_items
+        # The link's own items (their quantities); optional items the customer added have fields of their own.
+        self.line_items = [item for item in line_items if not totals.is_optional_line(item)]
         self.preview = preview
+        self.business_fields = list(BUSINESS_FIELDS)
         self._add_quantity_fields()
         self._add_collection_fields()
         self._add_custom_fields()
         self._add_optional_item_fields()
         self._add_name_and_tax_id_fields()
         self._add_payment_method_fields()
+        if not collect_payment_method:
+            # Nothing is due today and the link collects a payment method only if required.
+            for name in (*CARD_FIELDS, "cardholder_name", "payment_method", "iban"):
+                self.fields.pop(name, None)
         if link["allow_promotion_codes"]:
             self.fields["promotion_code"] = forms.CharField(
                 label=_("Promotion code"), max_length=500, required=False
@@ -190,11 +203,21 @@ class PayForm(forms.Form):
             adjustable = extra.get("adjustable_quantity") or {}
             name = f"optional_{extra['price']}"
             if adjustable.get("enabled"):
+                # 0 leaves it out, whatever the minimum ("the customer will always be able to remove it").
                 self.fields[name] = forms.IntegerField(
                     label=label, min_value=0, max_value=adjustable["maximum"], initial=0, required=False
                 )
             else:
                 self.fields[name] = forms.BooleanField(label=label, required=False)
+
+    def _check_optional_minimums(self) -> None:
+        for extra in self.link.get("optional_items") or []:
+            name = f"optional_{extra['price']}"
+            minimum = (extra.get("adjustable_quantity") or {}).get("minimum") or 0
+            value = self.cleaned_data.get(name)
+            if value is not True and value and value < minimum:
+                message = OPTIONAL_BELOW_MINIMUM % {"minimum": minimum}
+                self.add_error(name, forms.ValidationError(message, code="min_value"))
 
     def optional_items(self) -> dict[str, int]:
         chosen = {}
@@ -216,12 +239,38 @@ class PayForm(forms.Form):
                 )
         tax_ids = self.link["tax_id_collection"]
         if tax_ids["enabled"]:
+            # Stripe: a checkbox "allowing the customer to indicate that they're purchasing as a business",
+            # then the tax ID and the business's legal name.
+            self.fields["business_purchase"] = forms.BooleanField(
+                label=_("I'm purchasing as a business"), required=False
+            )
+            if "business_name" not in self.fields:
+                self.fields["business_name"] = forms.CharField(
+                    label=_("Business name"), max_length=200, required=False
+                )
+                self.business_fields.append("business_name")
             self.fields["tax_id_type"] = forms.ChoiceField(
                 label=_("Tax ID type"), choices=TAX_ID_CHOICES, required=False
             )
-            self.fields["tax_id_value"] = forms.CharField(
-                label=_("Tax ID"), max_length=100, required=tax_ids.get("required") == "if_supported"
-            )
+            self.fields["tax_id_value"] = forms.CharField(label=_("Tax ID"), max_length=100, required=False)
+
+    def business_purchase(self) -> bool:
+        """The box is ticked, or a tax ID was given (a POST not from the page, or the box unticked after)."""
+        data = self.cleaned_data
+        return bool(data.get("business_purchase") or data.get("tax_id_value"))
+
+    def _check_business_details(self) -> None:
+        """``tax_id_collection[required]=if_supported``: a business purchase needs its tax ID; any business
+        purchase needs the business's name."""
+        tax_ids = self.link["tax_id_collection"]
+        if self.preview or not tax_ids["enabled"] or not self.business_purchase():
+            return
+        required = ["business_name"]
+        if tax_ids.get("required") == "if_supported":
+            required.append("tax_id_value")
+        for name in required:
+            if name in self.cleaned_data and not self.cleaned_data[name]:
+                self.add_error(name, forms.ValidationError(FIELD_REQUIRED, code="required"))
 
     def _add_payment_method_fields(self) -> None:
         """Card, SEPA Direct Debit, or a choice of both, from the link's ``payment_method_types``."""
@@ -320,12 +369,16 @@ class PayForm(forms.Form):
                 )
                 continue
             config = field[field["type"]] or {}
+            messages = {}
+            if field["type"] == "numeric":
+                messages = {"min_length": NUMERIC_TOO_SHORT, "max_length": NUMERIC_TOO_LONG}
             self.fields[name] = forms.CharField(
                 label=label,
                 required=required,
                 initial=config.get("default_value"),
                 min_length=config.get("minimum_length"),
                 max_length=config.get("maximum_length") or 255,
+                error_messages=messages,
             )
 
     def method(self) -> str:
@@ -403,6 +456,8 @@ class PayForm(forms.Form):
             value = cleaned.get(f"custom_{field['key']}")
             if field["type"] == "numeric" and value and not value.isdigit():
                 self.add_error(f"custom_{field['key']}", forms.ValidationError(NUMERIC_ONLY, code="invalid"))
+        self._check_optional_minimums()
+        self._check_business_details()
         return cleaned
 
     def quantities(self) -> dict[str, int]:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
-from sandbox import account, checkout, clock, delivery, discounts, pricing, store, totals
+from sandbox import account, billing, checkout, clock, delivery, discounts, pricing, store, totals
 from sandbox.forms import FORM_ID, SUMMARY_PREFIXES, PayForm
 from sandbox.models import ApiObject
 
@@ -34,6 +34,11 @@ _UTM = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
 TOTAL_CHANGED = _("The total is now %(total)s. Nothing was charged: check the order, then pay again.")
 # In the error summary at the top: which field, then what is wrong with it.
 ERROR_AT_FIELD = _("%(field)s: %(error)s")
+# The payment method reuse agreement, shown when the payment method is kept for later payments.
+REUSE_AGREEMENT = _(
+    "By saving your payment details, you allow %(merchant)s to charge them for future payments in "
+    "accordance with their terms."
+)
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
@@ -130,6 +135,7 @@ def _form(
         line_items=session.data["_line_items"],
         preview=preview,
         reprice_url=reverse("sandbox:checkout", args=[session.stripe_id]),
+        collect_payment_method=checkout.payment_method_collected(session=session.data, link=link.data),
         initial={
             "email": session.data["customer_email"] or "",
             "promotion_code": session.data.get("_prefilled_promo_code", ""),
@@ -447,8 +453,18 @@ def _context(
         errors.append({"message": card_error, "target": "id_card_number"})
     if total_changed:
         errors.append({"message": total_changed, "target": "total"})
+    trial_days = (
+        billing.trial_days(link=link.data, line_items=session.data["_line_items"])
+        if session.data["mode"] == "subscription"
+        else None
+    )
     return {
         "merchant": merchant["business_profile"]["name"],
+        "reuse_agreement": REUSE_AGREEMENT % {"merchant": merchant["business_profile"]["name"]}
+        if _reuse_agreement_shown(session.data, link.data)
+        else "",
+        "trial_days": trial_days,
+        "business_fields": form.business_fields,
         "terms_url": merchant.get("_terms_url"),
         "privacy_url": merchant.get("_privacy_url"),
         "session": session.data,
@@ -474,6 +490,17 @@ def _context(
         "total_changed": total_changed,
         "errors": errors,
     }
+
+
+def _reuse_agreement_shown(session: dict, link: dict) -> bool:
+    """Stripe shows its reuse agreement when the payment method is saved for later payments (a subscription,
+    or ``payment_intent_data[setup_future_usage]``), unless the link's ``position`` is ``hidden``."""
+    reuse = (link.get("consent_collection") or {}).get("payment_method_reuse_agreement") or {}
+    saved = session["mode"] == "subscription" or bool(
+        (link.get("payment_intent_data") or {}).get("setup_future_usage")
+    )
+    collected = checkout.payment_method_collected(session=session, link=link)
+    return saved and collected and reuse.get("position") != "hidden"
 
 
 def _allow_redirect_target(response: HttpResponse, link: dict) -> None:

@@ -44,6 +44,8 @@ def intent_for_session(session: dict, link: dict, payment: Payment) -> ApiObject
         payment_method_types=session["payment_method_types"],
     )
     data["capture_method"] = intent_data.get("capture_method") or "automatic"
+    # The customer was told the card is kept for later payments (the page's reuse agreement).
+    data["setup_future_usage"] = intent_data.get("setup_future_usage")
     # What the customer's statement shows: the suffix (cards), or the full descriptor (non-card links).
     data["statement_descriptor"] = intent_data.get("statement_descriptor")
     data["statement_descriptor_suffix"] = intent_data.get("statement_descriptor_suffix")

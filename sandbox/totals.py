@@ -12,6 +12,9 @@ from sandbox.ids import new_id
 if TYPE_CHECKING:
     from sandbox.checkout import Payment
 
+# The ``_link_item`` of a line added from the link's optional items (not a link line item's ``li_…``).
+OPTIONAL_LINE_PREFIX = "optional_"
+
 
 def session_line_items(
     *,
@@ -35,7 +38,7 @@ def session_line_items(
         if (optional or {}).get(extra["price"]):
             chosen.append(
                 {
-                    "id": f"optional_{extra['price']}",
+                    "id": f"{OPTIONAL_LINE_PREFIX}{extra['price']}",
                     "price": extra["price"],
                     "quantity": optional[extra["price"]],
                     "adjustable_quantity": extra["adjustable_quantity"],
@@ -60,6 +63,11 @@ def session_line_items(
         line["_link_item"] = item["id"]  # which link item the customer's quantity applies to
         items.append(line)
     return items
+
+
+def is_optional_line(line: dict) -> bool:
+    """A line the customer added from the link's ``optional_items``."""
+    return line.get("_link_item", "").startswith(OPTIONAL_LINE_PREFIX)
 
 
 def session_quote(data: dict, link: dict, payment: Payment) -> dict:

@@ -220,3 +220,65 @@ def test_summary_beside_the_form_on_a_wide_screen_above_it_on_a_phone(sandbox, b
     assert _layout(page)["scroll"] <= viewport["width"]
     if os.environ.get("PAYLINKS_SCREENSHOTS"):
         page.screenshot(path=str(SCREENSHOTS / f"{name}-errors.png"), full_page=True)
+
+
+def _cross_sell_shop(sandbox) -> dict:
+    """A 20.00 EUR lamp, with a bulb (3.00, up to 5) and a shade (12.00) to add, and the customer's full name
+    required."""
+    lamp, bulb, shade = (
+        _post(sandbox, "prices", {"product_data[name]": name, "currency": "eur", "unit_amount": amount})
+        for name, amount in (("Lamp", "2000"), ("Bulb", "300"), ("Shade", "1200"))
+    )
+    return _post(
+        sandbox,
+        "payment_links",
+        {
+            "line_items[0][price]": lamp["id"],
+            "line_items[0][quantity]": "1",
+            "optional_items[0][price]": bulb["id"],
+            "optional_items[0][quantity]": "1",
+            "optional_items[0][adjustable_quantity][enabled]": "true",
+            "optional_items[0][adjustable_quantity][maximum]": "5",
+            "optional_items[1][price]": shade["id"],
+            "optional_items[1][quantity]": "1",
+            "name_collection[individual][enabled]": "true",
+        },
+    )
+
+
+def test_optional_items_added_change_the_total_and_it_is_what_is_charged(sandbox, browser):
+    link = _cross_sell_shop(sandbox)
+    page = _page(browser)
+    page.goto(link["url"])
+    assert page.locator("#total").inner_text() == format_amount(2000, "eur")
+
+    def add_bulbs():
+        page.get_by_label("Add Bulb (3.00 EUR each)").fill("2")
+        page.get_by_label("Add Bulb (3.00 EUR each)").press("Tab")
+
+    _recomputed(page, add_bulbs)
+    assert page.locator("#total").inner_text() == format_amount(2600, "eur")
+    _recomputed(page, lambda: page.get_by_label("Add Shade (12.00 EUR each)").check())
+    assert page.locator("#total").inner_text() == format_amount(3800, "eur")
+    assert page.locator(".summary-lines").get_by_text("Shade").count() == 1
+
+    # The full name is required: the page says so at the field and at the top, and charges nothing.
+    page.get_by_label("Email").fill("jeanne@example.com")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiration (MM / YY)").fill("12 / 34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Name on card").fill("Jeanne Martin")
+    page.locator("#pay-form > button[type=submit]").click()
+    page.wait_for_load_state()
+    page.locator("[data-error-summary]").get_by_role(
+        "link", name="Full name: This field is required."
+    ).wait_for()
+    assert page.locator("#individual_name-error").inner_text() == "This field is required."
+    # Re-shown with the customer's selection, and its total.
+    shown = page.locator("#total").inner_text()
+    assert shown == format_amount(3800, "eur")
+
+    page.get_by_label("Full name").fill("Jeanne Martin")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("CVC").fill("123")
+    assert _charged(sandbox, page) == 3800

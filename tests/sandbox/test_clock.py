@@ -133,6 +133,110 @@ def test_trial_end_activates_the_subscription_with_a_charged_invoice(client, api
     )
 
 
+def _trial_without_payment_method(client, api, product, behavior: str) -> dict:
+    """A 7-day trial taken without giving a card (``payment_method_collection=if_required``)."""
+    monthly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 900, "recurring": {"interval": "month"}},
+    )
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": monthly["id"], "quantity": 1}],
+            "payment_method_collection": "if_required",
+            "subscription_data": {
+                "trial_period_days": 7,
+                "trial_settings": {"end_behavior": {"missing_payment_method": behavior}},
+            },
+        },
+    )
+    assert b'name="card_number"' not in client.get(_path(link)).content
+    client.post(_path(link), {"email": "a@example.com"})
+    subscription = api.ok("get", f"subscriptions/{_last_session(api)['subscription']}")
+    assert (subscription["status"], subscription["default_payment_method"]) == ("trialing", None)
+    return subscription
+
+
+def _subscription_events(api, subscription_id: str) -> list[str]:
+    events = api.ok("get", "events", {"limit": 100})["data"]
+    return [
+        e["type"]
+        for e in reversed(events)
+        if e["type"].startswith("customer.subscription.") and e["data"]["object"]["id"] == subscription_id
+    ]
+
+
+def test_a_trial_ended_without_payment_method_pauses_when_asked(client, api, product):
+    subscription = _trial_without_payment_method(client, api, product, "pause")
+    clock.clock_advance(seconds=7 * DAY + 1)
+    paused = api.ok("get", f"subscriptions/{subscription['id']}")
+    assert paused["status"] == "paused"
+    assert paused["status_details"]["paused"]["subscription"]["type"] == "trial_end_without_payment_method"
+    # No invoice for the period: a paused subscription bills nothing.
+    assert paused["latest_invoice"] == subscription["latest_invoice"]
+    assert _subscription_events(api, subscription["id"]) == [
+        "customer.subscription.created",
+        "customer.subscription.paused",
+        "customer.subscription.updated",
+    ]
+
+
+def test_a_trial_ended_without_payment_method_is_canceled_when_asked(client, api, product):
+    subscription = _trial_without_payment_method(client, api, product, "cancel")
+    clock.clock_advance(seconds=7 * DAY + 1)
+    canceled = api.ok("get", f"subscriptions/{subscription['id']}")
+    assert canceled["status"] == "canceled"
+    assert canceled["ended_at"] == canceled["canceled_at"] >= subscription["trial_end"]
+    assert _subscription_events(api, subscription["id"])[-1] == "customer.subscription.deleted"
+    clock.clock_advance(seconds=40 * DAY)
+    assert (
+        api.ok("get", f"subscriptions/{subscription['id']}")["latest_invoice"]
+        == subscription["latest_invoice"]
+    )
+
+
+def test_a_trial_ended_without_payment_method_gets_an_open_invoice_by_default(client, api, product):
+    subscription = _trial_without_payment_method(client, api, product, "create_invoice")
+    clock.clock_advance(seconds=7 * DAY + 1)
+    due = api.ok("get", f"subscriptions/{subscription['id']}", {"expand": ["latest_invoice"]})
+    assert due["status"] == "past_due"
+    invoice = due["latest_invoice"]
+    assert (invoice["status"], invoice["amount_due"], invoice["amount_paid"]) == ("open", 900, 0)
+    assert invoice["amount_remaining"] == 900
+    assert invoice["status_transitions"]["paid_at"] is None
+    paid_events = api.ok("get", "events", {"type": "invoice.paid"})["data"]
+    assert invoice["id"] not in [e["data"]["object"]["id"] for e in paid_events]
+    # Nothing is charged later either: no renewal while the invoice is unpaid.
+    clock.clock_advance(seconds=40 * DAY)
+    assert api.ok("get", f"subscriptions/{subscription['id']}")["latest_invoice"] == invoice["id"]
+
+
+def test_a_trial_with_a_card_bills_it_when_it_ends(client, api, product):
+    monthly = api.ok(
+        "post",
+        "prices",
+        {"product": product["id"], "currency": "usd", "unit_amount": 900, "recurring": {"interval": "month"}},
+    )
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": monthly["id"], "quantity": 1}],
+            "subscription_data": {
+                "trial_period_days": 7,
+                "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+            },
+        },
+    )
+    client.post(_path(link), CARD)
+    subscription = api.ok("get", f"subscriptions/{_last_session(api)['subscription']}")
+    assert subscription["default_payment_method"].startswith("pm_")
+    clock.clock_advance(seconds=7 * DAY + 1)
+    assert api.ok("get", f"subscriptions/{subscription['id']}")["status"] == "active"
+
+
 def _monthly_subscription(client, api, product, *, quantity: int = 1) -> dict:
     monthly = api.ok(
         "post",

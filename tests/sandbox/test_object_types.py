@@ -497,6 +497,7 @@ def served(client, api) -> list[tuple[str, dict]]:
     )
     keep("account", api.ok("get", "account"))
 
+    extra = keep("price of an optional item", api.ok("post", "prices", {**base, "unit_amount": 250}))
     plain = keep(
         "payment link",
         api.ok("post", "payment_links", {"line_items": [{"price": one_time["id"], "quantity": 1}]}),
@@ -517,7 +518,10 @@ def served(client, api) -> list[tuple[str, dict]]:
                 "after_completion": {"type": "redirect", "redirect": {"url": "https://example.com/thanks"}},
                 "allow_promotion_codes": True,
                 "billing_address_collection": "required",
-                "consent_collection": {"promotions": "auto"},
+                "consent_collection": {
+                    "promotions": "auto",
+                    "payment_method_reuse_agreement": {"position": "hidden"},
+                },
                 "custom_fields": [
                     {
                         "key": "size",
@@ -550,14 +554,22 @@ def served(client, api) -> list[tuple[str, dict]]:
                     "description": "Lamp order",
                     "statement_descriptor_suffix": "LAMP",
                     "metadata": {"order": "1"},
+                    "setup_future_usage": "on_session",
                 },
+                "optional_items": [
+                    {
+                        "price": extra["id"],
+                        "quantity": 1,
+                        "adjustable_quantity": {"enabled": True, "minimum": 1, "maximum": 3},
+                    }
+                ],
                 "phone_number_collection": {"enabled": True},
                 "restrictions": {"completed_sessions": {"limit": 10}},
                 "shipping_address_collection": {"allowed_countries": ["US", "FR"]},
                 "shipping_options": [{"shipping_rate": rate["id"]}],
                 "submit_type": "pay",
-                "tax_id_collection": {"enabled": True},
-                "transfer_data": {"destination": account["id"]},
+                "tax_id_collection": {"enabled": True, "required": "if_supported"},
+                "transfer_data": {"destination": account["id"], "amount": 1000},
             },
         ),
     )
@@ -607,6 +619,7 @@ def served(client, api) -> list[tuple[str, dict]]:
             "custom_engraving": "Hi",
             "custom_floor": "3",
             f"quantity_{rich_item['id']}": 2,
+            f"optional_{extra['id']}": 2,
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -645,6 +658,47 @@ def served(client, api) -> list[tuple[str, dict]]:
     keep("subscription invoice", api.ok("get", f"invoices/{sub_session['invoice']}"))
     keep("subscription list", api.ok("get", "subscriptions"))
     keep("subscription canceled", api.ok("delete", f"subscriptions/{sub_session['subscription']}"))
+    manual = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": one_time["id"], "quantity": 1}],
+            "payment_intent_data": {"capture_method": "manual"},
+        },
+    )
+    client.post(_path(manual["url"]), CARD)
+    keep("checkout session authorised only", _last_session(api))
+    keep(
+        "payment intent requires capture",
+        api.ok("get", f"payment_intents/{_last_session(api)['payment_intent']}"),
+    )
+    # Trials without a payment method, ended by the clock each by its end behavior.
+    trials = []
+    for behavior in ("pause", "cancel", "create_invoice"):
+        trial_link = api.ok(
+            "post",
+            "payment_links",
+            {
+                "line_items": [{"price": monthly["id"], "quantity": 1}],
+                "payment_method_collection": "if_required",
+                "subscription_data": {
+                    "trial_period_days": 3,
+                    "trial_settings": {"end_behavior": {"missing_payment_method": behavior}},
+                },
+            },
+        )
+        client.post(_path(trial_link["url"]), {"email": "trial@example.com"})
+        trials.append((behavior, _last_session(api)["subscription"]))
+    api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 4 * 24 * 3600})
+    for behavior, subscription_id in trials:
+        ended = keep(
+            f"subscription after a trial without payment method ({behavior})",
+            api.ok("get", f"subscriptions/{subscription_id}", {"expand": ["latest_invoice"]}),
+        )
+        assert (
+            ended["status"]
+            == {"pause": "paused", "cancel": "canceled", "create_invoice": "past_due"}[behavior]
+        )
     keep("invoice list", api.ok("get", "invoices"))
     keep("customer list", api.ok("get", "customers"))
 
