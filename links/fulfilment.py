@@ -70,8 +70,9 @@ def _text(value: Any, max_length: int) -> str:
     return str(value or "")[:max_length]
 
 
-# One request brings the session with everything fulfilment reads: its line items, subscription and invoice.
-SESSION_EXPAND = ["line_items", "subscription", "invoice"]
+# One request brings the session with everything fulfilment reads: its line items, subscription, invoice and
+# PaymentIntent (a manual capture's state).
+SESSION_EXPAND = ["line_items", "subscription", "invoice", "payment_intent"]
 
 
 def checkout_session_fetch(*, session_id: str) -> tuple[dict, list[dict]]:
@@ -115,6 +116,30 @@ def _promotion_code(session: dict) -> str:
     return ""
 
 
+def _tax_ids(details: dict) -> list[dict]:
+    return [
+        {"type": _text(tax_id.get("type"), 32), "value": _text(tax_id.get("value"), 100)}
+        for tax_id in details.get("tax_ids") or []
+        if isinstance(tax_id, dict)
+    ]
+
+
+def _reuse_agreement(session: dict, intent: dict) -> str:
+    """Whether the customer saw the payment method reuse agreement ("shown", "hidden"), or "" when no
+    payment method was kept for later (Stripe shows it only then: a subscription's, or one set up for
+    future use)."""
+    subscription = session.get("subscription")
+    if isinstance(subscription, dict):
+        saved = bool(subscription.get("default_payment_method"))
+    else:
+        saved = session.get("mode") == "subscription" or bool(intent.get("setup_future_usage"))
+    if not saved:
+        return ""
+    consent = session.get("consent_collection") or {}
+    position = (consent.get("payment_method_reuse_agreement") or {}).get("position")
+    return "hidden" if position == "hidden" else "shown"
+
+
 def order_fields_from_session(session: dict) -> dict:
     """The ``Order`` columns that mirror a checkout session (everything but status and timestamps)."""
     details = session.get("customer_details") or {}
@@ -122,12 +147,16 @@ def order_fields_from_session(session: dict) -> dict:
     shipping_cost = session.get("shipping_cost") or {}
     collected = session.get("collected_information") or {}
     subscription = session.get("subscription")
+    intent = session.get("payment_intent")
+    individual_name = collected.get("individual_name") or details.get("individual_name")
+    business_name = collected.get("business_name") or details.get("business_name")
     fields = {
         "payment_status": _text(session.get("payment_status"), 32),
         "customer_email": _text(details.get("email") or session.get("customer_email"), 254),
-        "customer_name": _text(
-            details.get("name") or details.get("individual_name") or details.get("business_name"), 300
-        ),
+        "customer_name": _text(details.get("name") or individual_name or business_name, 300),
+        "individual_name": _text(individual_name, 300),
+        "business_name": _text(business_name, 300),
+        "customer_tax_ids": _tax_ids(details),
         "customer_phone": _text(details.get("phone"), 64),
         "customer_id": _text(_id(session.get("customer")), 255),
         "billing_address": details.get("address"),
@@ -150,11 +179,21 @@ def order_fields_from_session(session: dict) -> dict:
     }
     if isinstance(subscription, dict) and subscription.get("status"):
         fields["subscription_status"] = _text(subscription["status"], 32)
+    if isinstance(intent, dict):
+        fields["payment_intent_status"] = _text(intent.get("status"), 32)
+        fields["capture_method"] = _text(intent.get("capture_method"), 32)
+        fields["setup_future_usage"] = _text(intent.get("setup_future_usage"), 32)
+    fields["reuse_agreement"] = _reuse_agreement(session, intent if isinstance(intent, dict) else {})
     return fields
 
 
 def session_target_status(session: dict) -> str:
+    """Paid when the session says so, or when its PaymentIntent has succeeded: a manual-capture payment
+    completes its session ``unpaid`` (only authorised), and its capture comes later."""
     if session.get("payment_status") in PAID_PAYMENT_STATUSES:
+        return Order.Status.PAID
+    intent = session.get("payment_intent")
+    if isinstance(intent, dict) and intent.get("status") == "succeeded":
         return Order.Status.PAID
     return Order.Status.AWAITING_PAYMENT
 
@@ -230,7 +269,11 @@ def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
         outbound_email_queue(order=order, kind=kind, order_is_new=order_is_new)
 
 
-def _line_items_create(order: Order, line_items: list[dict]) -> None:
+def _optional_prices(session: dict) -> set[str]:
+    return {_id(item.get("price")) for item in session.get("optional_items") or [] if isinstance(item, dict)}
+
+
+def _line_items_create(order: Order, line_items: list[dict], *, optional_prices: set[str]) -> None:
     OrderLineItem.objects.bulk_create(
         OrderLineItem(
             order=order,
@@ -243,6 +286,7 @@ def _line_items_create(order: Order, line_items: list[dict]) -> None:
             amount_discount=int(item.get("amount_discount") or 0),
             amount_tax=int(item.get("amount_tax") or 0),
             amount_total=int(item.get("amount_total") or 0),
+            optional=_id(item.get("price")) in optional_prices,
         )
         for item in line_items
     )
@@ -287,7 +331,7 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
                 paid_at=timezone.now() if paid else None,
                 **fields,
             )
-            _line_items_create(order, line_items)
+            _line_items_create(order, line_items, optional_prices=_optional_prices(session))
             _status_changed(order=order, from_status="", first_paid=paid, actor=actor)
             return order
         order = Order.objects.get(id=order_id)  # locked by the look above
@@ -301,7 +345,7 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
         order.save()
         # Line items never change once recorded; an order created before they could be read gets them now.
         if not order.line_items.exists():
-            _line_items_create(order, line_items)
+            _line_items_create(order, line_items, optional_prices=_optional_prices(session))
         order_status_change(order=order, to_status=target, actor=actor)
     return order
 
@@ -320,6 +364,25 @@ def checkout_session_fulfil(*, session_id: str, actor: str) -> Order | None:
     order = order_record_session(session=session, line_items=line_items, actor=actor)
     _invoice_email_if_paid(order=order, session=session)
     return order
+
+
+def payment_intent_captured(*, payment_intent_id: str, actor: str) -> Order | None:
+    """A manual-capture payment was captured (``charge.captured``): fulfil its session again, whose
+    PaymentIntent now says succeeded. No order yet (its completion is still queued): the session is found
+    at Stripe, so the capture is not lost."""
+    session_id = (
+        Order.objects.filter(payment_intent_id=payment_intent_id)
+        .values_list("checkout_session_id", flat=True)
+        .first()
+    )
+    if session_id is None:
+        page = get_stripe_client().v1.checkout.sessions.list(
+            params={"payment_intent": payment_intent_id, "limit": 1}
+        )
+        if not page.data:
+            return None  # not a payment link's payment
+        session_id = page.data[0].id
+    return checkout_session_fulfil(session_id=session_id, actor=actor)
 
 
 def checkout_session_payment_failed(*, session_id: str, actor: str) -> Order | None:

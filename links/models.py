@@ -129,6 +129,10 @@ class Order(TimeStampedModel):
     payment_status = models.CharField(_("payment status"), max_length=32, blank=True)
     customer_email = models.EmailField(_("e-mail"), blank=True)
     customer_name = models.CharField(_("name"), max_length=300, blank=True)
+    # The link's name collection (``collected_information``), and the tax IDs of a business purchase.
+    individual_name = models.CharField(_("full name"), max_length=300, blank=True)
+    business_name = models.CharField(_("business name"), max_length=300, blank=True)
+    customer_tax_ids = models.JSONField(_("tax IDs"), default=list, blank=True)
     customer_phone = models.CharField(_("phone"), max_length=64, blank=True)
     customer_id = models.CharField(max_length=255, blank=True)
     billing_address = models.JSONField(null=True, blank=True)
@@ -145,6 +149,13 @@ class Order(TimeStampedModel):
     custom_fields = models.JSONField(default=list, blank=True)
     consent = models.JSONField(null=True, blank=True)
     payment_intent_id = models.CharField(max_length=255, blank=True)
+    # The PaymentIntent's state: ``requires_capture`` while a manual-capture payment is only authorised.
+    payment_intent_status = models.CharField(max_length=32, blank=True)
+    capture_method = models.CharField(max_length=32, blank=True)
+    # ``on_session``/``off_session`` when the customer's payment method is kept for later payments.
+    setup_future_usage = models.CharField(max_length=32, blank=True)
+    # Whether the customer saw the payment method reuse agreement: "shown", "hidden", or "" (nothing saved).
+    reuse_agreement = models.CharField(max_length=16, blank=True)
     invoice_id = models.CharField(max_length=255, blank=True)
     subscription_id = models.CharField(max_length=255, blank=True)
     subscription_status = models.CharField(max_length=32, blank=True)
@@ -199,6 +210,8 @@ class OrderLineItem(models.Model):
     amount_discount = models.BigIntegerField(default=0)
     amount_tax = models.BigIntegerField(default=0)
     amount_total = models.BigIntegerField(default=0)
+    # An optional item (cross-sell) the customer added on the payment page.
+    optional = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]

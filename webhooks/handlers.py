@@ -56,6 +56,14 @@ def handle_checkout_session_expired(event: WebhookEvent) -> None:
     fulfilment.checkout_session_expire(session_id=_object_id(event), actor=_actor(event))
 
 
+def handle_charge_captured(event: WebhookEvent) -> None:
+    # A manual-capture payment's charge was captured; which payment it belongs to never changes.
+    intent = _object(event).get("payment_intent")
+    intent_id = intent.get("id") if isinstance(intent, dict) else intent
+    if intent_id:
+        fulfilment.payment_intent_captured(payment_intent_id=intent_id, actor=_actor(event))
+
+
 # BILLING -------------------------------------------------------------------------------------------
 
 
@@ -114,6 +122,7 @@ HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "checkout.session.async_payment_succeeded": handle_checkout_session_async_payment_succeeded,
     "checkout.session.async_payment_failed": handle_checkout_session_async_payment_failed,
     "checkout.session.expired": handle_checkout_session_expired,
+    "charge.captured": handle_charge_captured,
     "invoice.paid": handle_invoice_paid,
     "customer.subscription.created": handle_customer_subscription_changed,
     "customer.subscription.updated": handle_customer_subscription_changed,
