@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from links import fulfilment
 from links.models import Order, OutboundEmail
+from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookEvent
-from webhooks.services import webhook_endpoint_register
 from webhooks.tasks import process_webhook_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
