@@ -106,16 +106,6 @@ def with_one_more_row(data, *, prefix: str, absolute_max: int):
     return data
 
 
-class SafeModelChoiceField(forms.ModelChoiceField):
-    """A choice looked up by a column: a NUL character (which PostgreSQL cannot compare) is an
-    invalid choice, not a database error."""
-
-    def to_python(self, value):
-        if isinstance(value, str) and "\x00" in value:
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return super().to_python(value)
-
-
 class PriceForm(forms.Form):
     """A flat price: amount in major units (10.50), converted to Stripe's minor units (1050)."""
 

@@ -78,6 +78,21 @@ def role_admin_names() -> list[str]:
     return [user.get_username() for user in users.order_by(model.USERNAME_FIELD)[:10]]
 
 
+def staff_with_roles() -> list:
+    """Every staff member by username, each with ``role_groups``: the role groups it is in (the settings
+    page's table)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    User = get_user_model()
+    role_groups = Prefetch(
+        "groups",
+        queryset=User.groups.field.related_model.objects.filter(name__in=ROLE_GROUPS),
+        to_attr="role_groups",
+    )
+    return list(User.objects.filter(is_staff=True).order_by("username").prefetch_related(role_groups))
+
+
 def staff_role_set(*, user, role: str) -> None:
     """Give ``user`` exactly one role group (or none: "" keeps the editor's rights, see above)."""
     from django.contrib.auth.models import Group

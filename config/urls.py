@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from config import views
+from config import settings_page, views
 from config.roles import viewer_allowed
 from links import views as links_views
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("orders/", include("links.order_urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("settings/", settings_page.settings_page, name="settings"),
+    path("settings/webhook/", settings_page.settings_webhook_register, name="settings-webhook"),
+    path("settings/sync/", settings_page.settings_sync, name="settings-sync"),
+    path("settings/role/", settings_page.settings_role, name="settings-role"),
+    path("settings/unlock/", settings_page.settings_unlock, name="settings-unlock"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     # Viewers log out too (a POST, which the role rule would refuse them otherwise).
     path("accounts/logout/", viewer_allowed(auth_views.LogoutView.as_view()), name="logout"),

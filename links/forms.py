@@ -14,7 +14,6 @@ from catalog import limits
 from catalog.forms import (
     CheckedFormSet,
     RequestTokenField,
-    SafeModelChoiceField,
     amount_to_minor,
     with_one_more_row,
 )
@@ -22,8 +21,8 @@ from catalog.models import Price
 from catalog.money import CURRENCY_CHOICES
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
+from config.forms import SafeModelChoiceField
 from config.http import add_service_errors
-from config.lockouts import LOCKOUT_PARAMETERS
 
 MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."
 MAX_QUANTITY = limits.MAX_QUANTITY
@@ -287,33 +286,6 @@ class LinkFilterForm(forms.Form):
             "recurring": as_bool[data["recurring"]],
             "sort": data["sort"] or "-created",
         }
-
-
-class StaffRoleForm(forms.Form):
-    user = SafeModelChoiceField(label=_("Staff member"), queryset=None, to_field_name="username")
-    role = forms.ChoiceField(
-        label=_("Role"),
-        required=False,
-        choices=[
-            ("", _("No role (editor's rights)")),
-            ("Viewers", _("Viewer: reads everything")),
-            ("Editors", _("Editor: changes the catalog and links")),
-            ("Admins", _("Admin: also settings and roles")),
-        ],
-    )
-
-    def __init__(self, *args, **kwargs):
-        from django.contrib.auth import get_user_model
-
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = get_user_model().objects.filter(is_staff=True)
-
-
-class LockoutUnlockForm(forms.Form):
-    """One of the sign-in lockouts listed on the settings page: a username or an address."""
-
-    parameter = forms.ChoiceField(choices=[(name, name) for name in LOCKOUT_PARAMETERS])
-    value = forms.CharField(max_length=255)
 
 
 class LineItemUpdateForm(forms.Form):

@@ -102,27 +102,6 @@ def dashboard_overview() -> dict:
     }
 
 
-def settings_overview() -> dict:
-    """What the settings page shows: webhook registration, the last event received, staff and roles."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Prefetch
-
-    from config.roles import ROLE_GROUPS
-    from webhooks.models import WebhookEndpoint, WebhookEvent
-
-    User = get_user_model()
-    role_groups = Prefetch(
-        "groups",
-        queryset=User.groups.field.related_model.objects.filter(name__in=ROLE_GROUPS),
-        to_attr="role_groups",
-    )
-    return {
-        "endpoints": list(WebhookEndpoint.objects.order_by("-registered_at")),
-        "last_event": WebhookEvent.objects.order_by("-received_at").first(),
-        "staff": list(User.objects.filter(is_staff=True).order_by("username").prefetch_related(role_groups)),
-    }
-
-
 def link_checkout_preview(*, link: PaymentLink) -> dict:
     """What a customer opening the link will be asked and shown, read from the link's Stripe options.
 

@@ -1,32 +1,22 @@
 from __future__ import annotations
 
-from dataclasses import asdict
-
-import stripe
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.money import from_minor_units
-from catalog.services import SyncReport
 from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
-from config.lockouts import lockout_lift, lockouts_active
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
-from config.roles import settings_required, staff_role_set
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import SECTIONS, LinkEditor
-from links.forms import LinkFilterForm, LockoutUnlockForm, StaffRoleForm, UrlBuilderForm
-from webhooks.endpoints import webhook_endpoint_register, webhook_endpoint_url
+from links.forms import LinkFilterForm, UrlBuilderForm
 
 LINKS_PER_PAGE = 25
-# The last sync's report, kept in the session from the sync's POST to the page it redirects to.
-SYNC_REPORT_KEY = "links:sync-report"
 
 # /
 
@@ -234,90 +224,3 @@ def link_qr(request: HtmxHttpRequest, public_id, kind: str) -> HttpResponse:
     response = HttpResponse(qr.qr_file(link.url, kind=kind), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="paylink-{link.public_id}.{kind}"'
     return response
-
-
-# /settings/
-
-
-@require_GET
-@settings_required
-def settings_page(request: HtmxHttpRequest) -> HttpResponse:
-    context = {
-        **selectors.settings_overview(),
-        "stripe_mode": stripe_mode(),
-        "role_form": StaffRoleForm(),
-        # Shown once, after the sync that made it.
-        "sync_report": _sync_report_pop(request),
-        "lockouts": lockouts_active(),
-        "webhook_url": webhook_endpoint_url(),
-        "api_base": settings.STRIPE_API_BASE,
-        "key_hint": f"{settings.STRIPE_SECRET_KEY[:8]}…{settings.STRIPE_SECRET_KEY[-4:]}",
-    }
-    return render(request, "links/settings.html", context)
-
-
-@require_POST
-@settings_required
-def settings_webhook_register(request: HtmxHttpRequest) -> HttpResponse:
-    """Register this install's webhook endpoint with Stripe (kept if it is already registered)."""
-    try:
-        endpoint = webhook_endpoint_register(url=webhook_endpoint_url())
-    except stripe.StripeError as error:
-        messages.error(
-            request, _("Stripe refused the registration: %(error)s") % {"error": error.user_message or error}
-        )
-    else:
-        messages.success(request, _("Webhook endpoint %(id)s registered.") % {"id": endpoint.stripe_id})
-    return redirect_after_post(request, reverse("links:settings"))
-
-
-@require_POST
-@settings_required
-def settings_sync(request: HtmxHttpRequest) -> HttpResponse:
-    """Import what already exists in the Stripe account: catalog, discounts and payment links."""
-    try:
-        report = services.stripe_import_all()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        request.session[SYNC_REPORT_KEY] = asdict(report)
-        if report.skipped:
-            messages.warning(request, _("Sync from Stripe done; some objects were skipped (see below)."))
-        else:
-            messages.success(request, _("Sync from Stripe done."))
-    return redirect_after_post(request, reverse("links:settings"))
-
-
-def _sync_report_pop(request: HtmxHttpRequest) -> SyncReport | None:
-    data = request.session.pop(SYNC_REPORT_KEY, None)
-    return SyncReport(**data) if data else None
-
-
-@require_POST
-@settings_required
-def settings_unlock(request: HtmxHttpRequest) -> HttpResponse:
-    """Lift a sign-in lockout (django-axes) before its wait is over."""
-    form = LockoutUnlockForm(request.POST)
-    if form.is_valid() and lockout_lift(**form.cleaned_data):
-        value = form.cleaned_data["value"]
-        if form.cleaned_data["parameter"] == "username":
-            messages.success(request, _("%(user)s can sign in again.") % {"user": value})
-        else:
-            messages.success(request, _("Sign-ins from %(address)s are allowed again.") % {"address": value})
-    else:
-        messages.error(request, _("That lockout has already been lifted."))
-    return redirect_after_post(request, reverse("links:settings"))
-
-
-@require_POST
-@settings_required
-def settings_role(request: HtmxHttpRequest) -> HttpResponse:
-    form = StaffRoleForm(request.POST)
-    if form.is_valid():
-        staff_role_set(user=form.cleaned_data["user"], role=form.cleaned_data["role"])
-        messages.success(
-            request, _("Role of %(user)s saved.") % {"user": form.cleaned_data["user"].get_username()}
-        )
-    else:
-        messages.error(request, _("Choose a staff member and a role."))
-    return redirect_after_post(request, reverse("links:settings"))

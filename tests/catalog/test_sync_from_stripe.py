@@ -94,7 +94,7 @@ def test_the_settings_page_shows_the_report_once(account, django_user_model):
     staff_role_set(user=user, role="Admins")
     client = Client()
     client.force_login(user)
-    response = client.post(reverse("links:settings-sync"), follow=True)
+    response = client.post(reverse("settings-sync"), follow=True)
     page = response.content.decode()
     assert 'id="sync-report"' in page
     for stripe_id in (account["long_name"], account["orphan"], account["huge"], account["bad_link"]):
@@ -102,7 +102,7 @@ def test_the_settings_page_shows_the_report_once(account, django_user_model):
     assert "<tr><td>Products</td><td>2</td><td>1</td></tr>" in page
     assert "<tr><td>Prices</td><td>2</td><td>2</td></tr>" in page
     assert "some objects were skipped" in page
-    assert 'id="sync-report"' not in client.get(reverse("links:settings")).content.decode()
+    assert 'id="sync-report"' not in client.get(reverse("settings")).content.decode()
 
 
 def test_a_clean_account_reports_nothing_skipped(stripe_client):

@@ -130,7 +130,7 @@ def test_an_admin_lifts_the_lockout_from_the_settings_page(client, staff_user, d
     admin_client = Client()
     admin_client.force_login(admin)
 
-    page = admin_client.get(reverse("links:settings"))
+    page = admin_client.get(reverse("settings"))
     assert page.status_code == 200
     lockouts = page.context["lockouts"]
     assert sorted((lockout.parameter, lockout.value, lockout.failures) for lockout in lockouts) == [
@@ -139,7 +139,7 @@ def test_an_admin_lifts_the_lockout_from_the_settings_page(client, staff_user, d
     ]
     assert "Locked-out sign-ins" in page.content.decode()
 
-    unlock = reverse("links:settings-unlock")
+    unlock = reverse("settings-unlock")
     response = admin_client.post(unlock, {"parameter": "username", "value": "alice"}, follow=True)
 
     assert response.status_code == 200
@@ -156,7 +156,7 @@ def test_an_admin_lifts_an_address_lockout(client, staff_user, django_user_model
     admin_client = Client()
     admin_client.force_login(admin)
 
-    unlock = reverse("links:settings-unlock")
+    unlock = reverse("settings-unlock")
     response = admin_client.post(unlock, {"parameter": "ip_address", "value": ATTACKER}, follow=True)
 
     assert f"Sign-ins from {ATTACKER} are allowed again." in response.content.decode()
@@ -174,7 +174,7 @@ def test_unlocking_needs_the_admins_role_and_a_listed_lockout(client, staff_user
     editor_client = Client()
     editor_client.force_login(editor)
 
-    unlock = reverse("links:settings-unlock")
+    unlock = reverse("settings-unlock")
     assert editor_client.post(unlock, {"parameter": "username", "value": "alice"}).status_code == 403
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
 

@@ -68,7 +68,7 @@ def test_viewers_read_but_cannot_change(viewer_client):
 
 
 def test_settings_page_personas(client, other_user, staff_client, viewer_client, admin_client):
-    url = reverse("links:settings")
+    url = reverse("settings")
     assert Client().get(url)["Location"].startswith("/accounts/login/")
     other = Client()
     other.force_login(other_user)
@@ -82,21 +82,19 @@ def test_settings_page_personas(client, other_user, staff_client, viewer_client,
 
 
 def test_admins_set_roles(admin_client, staff_user):
-    response = admin_client.post(
-        reverse("links:settings-role"), {"user": staff_user.username, "role": "Viewers"}
-    )
+    response = admin_client.post(reverse("settings-role"), {"user": staff_user.username, "role": "Viewers"})
     assert response.status_code == 302
     assert list(staff_user.groups.values_list("name", flat=True)) == ["Viewers"]
-    assert admin_client.get(reverse("links:settings")).status_code == 200
+    assert admin_client.get(reverse("settings")).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
 def test_register_the_webhook_endpoint(sandbox, admin_client):
-    response = admin_client.post(reverse("links:settings-webhook"))
+    response = admin_client.post(reverse("settings-webhook"))
     assert response.status_code == 302
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.url == f"{sandbox.base_url}/webhooks/stripe/"
-    assert endpoint.stripe_id in admin_client.get(reverse("links:settings")).content.decode()
+    assert endpoint.stripe_id in admin_client.get(reverse("settings")).content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -112,7 +110,7 @@ def test_sync_imports_what_exists_in_stripe(sandbox, stripe_client, admin_client
             "after_completion": {"type": "redirect", "redirect": {"url": "https://example.com/ok"}},
         }
     )
-    response = admin_client.post(reverse("links:settings-sync"))
+    response = admin_client.post(reverse("settings-sync"))
     assert response.status_code == 302
     link = PaymentLink.objects.get()
     item = link.line_items.get()
