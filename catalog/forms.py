@@ -76,6 +76,13 @@ class CheckedFormSet(forms.BaseFormSet):
             not self.management_form.is_valid() or min(counts["TOTAL_FORMS"], counts["INITIAL_FORMS"]) < 0
         )
 
+    def kept_forms(self) -> list[forms.Form]:
+        """The rows filled in and not marked for removal, in order: what the services receive, and what
+        their errors' row numbers count."""
+        if not self.is_bound:
+            return []
+        return [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
     def add_error(self, errors) -> None:
         """Add errors about the formset as a whole found after its validation (a service's answer)."""
         self.added_errors.extend(forms.ValidationError(errors).error_list)

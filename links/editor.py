@@ -188,13 +188,9 @@ def _price_ids(values: list) -> list[str]:
     return [value for value in values if value and "\x00" not in value]
 
 
-def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
-    return [f for f in formset.forms if f.is_bound and f.cleaned_data and not f.cleaned_data.get("DELETE")]
-
-
 def _formset_error(formset: CheckedFormSet, rest: str, errors) -> None:
     index, _sep, field = rest.partition(".")
-    kept = _kept(formset)
+    kept = formset.kept_forms()
     if index.isdigit() and int(index) < len(kept):
         row = kept[int(index)]
         row.add_error(field if field in row.fields else None, errors)

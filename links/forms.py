@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -22,7 +21,6 @@ from catalog.money import CURRENCY_CHOICES
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
 from config.forms import SafeModelChoiceField
-from config.http import add_service_errors
 
 MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."
 MAX_QUANTITY = limits.MAX_QUANTITY
@@ -163,31 +161,9 @@ def line_items_formset(data=None, *, initial: list[dict] | None = None) -> forms
     return LineItemFormSet(data, prefix="line_items", initial=initial)
 
 
-def line_items_cleaned(formset: forms.BaseFormSet) -> list[dict]:
+def line_items_cleaned(formset: CheckedFormSet) -> list[dict]:
     """The rows kept (not marked for removal), as the service takes them."""
-    return [form.service_item() for form in _kept(formset)]
-
-
-def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
-    return [form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
-
-
-def add_link_errors(form: forms.Form, formset: CheckedFormSet, error: ValidationError) -> None:
-    """A service error keyed ``line_items.<n>.<field>`` goes to that row, ``line_items`` above the rows."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    kept = _kept(formset)
-    for key, errors in error.error_dict.items():
-        parts = key.split(".")
-        if parts[0] == "line_items" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(kept):
-            row = kept[int(parts[1])]
-            row.add_error(parts[2] if parts[2] in row.fields else None, errors)
-        elif key == "line_items":
-            # The formset's own errors list: shown above the rows and in the summary.
-            formset.add_error(errors)
-        else:
-            add_service_errors(form, ValidationError({key: errors}))
+    return [form.service_item() for form in formset.kept_forms()]
 
 
 SAFE_PARAM = RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use only letters, digits, dashes and underscores."))

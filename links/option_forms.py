@@ -449,17 +449,12 @@ class BaseCustomFieldFormSet(CheckedFormSet):
 
     def clean(self):
         super().clean()
-        keys = [f.cleaned_data["key"] for f in self._kept() if f.cleaned_data.get("key")]
+        keys = [f.cleaned_data["key"] for f in self.kept_forms() if f.cleaned_data.get("key")]
         if len(keys) != len(set(keys)):
             raise forms.ValidationError(_("Each custom field needs its own key."))
 
-    def _kept(self) -> list[forms.Form]:
-        return [
-            f for f in self.forms if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")
-        ]
-
     def to_params(self) -> dict:
-        fields = [f.to_param() for f in self._kept()]
+        fields = [f.to_param() for f in self.kept_forms()]
         return {"custom_fields": fields} if fields else {}
 
     @classmethod

@@ -119,6 +119,36 @@ def test_edit_updates_and_clears_options(sandbox, stripe_client, staff_client, p
     assert link.options == {"metadata": {"a": "3"}, "submit_type": "donate"}
 
 
+def test_edit_keeps_the_custom_fields_left_as_they_were(sandbox, stripe_client, staff_client, price):
+    row = {
+        "custom_fields-0-key": "engraving",
+        "custom_fields-0-label": "Engraving",
+        "custom_fields-0-type": "text",
+    }
+    staff_client.post(reverse("links:create"), _data(price, **{"custom_fields-TOTAL_FORMS": "1", **row}))
+    link = PaymentLink.objects.get()
+    page = staff_client.get(reverse("links:edit", args=[link.public_id])).content.decode()
+    assert 'name="custom_fields-INITIAL_FORMS" value="1"' in page
+    edit = {
+        "name": "Renamed",
+        "notes": "",
+        "request_token": "f" * 32,
+        "custom_fields-TOTAL_FORMS": "1",
+        "custom_fields-INITIAL_FORMS": "1",
+        "custom_fields-0-options": "",
+        **row,
+    }
+
+    response = staff_client.post(reverse("links:edit", args=[link.public_id]), edit)
+
+    assert response.status_code == 302
+    link.refresh_from_db()
+    remote = stripe_client.v1.payment_links.retrieve(link.stripe_id)
+    assert link.name == "Renamed"
+    assert [f.key for f in remote.custom_fields] == ["engraving"]
+    assert [f["key"] for f in link.options["custom_fields"]] == ["engraving"]
+
+
 def test_duplicate_prefills_the_editor(sandbox, staff_client, price):
     staff_client.post(reverse("links:create"), _data(price, **{"checkout-allow_promotion_codes": "on"}))
     link = PaymentLink.objects.get()
