@@ -2,6 +2,9 @@
 what Stripe returned, in one transaction. A Stripe failure raises ``ValidationError`` keyed by field
 and leaves nothing saved (no local row, and no Stripe object that a retry would duplicate: each call
 carries an idempotency key derived from the form or the record).
+
+Whatever brings Stripe's object (the API's answer to a form, a webhook event, the sync from Stripe), one
+function per model stores it: ``<model>_sync_from_stripe``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Literal, overload
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import models, transaction
@@ -120,9 +124,9 @@ def product_create_with_price(
     return product
 
 
-def product_fields_from_stripe(data: dict) -> dict:
-    """The product's columns from Stripe's object, validated (StripeObjectInvalid if they do not fit):
-    what the sync stores and what the ``product.*`` webhook handler writes."""
+def product_fields_from_stripe(data: dict, *, only: tuple[str, ...] | None = None) -> dict:
+    """The product's columns (all, or ``only`` these) from Stripe's object, validated (StripeObjectInvalid
+    if they do not fit)."""
     fields = {
         "name": data.get("name") or "",
         "description": data.get("description") or "",
@@ -132,14 +136,40 @@ def product_fields_from_stripe(data: dict) -> dict:
         "unit_label": data.get("unit_label") or "",
         "metadata": data.get("metadata") or {},
     }
+    if only is not None:
+        fields = {name: fields[name] for name in only}
     return stripe_fields_validate(Product, stripe_id=data["id"], fields=fields)
 
 
-def product_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Product:
-    """Store Stripe's product locally (create or update by id); an older event never overwrites newer
-    state."""
-    fields = product_fields_from_stripe(data)
-    return _sync(Product, stripe_id=data["id"], fields=fields, event_created=event_created)
+@overload
+def product_sync_from_stripe(
+    *,
+    data: dict,
+    event_created: int | None = ...,
+    only: tuple[str, ...] | None = ...,
+    create: Literal[True] = ...,
+) -> Product: ...
+@overload
+def product_sync_from_stripe(
+    *, data: dict, event_created: int | None = ..., only: tuple[str, ...] | None = ..., create: bool
+) -> Product | None: ...
+def product_sync_from_stripe(
+    *,
+    data: dict,
+    event_created: int | None = None,
+    only: tuple[str, ...] | None = None,
+    create: bool = True,
+) -> Product | None:
+    """Store Stripe's product locally, by id: the one write path of a product, for the forms (with the
+    API's answer), the ``product.*`` events and the sync from Stripe.
+
+    ``only``: these columns and no others (a ``product.deleted`` event: ``active``). An event older than
+    the one already applied changes nothing. ``create=False``: None if we have no such row. Raises
+    StripeObjectInvalid, writing nothing, if the object does not fit. The post_save signal refreshes the
+    search text of the links selling it (links/apps.py).
+    """
+    fields = product_fields_from_stripe(data, only=only)
+    return _sync(Product, stripe_id=data["id"], fields=fields, event_created=event_created, create=create)
 
 
 # Prices ------------------------------------------------------------------------------------------
@@ -258,7 +288,7 @@ PRICE_MUTABLE_FIELDS = ("active", "nickname", "lookup_key", "metadata", "tax_beh
 
 def price_fields_from_stripe(data: dict, *, only: tuple[str, ...] | None = None) -> dict:
     """The price's columns (all, or ``only`` these) from Stripe's object, validated (StripeObjectInvalid if
-    they do not fit), its product apart: what the sync stores and what the ``price.*`` handler writes."""
+    they do not fit), its product apart."""
     recurring = data.get("recurring") or {}
     fields = {
         "currency": data.get("currency") or "",
@@ -282,15 +312,45 @@ def price_fields_from_stripe(data: dict, *, only: tuple[str, ...] | None = None)
     return stripe_fields_validate(Price, stripe_id=data["id"], fields=fields)
 
 
+@overload
 def price_sync_from_stripe(
-    *, data: dict, product: Product | None = None, event_created: int | None = None
-) -> Price:
-    """Store Stripe's price locally (create or update by id); an older event never overwrites newer state."""
-    fields = price_fields_from_stripe(data)
-    if product is None:
-        product = Product.objects.get(stripe_id=_id_of(data["product"]))
-    fields = {"product": product, **fields}
-    return _sync(Price, stripe_id=data["id"], fields=fields, event_created=event_created)
+    *,
+    data: dict,
+    product: Product | None = ...,
+    event_created: int | None = ...,
+    only: tuple[str, ...] | None = ...,
+    create: Literal[True] = ...,
+) -> Price: ...
+@overload
+def price_sync_from_stripe(
+    *,
+    data: dict,
+    product: Product | None = ...,
+    event_created: int | None = ...,
+    only: tuple[str, ...] | None = ...,
+    create: bool,
+) -> Price | None: ...
+def price_sync_from_stripe(
+    *,
+    data: dict,
+    product: Product | None = None,
+    event_created: int | None = None,
+    only: tuple[str, ...] | None = None,
+    create: bool = True,
+) -> Price | None:
+    """Store Stripe's price locally, by id: the one write path of a price, for the forms (with the API's
+    answer), the ``price.*`` events and the sync from Stripe.
+
+    ``only``: these columns and no others, its product left as it is (a ``price.updated`` event:
+    PRICE_MUTABLE_FIELDS). An event older than the one already applied changes nothing. ``create=False``:
+    None if we have no such row. Raises StripeObjectInvalid, writing nothing, if the object does not fit.
+    """
+    fields = price_fields_from_stripe(data, only=only)
+    if only is None:
+        if product is None:
+            product = Product.objects.get(stripe_id=_id_of(data["product"]))
+        fields = {"product": product, **fields}
+    return _sync(Price, stripe_id=data["id"], fields=fields, event_created=event_created, create=create)
 
 
 # Shared ------------------------------------------------------------------------------------------
@@ -346,13 +406,17 @@ def stripe_fields_validate(model: type[models.Model], *, stripe_id: str, fields:
     return {name: getattr(row, name) for name in fields}
 
 
-def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
-    """Create or update the row for ``stripe_id``, unless a newer event was already applied to it.
+def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None, create: bool = True):
+    """Update the row for ``stripe_id`` (or create it, if ``create``), unless a newer event was already
+    applied to it.
 
-    ``fields`` come from ``stripe_fields_validate``: the row is saved without another full_clean().
+    ``fields`` come from ``stripe_fields_validate``: the row is saved without another full_clean(). A row
+    we have gets these columns only, so that an event carrying a few leaves the others as they are.
     """
     with transaction.atomic():
         obj = model.objects.select_for_update().filter(stripe_id=stripe_id).first()
+        if obj is None and not create:
+            return None
         if obj is None:
             obj = model(stripe_id=stripe_id)
         elif event_created is not None and (obj.stripe_event_created or 0) > event_created:
@@ -361,7 +425,10 @@ def _sync(model, *, stripe_id: str, fields: dict, event_created: int | None):
             setattr(obj, name, value)
         if event_created is not None:
             obj.stripe_event_created = event_created
-        obj.save()
+        if obj.pk is None:
+            obj.save()
+        else:
+            obj.save(update_fields=[*fields, "stripe_event_created", "updated_at"])
         return obj
 
 
