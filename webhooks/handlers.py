@@ -3,22 +3,19 @@
 A handler takes the stored event and either finishes or raises (the event is then retried with
 back-off). Handlers must be idempotent and order-independent: those about checkout sessions,
 subscriptions and invoices re-fetch the object from the API and apply its current state; the catalog
-handlers apply the payload only if it is newer than what the row already holds, once it has passed the
-sync's own validation (``*_fields_from_stripe``): an object that does not fit raises StripeObjectInvalid,
-and the event is failed for good with the reason (a retry would meet the same object).
+handlers apply the payload through the same function as the forms and the sync from Stripe
+(``*_sync_from_stripe``), with the event's time: an event older than the one the row holds changes
+nothing, and an object that does not fit raises StripeObjectInvalid, so the event is failed for good with
+the reason (a retry would meet the same object).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db.models import Q
-from django.utils import timezone
-
-from catalog.models import Price, Product
-from catalog.services import PRICE_MUTABLE_FIELDS, price_fields_from_stripe, product_fields_from_stripe
+from catalog.services import PRICE_MUTABLE_FIELDS, price_sync_from_stripe, product_sync_from_stripe
 from links import fulfilment
-from links.services import link_search_text_refresh_for_product, payment_link_sync_from_stripe
+from links.services import payment_link_sync_from_stripe
 from webhooks.models import WebhookEvent
 
 
@@ -77,43 +74,33 @@ def handle_customer_subscription_changed(event: WebhookEvent) -> None:
 
 
 # CATALOG -------------------------------------------------------------------------------------------
-
-
-def _apply_if_newer(model, event: WebhookEvent, fields: dict) -> int:
-    """Update the local row of this Stripe object unless it already holds a newer event's state.
-
-    Rows are only updated, never created: the dashboard creates its own rows when it creates the
-    object in Stripe, and an insert here would race that.
-    """
-    return model.objects.filter(
-        Q(stripe_event_created__isnull=True) | Q(stripe_event_created__lte=event.created),
-        stripe_id=_object(event)["id"],
-    ).update(**fields, stripe_event_created=event.created, updated_at=timezone.now())
+# Events only update the rows we have (create=False): the dashboard creates its own rows when it creates
+# the object in Stripe, and an insert here would race that.
 
 
 def handle_product_changed(event: WebhookEvent) -> None:
-    obj = _object(event)
-    if event.type == "product.deleted":
-        _apply_if_newer(Product, event, {"active": False})
-        return
-    applied = _apply_if_newer(Product, event, product_fields_from_stripe(obj))
-    if applied:
-        # A queryset update sends no post_save: the links selling it learn its name here.
-        product = Product.objects.only("id", "name").get(stripe_id=obj["id"])
-        link_search_text_refresh_for_product(product_id=product.id, name=product.name)
+    deleted = event.type == "product.deleted"
+    product_sync_from_stripe(
+        data={"id": _object_id(event), "active": False} if deleted else _object(event),
+        only=("active",) if deleted else None,
+        event_created=event.created,
+        create=False,
+    )
 
 
 def handle_price_changed(event: WebhookEvent) -> None:
-    obj = _object(event)
-    if event.type == "price.deleted":
-        _apply_if_newer(Price, event, {"active": False})
-        return
-    # Stripe prices are immutable but for these.
-    _apply_if_newer(Price, event, price_fields_from_stripe(obj, only=PRICE_MUTABLE_FIELDS))
+    deleted = event.type == "price.deleted"
+    price_sync_from_stripe(
+        data={"id": _object_id(event), "active": False} if deleted else _object(event),
+        # Stripe prices are immutable but for these.
+        only=("active",) if deleted else PRICE_MUTABLE_FIELDS,
+        event_created=event.created,
+        create=False,
+    )
 
 
 def handle_payment_link_changed(event: WebhookEvent) -> None:
-    # The sync's own function: it also keeps the home page's count of active links in step.
+    # Its function leaves a link we do not have alone, and keeps the home page's count of active links.
     payment_link_sync_from_stripe(data=_object(event), event_created=event.created)
 
 
