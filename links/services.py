@@ -321,7 +321,9 @@ def payment_link_fields_from_stripe(data: dict) -> dict:
 
 
 def payment_link_sync_from_stripe(*, data: dict, event_created: int | None = None) -> PaymentLink | None:
-    """Apply Stripe's link (API answer or ``payment_link.*`` event) to the local row, if we have it.
+    """Apply Stripe's link to the local row, if we have it: the one write path of what Stripe owns on a
+    link, for the forms (with the API's answer), the ``payment_link.*`` events and the sync from Stripe;
+    it keeps the home page's count of active links in step.
 
     An older event never overwrites newer state: ``stripe_event_created`` keeps the newest applied.
     Raises StripeObjectInvalid, changing nothing, if the object does not fit the row.
@@ -428,14 +430,13 @@ def payment_link_update(
                 )
             )
     with transaction.atomic():
+        if params:
+            # Stripe's answer, applied as its events and the sync from Stripe apply it.
+            payment_link_sync_from_stripe(data=data)
         link = PaymentLink.objects.select_for_update().get(pk=link.pk)
         link.name, link.notes, link.options = name, notes, options
-        was_active = link.active
-        if params:
-            link.active, link.url = bool(data.get("active", link.active)), data.get("url") or link.url
         link.full_clean()
         link.save()
-        link_totals_count_link(was_active=was_active, active=link.active)
         for update in changed_items:
             PaymentLinkLineItem.objects.filter(pk=update["item"].pk).update(
                 quantity=update["quantity"], adjustable_quantity=update["adjustable_quantity"]
