@@ -16,22 +16,10 @@ from links.forms import (
     line_items_cleaned,
     line_items_formset,
 )
-from links.option_forms import OPTION_GROUPS, CustomFieldFormSet, OptionGroup
+from links.option_groups import OPTION_FORMS, CustomFieldFormSet, OptionGroup, options_merge
 
 # Sections htmx may ask to validate and re-render alone (``section`` in the POST).
-SECTIONS = ("line-items", "custom-fields", *(group.key.replace("_", "-") for group in OPTION_GROUPS))
-
-
-def merge_params(*parts: dict) -> dict:
-    """Merge the groups' parameters; two groups may fill one Stripe object (``custom_text``)."""
-    merged: dict = {}
-    for part in parts:
-        for key, value in part.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
-    return merged
+SECTIONS = ("line-items", "custom-fields", *(group.key.replace("_", "-") for group in OPTION_FORMS))
 
 
 class LinkEditor:
@@ -69,23 +57,21 @@ class LinkEditor:
         self.currency = currency or self._currency_from_data(data)
         self.recurring_when_editing = bool(options.get("_recurring"))
         self.groups: dict[str, OptionGroup] = {
-            group.key: group(
-                data,
-                initial=group.initial_from({**options, "_currency": self.currency}),
-                link_currency=self.currency,
-            )
-            for group in OPTION_GROUPS
+            group.key: group(data, initial=group.values_from(options), link_currency=self.currency)
+            for group in OPTION_FORMS
         }
         self.custom_fields = CustomFieldFormSet(
             data,
             prefix="custom_fields",
-            initial=CustomFieldFormSet.initial_from(options) or None,
+            initial=CustomFieldFormSet.values_from(options) or None,
             form_kwargs={"use_required_attribute": False},
         )
         if data is not None and "add_custom_field" in data:
             self.custom_fields = _with_one_more(CustomFieldFormSet, data, "custom_fields")
         if editing:
-            self.groups["subscription"].fields["description"].disabled = True
+            for group in self.groups.values():
+                for field in group.create_only:
+                    group.fields[field].disabled = True
 
     def __getitem__(self, key: str) -> OptionGroup:
         return self.groups[key]
@@ -128,7 +114,7 @@ class LinkEditor:
         return self.groups[section.replace("-", "_")].is_valid()
 
     def options(self) -> dict:
-        return merge_params(
+        return options_merge(
             *(group.to_params() for group in self.groups.values()), self.custom_fields.to_params()
         )
 

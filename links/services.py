@@ -15,9 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Price
 from catalog.services import SyncReport, stripe_fields_validate
-from config.stripe_calls import as_dict, field_for_param, idempotency_key, stripe_errors_as_validation
+from config.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 from links.models import PaymentLink, PaymentLinkLineItem
+from links.option_groups import (
+    option_field_for_param,
+    options_from_stripe,
+    options_update_params,
+    options_validate,
+    options_with_created_kept,
+)
 from links.totals import link_totals_count_link
 
 MAX_LINE_ITEMS = 20
@@ -37,103 +44,9 @@ def _link_field(param: str | None) -> str:
     if match:
         field = {"price_data": "adhoc_amount", "adjustable_quantity": "maximum"}.get(match[2], match[2])
         return f"line_items.{match[1]}.{field}"
-    match = _CUSTOM_FIELD_PARAM.match(param or "")
-    if match:
-        return f"custom_fields.{match[1]}.{_CUSTOM_FIELD_PARTS.get(match[2], '')}"
     if param == "line_items" or param == "currency":
         return "line_items"
-    return field_for_param(param, OPTION_PARAM_FIELDS)
-
-
-_CUSTOM_FIELD_PARAM = re.compile(r"^custom_fields\[(\d+)\]\[(\w+)\]")
-_CUSTOM_FIELD_PARTS = {
-    "key": "key",
-    "label": "label",
-    "type": "type",
-    "dropdown": "options",
-    "text": "default_value",
-    "numeric": "default_value",
-    "optional": "optional",
-}
-
-# Stripe's link parameters → the editor's ``<group>.<field>`` (links.option_forms).
-OPTION_PARAM_FIELDS: dict[str, str] = {
-    "after_completion[redirect][url]": "after_completion.redirect_url",
-    "after_completion[hosted_confirmation]": "after_completion.custom_message",
-    "after_completion": "after_completion.type",
-    "allow_promotion_codes": "checkout.allow_promotion_codes",
-    "automatic_tax": "checkout.automatic_tax",
-    "billing_address_collection": "checkout.billing_address_collection",
-    "phone_number_collection": "checkout.phone_number_collection",
-    "tax_id_collection": "checkout.tax_id_collection",
-    "submit_type": "checkout.submit_type",
-    "customer_creation": "checkout",
-    "shipping_address_collection": "shipping.countries",
-    "shipping_options": "shipping.shipping_rates",
-    "subscription_data[trial_period_days]": "subscription.trial_period_days",
-    "subscription_data[description]": "subscription.description",
-    "subscription_data": "subscription",
-    "payment_method_types": "payment_methods.payment_method_types",
-    "consent_collection[terms_of_service]": "consent.terms_of_service",
-    "consent_collection[promotions]": "consent.promotions",
-    "consent_collection": "consent",
-    "custom_text[terms_of_service_acceptance]": "consent.terms_text",
-    "custom_text[submit]": "custom_text.submit",
-    "custom_text[shipping_address]": "custom_text.shipping_address",
-    "custom_text[after_submit]": "custom_text.after_submit",
-    "custom_fields": "custom_fields",
-    "invoice_creation[invoice_data][description]": "invoice.description",
-    "invoice_creation[invoice_data][footer]": "invoice.footer",
-    "invoice_creation": "invoice.enabled",
-    "restrictions": "restrictions.completed_sessions_limit",
-    "inactive_message": "restrictions.inactive_message",
-    "metadata": "metadata.metadata",
-    "application_fee_amount": "connect.application_fee_amount",
-    "application_fee_percent": "connect.application_fee_percent",
-    "on_behalf_of": "connect.on_behalf_of",
-    "transfer_data": "connect.transfer_destination",
-}
-
-SUBSCRIPTION_NEEDS_RECURRING = _(
-    "A trial or subscription description needs a recurring price in the line items."
-)
-FEE_AMOUNT_NOT_RECURRING = _("Stripe allows a fee amount only when no line item is recurring; use a percent.")
-FEE_PERCENT_NEEDS_RECURRING = _("Stripe allows a fee percent only with a recurring price; use an amount.")
-SHIPPING_OPTIONS_NOT_RECURRING = _("Shipping options are only available for one-off payments.")
-SHIPPING_RATE_CURRENCY = _("Each shipping rate must be in the link's currency (%(currency)s).")
-INVOICE_NOT_RECURRING = _("Subscriptions always create invoices; this option is for one-off payments.")
-SHIPPING_TEXT_NEEDS_ADDRESS = _("This text needs countries to ship to.")
-TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
-
-
-def _options_validate(options: dict, *, recurring: bool, currency: str) -> None:
-    """Stripe's rules across option groups, checked before the call so that errors land at the field."""
-    from catalog.models import ShippingRate
-
-    errors: dict[str, list] = {}
-    if options.get("subscription_data") and not recurring:
-        errors["subscription"] = [SUBSCRIPTION_NEEDS_RECURRING]
-    if "application_fee_amount" in options and recurring:
-        errors["connect.application_fee_amount"] = [FEE_AMOUNT_NOT_RECURRING]
-    if "application_fee_percent" in options and not recurring:
-        errors["connect.application_fee_percent"] = [FEE_PERCENT_NEEDS_RECURRING]
-    if (options.get("invoice_creation") or {}).get("enabled") and recurring:
-        errors["invoice.enabled"] = [INVOICE_NOT_RECURRING]
-    rate_ids = [o["shipping_rate"] for o in options.get("shipping_options") or []]
-    if rate_ids and recurring:
-        errors["shipping.shipping_rates"] = [SHIPPING_OPTIONS_NOT_RECURRING]
-    elif ShippingRate.objects.filter(stripe_id__in=rate_ids).exclude(currency=currency).exists():
-        errors["shipping.shipping_rates"] = [SHIPPING_RATE_CURRENCY % {"currency": currency.upper()}]
-    texts = options.get("custom_text") or {}
-    if texts.get("shipping_address") and not options.get("shipping_address_collection"):
-        errors["custom_text.shipping_address"] = [SHIPPING_TEXT_NEEDS_ADDRESS]
-    if (
-        texts.get("terms_of_service_acceptance")
-        and (options.get("consent_collection") or {}).get("terms_of_service") != "required"
-    ):
-        errors["consent.terms_text"] = [TERMS_TEXT_NEEDS_TERMS]
-    if errors:
-        raise ValidationError(errors)
+    return option_field_for_param(param)
 
 
 def _item_currency(item: dict) -> str:
@@ -202,13 +115,13 @@ def payment_link_create(
     """Create the link in Stripe, then store it and its line items.
 
     ``line_items`` are ``{"price": Price, "quantity": int, "adjustable_quantity": {...} | None}``;
-    ``options`` are Stripe's create parameters other than ``line_items``, passed as given. A retried
+    ``options`` are the option groups' Stripe parameters (``links.option_groups``). A retried
     submission (same token, same values) replays Stripe's answer and returns the same local row.
     """
     _line_items_validate(line_items)
     options = dict(options or {})
     recurring = any(_item_interval(i) for i in line_items)
-    _options_validate(options, recurring=recurring, currency=_item_currency(line_items[0]))
+    options_validate(options, recurring=recurring, currency=_item_currency(line_items[0]))
     params = {**options, "line_items": [_line_item_param(i) for i in line_items], "expand": ["line_items"]}
     key = idempotency_key("payment-link-create", token=request_token, params=params)
     with stripe_errors_as_validation(_link_field):
@@ -345,44 +258,6 @@ def payment_link_sync_from_stripe(*, data: dict, event_created: int | None = Non
     return link
 
 
-# What to send to clear an option the merchant removed (Stripe's update takes "" for most).
-_UNSET: dict = {
-    "after_completion": {"type": "hosted_confirmation"},
-    "allow_promotion_codes": False,
-    "automatic_tax": {"enabled": False},
-    "billing_address_collection": "auto",
-    "phone_number_collection": {"enabled": False},
-    "tax_id_collection": {"enabled": False},
-    "submit_type": "auto",
-    "customer_creation": "if_required",
-    "consent_collection": {"terms_of_service": "none"},
-    "invoice_creation": {"enabled": False},
-    "subscription_data": {"trial_period_days": ""},
-}
-# Stripe refuses these on update: they are kept as created.
-CREATE_ONLY = ("currency", "line_items")
-
-
-def _update_params(*, old: dict, new: dict) -> dict:
-    """The update call that turns the link's ``old`` options into ``new`` ones."""
-    params: dict = {}
-    for key in sorted(set(old) | set(new)):
-        if key in CREATE_ONLY or old.get(key) == new.get(key):
-            continue
-        if key not in new:
-            params[key] = _UNSET.get(key, "")
-        elif key in ("custom_text", "metadata"):
-            # Sub-keys left out are cleared one by one ("" removes a metadata key or a text).
-            params[key] = {**{sub: "" for sub in old.get(key) or {}}, **new[key]}
-        else:
-            params[key] = new[key]
-    subscription = params.get("subscription_data")
-    if isinstance(subscription, dict):
-        subscription.pop("description", None)
-        subscription.setdefault("trial_period_days", "")
-    return params
-
-
 def payment_link_update(
     *, link: PaymentLink, name: str, notes: str = "", options: dict, line_items: list[dict] | None = None
 ) -> PaymentLink:
@@ -393,15 +268,9 @@ def payment_link_update(
     "adjustable_quantity": {...} | None}``.
     The prices, the currency and the subscription description are fixed at creation: they are kept.
     """
-    _options_validate(options, recurring=link.is_recurring, currency=link.currency)
-    description = (link.options.get("subscription_data") or {}).get("description")
-    options = dict(options)
-    if options.get("subscription_data") or description:
-        options["subscription_data"] = {**options.get("subscription_data", {}), "description": description}
-        options["subscription_data"] = {k: v for k, v in options["subscription_data"].items() if v}
-        if not options["subscription_data"]:
-            del options["subscription_data"]
-    params = _update_params(old=link.options, new=options)
+    options_validate(options, recurring=link.is_recurring, currency=link.currency)
+    options = options_with_created_kept(old=link.options, new=options)
+    params = options_update_params(old=link.options, new=options)
     changed_items = [
         u
         for u in line_items or []
@@ -447,74 +316,6 @@ def payment_link_update(
 
 # Import from Stripe ------------------------------------------------------------------------------
 
-# Link object fields that are also create parameters of the same shape, kept as the link's options.
-_IMPORTED_OPTIONS = (
-    "after_completion",
-    "allow_promotion_codes",
-    "automatic_tax",
-    "billing_address_collection",
-    "consent_collection",
-    "custom_fields",
-    "custom_text",
-    "inactive_message",
-    "invoice_creation",
-    "metadata",
-    "payment_method_types",
-    "phone_number_collection",
-    "restrictions",
-    "shipping_address_collection",
-    "submit_type",
-    "subscription_data",
-    "tax_id_collection",
-    "application_fee_amount",
-    "application_fee_percent",
-    "on_behalf_of",
-    "transfer_data",
-)
-
-
-def _without_nulls(value):
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
-
-
-def _options_from_link_object(data: dict) -> dict:
-    """The create parameters that would make this link (defaults and computed fields left out)."""
-    options = {
-        k: _without_nulls(data[k]) for k in _IMPORTED_OPTIONS if data.get(k) not in (None, {}, [], False)
-    }
-    if options.get("after_completion", {}).get("type") == "hosted_confirmation" and not options[
-        "after_completion"
-    ].get("hosted_confirmation"):
-        del options["after_completion"]
-    for key, default in (("billing_address_collection", "auto"), ("submit_type", "auto")):
-        if options.get(key) == default:
-            del options[key]
-    for key in ("automatic_tax", "phone_number_collection", "tax_id_collection", "invoice_creation"):
-        if not (options.get(key) or {}).get("enabled"):
-            options.pop(key, None)
-    if "restrictions" in options:
-        options["restrictions"] = {
-            "completed_sessions": {"limit": options["restrictions"]["completed_sessions"]["limit"]}
-        }
-    if "shipping_options" in data and data["shipping_options"]:
-        options["shipping_options"] = [
-            {
-                "shipping_rate": o["shipping_rate"]
-                if isinstance(o["shipping_rate"], str)
-                else o["shipping_rate"]["id"]
-            }
-            for o in data["shipping_options"]
-        ]
-    subscription = options.pop("subscription_data", None) or {}
-    subscription = {k: v for k, v in subscription.items() if k in ("trial_period_days", "description") and v}
-    if subscription:
-        options["subscription_data"] = subscription
-    return options
-
 
 def payment_links_import_from_stripe(*, report: SyncReport | None = None) -> SyncReport:
     """Create local rows for the account's payment links that we do not have yet (named by their first
@@ -551,7 +352,7 @@ def _payment_link_import(*, client, data: dict) -> PaymentLink:
         "active": bool(data.get("active", True)),
         "name": name,
         "currency": data.get("currency") or "",
-        "options": _options_from_link_object(data),
+        "options": options_from_stripe(data),
         "is_recurring": any(p.is_recurring for p in prices.values()),
     }
     link_fields = stripe_fields_validate(PaymentLink, stripe_id=data["id"], fields=link_fields)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from links import services
-from links.option_forms import INVALID_URL_CHARACTERS, CustomFieldForm
+from links.option_groups import INVALID_URL_CHARACTERS, SUBSCRIPTION_NEEDS_RECURRING, CustomFieldForm
 from tests.catalog.factories import PriceFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +87,7 @@ def test_add_custom_field_without_javascript(staff_client):
 
 
 def test_redirect_url_accepts_the_session_placeholder():
-    from links.option_forms import AfterCompletionForm
+    from links.option_groups import AfterCompletionForm
 
     form = AfterCompletionForm(
         {
@@ -139,7 +138,7 @@ def test_trial_without_recurring_price_is_refused_at_its_section(staff_client):
     )
     assert response.status_code == 422
     errors = response.context["editor"].groups["subscription"].non_field_errors()
-    assert errors == [str(services.SUBSCRIPTION_NEEDS_RECURRING)]
+    assert errors == [str(SUBSCRIPTION_NEEDS_RECURRING)]
 
 
 def test_fee_percent_needs_a_recurring_price(staff_client):

@@ -1,0 +1,1035 @@
+"""A payment link's options, one declaration per group: where each Stripe option is handled.
+
+Each group is a section of the editor (``section-<key>``: its form fields and their checks) and declares
+the Stripe parameters it writes (shared/reference/payment-links.md §1.3, §1.4):
+
+- ``params_from(values)`` and ``values_from(params)``: the form's values (its ``cleaned_data``, and its
+  ``initial``) to Stripe's create parameters, and back. The editor fills a group from a link's options
+  with ``values_from``; the importer reads Stripe's link object the same way, then ``params_from``.
+- ``unset``: each parameter it writes, with what an update sends when the merchant clears it.
+- ``create_only``: its fields that Stripe fixes at creation (shown disabled when editing, kept by updates).
+- ``param_fields``: the field that an error from Stripe about a parameter belongs to.
+- ``check(params)``: Stripe's rules on the group's own parameters (the form checks them as the merchant
+  types, the services again before calling Stripe); ``check_with_link(...)``: the rules that also need
+  the line items or another group's parameters (the services check them before calling Stripe).
+
+The editor (``links.editor``), the update diff and the importer (``links.services``) read only these
+declarations, through the functions at the end of this module. A new option is a field in its group
+and its entries there (a new group also goes in ``OPTION_FORMS`` and gets a section in the template).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator, URLValidator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from catalog import limits
+from catalog.forms import CheckedFormSet, amount_to_minor, parse_metadata
+from catalog.money import from_minor_units
+from config.stripe_calls import field_for_param
+from links.countries import SHIPPING_COUNTRIES
+
+CHECKOUT_SESSION_ID = "{CHECKOUT_SESSION_ID}"
+# RFC 3986 characters; braces only inside the {CHECKOUT_SESSION_ID} placeholder (checked separately).
+URL_CHARACTERS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
+ALPHANUMERIC = re.compile(r"^[A-Za-z0-9]+$")
+ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]+$")
+
+INVALID_URL_CHARACTERS = _(
+    "The URL contains characters Stripe does not accept (spaces, quotes, braces…). "
+    "Only {CHECKOUT_SESSION_ID} may use braces."
+)
+REDIRECT_URL_REQUIRED = _("Enter the address customers are sent to after paying.")
+SUBSCRIPTION_NEEDS_RECURRING = _(
+    "A trial or subscription description needs a recurring price in the line items."
+)
+FEE_AMOUNT_NOT_RECURRING = _("Stripe allows a fee amount only when no line item is recurring; use a percent.")
+FEE_PERCENT_NEEDS_RECURRING = _("Stripe allows a fee percent only with a recurring price; use an amount.")
+SHIPPING_OPTIONS_NOT_RECURRING = _("Shipping options are only available for one-off payments.")
+SHIPPING_RATE_CURRENCY = _("Each shipping rate must be in the link's currency (%(currency)s).")
+INVOICE_NOT_RECURRING = _("Subscriptions always create invoices; this option is for one-off payments.")
+SHIPPING_TEXT_NEEDS_ADDRESS = _("This text needs countries to ship to.")
+TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
+
+PAYMENT_METHOD_TYPES = [
+    ("card", _("Cards")),
+    ("link", _("Link")),
+    ("paypal", _("PayPal")),
+    ("sepa_debit", _("SEPA Direct Debit")),
+    ("ideal", _("iDEAL")),
+    ("bancontact", _("Bancontact")),
+    ("klarna", _("Klarna")),
+    ("afterpay_clearpay", _("Afterpay / Clearpay")),
+    ("us_bank_account", _("US bank account")),
+    ("alipay", _("Alipay")),
+    ("wechat_pay", _("WeChat Pay")),
+    ("eps", _("EPS")),
+    ("p24", _("Przelewy24")),
+    ("twint", _("TWINT")),
+    ("cashapp", _("Cash App Pay")),
+]
+
+
+class KeyByKey:
+    """The unset value of a map that Stripe's update merges key by key (metadata, custom texts,
+    subscription data): an update sends each key the merchant removed as ``""``."""
+
+    def __repr__(self) -> str:
+        return "KEY_BY_KEY"
+
+
+KEY_BY_KEY = KeyByKey()
+
+
+def _id(value) -> str:
+    """An expandable field's id (Stripe sends the whole object when it was expanded)."""
+    return value["id"] if isinstance(value, dict) else value
+
+
+# Fields written as lines -------------------------------------------------------------------------
+
+
+class LinesField(forms.CharField):
+    """A list or a map that the merchant writes one item per line (``parse`` reads the text, ``lines``
+    writes a value back), so that the form's value is Stripe's."""
+
+    def parse(self, text: str):
+        raise NotImplementedError
+
+    def lines(self, value) -> str:
+        raise NotImplementedError
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        # On the text: the parsed value would hide a NUL from CharField's own check.
+        ProhibitNullCharactersValidator()(text)
+        return self.parse(text)
+
+    def prepare_value(self, value):
+        return value if value is None or isinstance(value, str) else self.lines(value)
+
+    def has_changed(self, initial, data):
+        # Compared as values: no initial value is an empty one (a row added and left empty is unchanged).
+        return super().has_changed(initial or self.parse(""), data)
+
+
+class MetadataField(LinesField):
+    """Stripe metadata as “key: value” lines."""
+
+    def parse(self, text: str) -> dict[str, str]:
+        return parse_metadata(text)
+
+    def lines(self, value: dict) -> str:
+        return "\n".join(f"{key}: {item}" for key, item in value.items())
+
+
+class InvoiceCustomFieldsField(LinesField):
+    """An invoice's custom fields as “name: value” lines (up to 4, name ≤ 40, value ≤ 140)."""
+
+    def parse(self, text: str) -> list[dict[str, str]]:
+        fields = []
+        for line in filter(None, (line.strip() for line in text.splitlines())):
+            name, sep, value = line.partition(":")
+            name, value = name.strip(), value.strip()
+            if not sep or not name or not value or len(name) > 40 or len(value) > 140:
+                raise forms.ValidationError(
+                    _("“%(line)s”: write “name: value”, the name up to 40 characters, the value up to 140.")
+                    % {"line": line}
+                )
+            fields.append({"name": name, "value": value})
+        if len(fields) > 4:
+            raise forms.ValidationError(_("Stripe shows at most 4 custom fields on an invoice."))
+        return fields
+
+    def lines(self, value: list) -> str:
+        return "\n".join(f"{field['name']}: {field['value']}" for field in value)
+
+
+class DropdownOptionsField(LinesField):
+    """A dropdown's options as “value: Label” lines (the label defaults to the value)."""
+
+    def parse(self, text: str) -> list[dict[str, str]]:
+        options = []
+        for line in filter(None, (line.strip() for line in text.splitlines())):
+            value, _sep, label = line.partition(":")
+            value, label = value.strip(), (label.strip() or value.strip())
+            if not ALPHANUMERIC.match(value) or len(value) > 100 or len(label) > 100:
+                raise forms.ValidationError(
+                    _(
+                        "“%(line)s”: the value must be letters and digits (up to 100), "
+                        "the label up to 100 characters."
+                    )
+                    % {"line": line}
+                )
+            options.append({"value": value, "label": label})
+        if len(options) > 200:
+            raise forms.ValidationError(_("A dropdown has at most 200 options."))
+        if len({o["value"] for o in options}) != len(options):
+            raise forms.ValidationError(_("Each option needs its own value."))
+        return options
+
+    def lines(self, value: list) -> str:
+        return "\n".join(f"{option['value']}: {option['label']}" for option in value)
+
+
+# The declarations ---------------------------------------------------------------------------------
+
+
+class OptionDeclaration:
+    """What every option group declares (see the module docstring); the defaults declare nothing."""
+
+    key = ""
+    title = ""
+    # Stripe parameter → what an update sends when the merchant clears it: "" unsets most, Stripe's
+    # default the others, KEY_BY_KEY a map that Stripe merges.
+    unset: dict[str, object] = {}
+    # Field → the parameter it fills ("<param>.<key>"), which Stripe fixes at creation.
+    create_only: dict[str, str] = {}
+    # Stripe's ``param`` in an error (it and its sub-parameters) → this group's field, "" for the section.
+    param_fields: dict[str, str] = {}
+
+    @classmethod
+    def params_from(cls, values):
+        raise NotImplementedError
+
+    @classmethod
+    def values_from(cls, params: dict):
+        raise NotImplementedError
+
+    @classmethod
+    def check(cls, params: dict) -> dict[str, str]:
+        """Errors (``{field: message}``, "" for the section) on the group's own parameters."""
+        return {}
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        """Errors that depend on the link's line items (recurring or not, their currency) or on another
+        group's parameters, read from the whole ``options``."""
+        return {}
+
+
+class OptionGroup(OptionDeclaration, forms.Form):
+    """One section of the editor. ``key`` is the form prefix and the section's id (``section-<key>``)."""
+
+    def __init__(self, data=None, *, initial=None, link_currency: str = "usd", **kwargs):
+        self.link_currency = link_currency
+        super().__init__(data, prefix=self.key, initial=initial, use_required_attribute=False, **kwargs)
+
+    @property
+    def section(self) -> str:
+        return self.key.replace("_", "-")
+
+    def to_params(self) -> dict:
+        return self.params_from(self.cleaned_data)
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and not self.errors:
+            for field, message in self.check(self.to_params()).items():
+                self.add_error(field or None, message)
+
+
+class AfterCompletionForm(OptionGroup):
+    key, title = "after_completion", _("After payment")
+    unset = {"after_completion": {"type": "hosted_confirmation"}}
+    param_fields = {
+        "after_completion[redirect][url]": "redirect_url",
+        "after_completion[hosted_confirmation]": "custom_message",
+        "after_completion": "type",
+    }
+
+    type = forms.ChoiceField(
+        label=_("After payment"),
+        widget=forms.RadioSelect,
+        initial="hosted_confirmation",
+        required=False,
+        choices=[
+            ("hosted_confirmation", _("Show a confirmation page")),
+            ("redirect", _("Redirect to your website")),
+        ],
+    )
+    custom_message = forms.CharField(
+        label=_("Confirmation message"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Leave empty for Stripe's default thank-you message."),
+    )
+    redirect_url = forms.CharField(
+        label=_("Redirect URL"),
+        required=False,
+        max_length=2048,
+        help_text=_(
+            "Add {CHECKOUT_SESSION_ID} where your site expects the checkout session's id, e.g. "
+            "https://example.com/thanks?session={CHECKOUT_SESSION_ID}"
+        ),
+    )
+
+    def clean_redirect_url(self):
+        url = self.cleaned_data["redirect_url"].strip()
+        if not url:
+            return url
+        if not URL_CHARACTERS.match(url.replace(CHECKOUT_SESSION_ID, "")):
+            raise forms.ValidationError(INVALID_URL_CHARACTERS)
+        URLValidator(schemes=["http", "https"])(url.replace(CHECKOUT_SESSION_ID, "cs_test"))
+        return url
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("type") == "redirect"
+            and not data.get("redirect_url")
+            and "redirect_url" not in self.errors
+        ):
+            self.add_error("redirect_url", REDIRECT_URL_REQUIRED)
+        return data
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        if values["type"] == "redirect":
+            return {"after_completion": {"type": "redirect", "redirect": {"url": values["redirect_url"]}}}
+        if values["custom_message"]:
+            return {
+                "after_completion": {
+                    "type": "hosted_confirmation",
+                    "hosted_confirmation": {"custom_message": values["custom_message"]},
+                }
+            }
+        return {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        after = params.get("after_completion") or {}
+        return {
+            "type": after.get("type") or "hosted_confirmation",
+            "custom_message": (after.get("hosted_confirmation") or {}).get("custom_message") or "",
+            "redirect_url": (after.get("redirect") or {}).get("url") or "",
+        }
+
+
+class CheckoutForm(OptionGroup):
+    key, title = "checkout", _("Checkout")
+    unset = {
+        "allow_promotion_codes": False,
+        "automatic_tax": {"enabled": False},
+        "billing_address_collection": "auto",
+        "phone_number_collection": {"enabled": False},
+        "tax_id_collection": {"enabled": False},
+        "submit_type": "auto",
+    }
+    param_fields = {name: name for name in unset}
+
+    allow_promotion_codes = forms.BooleanField(label=_("Allow promotion codes"), required=False)
+    automatic_tax = forms.BooleanField(
+        label=_("Calculate tax automatically (Stripe Tax)"),
+        required=False,
+        help_text=_("Stripe then collects the billing address it needs for tax."),
+    )
+    billing_address_collection = forms.ChoiceField(
+        label=_("Billing address"),
+        initial="auto",
+        required=False,
+        choices=[("auto", _("Only when needed")), ("required", _("Always collect"))],
+    )
+    phone_number_collection = forms.BooleanField(label=_("Collect the phone number"), required=False)
+    tax_id_collection = forms.BooleanField(label=_("Let business customers enter a tax ID"), required=False)
+    submit_type = forms.ChoiceField(
+        label=_("Button label"),
+        initial="auto",
+        required=False,
+        choices=[
+            ("auto", _("Automatic")),
+            ("pay", _("Pay")),
+            ("book", _("Book")),
+            ("donate", _("Donate")),
+            ("subscribe", _("Subscribe")),
+        ],
+        help_text=_(
+            "“Book” and “Donate” also change the link's address (book.stripe.com, donate.stripe.com)."
+        ),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        params = {}
+        if values["allow_promotion_codes"]:
+            params["allow_promotion_codes"] = True
+        for name in ("automatic_tax", "phone_number_collection", "tax_id_collection"):
+            if values[name]:
+                params[name] = {"enabled": True}
+        for name in ("billing_address_collection", "submit_type"):
+            if values[name] not in ("", "auto"):
+                params[name] = values[name]
+        return params
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        return {
+            "allow_promotion_codes": bool(params.get("allow_promotion_codes")),
+            "automatic_tax": bool((params.get("automatic_tax") or {}).get("enabled")),
+            "billing_address_collection": params.get("billing_address_collection") or "auto",
+            "phone_number_collection": bool((params.get("phone_number_collection") or {}).get("enabled")),
+            "tax_id_collection": bool((params.get("tax_id_collection") or {}).get("enabled")),
+            "submit_type": params.get("submit_type") or "auto",
+        }
+
+
+class ShippingForm(OptionGroup):
+    key, title = "shipping", _("Shipping")
+    unset = {"shipping_address_collection": "", "shipping_options": ""}
+    param_fields = {"shipping_address_collection": "countries", "shipping_options": "shipping_rates"}
+
+    countries = forms.MultipleChoiceField(
+        label=_("Ship to these countries"),
+        required=False,
+        choices=SHIPPING_COUNTRIES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Customers enter a shipping address in one of them. None selected: no shipping address."),
+    )
+    shipping_rates = forms.MultipleChoiceField(
+        label=_("Shipping options"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only for one-off payments; the first one is pre-selected."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from catalog.selectors import shipping_rate_choices
+
+        self.fields["shipping_rates"].choices = shipping_rate_choices()
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        params = {}
+        if values["countries"]:
+            params["shipping_address_collection"] = {"allowed_countries": values["countries"]}
+        if values["shipping_rates"]:
+            params["shipping_options"] = [{"shipping_rate": rate} for rate in values["shipping_rates"]]
+        return params
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        return {
+            "countries": (params.get("shipping_address_collection") or {}).get("allowed_countries") or [],
+            "shipping_rates": [_id(o["shipping_rate"]) for o in params.get("shipping_options") or []],
+        }
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        from catalog.models import ShippingRate
+
+        rate_ids = [o["shipping_rate"] for o in options.get("shipping_options") or []]
+        if rate_ids and recurring:
+            return {"shipping_rates": SHIPPING_OPTIONS_NOT_RECURRING}
+        if ShippingRate.objects.filter(stripe_id__in=rate_ids).exclude(currency=currency).exists():
+            return {"shipping_rates": SHIPPING_RATE_CURRENCY % {"currency": currency.upper()}}
+        return {}
+
+
+class SubscriptionForm(OptionGroup):
+    key, title = "subscription", _("Subscription")
+    unset = {"subscription_data": KEY_BY_KEY}
+    create_only = {"description": "subscription_data.description"}
+    param_fields = {
+        "subscription_data[trial_period_days]": "trial_period_days",
+        "subscription_data[description]": "description",
+        "subscription_data": "",
+    }
+
+    trial_period_days = forms.IntegerField(
+        label=_("Free trial (days)"),
+        required=False,
+        min_value=1,
+        max_value=730,
+        help_text=_("Empty for no trial."),
+    )
+    description = forms.CharField(
+        label=_("Subscription description"),
+        required=False,
+        max_length=500,
+        help_text=_("Shown on the customer's portal and invoices. Cannot be changed after creation."),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        sub = {name: values[name] for name in ("trial_period_days", "description") if values[name]}
+        return {"subscription_data": sub} if sub else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        sub = params.get("subscription_data") or {}
+        return {
+            "trial_period_days": sub.get("trial_period_days"),
+            "description": sub.get("description") or "",
+        }
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        if options.get("subscription_data") and not recurring:
+            return {"": SUBSCRIPTION_NEEDS_RECURRING}
+        return {}
+
+
+class PaymentMethodsForm(OptionGroup):
+    key, title = "payment_methods", _("Payment methods")
+    unset = {"payment_method_types": ""}
+    param_fields = {"payment_method_types": "payment_method_types"}
+
+    payment_method_types = forms.MultipleChoiceField(
+        label=_("Payment methods"),
+        required=False,
+        choices=PAYMENT_METHOD_TYPES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None selected: Stripe shows the methods enabled in your Stripe settings (recommended)."),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        types = values["payment_method_types"]
+        return {"payment_method_types": types} if types else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        return {"payment_method_types": params.get("payment_method_types") or []}
+
+
+class ConsentForm(OptionGroup):
+    key, title = "consent", _("Consent")
+    # The terms text is one of Stripe's custom texts (the custom texts group writes the others).
+    unset = {"consent_collection": {"terms_of_service": "none"}, "custom_text": KEY_BY_KEY}
+    param_fields = {
+        "consent_collection[terms_of_service]": "terms_of_service",
+        "consent_collection[promotions]": "promotions",
+        "consent_collection": "",
+        "custom_text[terms_of_service_acceptance]": "terms_text",
+    }
+
+    terms_of_service = forms.BooleanField(
+        label=_("Customers must accept your terms of service"),
+        required=False,
+        help_text=_("Your terms of service URL must be set in your Stripe settings."),
+    )
+    terms_text = forms.CharField(
+        label=_("Text next to the terms checkbox"),
+        required=False,
+        max_length=1200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    promotions = forms.BooleanField(
+        label=_("Ask for consent to promotional e-mails"),
+        required=False,
+        help_text=_("Only available to US merchants and US customers."),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        params, consent = {}, {}
+        if values["terms_of_service"]:
+            consent["terms_of_service"] = "required"
+        if values["promotions"]:
+            consent["promotions"] = "auto"
+        if consent:
+            params["consent_collection"] = consent
+        if values["terms_text"]:
+            params["custom_text"] = {"terms_of_service_acceptance": {"message": values["terms_text"]}}
+        return params
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        consent = params.get("consent_collection") or {}
+        text = (params.get("custom_text") or {}).get("terms_of_service_acceptance") or {}
+        return {
+            "terms_of_service": consent.get("terms_of_service") == "required",
+            "promotions": consent.get("promotions") == "auto",
+            "terms_text": text.get("message") or "",
+        }
+
+    @classmethod
+    def check(cls, params: dict) -> dict[str, str]:
+        terms_text = (params.get("custom_text") or {}).get("terms_of_service_acceptance")
+        terms = (params.get("consent_collection") or {}).get("terms_of_service")
+        return {"terms_text": TERMS_TEXT_NEEDS_TERMS} if terms_text and terms != "required" else {}
+
+
+class CustomFieldForm(forms.Form):
+    """One custom field (a row of the custom fields group)."""
+
+    # Stripe's ``custom_fields[<n>][<part>]`` in an error → this row's field.
+    param_fields = {
+        "key": "key",
+        "label": "label",
+        "type": "type",
+        "dropdown": "options",
+        "text": "default_value",
+        "numeric": "default_value",
+        "optional": "optional",
+    }
+
+    key = forms.CharField(
+        label=_("Key"), max_length=200, help_text=_("Letters and digits, unique in the link.")
+    )
+    label = forms.CharField(
+        label=_("Label"), max_length=50, help_text=_("Shown to customers as is (not translated).")
+    )
+    type = forms.ChoiceField(
+        label=_("Type"),
+        initial="text",
+        required=False,
+        choices=[("text", _("Text")), ("numeric", _("Numbers")), ("dropdown", _("Dropdown"))],
+    )
+    optional = forms.BooleanField(label=_("Optional"), required=False)
+    options = DropdownOptionsField(
+        label=_("Dropdown options"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line, as “value: Label” (value in letters and digits); up to 200."),
+    )
+    default_value = forms.CharField(label=_("Default value"), required=False, max_length=255)
+
+    def clean_key(self):
+        key = self.cleaned_data["key"].strip()
+        if not ALPHANUMERIC.match(key):
+            raise forms.ValidationError(_("Use only letters and digits."))
+        return key
+
+    def clean(self):
+        data = super().clean()
+        if data.get("type") == "dropdown":
+            values = {o["value"] for o in data.get("options") or []}
+            if "options" not in self.errors and not values:
+                self.add_error("options", _("A dropdown needs at least one option."))
+            if data.get("default_value") and values and data["default_value"] not in values:
+                self.add_error("default_value", _("The default must be one of the options' values."))
+        return data
+
+    def clean_type(self):
+        return self.cleaned_data["type"] or "text"
+
+    def to_param(self) -> dict:
+        return self.param_from(self.cleaned_data)
+
+    @staticmethod
+    def param_from(values: dict) -> dict:
+        field = {
+            "key": values["key"],
+            "label": {"type": "custom", "custom": values["label"]},
+            "type": values["type"],
+        }
+        if values["optional"]:
+            field["optional"] = True
+        if values["type"] == "dropdown":
+            field["dropdown"] = {"options": values["options"]}
+            if values["default_value"]:
+                field["dropdown"]["default_value"] = values["default_value"]
+        elif values["default_value"]:
+            field[values["type"]] = {"default_value": values["default_value"]}
+        return field
+
+    @staticmethod
+    def values_from(field: dict) -> dict:
+        kind = field["type"]
+        sub = field.get(kind) or {}
+        return {
+            "key": field["key"],
+            "label": field["label"]["custom"],
+            "type": kind,
+            "optional": bool(field.get("optional")),
+            "default_value": sub.get("default_value") or "",
+            "options": [{"value": o["value"], "label": o["label"]} for o in sub.get("options") or []],
+        }
+
+
+class BaseCustomFieldFormSet(OptionDeclaration, CheckedFormSet):
+    """The custom fields group: up to three rows; its values are the rows' values, in order."""
+
+    key, title = "custom_fields", _("Custom fields")
+    unset = {"custom_fields": ""}
+    param_fields = {"custom_fields": ""}  # and custom_fields[<n>][...]: CustomFieldForm.param_fields
+    default_error_messages = {
+        "too_many_forms": ngettext_lazy(
+            "A link has at most %(num)d custom field.", "A link has at most %(num)d custom fields.", "num"
+        )
+    }
+
+    def clean(self):
+        super().clean()
+        keys = [f.cleaned_data["key"] for f in self.kept_forms() if f.cleaned_data.get("key")]
+        if len(keys) != len(set(keys)):
+            raise forms.ValidationError(_("Each custom field needs its own key."))
+
+    def to_params(self) -> dict:
+        return self.params_from([form.cleaned_data for form in self.kept_forms()])
+
+    @classmethod
+    def params_from(cls, values: list[dict]) -> dict:
+        return {"custom_fields": [CustomFieldForm.param_from(row) for row in values]} if values else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> list[dict]:
+        return [CustomFieldForm.values_from(field) for field in params.get("custom_fields") or []]
+
+
+CustomFieldFormSet = forms.formset_factory(
+    CustomFieldForm,
+    formset=BaseCustomFieldFormSet,
+    extra=0,
+    max_num=3,
+    absolute_max=3,
+    validate_max=True,
+    can_delete=True,
+)
+
+
+class InvoiceForm(OptionGroup):
+    key, title = "invoice", _("Invoice")
+    unset = {"invoice_creation": {"enabled": False}}
+    param_fields = {
+        "invoice_creation[invoice_data][description]": "description",
+        "invoice_creation[invoice_data][footer]": "footer",
+        "invoice_creation[invoice_data][custom_fields]": "custom_fields",
+        "invoice_creation[invoice_data][metadata]": "metadata",
+        "invoice_creation": "enabled",
+    }
+    INVOICE_DATA = ("description", "footer", "custom_fields", "metadata")
+
+    enabled = forms.BooleanField(
+        label=_("E-mail an invoice after payment"),
+        required=False,
+        help_text=_("For one-off payments (subscriptions always get invoices)."),
+    )
+    description = forms.CharField(label=_("Invoice description"), required=False, max_length=1500)
+    footer = forms.CharField(
+        label=_("Invoice footer"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    custom_fields = InvoiceCustomFieldsField(
+        label=_("Invoice custom fields"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "One “name: value” per line, up to 4, printed on the invoice (e.g. “Purchase order: 1234”)."
+        ),
+    )
+    metadata = MetadataField(
+        label=_("Invoice metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One “key: value” per line, copied to each invoice."),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        if not values["enabled"]:
+            return {}
+        invoice_data = {name: values[name] for name in cls.INVOICE_DATA if values[name]}
+        return {
+            "invoice_creation": {"enabled": True, **({"invoice_data": invoice_data} if invoice_data else {})}
+        }
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        invoice = params.get("invoice_creation") or {}
+        data = invoice.get("invoice_data") or {}
+        return {
+            "enabled": bool(invoice.get("enabled")),
+            "description": data.get("description") or "",
+            "footer": data.get("footer") or "",
+            "custom_fields": [
+                {"name": f["name"], "value": f["value"]} for f in data.get("custom_fields") or []
+            ],
+            "metadata": data.get("metadata") or {},
+        }
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        if (options.get("invoice_creation") or {}).get("enabled") and recurring:
+            return {"enabled": INVOICE_NOT_RECURRING}
+        return {}
+
+
+class RestrictionsForm(OptionGroup):
+    key, title = "restrictions", _("Limits")
+    unset = {"restrictions": "", "inactive_message": ""}
+    param_fields = {"restrictions": "completed_sessions_limit", "inactive_message": "inactive_message"}
+
+    completed_sessions_limit = forms.IntegerField(
+        label=_("Stop after this many payments"),
+        required=False,
+        min_value=1,
+        max_value=limits.MAX_COUNT,
+        help_text=_("The link deactivates itself when the limit is reached."),
+    )
+    inactive_message = forms.CharField(
+        label=_("Message when the link is inactive"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        params = {}
+        if values["completed_sessions_limit"]:
+            params["restrictions"] = {"completed_sessions": {"limit": values["completed_sessions_limit"]}}
+        if values["inactive_message"]:
+            params["inactive_message"] = values["inactive_message"]
+        return params
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        limit = ((params.get("restrictions") or {}).get("completed_sessions") or {}).get("limit")
+        return {"completed_sessions_limit": limit, "inactive_message": params.get("inactive_message") or ""}
+
+
+class CustomTextForm(OptionGroup):
+    key, title = "custom_text", _("Custom texts")
+    # The consent group writes the terms text, also a custom text.
+    unset = {"custom_text": KEY_BY_KEY}
+    TEXTS = ("submit", "shipping_address", "after_submit")
+    param_fields = {f"custom_text[{name}]": name for name in TEXTS}
+
+    submit = forms.CharField(label=_("Text near the pay button"), required=False, max_length=1200)
+    shipping_address = forms.CharField(
+        label=_("Text near the shipping address"), required=False, max_length=1200
+    )
+    after_submit = forms.CharField(label=_("Text after the pay button"), required=False, max_length=1200)
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        texts = {name: {"message": values[name]} for name in cls.TEXTS if values[name]}
+        return {"custom_text": texts} if texts else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        texts = params.get("custom_text") or {}
+        return {name: (texts.get(name) or {}).get("message") or "" for name in cls.TEXTS}
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        texts = options.get("custom_text") or {}
+        if texts.get("shipping_address") and not options.get("shipping_address_collection"):
+            return {"shipping_address": SHIPPING_TEXT_NEEDS_ADDRESS}
+        return {}
+
+
+class MetadataForm(OptionGroup):
+    key, title = "metadata", _("Metadata")
+    unset = {"metadata": KEY_BY_KEY}
+    param_fields = {"metadata": "metadata"}
+
+    metadata = MetadataField(
+        label=_("Metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One “key: value” per line, up to 50. Stripe copies a payment link's metadata to its "
+            "checkout sessions, not to the payment intent."
+        ),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        return {"metadata": values["metadata"]} if values["metadata"] else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        return {"metadata": params.get("metadata") or {}}
+
+
+class ConnectForm(OptionGroup):
+    """Its values hold the fee amount in minor units, as Stripe does; the field shows major units."""
+
+    key, title = "connect", _("Connect")
+    unset = {
+        "application_fee_amount": "",
+        "application_fee_percent": "",
+        "on_behalf_of": "",
+        "transfer_data": "",
+    }
+    param_fields = {
+        "application_fee_amount": "application_fee_amount",
+        "application_fee_percent": "application_fee_percent",
+        "on_behalf_of": "on_behalf_of",
+        "transfer_data": "transfer_destination",
+    }
+
+    application_fee_amount = forms.DecimalField(
+        label=_("Application fee (amount)"),
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=3,
+        help_text=_("One-off payments only."),
+    )
+    application_fee_percent = forms.DecimalField(
+        label=_("Application fee (percent)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        help_text=_("Subscriptions only."),
+    )
+    on_behalf_of = forms.CharField(label=_("On behalf of (account)"), required=False, max_length=255)
+    transfer_destination = forms.CharField(label=_("Transfer to (account)"), required=False, max_length=255)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fee = self.initial.get("application_fee_amount")
+        if fee is not None:
+            fee = from_minor_units(fee, self.link_currency)
+            self.initial = {**self.initial, "application_fee_amount": fee}
+
+    def clean(self):
+        data = super().clean()
+        for field in ("on_behalf_of", "transfer_destination"):
+            if data.get(field) and not ACCOUNT_ID.match(data[field]):
+                self.add_error(field, _("A connected account's id starts with acct_."))
+        if data.get("application_fee_amount") is not None and data.get("application_fee_percent") is not None:
+            self.add_error("application_fee_percent", _("Choose an amount or a percent, not both."))
+        data["application_fee_amount"] = amount_to_minor(
+            self, "application_fee_amount", data.get("application_fee_amount"), self.link_currency
+        )
+        return data
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        params = {}
+        if values["application_fee_amount"] is not None:
+            params["application_fee_amount"] = values["application_fee_amount"]
+        if values["application_fee_percent"] is not None:
+            params["application_fee_percent"] = float(values["application_fee_percent"])
+        if values["on_behalf_of"]:
+            params["on_behalf_of"] = values["on_behalf_of"]
+        if values["transfer_destination"]:
+            params["transfer_data"] = {"destination": values["transfer_destination"]}
+        return params
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        percent = params.get("application_fee_percent")
+        return {
+            "application_fee_amount": params.get("application_fee_amount"),
+            "application_fee_percent": None if percent is None else Decimal(str(percent)),
+            "on_behalf_of": _id(params.get("on_behalf_of") or ""),
+            "transfer_destination": _id((params.get("transfer_data") or {}).get("destination") or ""),
+        }
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        if "application_fee_amount" in options and recurring:
+            return {"application_fee_amount": FEE_AMOUNT_NOT_RECURRING}
+        if "application_fee_percent" in options and not recurring:
+            return {"application_fee_percent": FEE_PERCENT_NEEDS_RECURRING}
+        return {}
+
+
+# The editor's sections, in the page's order (custom fields, a formset, come after consent).
+OPTION_FORMS: tuple[type[OptionGroup], ...] = (
+    AfterCompletionForm,
+    CheckoutForm,
+    ShippingForm,
+    SubscriptionForm,
+    PaymentMethodsForm,
+    ConsentForm,
+    InvoiceForm,
+    RestrictionsForm,
+    CustomTextForm,
+    MetadataForm,
+    ConnectForm,
+)
+OPTION_GROUPS: tuple[type[OptionDeclaration], ...] = (*OPTION_FORMS, CustomFieldFormSet)
+
+
+# What the editor, the update diff and the importer read ---------------------------------------------
+
+
+def options_merge(*parts: dict) -> dict:
+    """Merge groups' parameters; two groups may fill one Stripe object (``custom_text``)."""
+    merged: dict = {}
+    for part in parts:
+        for key, value in part.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def options_from_stripe(data: dict) -> dict:
+    """The options of a link made elsewhere, from Stripe's link object: what the editor shows of it, as
+    the parameters the editor would send (each group's ``values_from``, then its ``params_from``)."""
+    return options_merge(*(group.params_from(group.values_from(data)) for group in OPTION_GROUPS))
+
+
+def options_validate(options: dict, *, recurring: bool, currency: str) -> None:
+    """Every group's Stripe rules on a link's options, checked before the call so that errors land at
+    the field: ValidationError keyed ``<group>.<field>``, or ``<group>`` for the section."""
+    errors: dict[str, list] = {}
+    for group in OPTION_GROUPS:
+        found = {
+            **group.check(options),
+            **group.check_with_link(options, recurring=recurring, currency=currency),
+        }
+        for field, message in found.items():
+            errors[f"{group.key}.{field}" if field else group.key] = [message]
+    if errors:
+        raise ValidationError(errors)
+
+
+def options_with_created_kept(*, old: dict, new: dict) -> dict:
+    """``new`` options with what Stripe fixes at creation (``create_only``) as it was in ``old``."""
+    options = dict(new)
+    for group in OPTION_GROUPS:
+        for path in group.create_only.values():
+            name, _sep, key = path.partition(".")
+            part = {k: v for k, v in (options.get(name) or {}).items() if k != key}
+            if (old.get(name) or {}).get(key):
+                part[key] = old[name][key]
+            if part:
+                options[name] = part
+            else:
+                options.pop(name, None)
+    return options
+
+
+def options_update_params(*, old: dict, new: dict) -> dict:
+    """The update call that turns a link's ``old`` options into ``new`` ones: each parameter that
+    changed, as its new value, or as its group's ``unset`` value when the merchant cleared it."""
+    unset_values = {name: unset for group in OPTION_GROUPS for name, unset in group.unset.items()}
+    create_only = {path for group in OPTION_GROUPS for path in group.create_only.values()}
+    params: dict = {}
+    for name, unset in unset_values.items():
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        if unset is KEY_BY_KEY:
+            value = {**dict.fromkeys(before or {}, ""), **(after or {})}
+            value = {key: v for key, v in value.items() if f"{name}.{key}" not in create_only}
+            if value:
+                params[name] = value
+        else:
+            params[name] = unset if after is None else after
+    return params
+
+
+_CUSTOM_FIELD_PARAM = re.compile(r"^custom_fields\[(\d+)\]\[(\w+)\]")
+
+
+def option_field_for_param(param: str | None) -> str:
+    """Stripe's ``param`` in an error → the editor's ``<group>.<field>`` (``custom_fields.<n>.<field>``
+    for a custom field's), the group alone for the section, or NON_FIELD_ERRORS."""
+    match = _CUSTOM_FIELD_PARAM.match(param or "")
+    if match:
+        return f"custom_fields.{match[1]}.{CustomFieldForm.param_fields.get(match[2], '')}"
+    fields = {
+        stripe_param: f"{group.key}.{field}" if field else group.key
+        for group in OPTION_GROUPS
+        for stripe_param, field in group.param_fields.items()
+    }
+    return field_for_param(param, fields)
