@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from django.utils.translation import ngettext_lazy
 from catalog import limits
 from catalog.models import Coupon, Price
 from catalog.money import CURRENCY_CHOICES, currency_exponent, format_money, to_minor_units
-from config.stripe_calls import TOKEN_RE
+from config.stripe_calls import TOKEN_RE, new_request_token
 
 TOO_MANY_DECIMALS = _("%(currency)s amounts have at most %(places)s decimal places.")
 NO_DECIMALS = _("%(currency)s amounts have no decimals.")
@@ -25,10 +24,6 @@ TIERS_TOO_FEW = _("Add at least one tier.")
 TIERS_TOO_MANY = ngettext_lazy(
     "A price has at most %(num)d tier.", "A price has at most %(num)d tiers.", "num"
 )
-
-
-def new_request_token() -> str:
-    return uuid.uuid4().hex
 
 
 class RequestTokenField(forms.CharField):

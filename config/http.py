@@ -44,8 +44,7 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
 
 def renew_request_token(form: forms.Form, error: ValidationError) -> None:
     """After a Stripe 500 the next attempt must not reuse the idempotency key: give the form a new token."""
-    from catalog.forms import new_request_token
-    from config.stripe_calls import needs_new_key
+    from config.stripe_calls import needs_new_key, new_request_token
 
     if "request_token" in form.fields and form.is_bound and needs_new_key(error):
         form.data = form.data.copy()

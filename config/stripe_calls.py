@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -25,6 +26,11 @@ IDEMPOTENCY_CONFLICT = _("This form was already submitted with other values. Rel
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 NEW_KEY_NEEDED = "stripe_failed"
+
+
+def new_request_token() -> str:
+    """A form's request token (TOKEN_RE): the part of the idempotency key that names one save."""
+    return uuid.uuid4().hex
 
 
 def needs_new_key(error: ValidationError) -> bool:

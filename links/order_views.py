@@ -37,7 +37,6 @@ LINK_FILTER_CHOICES = 50
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 EMAILS_PER_PAGE = 50
 EXPORT_CHUNK = 2000
-ORDER_EVENTS_SHOWN = 20
 SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 # The success page fetches a session whose webhook is late at most this often (seconds).
 SUCCESS_FETCH_INTERVAL = 10
@@ -220,14 +219,6 @@ def _status_label(status: str) -> str:
     return str(Order.Status(status).label) if status in Order.Status.values else status
 
 
-def _order_events(order: Order) -> list:
-    """The Stripe events about this order's session, invoice and subscription (newest first)."""
-    from webhooks.models import WebhookEvent
-
-    ids = [i for i in (order.checkout_session_id, order.invoice_id, order.subscription_id) if i]
-    return list(WebhookEvent.objects.filter(object_id__in=ids).defer("payload")[:ORDER_EVENTS_SHOWN])
-
-
 @require_GET
 def order_detail(request: HttpRequest, public_id) -> HttpResponse:
     order = _order_for_staff(public_id)
@@ -240,7 +231,6 @@ def order_detail(request: HttpRequest, public_id) -> HttpResponse:
             for change in order.status_changes.all()
         ],
         "emails": order.emails.all(),
-        "events": _order_events(order),
         "can_fulfil": order.status == Order.Status.PAID,
     }
     return render(request, "links/order_detail.html", context)

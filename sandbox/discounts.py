@@ -1,4 +1,5 @@
-"""Promotion codes on the hosted page: whether a code applies, and how much it takes off."""
+"""Coupons and promotion codes: whether a coupon is still valid, whether a code applies on the hosted page,
+and how much it takes off."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext_lazy as _
 
 from sandbox import clock, pricing
-from sandbox.api.coupons import coupon_valid
 from sandbox.models import ApiObject
 
 CODE_INVALID = _("This code is invalid.")
@@ -23,6 +23,15 @@ class PromotionCodeRefused(Exception):
     def __init__(self, message):
         super().__init__(str(message))
         self.message = message
+
+
+def coupon_valid(data: dict) -> bool:
+    """Stripe's computed ``valid``: not past ``redeem_by`` and not at ``max_redemptions``."""
+    if data.get("redeem_by") and data["redeem_by"] < clock.now():
+        return False
+    if data.get("max_redemptions") is not None and data["times_redeemed"] >= data["max_redemptions"]:
+        return False
+    return True
 
 
 def promotion_code_lookup(

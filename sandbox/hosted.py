@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
-from sandbox import account, billing, checkout, clock, delivery, discounts, pricing, store, totals
+from sandbox import account, billing, checkout, clock, clock_tick, delivery, discounts, pricing, store, totals
 from sandbox.forms import FORM_ID, SUMMARY_PREFIXES, PayForm
 from sandbox.models import ApiObject
 
@@ -104,11 +104,11 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
-    clock.sandbox_tick_from_page()
+    clock_tick.sandbox_tick_from_page()
     session = _session(session_id)
     if session.data["status"] == "open" and session.data["expires_at"] <= clock.now():
         # Past its expiry and the tick has not come yet: this page shows it expired, never payable.
-        clock.session_expire_if_due(session_id=session_id)
+        clock_tick.session_expire_if_due(session_id=session_id)
         session = _session(session_id)
     link = store.get(type="payment_link", object_id=session.parent)
     _activate(session.data)

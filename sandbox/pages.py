@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sandbox import account, clock, delivery, limits
+from sandbox import account, clock, clock_tick, delivery, limits
 from sandbox.models import ApiObject, WebhookDelivery
 
 EVENTS_SHOWN = 50
@@ -86,7 +86,7 @@ def clock_advance_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         # The page again, with the error next to the field (nothing moved).
         return _events_page(request, clock_form=form, status=400)
-    clock.clock_advance(seconds=form.cleaned_data["seconds"])
+    clock_tick.clock_advance(seconds=form.cleaned_data["seconds"])
     messages.success(request, _("The sandbox clock moved forward."))
     return redirect("sandbox:events")
 

@@ -18,6 +18,6 @@ def deliver_event(self, delivery_id: int) -> None:
 @shared_task(name="sandbox.tick")
 def tick() -> dict[str, int]:
     """Expire due sessions, settle due SEPA debits, end trials (schedule it every minute with beat)."""
-    from sandbox import clock
+    from sandbox import clock_tick
 
-    return clock.sandbox_tick()
+    return clock_tick.sandbox_tick()

@@ -1,4 +1,4 @@
-"""Reading the stored events and endpoints, for the pages of other apps (the settings page)."""
+"""Reading the stored events and endpoints for other apps' pages (the settings page, the order page)."""
 
 from __future__ import annotations
 
@@ -12,3 +12,8 @@ def webhook_endpoint_list() -> list[WebhookEndpoint]:
 
 def webhook_event_last_received() -> WebhookEvent | None:
     return WebhookEvent.objects.order_by("-received_at").first()
+
+
+def webhook_events_about(*, object_ids: list[str], limit: int) -> list[WebhookEvent]:
+    """The events about these Stripe objects, newest first, without their payloads."""
+    return list(WebhookEvent.objects.filter(object_id__in=object_ids).defer("payload")[:limit])

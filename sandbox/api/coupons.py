@@ -21,6 +21,7 @@ from stripe.params import (
 
 from sandbox import clock, errors, objects, store
 from sandbox.api.common import created_filter, list_page
+from sandbox.discounts import coupon_valid
 from sandbox.events import event_emit, previous_attributes
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
@@ -33,15 +34,6 @@ _CODE = re.compile(r"^[A-Za-z0-9-]+$")
 def _random_code(length: int = 8) -> str:
     alphabet = string.ascii_uppercase + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-def coupon_valid(data: dict) -> bool:
-    """Stripe's computed ``valid``: not past ``redeem_by`` and not at ``max_redemptions``."""
-    if data.get("redeem_by") and data["redeem_by"] < clock.now():
-        return False
-    if data.get("max_redemptions") is not None and data["times_redeemed"] >= data["max_redemptions"]:
-        return False
-    return True
 
 
 store.RENDER_HOOKS["coupon"] = lambda data: {**data, "valid": coupon_valid(data)}

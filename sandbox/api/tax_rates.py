@@ -6,46 +6,12 @@ import copy
 
 from stripe.params import TaxRateCreateParams, TaxRateListParams, TaxRateRetrieveParams, TaxRateUpdateParams
 
-from sandbox import clock, errors, objects, store
+from sandbox import errors, objects, store
 from sandbox.api.common import created_filter, list_page
 from sandbox.events import event_emit, previous_attributes
-from sandbox.ids import new_id
 from sandbox.models import ApiObject
 from sandbox.params import validate
-
-
-def tax_rate_data(
-    *,
-    display_name: str,
-    percentage: float,
-    inclusive: bool,
-    country: str | None = None,
-    jurisdiction: str | None = None,
-    tax_type: str | None = None,
-    description: str | None = None,
-    state: str | None = None,
-    metadata: dict | None = None,
-) -> dict:
-    return {
-        "id": new_id("txr"),
-        "object": "tax_rate",
-        "active": True,
-        "country": country,
-        "created": clock.now(),
-        "description": description,
-        "display_name": display_name,
-        "effective_percentage": percentage,
-        "flat_amount": None,
-        "inclusive": inclusive,
-        "jurisdiction": jurisdiction,
-        "jurisdiction_level": None,
-        "livemode": False,
-        "metadata": metadata or {},
-        "percentage": percentage,
-        "rate_type": "percentage",
-        "state": state,
-        "tax_type": tax_type,
-    }
+from sandbox.tax import tax_rate_data
 
 
 def tax_rate_create(request, raw: dict) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox import clock, errors, limits
+from sandbox import clock, clock_tick, errors, limits
 
 
 def sandbox_clock_advance(request, raw: dict) -> dict:
@@ -29,7 +29,7 @@ def sandbox_clock_advance(request, raw: dict) -> dict:
         )
     if clock.now() + seconds > limits.MAX_TIMESTAMP:
         raise errors.invalid("seconds", "The sandbox clock cannot go past the year 9999.")
-    now = clock.clock_advance(seconds=seconds)
+    now = clock_tick.clock_advance(seconds=seconds)
     return {"object": "sandbox_clock", "now": now}
 
 

@@ -11,7 +11,7 @@ import stripe
 from django.core.cache import cache
 from django.db import connection
 
-from sandbox import billing, clock
+from sandbox import billing, clock, clock_tick
 from sandbox.models import ApiObject
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_open_sessions_expire_after_24_hours(client, api, link):
 
 def test_completed_sessions_do_not_expire(client, api, link):
     client.post(_path(link), CARD)
-    clock.clock_advance(seconds=2 * DAY)
+    clock_tick.clock_advance(seconds=2 * DAY)
     assert _last_session(api)["status"] == "complete"
 
 
@@ -76,7 +76,7 @@ def test_sepa_debit_completes_unpaid_then_succeeds(client, api, sepa_link, setti
     session = _last_session(api)
     assert (session["status"], session["payment_status"]) == ("complete", "unpaid")
     assert api.ok("get", f"payment_intents/{session['payment_intent']}")["status"] == "processing"
-    clock.clock_advance(seconds=301)
+    clock_tick.clock_advance(seconds=301)
     settled = _last_session(api)
     assert settled["payment_status"] == "paid"
     assert api.ok("get", f"payment_intents/{session['payment_intent']}")["status"] == "succeeded"
@@ -85,7 +85,7 @@ def test_sepa_debit_completes_unpaid_then_succeeds(client, api, sepa_link, setti
 
 def test_sepa_failing_iban_sends_async_payment_failed(client, api, sepa_link):
     client.post(_path(sepa_link), {**PAYER, "payment_method": "sepa_debit", "iban": "AT861904300235473202"})
-    clock.clock_advance(seconds=3600)
+    clock_tick.clock_advance(seconds=3600)
     session = _last_session(api)
     assert session["payment_status"] == "unpaid"
     assert api.ok("get", "events", {"type": "checkout.session.async_payment_failed"})["data"]
@@ -119,7 +119,7 @@ def test_trial_end_activates_the_subscription_with_a_charged_invoice(client, api
     client.post(_path(link), CARD)
     subscription_id = _last_session(api)["subscription"]
     assert api.ok("get", f"subscriptions/{subscription_id}")["status"] == "trialing"
-    clock.clock_advance(seconds=7 * DAY + 1)
+    clock_tick.clock_advance(seconds=7 * DAY + 1)
     subscription = api.ok("get", f"subscriptions/{subscription_id}", {"expand": ["latest_invoice"]})
     assert subscription["status"] == "active"
     assert subscription["latest_invoice"]["amount_paid"] == 1800
@@ -170,7 +170,7 @@ def _subscription_events(api, subscription_id: str) -> list[str]:
 
 def test_a_trial_ended_without_payment_method_pauses_when_asked(client, api, product):
     subscription = _trial_without_payment_method(client, api, product, "pause")
-    clock.clock_advance(seconds=7 * DAY + 1)
+    clock_tick.clock_advance(seconds=7 * DAY + 1)
     paused = api.ok("get", f"subscriptions/{subscription['id']}")
     assert paused["status"] == "paused"
     assert paused["status_details"]["paused"]["subscription"]["type"] == "trial_end_without_payment_method"
@@ -185,12 +185,12 @@ def test_a_trial_ended_without_payment_method_pauses_when_asked(client, api, pro
 
 def test_a_trial_ended_without_payment_method_is_canceled_when_asked(client, api, product):
     subscription = _trial_without_payment_method(client, api, product, "cancel")
-    clock.clock_advance(seconds=7 * DAY + 1)
+    clock_tick.clock_advance(seconds=7 * DAY + 1)
     canceled = api.ok("get", f"subscriptions/{subscription['id']}")
     assert canceled["status"] == "canceled"
     assert canceled["ended_at"] == canceled["canceled_at"] >= subscription["trial_end"]
     assert _subscription_events(api, subscription["id"])[-1] == "customer.subscription.deleted"
-    clock.clock_advance(seconds=40 * DAY)
+    clock_tick.clock_advance(seconds=40 * DAY)
     assert (
         api.ok("get", f"subscriptions/{subscription['id']}")["latest_invoice"]
         == subscription["latest_invoice"]
@@ -199,7 +199,7 @@ def test_a_trial_ended_without_payment_method_is_canceled_when_asked(client, api
 
 def test_a_trial_ended_without_payment_method_gets_an_open_invoice_by_default(client, api, product):
     subscription = _trial_without_payment_method(client, api, product, "create_invoice")
-    clock.clock_advance(seconds=7 * DAY + 1)
+    clock_tick.clock_advance(seconds=7 * DAY + 1)
     due = api.ok("get", f"subscriptions/{subscription['id']}", {"expand": ["latest_invoice"]})
     assert due["status"] == "past_due"
     invoice = due["latest_invoice"]
@@ -209,7 +209,7 @@ def test_a_trial_ended_without_payment_method_gets_an_open_invoice_by_default(cl
     paid_events = api.ok("get", "events", {"type": "invoice.paid"})["data"]
     assert invoice["id"] not in [e["data"]["object"]["id"] for e in paid_events]
     # Nothing is charged later either: no renewal while the invoice is unpaid.
-    clock.clock_advance(seconds=40 * DAY)
+    clock_tick.clock_advance(seconds=40 * DAY)
     assert api.ok("get", f"subscriptions/{subscription['id']}")["latest_invoice"] == invoice["id"]
 
 
@@ -233,7 +233,7 @@ def test_a_trial_with_a_card_bills_it_when_it_ends(client, api, product):
     client.post(_path(link), CARD)
     subscription = api.ok("get", f"subscriptions/{_last_session(api)['subscription']}")
     assert subscription["default_payment_method"].startswith("pm_")
-    clock.clock_advance(seconds=7 * DAY + 1)
+    clock_tick.clock_advance(seconds=7 * DAY + 1)
     assert api.ok("get", f"subscriptions/{subscription['id']}")["status"] == "active"
 
 
@@ -265,10 +265,10 @@ def _events(api, event_type: str) -> list[dict]:
 def test_an_active_subscription_renews_at_each_period_end(client, api, product):
     subscription = _monthly_subscription(client, api, product, quantity=2)
     first_end = subscription["items"]["data"][0]["current_period_end"]
-    clock.clock_advance(seconds=first_end - clock.now() - 60)
+    clock_tick.clock_advance(seconds=first_end - clock.now() - 60)
     assert len(_invoices(api, subscription["id"])) == 1  # not yet due
 
-    clock.clock_advance(seconds=61)
+    clock_tick.clock_advance(seconds=61)
     renewed = api.ok("get", f"subscriptions/{subscription['id']}", {"expand": ["latest_invoice"]})
     invoice = renewed["latest_invoice"]
     assert (invoice["billing_reason"], invoice["status"], invoice["amount_paid"]) == (
@@ -292,19 +292,19 @@ def test_an_active_subscription_renews_at_each_period_end(client, api, product):
     assert [e["data"]["object"]["id"] for e in _events(api, "invoice.paid")][0] == invoice["id"]
 
     # A clock moved three periods ahead renews three times, once per period, as a test clock does.
-    clock.clock_advance(seconds=95 * DAY)
+    clock_tick.clock_advance(seconds=95 * DAY)
     invoices = _invoices(api, subscription["id"])
     assert [i["billing_reason"] for i in invoices] == ["subscription_create"] + ["subscription_cycle"] * 4
     assert [i["period_start"] for i in invoices[2:]] == [i["period_end"] for i in invoices[1:-1]]
     assert len({i["id"] for i in invoices}) == 5
     # The tick that did it runs again with nothing due: no sixth invoice.
-    assert clock.sandbox_tick()["subscriptions_renewed"] == 0
+    assert clock_tick.sandbox_tick()["subscriptions_renewed"] == 0
 
 
 def test_a_canceled_subscription_does_not_renew(client, api, product):
     subscription = _monthly_subscription(client, api, product)
     api.delete(f"subscriptions/{subscription['id']}")
-    clock.clock_advance(seconds=40 * DAY)
+    clock_tick.clock_advance(seconds=40 * DAY)
     assert len(_invoices(api, subscription["id"])) == 1
     assert api.ok("get", f"subscriptions/{subscription['id']}")["status"] == "canceled"
 
@@ -353,9 +353,9 @@ def _expired_events(api) -> list[str]:
 @pytest.fixture
 def page_tick_gate():
     """The hosted pages' tick gate, cleared before and after (it lives in the shared cache)."""
-    cache.delete(clock.PAGE_TICK_KEY)
-    yield clock.PAGE_TICK_KEY
-    cache.delete(clock.PAGE_TICK_KEY)
+    cache.delete(clock_tick.PAGE_TICK_KEY)
+    yield clock_tick.PAGE_TICK_KEY
+    cache.delete(clock_tick.PAGE_TICK_KEY)
 
 
 def test_a_session_past_its_expiry_is_never_payable_between_ticks(client, api, link, page_tick_gate):
@@ -458,10 +458,10 @@ def test_a_new_checkout_is_paid_after_the_clock_moves_25_hours(client, api, link
     assert [event["data"]["object"]["id"] for event in completed] == [session["id"]]
     assert completed[0]["created"] >= advanced
     # A day later (sandbox time) a session opened after the advance expires like any other.
-    clock.clock_advance(seconds=DAY)
+    clock_tick.clock_advance(seconds=DAY)
     client.get(_path(link))
     assert _last_session(api)["status"] == "open"
-    clock.clock_advance(seconds=DAY + 1)
+    clock_tick.clock_advance(seconds=DAY + 1)
     assert _last_session(api)["status"] == "expired"
 
 
@@ -478,7 +478,7 @@ def test_a_checkout_opened_after_the_developer_page_advances_is_payable(staff_cl
 
 
 def test_every_object_written_after_an_advance_carries_the_sandbox_time(client, api):
-    clock.clock_advance(seconds=AHEAD)
+    clock_tick.clock_advance(seconds=AHEAD)
     advanced = clock.now()
     first = ApiObject.objects.order_by("-seq").values_list("seq", flat=True).first()
     product = api.ok("post", "products", {"name": "T-shirt"})
@@ -526,7 +526,7 @@ def test_every_object_written_after_an_advance_carries_the_sandbox_time(client, 
 def test_a_card_expiring_this_month_is_expired_once_the_clock_passes_the_month(client, link):
     today = datetime.datetime.now(datetime.UTC).date()
     this_month = f"{today.month:02d}/{today.year % 100:02d}"
-    clock.clock_advance(seconds=32 * DAY)
+    clock_tick.clock_advance(seconds=32 * DAY)
     response = client.post(_path(link), {**CARD, "card_expiry": this_month})
     assert response.status_code == 200
     assert b"expir" in response.content.lower()
@@ -537,7 +537,7 @@ def test_webhook_signatures_stay_on_wall_time_while_events_follow_the_sandbox(cl
     endpoint = api.ok(
         "post", "webhook_endpoints", {"url": receiver.url, "enabled_events": ["checkout.session.completed"]}
     )
-    advanced = clock.clock_advance(seconds=AHEAD)
+    advanced = clock_tick.clock_advance(seconds=AHEAD)
     assert client.post(_path(link), CARD).status_code == 302
     sent = receiver.requests[0]
     # The receiver checks ``t`` against its own clock (300 s tolerance), as with Stripe's real deliveries.

@@ -1,0 +1,165 @@
+"""What falls due as sandbox time passes: the clock's advance, and the tick.
+
+Time-driven behaviour reads the clock (``clock.now()``) and runs in ``sandbox_tick``: open sessions expire at
+``expires_at`` (``checkout.session.expired``), SEPA debits settle, trials end, subscriptions renew.
+``sandbox.tick`` is a Celery task a beat schedule can run every minute; the hosted pages also tick when they
+are opened.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from sandbox import clock, events, store
+from sandbox.models import ApiObject, IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+# The hosted pages tick as they are opened, so a sandbox run without beat still moves on; at most this
+# often (seconds), not on every page: a tick is five queries whatever the page.
+PAGE_TICK_INTERVAL = 5
+PAGE_TICK_KEY = "sandbox:page-tick"
+
+
+def clock_advance(*, seconds: int) -> int:
+    """Move the sandbox clock forward and run what fell due; return the new sandbox time."""
+    with transaction.atomic():
+        row, _ = ApiObject.objects.select_for_update().get_or_create(
+            type="sandbox_clock",
+            stripe_id=clock.CLOCK_ID,
+            defaults={"created": clock.now(), "data": {"offset": 0}},
+        )
+        row.data["offset"] += seconds
+        store.save(row)
+    sandbox_tick()
+    return clock.now()
+
+
+def sandbox_tick() -> dict[str, int]:
+    """Expire due sessions, settle due debits, end trials, renew subscriptions, requeue lost deliveries
+    (idempotent)."""
+    from sandbox import checkout
+
+    current = clock.now()
+    expired = 0
+    due = ApiObject.objects.filter(
+        type="checkout.session", data__status="open", data__expires_at__lte=current
+    )
+    for session_id in due.values_list("stripe_id", flat=True):
+        expired += session_expire_if_due(session_id=session_id, at=current)
+    settled = 0
+    pending = ApiObject.objects.filter(
+        type="checkout.session", data__has_key="_settles_at", data___settles_at__lte=current
+    )
+    for session_id in pending.values_list("stripe_id", flat=True):
+        settled += checkout.session_settle(session_id=session_id)
+    ended = _end_trials(current)
+    renewed = _renew_subscriptions(current)
+    from sandbox.delivery import deliveries_requeue_lost
+
+    requeued = deliveries_requeue_lost()
+    # Stripe prunes idempotency keys "after they're at least 24 hours old": real hours, as Stripe's test
+    # clocks leave them alone (created_at is wall time too).
+    IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=24)).delete()
+    return {
+        "expired": expired,
+        "settled": settled,
+        "trials_ended": ended,
+        "subscriptions_renewed": renewed,
+        "deliveries_requeued": requeued,
+    }
+
+
+def sandbox_tick_from_page() -> None:
+    """The tick as a hosted page runs it: at most once per PAGE_TICK_INTERVAL (cache.add is the gate).
+
+    With the cache down (Redis restarting) the page skips it: customers still pay, beat still ticks.
+    """
+    try:
+        due = cache.add(PAGE_TICK_KEY, 1, PAGE_TICK_INTERVAL)
+    except Exception:  # noqa: BLE001 - each cache backend raises its own errors (redis.ConnectionError…)
+        logger.warning("Sandbox page tick skipped: the cache is unavailable")
+        return
+    if due:
+        sandbox_tick()
+
+
+def session_expire_if_due(*, session_id: str, at: int | None = None) -> bool:
+    """Expire one session if it is still open past its ``expires_at`` at sandbox time ``at`` (default:
+    now); emits checkout.session.expired."""
+    from sandbox import checkout
+
+    with transaction.atomic():
+        session = store.locked(type="checkout.session", object_id=session_id)
+        if session.data["status"] != "open" or session.data["expires_at"] > (at or clock.now()):
+            return False
+        checkout.session_expire(session=session)
+        return True
+
+
+def _end_trials(current: int) -> int:
+    """Trialing subscriptions whose trial is over become active, with their first paid invoice."""
+    count = 0
+    due = ApiObject.objects.filter(type="subscription", data__status="trialing", data__trial_end__lte=current)
+    for subscription_id in due.values_list("stripe_id", flat=True):
+        with transaction.atomic():
+            subscription = store.locked(type="subscription", object_id=subscription_id)
+            if subscription.data["status"] != "trialing":
+                continue
+            if subscription.data["default_payment_method"] is None:
+                _trial_end_without_payment_method(subscription)
+            else:
+                _subscription_cycle(subscription, period=1)
+            count += 1
+    return count
+
+
+def _trial_end_without_payment_method(subscription: ApiObject) -> None:
+    from sandbox import billing
+
+    before = copy.deepcopy(subscription.data)
+    event_types = billing.trial_end_without_payment_method(subscription=subscription.data)
+    store.save(subscription)
+    previous = events.previous_attributes(before, subscription.data)
+    for event_type in event_types:
+        events.event_emit(type=event_type, obj=subscription.data, previous=previous)
+
+
+def _renew_subscriptions(current: int) -> int:
+    """Active subscriptions whose period is over begin the next one, each with its charged invoice; a clock
+    moved several periods ahead renews once per period, as a Stripe test clock does."""
+    from sandbox import billing
+
+    count = 0
+    due = ApiObject.objects.filter(
+        type="subscription", data__has_key="_renews_at", data___renews_at__lte=current
+    )
+    for subscription_id in due.values_list("stripe_id", flat=True):
+        with transaction.atomic():
+            subscription = store.locked(type="subscription", object_id=subscription_id)
+            for _ in range(billing.RENEWALS_PER_TICK):
+                data = subscription.data
+                if data["status"] != "active" or data.get("_renews_at", current + 1) > current:
+                    break
+                _subscription_cycle(subscription, period=data["_period"] + 1)
+                count += 1
+    return count
+
+
+def _subscription_cycle(subscription: ApiObject, *, period: int) -> None:
+    from sandbox import billing
+
+    before = copy.deepcopy(subscription.data)
+    billing.subscription_cycle(subscription=subscription.data, period=period)
+    store.save(subscription)
+    events.event_emit(
+        type="customer.subscription.updated",
+        obj=subscription.data,
+        previous=events.previous_attributes(before, subscription.data),
+    )
