@@ -16,10 +16,15 @@ from links.forms import (
     line_items_cleaned,
     line_items_formset,
 )
-from links.option_groups import OPTION_FORMS, CustomFieldFormSet, OptionGroup, options_merge
+from links.option_groups import OPTION_FORMS, OPTION_FORMSETS, OPTION_GROUPS, OptionGroup, options_merge
 
 # Sections htmx may ask to validate and re-render alone (``section`` in the POST).
-SECTIONS = ("line-items", "custom-fields", *(group.key.replace("_", "-") for group in OPTION_FORMS))
+SECTIONS = ("line-items", *(group.key.replace("_", "-") for group in OPTION_GROUPS))
+# The "add a row" buttons (they work without JavaScript) → the section they re-render.
+ADD_ROW_BUTTONS = {
+    "add_line_item": "line-items",
+    **{formset.add_button: formset.key.replace("_", "-") for formset in OPTION_FORMSETS},
+}
 
 
 class LinkEditor:
@@ -36,10 +41,8 @@ class LinkEditor:
     ):
         options = options or {}
         self.editing = editing
-        if data is not None and "custom_fields-TOTAL_FORMS" not in data:
-            # A client that sends no custom fields at all (the section is optional).
-            data = data.copy()
-            data.update({"custom_fields-TOTAL_FORMS": "0", "custom_fields-INITIAL_FORMS": "0"})
+        if data is not None:
+            data = _with_every_formset(data)
         self.details = PaymentLinkCreateForm(data, initial=details)
         # Stripe fixes a link's prices at creation: when editing, only quantities and adjustability change.
         self.line_items = None if editing else line_items_formset(data, initial=line_items)
@@ -60,14 +63,9 @@ class LinkEditor:
             group.key: group(data, initial=group.values_from(options), link_currency=self.currency)
             for group in OPTION_FORMS
         }
-        self.custom_fields = CustomFieldFormSet(
-            data,
-            prefix="custom_fields",
-            initial=CustomFieldFormSet.values_from(options) or None,
-            form_kwargs={"use_required_attribute": False},
-        )
-        if data is not None and "add_custom_field" in data:
-            self.custom_fields = _with_one_more(CustomFieldFormSet, data, "custom_fields")
+        self.formsets: dict[str, CheckedFormSet] = {
+            formset.key: _option_formset(formset, data, options) for formset in OPTION_FORMSETS
+        }
         if editing:
             for group in self.groups.values():
                 for field in group.create_only:
@@ -97,7 +95,7 @@ class LinkEditor:
         )
 
     def is_valid(self) -> bool:
-        results = [self.details.is_valid(), self.custom_fields.is_valid()]
+        results = [self.details.is_valid(), *(formset.is_valid() for formset in self.formsets.values())]
         if self.line_items is not None:
             results.append(self.line_items.is_valid())
         if self.item_updates is not None and self.item_updates.is_bound:
@@ -109,13 +107,15 @@ class LinkEditor:
         """Validate one section alone (for htmx's live check); never saves."""
         if section == "line-items":
             return self.line_items is not None and self.line_items.is_valid()
-        if section == "custom-fields":
-            return self.custom_fields.is_valid()
-        return self.groups[section.replace("-", "_")].is_valid()
+        key = section.replace("-", "_")
+        if key in self.formsets:
+            return self.formsets[key].is_valid()
+        return self.groups[key].is_valid()
 
     def options(self) -> dict:
         return options_merge(
-            *(group.to_params() for group in self.groups.values()), self.custom_fields.to_params()
+            *(group.to_params() for group in self.groups.values()),
+            *(formset.to_params() for formset in self.formsets.values()),
         )
 
     def service_line_items(self) -> list[dict]:
@@ -143,25 +143,25 @@ class LinkEditor:
 
     @property
     def error_count(self) -> int:
-        count = len(self.details.errors) + self.custom_fields.total_error_count()
+        count = len(self.details.errors) + sum(f.total_error_count() for f in self.formsets.values())
         count += self.line_items.total_error_count() if self.line_items is not None else 0
         count += self.item_updates.total_error_count() if self.item_updates is not None else 0
         return count + sum(len(group.errors) for group in self.groups.values())
 
     def add_errors(self, error: ValidationError) -> None:
-        """Route a service error: ``line_items.<n>.<field>``, ``custom_fields.<n>.<field>``,
-        ``<group>.<field>``, ``<group>``, else the details form."""
+        """Route a service error: ``line_items.<n>.<field>``, ``<group of rows>.<n>.<field>``
+        (``custom_fields.0.key``), ``<group>.<field>``, ``<group>``, else the details form."""
         if not hasattr(error, "error_dict"):
             self.details.add_error(None, error)
             return
         renew_request_token(self.details, error)
         for key, errors in error.error_dict.items():
             group, _sep, rest = key.partition(".")
-            if group == "line_items" and self.line_items is None:
-                _formset_error(self.item_updates, rest, errors)
-            elif group in ("line_items", "custom_fields"):
-                formset = self.line_items if group == "line_items" else self.custom_fields
-                _formset_error(formset, rest, errors)
+            if group == "line_items":
+                rows = self.item_updates if self.line_items is None else self.line_items
+                _formset_error(rows, rest, errors)
+            elif group in self.formsets:
+                _formset_error(self.formsets[group], rest, errors)
             elif group in self.groups:
                 form = self.groups[group]
                 form.add_error(rest if rest in form.fields else None, errors)
@@ -183,6 +183,30 @@ def _formset_error(formset: CheckedFormSet, rest: str, errors) -> None:
     else:
         # The formset's own list: shown above its rows and in the summary.
         formset.add_error(errors)
+
+
+def _with_every_formset(data):
+    """``data`` with an empty management form for each group of rows the client sent none of (a client
+    without JavaScript or an API client: these sections are optional)."""
+    missing = [f.key for f in OPTION_FORMSETS if f"{f.key}-TOTAL_FORMS" not in data]
+    if not missing:
+        return data
+    data = data.copy()
+    for prefix in missing:
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    return data
+
+
+def _option_formset(formset_class, data, options: dict) -> CheckedFormSet:
+    """A group of rows from the link's options, with one more row when its "add a row" button was sent."""
+    if data is not None and formset_class.add_button in data:
+        return _with_one_more(formset_class, data, formset_class.key)
+    return formset_class(
+        data,
+        prefix=formset_class.key,
+        initial=formset_class.values_from(options) or None,
+        form_kwargs={"use_required_attribute": False},
+    )
 
 
 def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:

@@ -15,7 +15,8 @@ the Stripe parameters it writes (shared/reference/payment-links.md §1.3, §1.4)
 
 The editor (``links.editor``), the update diff and the importer (``links.services``) read only these
 declarations, through the functions at the end of this module. A new option is a field in its group
-and its entries there (a new group also goes in ``OPTION_FORMS`` and gets a section in the template).
+and its entries there; a new group also goes in ``OPTION_FORMS`` (``OPTION_FORMSETS`` for a group of
+rows) and gets its section in ``links/link_form.html``.
 """
 
 from __future__ import annotations
@@ -650,6 +651,7 @@ class BaseCustomFieldFormSet(OptionDeclaration, CheckedFormSet):
     """The custom fields group: up to three rows; its values are the rows' values, in order."""
 
     key, title = "custom_fields", _("Custom fields")
+    add_button = "add_custom_field"  # adds an empty row, without JavaScript
     unset = {"custom_fields": ""}
     param_fields = {"custom_fields": ""}  # and custom_fields[<n>][...]: CustomFieldForm.param_fields
     default_error_messages = {
@@ -929,7 +931,7 @@ class ConnectForm(OptionGroup):
         return {}
 
 
-# The editor's sections, in the page's order (custom fields, a formset, come after consent).
+# The editor's sections of single forms, in the page's order.
 OPTION_FORMS: tuple[type[OptionGroup], ...] = (
     AfterCompletionForm,
     CheckoutForm,
@@ -943,7 +945,9 @@ OPTION_FORMS: tuple[type[OptionGroup], ...] = (
     MetadataForm,
     ConnectForm,
 )
-OPTION_GROUPS: tuple[type[OptionDeclaration], ...] = (*OPTION_FORMS, CustomFieldFormSet)
+# Groups of rows (formsets): each has its section and an "add a row" button (``add_button``).
+OPTION_FORMSETS: tuple[type[BaseCustomFieldFormSet], ...] = (CustomFieldFormSet,)
+OPTION_GROUPS: tuple[type[OptionDeclaration], ...] = (*OPTION_FORMS, *OPTION_FORMSETS)
 
 
 # What the editor, the update diff and the importer read ---------------------------------------------

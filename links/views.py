@@ -13,7 +13,7 @@ from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, ren
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
-from links.editor import SECTIONS, LinkEditor
+from links.editor import ADD_ROW_BUTTONS, SECTIONS, LinkEditor
 from links.forms import LinkFilterForm, UrlBuilderForm
 
 LINKS_PER_PAGE = 25
@@ -79,10 +79,10 @@ def link_create(request: HtmxHttpRequest) -> HttpResponse:
 
 def _section(request: HtmxHttpRequest, editor: LinkEditor) -> str:
     """The section to re-render alone: a row added (with or without JS) or an htmx live check."""
-    if "add_line_item" in request.POST or "add_custom_field" in request.POST:
-        default = "line-items" if "add_line_item" in request.POST else "custom-fields"
-        section = request.POST.get("section", default)
-        return section if section in SECTIONS else default
+    added = [section for button, section in ADD_ROW_BUTTONS.items() if button in request.POST]
+    if added:
+        section = request.POST.get("section", added[0])
+        return section if section in SECTIONS else added[0]
     section = request.POST.get("section", "")
     if request.htmx and section in SECTIONS:
         if section != "line-items":
