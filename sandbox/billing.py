@@ -122,7 +122,8 @@ def subscription_create(*, session: dict, link: dict, customer_id: str, payment_
         session=session,
         customer_id=customer_id,
         lines=session["_line_items"],
-        amount=0 if trial_end else session["amount_total"],
+        # What the session charged today: nothing for the trial's recurring lines, one-time items in full.
+        amount=session["amount_total"],
         billing_reason="subscription_create",
         subscription_id=sub_id,
         subscription_metadata=data["metadata"],

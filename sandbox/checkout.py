@@ -143,9 +143,9 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         if not link_available(link.data):
             raise LinkUnavailable
         totals.session_price(session.data, link.data, payment)
-        trialing = _trialing(session.data, link.data)
+        free_today = nothing_due_today(session=session.data, link=link.data)
         collected = payment_method_collected(session=session.data, link=link.data)
-        intent = None if trialing else intents.intent_for_session(session.data, link.data, payment)
+        intent = None if free_today else intents.intent_for_session(session.data, link.data, payment)
         if intent and payment.payment_method_type == "sepa_debit":
             event = _complete_processing(session, link, payment, intent=intent)
             return PaymentResult(session=session, completed_event_id=event.stripe_id)
@@ -162,7 +162,7 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
             store.save(session)
             return PaymentResult(session=session, decline=decline)
         # A free trial charges nothing now: Stripe reports ``no_payment_required``.
-        status = "no_payment_required" if trialing else "paid"
+        status = "no_payment_required" if free_today else "paid"
         if intent and intent.data["capture_method"] == "manual":
             status = "unpaid"  # authorised only: the merchant captures later
         event = _complete_paid(
@@ -171,16 +171,18 @@ def session_pay(*, session_id: str, payment: Payment, authenticated: bool = Fals
         return PaymentResult(session=session, completed_event_id=event.stripe_id)
 
 
-def _trialing(session: dict, link: dict) -> bool:
-    return session["mode"] == "subscription" and bool(
-        billing.trial_days(link=link, line_items=session["_line_items"])
-    )
+def nothing_due_today(*, session: dict, link: dict) -> bool:
+    """A subscription's free trial with nothing else to pay now (a one-time item is charged at once)."""
+    trial = totals.is_trial(link=link, line_items=session["_line_items"])
+    return trial and session["amount_total"] == 0
 
 
 def payment_method_collected(*, session: dict, link: dict) -> bool:
     """Whether the page asks for a payment method: always, but with ``payment_method_collection=if_required``
     not when nothing is due today (a subscription's free trial)."""
-    return link.get("payment_method_collection") != "if_required" or not _trialing(session, link)
+    return link.get("payment_method_collection") != "if_required" or not nothing_due_today(
+        session=session, link=link
+    )
 
 
 def _complete_paid(

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -454,8 +455,8 @@ def _context(
     if total_changed:
         errors.append({"message": total_changed, "target": "total"})
     trial_days = (
-        billing.trial_days(link=link.data, line_items=session.data["_line_items"])
-        if session.data["mode"] == "subscription"
+        billing.trial_days(link=link.data, line_items=summary["_line_items"])
+        if totals.is_trial(link=link.data, line_items=summary["_line_items"])
         else None
     )
     return {
@@ -464,6 +465,7 @@ def _context(
         if _reuse_agreement_shown(session.data, link.data)
         else "",
         "trial_days": trial_days,
+        "after_trial": _after_trial_text(summary),
         "business_fields": form.business_fields,
         "terms_url": merchant.get("_terms_url"),
         "privacy_url": merchant.get("_privacy_url"),
@@ -490,6 +492,37 @@ def _context(
         "total_changed": total_changed,
         "errors": errors,
     }
+
+
+def _after_trial_text(summary: dict) -> str:
+    """Under "N days free", as on Stripe's page: what each billing period costs once the trial is over."""
+    after = totals.after_trial(summary["_line_items"])
+    if after is None:
+        return ""
+    count = after["interval_count"]
+    phrases = {
+        "day": ngettext(
+            "Then %(amount)s per day after the trial",
+            "Then %(amount)s every %(count)d days after the trial",
+            count,
+        ),
+        "week": ngettext(
+            "Then %(amount)s per week after the trial",
+            "Then %(amount)s every %(count)d weeks after the trial",
+            count,
+        ),
+        "month": ngettext(
+            "Then %(amount)s per month after the trial",
+            "Then %(amount)s every %(count)d months after the trial",
+            count,
+        ),
+        "year": ngettext(
+            "Then %(amount)s per year after the trial",
+            "Then %(amount)s every %(count)d years after the trial",
+            count,
+        ),
+    }
+    return phrases[after["interval"]] % {"amount": _money(after["amount"], summary), "count": count}
 
 
 def _reuse_agreement_shown(session: dict, link: dict) -> bool:

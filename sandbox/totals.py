@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
-from sandbox import clock, discounts, objects, pricing, store, tax
+from sandbox import billing, clock, discounts, objects, pricing, store, tax
 from sandbox.ids import new_id
 
 if TYPE_CHECKING:
@@ -24,7 +24,10 @@ def session_line_items(
     optional: dict[str, int] | None = None,
 ) -> list[dict]:
     """The session's LineItems: the link's items with the chosen quantities (items brought down to 0
-    are left out, as on Stripe), then the optional items the customer added."""
+    are left out, as on Stripe), then the optional items the customer added.
+
+    Their amounts are what is due today: during a free trial a recurring line costs nothing yet (its
+    price after the trial is kept in ``_after_trial``, for the page)."""
     chosen = [
         {
             "id": item["id"],
@@ -62,7 +65,32 @@ def session_line_items(
         line["id"] = new_id("li")
         line["_link_item"] = item["id"]  # which link item the customer's quantity applies to
         items.append(line)
+    if is_trial(link=link, line_items=items):
+        for line in items:
+            if line["price"]["type"] == "recurring":
+                line["_after_trial"] = line["amount_subtotal"]
+                line["amount_subtotal"] = line["amount_total"] = 0
     return items
+
+
+def is_trial(*, link: dict, line_items: list[dict]) -> bool:
+    """A subscription that starts with a free trial (the link's or a price's ``trial_period_days``)."""
+    recurring = any(line["price"]["type"] == "recurring" for line in line_items)
+    return recurring and bool(billing.trial_days(link=link, line_items=line_items))
+
+
+def after_trial(line_items: list[dict]) -> dict | None:
+    """What the subscription costs per billing period once the trial is over, before discounts and tax:
+    ``{"amount", "interval", "interval_count"}``; None without a trial."""
+    lines = [line for line in line_items if "_after_trial" in line]
+    if not lines:
+        return None
+    recurring = lines[0]["price"]["recurring"]
+    return {
+        "amount": sum(line["_after_trial"] for line in lines),
+        "interval": recurring["interval"],
+        "interval_count": recurring["interval_count"],
+    }
 
 
 def is_optional_line(line: dict) -> bool:

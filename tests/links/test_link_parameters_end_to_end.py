@@ -13,7 +13,8 @@ import requests
 from django.urls import reverse
 
 from links import fulfilment
-from links.models import Order, OutboundEmail
+from links.models import Order, OutboundEmail, PaymentLink
+from links.totals import link_totals
 from webhooks.endpoints import webhook_endpoint_register
 from webhooks.models import WebhookEvent
 from webhooks.tasks import process_webhook_event
@@ -76,6 +77,22 @@ def error_summary(response: requests.Response) -> list[str]:
     summary = re.search(r"<div class=\"error-summary\".*?</ul>", response.text, re.S)
     assert summary, "no error summary at the top of the page"
     return [html.unescape(item) for item in re.findall(r"<li><a [^>]+>([^<]+)</a></li>", summary.group(0))]
+
+
+def total_due(page: str) -> tuple[str, str]:
+    """The summary's headline amount and its label ("Total due", or "Total due today" for a trial)."""
+    found = re.search(
+        r'<p class="amount-due"><span>([^<]+)</span> <strong id="total-due">([^<]+)</strong>', page
+    )
+    assert found, "no total due on the page"
+    return found.group(1), found.group(2)
+
+
+def dashboard_link(stripe_link) -> PaymentLink:
+    """The dashboard's row for a link made straight in Stripe (its orders count in its revenue)."""
+    return PaymentLink.objects.create(
+        stripe_id=stripe_link.id, name="Link", url=stripe_link.url, currency="eur", is_recurring=True
+    )
 
 
 def fulfil(session_id: str) -> Order:
@@ -343,7 +360,8 @@ def test_payment_method_collection_if_required_asks_no_card_for_a_free_trial(
     )
     customer = visit(sandbox, link)
     assert 'name="card_number"' not in customer.page
-    assert "Free trial: 14 days. Nothing is due today." in customer.page
+    assert "14 days free" in customer.page
+    assert total_due(customer.page) == ("Total due today", "0.00 EUR")
     # No card saved: no reuse agreement either.
     assert 'id="reuse-agreement"' not in customer.page
     paid(customer.submit({"email": "trial@example.com"}))
@@ -363,6 +381,74 @@ def test_payment_method_collection_if_required_asks_no_card_for_a_free_trial(
     fulfilment.subscription_sync(subscription_id=subscription.id)
     order.refresh_from_db()
     assert order.subscription_status == "paused"
+
+
+def test_a_free_trial_shows_charges_and_records_what_is_due_today(sandbox, stripe_client, monthly):
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={
+            "line_items": [{"price": monthly.id, "quantity": 2}],
+            "subscription_data": {"trial_period_days": 14},
+        }
+    )
+    link = dashboard_link(stripe_link)
+    customer = visit(sandbox, stripe_link)
+    # As on Stripe's page: the free days, the price after them, and nothing due today.
+    assert "14 days free" in customer.page
+    assert "Then 18.00 EUR per month after the trial" in customer.page
+    assert total_due(customer.page) == ("Total due today", "0.00 EUR")
+    assert re.search(r'<dd id="total" tabindex="-1">0.00 EUR</dd>', customer.page)
+    paid(customer.submit({**CARD, "shown_total": "0"}))
+
+    session = stripe_client.v1.checkout.sessions.retrieve(
+        customer.session_id, params={"expand": ["line_items"]}
+    )
+    assert (session.amount_subtotal, session.amount_total, session.payment_status) == (
+        0,
+        0,
+        "no_payment_required",
+    )
+    assert [(item.amount_subtotal, item.amount_total) for item in session.line_items.data] == [(0, 0)]
+    assert stripe_client.v1.invoices.retrieve(session.invoice).amount_paid == 0
+    order = fulfil(customer.session_id)
+    assert (order.status, order.amount_subtotal, order.amount_total) == (Order.Status.PAID, 0, 0)
+    assert list(order.line_items.values_list("quantity", "amount_total")) == [(2, 0)]
+    # Nothing was paid: the trial adds nothing to the link's revenue or to the home page's total.
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, 0)
+    assert [row["total"] for row in link_totals()["orders_paid"]] == [0]
+
+    # The trial ends: the first period is billed at the full price.
+    stripe_client.raw_request("post", "/v1/test_helpers/sandbox_clock/advance", seconds=14 * DAY + 1)
+    subscription = stripe_client.v1.subscriptions.retrieve(
+        session.subscription, params={"expand": ["latest_invoice"]}
+    )
+    assert (subscription.status, subscription.latest_invoice.amount_paid) == ("active", 1800)
+
+
+def test_a_trial_with_a_one_time_item_charges_the_item_today(sandbox, stripe_client, monthly, lamp):
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={
+            "line_items": [{"price": monthly.id, "quantity": 1}, {"price": lamp.id, "quantity": 1}],
+            "payment_method_collection": "if_required",
+            "subscription_data": {"trial_period_days": 7},
+        }
+    )
+    link = dashboard_link(stripe_link)
+    customer = visit(sandbox, stripe_link)
+    assert "Then 9.00 EUR per month after the trial" in customer.page
+    assert total_due(customer.page) == ("Total due today", "40.00 EUR")
+    # Something is due today: the card is asked for even with payment_method_collection=if_required.
+    assert 'name="card_number"' in customer.page
+    paid(customer.submit({**CARD, "shown_total": "4000"}))
+
+    session = stripe_client.v1.checkout.sessions.retrieve(customer.session_id)
+    assert (session.amount_total, session.payment_status) == (4000, "paid")
+    assert stripe_client.v1.invoices.retrieve(session.invoice).amount_paid == 4000
+    assert stripe_client.v1.subscriptions.retrieve(session.subscription).status == "trialing"
+    order = fulfil(customer.session_id)
+    assert order.amount_total == 4000
+    link.refresh_from_db()
+    assert link.revenue == 4000
 
 
 def test_with_payment_method_collection_always_a_trial_still_asks_for_the_card(
