@@ -148,8 +148,9 @@ class PayForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.link = link
-        # The link's own items (their quantities); optional items the customer added have fields of their own.
-        self.line_items = [item for item in line_items if not totals.is_optional_line(item)]
+        # The link's own items with the session's quantities (from the link, not from the priced lines: an
+        # item brought down to 0 keeps its field); optional items have fields of their own.
+        self.line_items = totals.link_items(link=link, priced=line_items)
         self.preview = preview
         self.business_fields = list(BUSINESS_FIELDS)
         self._add_quantity_fields()
@@ -440,9 +441,7 @@ class PayForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         quantities = [
-            cleaned.get(f"quantity_{item['_link_item']}", item["quantity"])
-            for item in self.line_items
-            if "_link_item" in item
+            cleaned.get(f"quantity_{item['_link_item']}", item["quantity"]) for item in self.line_items
         ]
         if quantities and not any(quantities) and not any(self.optional_items().values()):
             raise forms.ValidationError(NO_ITEMS, code="no_items")

@@ -424,17 +424,7 @@ def _context(
 ) -> dict:
     """The page's context; ``summary`` is the session priced for the shown selection."""
     merchant = account.account_get().data
-    lines = [
-        {
-            "name": item["description"],
-            "quantity": item["quantity"],
-            "amount": _money(item["amount_subtotal"], summary),
-            "quantity_field": form[f"quantity_{item['_link_item']}"]
-            if f"quantity_{item['_link_item']}" in form.fields
-            else None,
-        }
-        for item in summary["_line_items"]
-    ]
+    lines = _summary_lines(form, summary)
     details = summary["total_details"]
     errors = []
     if form.is_bound:
@@ -492,6 +482,35 @@ def _context(
         "total_changed": total_changed,
         "errors": errors,
     }
+
+
+def _summary_lines(form: PayForm, summary: dict) -> list[dict]:
+    """The link's items in its order, each with its quantity field when adjustable (one brought down to 0
+    stays listed at 0.00, so that the customer can add it back), then the optional items added."""
+    priced = {line["_link_item"]: line for line in summary["_line_items"]}
+    lines = []
+    for item in form.line_items:
+        line = priced.get(item["_link_item"])
+        name = f"quantity_{item['_link_item']}"
+        lines.append(
+            {
+                "name": item["description"],
+                "quantity": line["quantity"] if line else 0,
+                "amount": _money(line["amount_subtotal"] if line else 0, summary),
+                "quantity_field": form[name] if name in form.fields else None,
+            }
+        )
+    for line in summary["_line_items"]:
+        if totals.is_optional_line(line):
+            lines.append(
+                {
+                    "name": line["description"],
+                    "quantity": line["quantity"],
+                    "amount": _money(line["amount_subtotal"], summary),
+                    "quantity_field": None,
+                }
+            )
+    return lines
 
 
 def _after_trial_text(summary: dict) -> str:

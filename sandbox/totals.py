@@ -93,6 +93,28 @@ def after_trial(line_items: list[dict]) -> dict | None:
     }
 
 
+def link_items(*, link: dict, priced: list[dict]) -> list[dict]:
+    """The link's own items as the hosted page offers them, each with its price, name and the quantity the
+    session has now: one brought down to 0 is not among the session's lines, yet the customer can add it
+    back (optional items have fields of their own, built from the link's ``optional_items``)."""
+    chosen = {line["_link_item"]: line["quantity"] for line in priced if not is_optional_line(line)}
+    items = []
+    for item in link["_line_items"]:
+        price = store.get(type="price", object_id=item["price"]).data
+        product = store.get(type="product", object_id=price["product"]).data
+        items.append(
+            {
+                "_link_item": item["id"],
+                "price": store.public(price),
+                "description": product["name"],
+                # Not among the priced lines: the customer brought it down to 0.
+                "quantity": chosen.get(item["id"], 0) if priced else item["quantity"],
+                "adjustable_quantity": item["adjustable_quantity"],
+            }
+        )
+    return items
+
+
 def is_optional_line(line: dict) -> bool:
     """A line the customer added from the link's ``optional_items``."""
     return line.get("_link_item", "").startswith(OPTIONAL_LINE_PREFIX)

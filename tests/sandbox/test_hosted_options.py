@@ -305,6 +305,43 @@ def test_item_brought_to_zero_is_left_out(client, api, product, price):
     assert [li["price"]["id"] for li in session["line_items"]["data"]] == [other["id"]]
 
 
+def test_an_item_brought_to_zero_can_be_added_back(client, api, product, price):
+    other = api.ok("post", "prices", {"product": product["id"], "currency": "usd", "unit_amount": 100})
+    link = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [
+                {"price": price["id"], "quantity": 1, "adjustable_quantity": {"enabled": True, "minimum": 0}},
+                {"price": other["id"], "quantity": 1},
+            ]
+        },
+    )
+    first = api.ok("get", f"payment_links/{link['id']}/line_items")["data"][0]["id"]
+    client.get(_path(link))
+    session_id = _last_session(api)["id"]
+    page = f"/sandbox/checkout/{session_id}"
+    # Brought to 0 (HTMX): the session no longer has the line, the summary still offers its quantity.
+    summary = client.post(page, {"update": "1", f"quantity_{first}": 0}, HTTP_HX_REQUEST="true").content
+    assert _last_session(api)["amount_total"] == 100
+    assert f'name="quantity_{first}" value="0"'.encode() in summary
+    # The page shown again (a reload) still has the field, at the session's quantity.
+    assert f'name="quantity_{first}" value="0"'.encode() in client.get(page).content
+    # Without JavaScript ("Update total"), too.
+    assert (
+        f'name="quantity_{first}"'.encode()
+        in client.post(page, {"update": "1", f"quantity_{first}": 0}).content
+    )
+    client.post(page, {"update": "1", f"quantity_{first}": 2}, HTTP_HX_REQUEST="true")
+    assert _last_session(api)["amount_total"] == 2 * 1500 + 100
+    assert client.post(page, {**CARD, f"quantity_{first}": 2}).status_code == 302
+    paid = _last_session(api)
+    assert [(li["price"]["id"], li["quantity"]) for li in paid["line_items"]["data"]] == [
+        (price["id"], 2),
+        (other["id"], 1),
+    ]
+
+
 def test_name_and_tax_id_collection(client, api, price):
     link = api.ok(
         "post",
