@@ -182,6 +182,8 @@ class PayForm(forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
+        if self.is_bound:
+            self._ignore_business_details()
         if self.preview and self._errors:
             # A half-typed card number must not stop the total from following the quantity.
             for name in [n for n in self._errors if n in self.fields and not n.startswith(PRICING_PREFIXES)]:
@@ -256,9 +258,17 @@ class PayForm(forms.Form):
             self.fields["tax_id_value"] = forms.CharField(label=_("Tax ID"), max_length=100, required=False)
 
     def business_purchase(self) -> bool:
-        """The box is ticked, or a tax ID was given (a POST not from the page, or the box unticked after)."""
-        data = self.cleaned_data
-        return bool(data.get("business_purchase") or data.get("tax_id_value"))
+        """The customer ticked "I'm purchasing as a business" (a script paying in one step sends it too)."""
+        return bool(self.cleaned_data.get("business_purchase"))
+
+    def _ignore_business_details(self) -> None:
+        """Not a business purchase: the business name and tax ID the box reveals are ignored, even when typed
+        before the box was unticked (hidden on the page, they must not be recorded nor refused)."""
+        if "business_purchase" not in self.fields or self.business_purchase():
+            return
+        for name in self.business_fields:
+            self._errors.pop(name, None)
+            self.cleaned_data[name] = ""
 
     def _check_business_details(self) -> None:
         """``tax_id_collection[required]=if_supported``: a business purchase needs its tax ID; any business

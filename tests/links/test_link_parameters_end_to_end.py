@@ -577,6 +577,28 @@ def test_a_customer_not_buying_as_a_business_gives_no_tax_id(sandbox, stripe_cli
     assert (order.customer_tax_ids, order.business_name) == ([], "")
 
 
+def test_a_tax_id_typed_then_hidden_by_unticking_the_business_box_is_not_recorded(
+    sandbox, stripe_client, staff_client, lamp
+):
+    link = stripe_client.v1.payment_links.create(
+        params={
+            "line_items": [{"price": lamp.id, "quantity": 1}],
+            "tax_id_collection": {"enabled": True, "required": "if_supported"},
+        }
+    )
+    customer = visit(sandbox, link)
+    # Typed with the box ticked, then the box unticked: the fields are hidden, still in the POST. An
+    # over-long tax ID, hidden, is not refused either.
+    typed = {"business_name": "Lune SARL", "tax_id_type": "eu_vat", "tax_id_value": "FR" + "1" * 120}
+    paid(customer.submit({**CARD, **typed}))
+    session = stripe_client.v1.checkout.sessions.retrieve(customer.session_id)
+    assert (session.customer_details.tax_ids, session.customer_details.business_name) == ([], None)
+    assert session.collected_information is None
+    order = fulfil(customer.session_id)
+    assert (order.customer_tax_ids, order.business_name, order.customer_name) == ([], "", "Ada Lovelace")
+    assert "Lune SARL" not in order_page(staff_client, order)
+
+
 def test_automatic_tax_liability_reaches_the_session_and_the_invoice(sandbox, stripe_client, lamp):
     account = stripe_client.v1.accounts.create(params={"type": "express", "email": "liable@example.com"})
     link = stripe_client.v1.payment_links.create(

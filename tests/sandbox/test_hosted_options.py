@@ -355,7 +355,13 @@ def test_name_and_tax_id_collection(client, api, price):
     assert b"Business name" in client.post(_path(link), CARD).content
     client.post(
         _path(link),
-        {**CARD, "business_name": "Lune SARL", "tax_id_type": "eu_vat", "tax_id_value": "FR12345678901"},
+        {
+            **CARD,
+            "business_name": "Lune SARL",
+            "business_purchase": "on",
+            "tax_id_type": "eu_vat",
+            "tax_id_value": "FR12345678901",
+        },
     )
     session = _last_session(api)
     assert session["customer_details"]["business_name"] == "Lune SARL"
