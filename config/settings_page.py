@@ -26,7 +26,12 @@ from config.lockouts import lockout_lift, lockouts_active
 from config.roles import settings_required, staff_role_set, staff_with_roles
 from config.stripe_client import stripe_mode
 from links.services import stripe_import_all
-from webhooks.endpoints import webhook_endpoint_register, webhook_endpoint_url
+from webhooks.endpoints import (
+    Registration,
+    webhook_endpoint_ensure,
+    webhook_endpoint_events_missing,
+    webhook_endpoint_url,
+)
 from webhooks.selectors import webhook_endpoint_list, webhook_event_last_received
 
 # The last sync's report, kept in the session from the sync's POST to the page it redirects to.
@@ -37,7 +42,11 @@ SYNC_REPORT_KEY = "links:sync-report"
 @settings_required
 def settings_page(request: HtmxHttpRequest) -> HttpResponse:
     context = {
-        "endpoints": webhook_endpoint_list(),
+        # Each with the event types we handle that it does not receive (registered before they were added).
+        "endpoints": [
+            {"endpoint": endpoint, "missing": webhook_endpoint_events_missing(endpoint)}
+            for endpoint in webhook_endpoint_list()
+        ],
         "last_event": webhook_event_last_received(),
         "staff": staff_with_roles(),
         "stripe_mode": stripe_mode(),
@@ -55,15 +64,26 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 @settings_required
 def settings_webhook_register(request: HtmxHttpRequest) -> HttpResponse:
-    """Register this install's webhook endpoint with Stripe (kept if it is already registered)."""
+    """Register this install's webhook endpoint with Stripe (kept if it is already registered, its event
+    types brought up to date)."""
     try:
-        endpoint = webhook_endpoint_register(url=webhook_endpoint_url())
+        registration = webhook_endpoint_ensure(url=webhook_endpoint_url())
     except stripe.StripeError as error:
         messages.error(
             request, _("Stripe refused the registration: %(error)s") % {"error": error.user_message or error}
         )
     else:
-        messages.success(request, _("Webhook endpoint %(id)s registered.") % {"id": endpoint.stripe_id})
+        message = {
+            Registration.CREATED: _("Webhook endpoint %(id)s registered."),
+            Registration.EVENTS_UPDATED: _(
+                "Webhook endpoint %(id)s was already registered: its event types are now the ones Paylinks "
+                "handles."
+            ),
+            Registration.KEPT: _(
+                "Webhook endpoint %(id)s is already registered for the event types Paylinks handles."
+            ),
+        }[registration.outcome]
+        messages.success(request, message % {"id": registration.endpoint.stripe_id})
     return redirect_after_post(request, reverse("settings"))
 
 

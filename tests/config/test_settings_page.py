@@ -98,6 +98,55 @@ def test_register_the_webhook_endpoint(sandbox, admin_client):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_endpoint_registered_before_charge_captured_is_updated_and_receives_it(
+    sandbox, stripe_client, admin_client, monkeypatch
+):
+    from webhooks import endpoints
+
+    handled = endpoints.handled_event_types()
+    older = [t for t in handled if t != "charge.captured"]
+    with monkeypatch.context() as patch:
+        # A registration made by a Paylinks that did not handle charge.captured yet.
+        patch.setattr(endpoints, "handled_event_types", lambda: older)
+        admin_client.post(reverse("settings-webhook"))
+    endpoint = WebhookEndpoint.objects.get()
+    assert (
+        "charge.captured"
+        not in stripe_client.v1.webhook_endpoints.retrieve(endpoint.stripe_id).enabled_events
+    )
+    page = admin_client.get(reverse("settings")).content.decode()
+    assert (
+        "It does not receive charge.captured: register the endpoint again to update its event types." in page
+    )
+
+    response = admin_client.post(reverse("settings-webhook"), follow=True)
+    page = response.content.decode()
+    assert (
+        f"Webhook endpoint {endpoint.stripe_id} was already registered: its event types are now the ones "
+        "Paylinks handles."
+    ) in page
+    assert "It does not receive" not in page
+    registered = stripe_client.v1.webhook_endpoints.retrieve(endpoint.stripe_id)
+    assert sorted(registered.enabled_events) == handled
+    # The same endpoint and secret: updated, not made again.
+    again = WebhookEndpoint.objects.get()
+    assert (again.stripe_id, again.secret, again.enabled_events) == (
+        endpoint.stripe_id,
+        endpoint.secret,
+        handled,
+    )
+    # The sandbox now delivers a capture to it.
+    from sandbox.events import endpoint_matches
+
+    assert endpoint_matches(registered.to_dict(), "charge.captured")
+
+    response = admin_client.post(reverse("settings-webhook"), follow=True)
+    assert (
+        f"Webhook endpoint {endpoint.stripe_id} is already registered for the event types Paylinks handles."
+    ) in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_sync_imports_what_exists_in_stripe(sandbox, stripe_client, admin_client):
     product = stripe_client.v1.products.create(params={"name": "Made elsewhere"})
     price = stripe_client.v1.prices.create(

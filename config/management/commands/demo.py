@@ -186,10 +186,13 @@ class Command(BaseCommand):
         raise CommandError(f"The web server did not answer at {url} within {timeout:.0f} s.")
 
     def _seed(self, *, base_url: str, username: str) -> None:
-        from webhooks.endpoints import webhook_endpoint_register
+        from webhooks.endpoints import Registration, webhook_endpoint_ensure
 
-        endpoint = webhook_endpoint_register(url=f"{base_url}/webhooks/stripe/")
+        registration = webhook_endpoint_ensure(url=f"{base_url}/webhooks/stripe/")
+        endpoint = registration.endpoint
         self.stdout.write(f"Webhook endpoint {endpoint.stripe_id} registered for {endpoint.url}.")
+        if registration.outcome == Registration.EVENTS_UPDATED:
+            self.stdout.write("Its event types were updated to the ones Paylinks handles.")
         if settings.STRIPE_SANDBOX_MODE:
             created = demo_data.demo_catalog_create(username=username)
             if created:
