@@ -17,7 +17,7 @@ API calls happen before the transaction: no row lock is held while waiting on th
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -486,13 +486,15 @@ def _invoice_email_if_paid(*, order: Order, session: dict) -> None:
 
 def checkout_sessions_reconcile(*, since: int | None = None) -> int:
     """Catch up on lost webhooks: list each link's completed sessions from Stripe and fulfil those whose
-    order is missing, or still awaits a payment that Stripe now reports as made.
+    order is missing, or still awaits a payment that Stripe now reports as made (a paid session, or for a
+    manual capture, whose session stays unpaid, a captured PaymentIntent).
 
     Returns the number of sessions fulfilled. Safe to run at any time: fulfilment is idempotent.
     """
     client = get_stripe_client()
     created_after = since or int((timezone.now() - RECONCILE_WINDOW).timestamp())
     fulfilled = 0
+    captured = _captured_payment_intents(created_after=created_after)
     for stripe_link_id in PaymentLink.objects.values_list("stripe_id", flat=True).iterator():
         page = client.v1.checkout.sessions.list(
             params={
@@ -506,18 +508,43 @@ def checkout_sessions_reconcile(*, since: int | None = None) -> int:
             session["id"]: session["payment_status"] in PAID_PAYMENT_STATUSES
             for session in page.auto_paging_iter()
         }
-        statuses = dict(
-            Order.objects.filter(checkout_session_id__in=list(paid)).values_list(
-                "checkout_session_id", "status"
-            )
-        )
+        orders = {
+            session_id: (status, intent_id)
+            for session_id, status, intent_id in Order.objects.filter(
+                checkout_session_id__in=list(paid)
+            ).values_list("checkout_session_id", "status", "payment_intent_id")
+        }
         for session_id, is_paid in paid.items():
-            status = statuses.get(session_id)
+            status, intent_id = orders.get(session_id, (None, ""))
+            if status == Order.Status.AWAITING_PAYMENT and not is_paid:
+                # A manual capture leaves its session unpaid: the PaymentIntent says when it is captured.
+                is_paid = intent_id in captured
             if status is not None and not (is_paid and status == Order.Status.AWAITING_PAYMENT):
                 continue
             if checkout_session_fulfil(session_id=session_id, actor="reconciler") is not None:
                 fulfilled += 1
     return fulfilled + _awaiting_orders_refresh()
+
+
+def _captured_payment_intents(*, created_after: int) -> set[str]:
+    """The PaymentIntents of orders awaiting capture (authorised, ``requires_capture`` when last read) that
+    Stripe now reports succeeded: one read per such order, none for the others."""
+    intent_ids = Order.objects.filter(
+        status=Order.Status.AWAITING_PAYMENT,
+        payment_intent_status="requires_capture",
+        created_at__gte=datetime.fromtimestamp(created_after, tz=UTC),
+    ).values_list("payment_intent_id", flat=True)
+    client = get_stripe_client()
+    captured = set()
+    for intent_id in intent_ids:
+        try:
+            intent = _as_dict(client.v1.payment_intents.retrieve(intent_id))
+        except stripe.InvalidRequestError:
+            logger.warning("Reconciler: PaymentIntent %s of an order awaiting capture not found", intent_id)
+            continue
+        if intent.get("status") == "succeeded":
+            captured.add(intent_id)
+    return captured
 
 
 def _awaiting_orders_refresh() -> int:

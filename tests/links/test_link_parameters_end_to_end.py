@@ -189,6 +189,32 @@ def test_payment_intent_data_reaches_the_payment_intent_and_a_manual_capture_awa
     assert "Captured" in order_page(staff_client, order)
 
 
+def test_the_reconciler_catches_a_capture_whose_event_was_lost(sandbox, stripe_client, lamp):
+    stripe_link = stripe_client.v1.payment_links.create(
+        params={
+            "line_items": [{"price": lamp.id, "quantity": 1}],
+            "payment_intent_data": {"capture_method": "manual"},
+        }
+    )
+    link = dashboard_link(stripe_link)
+    customer = visit(sandbox, stripe_link)
+    paid(customer.submit(CARD))
+    order = fulfil(customer.session_id)
+    assert (order.status, order.payment_intent_status) == (Order.Status.AWAITING_PAYMENT, "requires_capture")
+    assert fulfilment.checkout_sessions_reconcile() == 0  # authorised only: nothing to catch up on
+
+    stripe_client.v1.payment_intents.capture(order.payment_intent_id)  # its charge.captured never arrives
+    # The session still says unpaid (a manual capture's does): the PaymentIntent says captured.
+    assert stripe_client.v1.checkout.sessions.retrieve(customer.session_id).payment_status == "unpaid"
+    assert fulfilment.checkout_sessions_reconcile() == 1
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_status) == (Order.Status.PAID, "succeeded")
+    assert order.emails.filter(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).exists()
+    link.refresh_from_db()
+    assert (link.orders_count, link.revenue) == (1, 4000)
+    assert fulfilment.checkout_sessions_reconcile() == 0
+
+
 def test_an_automatic_capture_is_paid_at_once_and_saves_nothing(sandbox, stripe_client, lamp):
     link = stripe_client.v1.payment_links.create(params={"line_items": [{"price": lamp.id, "quantity": 1}]})
     customer = visit(sandbox, link)
