@@ -3,7 +3,6 @@ that works without JavaScript, and whose sections htmx validates and swaps one a
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import ValidationError
 
 from catalog.forms import CheckedFormSet, with_one_more_row
@@ -200,15 +199,12 @@ def _with_every_formset(data):
 def _option_formset(formset_class, data, options: dict) -> CheckedFormSet:
     """A group of rows from the link's options, with one more row when its "add a row" button was sent."""
     if data is not None and formset_class.add_button in data:
-        return _with_one_more(formset_class, data, formset_class.key)
+        data = with_one_more_row(data, prefix=formset_class.key, absolute_max=formset_class.absolute_max)
+    # With the link's rows as initial values, also when a row was added: the existing rows stay what
+    # they were (their changes and removals are measured against them).
     return formset_class(
         data,
         prefix=formset_class.key,
         initial=formset_class.values_from(options) or None,
         form_kwargs={"use_required_attribute": False},
     )
-
-
-def _with_one_more(formset_class, data, prefix: str) -> forms.BaseFormSet:
-    data = with_one_more_row(data, prefix=prefix, absolute_max=formset_class.absolute_max)
-    return formset_class(data, prefix=prefix, form_kwargs={"use_required_attribute": False})

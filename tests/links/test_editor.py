@@ -182,3 +182,44 @@ def test_one_off_item_in_yen_has_no_decimals(staff_client):
         ),
     )
     assert "adhoc_amount" in response.context["editor"].line_items.forms[0].errors
+
+
+def test_adding_a_custom_field_while_editing_keeps_the_existing_rows():
+    from django.http import QueryDict
+
+    from links.editor import LinkEditor
+
+    options = {
+        "custom_fields": [
+            {
+                "key": "engraving",
+                "label": {"type": "custom", "custom": "Engraving"},
+                "type": "text",
+                "optional": True,
+                "text": {"default_value": "For you"},
+            }
+        ]
+    }
+    data = QueryDict(mutable=True)
+    data.update(
+        {
+            "name": "Poster link",
+            "request_token": "d" * 32,
+            "custom_fields-TOTAL_FORMS": "1",
+            "custom_fields-INITIAL_FORMS": "1",
+            "custom_fields-0-key": "engraving",
+            "custom_fields-0-label": "Engraving",
+            "custom_fields-0-type": "text",
+            "custom_fields-0-optional": "on",
+            "custom_fields-0-default_value": "For you",
+            "custom_fields-0-options": "",
+            "add_custom_field": "1",
+        }
+    )
+    editor = LinkEditor(data, options=options, editing=True, currency="eur")
+    rows = editor.formsets["custom_fields"]
+
+    assert rows.total_form_count() == 2
+    assert rows.forms[0].initial == CustomFieldForm.values_from(options["custom_fields"][0])
+    assert not rows.forms[0].has_changed()  # the merchant's field stays as it was
+    assert rows.forms[1].initial == {}  # the new row is empty
