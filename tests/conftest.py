@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from django.test import override_settings
 
 from config.celery import app as celery_app
 
@@ -18,6 +19,15 @@ def _close_connections_after_each_request():
 
     connections.settings["default"]["CONN_MAX_AGE"] = 0
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Django's advice for test runs: PBKDF2's rounds cost about half a second per user created or
+    signed in, the better part of many tests' time. Processes the tests start (demo, gunicorn) keep the
+    real hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -18,12 +18,6 @@ PASSWORD = "correct-horse-battery"  # the conftest personas'
 ATTACKER, OTHER = "203.0.113.7", "198.51.100.20"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    # Every try hashes a password: the fastest hasher keeps the test about throttling, not PBKDF2.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _sign_in(client: Client, username: str, password: str, address: str, **headers):
     return client.post(
         reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address, **headers
