@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import override_settings
 
 from config.celery import app as celery_app
@@ -30,9 +32,22 @@ def _fast_password_hasher():
         yield
 
 
+def _redis_url_of_this_worker(redis_url: str) -> str:
+    """``redis_url`` with its database number moved up by the pytest-xdist worker's index (gw1: +1), so
+    that parallel workers never share a broker queue (a worker's Celery process would run another's
+    tasks, and ``purge()`` would drop them) nor a cache."""
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    parts = urlsplit(redis_url)
+    db = int(parts.path.strip("/") or 0) + index
+    if db > 15:
+        raise pytest.UsageError(f"REDIS_URL's db number plus the worker's index is {db}: Redis has 0 to 15")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_broker_for_tests():
-    """Without REDIS_URL, tasks enqueued by tests go to an in-process queue rather than var/.
+    """Without REDIS_URL, tasks enqueued by tests go to an in-process queue rather than var/; with it,
+    each pytest-xdist worker has a Redis db of its own, in this process and the processes it starts.
 
     Tests call task functions directly (Celery's testing guide); the real worker is exercised by the
     integration tests, which need Redis.
@@ -40,7 +55,17 @@ def _celery_broker_for_tests():
     if not os.environ.get("REDIS_URL"):
         celery_app.conf.broker_url = "memory://"
         celery_app.conf.broker_transport_options = {}
-    yield
+        yield
+        return
+    redis_url = _redis_url_of_this_worker(os.environ["REDIS_URL"])
+    caches = {"default": {**django_settings.CACHES["default"], "LOCATION": redis_url}}
+    with (
+        pytest.MonkeyPatch.context() as environ,
+        override_settings(REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url, CACHES=caches),
+    ):
+        environ.setenv("REDIS_URL", redis_url)
+        celery_app.conf.broker_url = redis_url
+        yield
 
 
 @pytest.fixture
