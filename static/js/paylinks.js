@@ -52,3 +52,17 @@ document.addEventListener("change", (event) => {
   const typed = field.matches("textarea, input:not([type=checkbox]):not([type=radio])");
   if (typed) event.stopPropagation();
 }, true);
+// The navigation's Menu button on a phone: a disclosure (aria-expanded shows the list, by CSS); Escape
+// closes it and gives the focus back to the button.
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-nav-toggle]");
+  if (!toggle) return;
+  toggle.setAttribute("aria-expanded", toggle.getAttribute("aria-expanded") === "true" ? "false" : "true");
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const toggle = document.querySelector('[data-nav-toggle][aria-expanded="true"]');
+  if (!toggle) return;
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.focus();
+});
