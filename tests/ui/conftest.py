@@ -12,9 +12,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
-def page(monkeypatch):
-    """A fresh headless chromium page. Ask for it after the database fixtures (``staff_user``…): its
-    event loop then starts after them and stops before them."""
+def browser(monkeypatch):
+    """Headless chromium. Ask for it after the database fixtures (``staff_user``…): its event loop then
+    starts after them and stops before them."""
     if not Path(CHROMIUM).exists():
         pytest.skip(
             f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
@@ -37,17 +37,23 @@ def page(monkeypatch):
                 "--no-first-run",
             ],
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
+        yield browser
         # While Playwright's event loop runs in this thread, Django keeps the test's database connections
         # per context, not per thread (asgiref's Local): they are not the ones pytest-django closes, and
         # one left open keeps the test database from being dropped at the end of the run.
         from django.db import connections
 
         connections.close_all()
-        context.close()
         browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page in a 1280×1000 context (after the database fixtures, as ``browser``)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
