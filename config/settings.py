@@ -324,5 +324,8 @@ LOGGING = {
         "stripe": {"level": env.str("STRIPE_LOG_LEVEL", default="WARNING")},
         # django-axes' banner at every start; its sign-in failures and lockouts (axes.handlers) stay.
         "axes.apps": {"level": "WARNING"},
+        # One line for a person watching, whatever LOG_LEVEL says: a payment received or failed, an order
+        # fulfilled (links.fulfilment), a webhook refused (webhooks.views).
+        "paylinks.notices": {"level": "INFO"},
     },
 }

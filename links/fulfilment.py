@@ -26,12 +26,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
+from catalog.money import from_minor_units
 from config.stripe_client import get_stripe_client
 from links.emails import outbound_email_queue
 from links.models import Order, OrderLineItem, OrderStatusChange, OutboundEmail, PaymentLink
 from links.totals import link_totals_count_paid
 
 logger = logging.getLogger(__name__)
+# One line each for a person watching (``manage.py demo`` prints them): a payment received or failed,
+# an order fulfilled.
+notices = logging.getLogger("paylinks.notices")
 
 # Forward-only state: a change is applied only to a higher rank. A failed or expired payment can still
 # become paid (Stripe is the judge), a paid order never goes back to awaiting payment.
@@ -256,6 +260,31 @@ def _status_changed(*, order: Order, from_status: str, first_paid: bool, actor: 
     if order.status == Order.Status.PAYMENT_FAILED:
         outbound_email_queue(order=order, kind=OutboundEmail.Kind.PAYMENT_FAILED)
         outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
+        _notice_on_commit(order=order, what="Payment failed")
+    elif order.status == Order.Status.FULFILLED:
+        _notice_on_commit(order=order, what="Order fulfilled", by=actor)
+    elif first_paid:
+        _notice_on_commit(order=order, what="Payment received")
+
+
+def _notice_on_commit(*, order: Order, what: str, by: str = "") -> None:
+    """Say it in one line once it is committed (a rolled-back change never happened): what, how much, on
+    which link, and the order's page."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    amount = f"{from_minor_units(order.amount_total, order.currency)} {order.currency.upper()}"
+    url = settings.PAYLINKS_BASE_URL + reverse("orders:detail", kwargs={"public_id": order.public_id})
+    link_id = order.payment_link_id
+
+    def say() -> None:
+        # Read after the commit, outside the order's lock.
+        links = PaymentLink.objects.filter(id=link_id)
+        name = links.values_list("name", flat=True).first() if link_id else None
+        where = f"on the link “{name}”" if name else "without a payment link"
+        notices.info("%s: %s %s%s (order %s)", what, amount, where, f", marked by {by}" if by else "", url)
+
+    transaction.on_commit(say)
 
 
 def _order_count_paid(order: Order, *, order_is_new: bool) -> None:

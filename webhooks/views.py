@@ -21,7 +21,9 @@ from webhooks.processing import webhook_event_replay
 from webhooks.receiving import REJECT_TOO_LARGE, WebhookRejected
 from webhooks.storing import webhook_event_record
 
-logger = logging.getLogger(__name__)
+# A refused delivery, for a person watching too (``manage.py demo`` prints it): nothing comes of that
+# event (no order, no update) until a delivery of it is accepted.
+notices = logging.getLogger("paylinks.notices")
 
 EVENTS_PER_PAGE = 50
 
@@ -54,7 +56,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             remote_addr=request.META.get("REMOTE_ADDR"),
         )
     except WebhookRejected as exc:
-        logger.warning("Webhook rejected from %s: %s", request.META.get("REMOTE_ADDR"), exc)
+        notices.warning("Webhook refused from %s: %s", request.META.get("REMOTE_ADDR"), exc)
         return HttpResponseBadRequest(str(exc))
     return HttpResponse(status=200)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from unittest import mock
 
@@ -66,6 +67,13 @@ def test_bad_signature_is_400_and_stores_nothing(post_event, stripe_event):
     response = post_event(stripe_event(), secret="whsec_someone_else")
     assert response.status_code == 400
     assert _nothing_stored()
+
+
+def test_a_refused_delivery_is_a_notice_for_a_person_watching(post_event, stripe_event, caplog):
+    caplog.set_level(logging.INFO, logger="paylinks.notices")
+    post_event(stripe_event(), secret="whsec_someone_else")
+    notices = [r.getMessage() for r in caplog.records if r.name == "paylinks.notices"]
+    assert len(notices) == 1 and notices[0].startswith("Webhook refused from 127.0.0.1: ")
 
 
 def test_missing_signature_header_is_400(post_event, stripe_event):
