@@ -5,7 +5,7 @@ import os
 from collections.abc import Iterator, Mapping
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import after_setup_logger, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -51,3 +51,23 @@ def close_old_database_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@after_setup_logger.connect
+def keep_the_demo_terminal(logger=None, **kwargs) -> None:
+    """Celery replaces the root logger's handlers with its own (``worker_hijack_root_logger``): under
+    ``manage.py demo``, its terminal's handler (settings' LOGGING) is put back, so that the worker's and
+    beat's notices and errors still reach the terminal. Also on the pool's logger, which does not
+    propagate: a pool process that dies is said there."""
+    from django.conf import settings
+
+    if logger is None or not settings.DEMO_TERMINAL:
+        return
+    from celery.utils.log import get_multiprocessing_logger
+
+    from config.demo_log import demo_terminal_handler
+
+    handler = demo_terminal_handler(**settings.DEMO_TERMINAL)
+    for each in (logger, get_multiprocessing_logger()):
+        if handler not in each.handlers:
+            each.addHandler(handler)

@@ -329,3 +329,13 @@ LOGGING = {
         "paylinks.notices": {"level": "INFO"},
     },
 }
+# `manage.py demo` starts its children with their output in var/log/ and its own terminal on this file
+# descriptor: there, the notices and every error, one line each (config/demo_log.py).
+DEMO_TERMINAL = (
+    {"fd": env.int("PAYLINKS_DEMO_TERMINAL_FD"), "log_file": env.str("PAYLINKS_DEMO_LOG_FILE", default="")}
+    if env.str("PAYLINKS_DEMO_TERMINAL_FD", default="")
+    else None
+)
+if DEMO_TERMINAL:
+    LOGGING["handlers"]["demo_terminal"] = {"()": "config.demo_log.demo_terminal_handler", **DEMO_TERMINAL}
+    LOGGING["root"]["handlers"].append("demo_terminal")

@@ -1,12 +1,14 @@
 """``manage.py demo`` as a new user runs it: a fresh var/ directory, then a second run on the same data.
 
-The first run is started once for the module (``first_run``), as a service manager starts it, and its
-tests read what it did; the second run starts the demo again on the data the first one left.
+The first run is started once for the module (``first_run``), as a service manager starts it; a customer
+pays and staff mark the order fulfilled while it runs, and its tests read what it did and printed; the
+second run starts the demo again on the data the first one left.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +22,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
+
+from bench.forms import submit_form
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +81,48 @@ def _stop(demo: subprocess.Popen) -> list[psutil.Process]:
     return alive
 
 
+def _wait_for_line(log_path: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"no {text!r}:\n{log_path.read_text(errors='replace')[-4000:]}"
+        time.sleep(0.2)
+
+
+def _pay_and_mark_fulfilled(*, base_url: str, var_dir: Path, log_path: Path) -> None:
+    """A customer pays the bundle link with 4242…; then staff mark its order fulfilled."""
+    with sqlite3.connect(var_dir / "paylinks.sqlite3") as db:
+        (link_url,) = db.execute(
+            "select url from links_paymentlink where name = 'T-shirt and mug bundle'"
+        ).fetchone()
+    customer = requests.Session()
+    paid = submit_form(
+        customer,
+        customer.get(link_url, timeout=30),
+        values={
+            "email": "jeanne@example.com",
+            "card_number": "4242 4242 4242 4242",
+            "card_expiry": "12 / 34",
+            "card_cvc": "123",
+            "cardholder_name": "Jeanne Martin",
+        },
+    )
+    assert paid.status_code == 200
+    _wait_for_line(log_path, "Payment received")
+    order_path = re.search(r"/orders/[0-9a-f-]{36}/", log_path.read_text()).group(0)
+
+    staff = requests.Session()
+    login = staff.get(f"{base_url}{order_path}", timeout=30)
+    order_page = submit_form(
+        staff,
+        login,
+        action_contains="/accounts/login/",
+        values={"username": "manon", "password": "s3cret-demo-pass"},
+    )
+    assert order_page.url.endswith(order_path), order_page.url
+    submit_form(staff, order_page, action_contains="/fulfil/", values={})
+    _wait_for_line(log_path, "Order fulfilled")
+
+
 @dataclass
 class FirstRun:
     var_dir: Path
@@ -83,6 +130,7 @@ class FirstRun:
     log: str = ""  # what it printed until it was ready
     health: str = ""
     landing_url: str = ""
+    terminal: str = ""  # what it printed after a payment and its fulfilment, before the stop
     descendants: list[psutil.Process] = field(default_factory=list)
     alive: list[psutil.Process] = field(default_factory=list)  # after the stop
     output: str = ""  # everything it printed, the stop included
@@ -116,6 +164,10 @@ def first_run(tmp_path_factory) -> FirstRun:
             run.health = response.read().decode()
         with urllib.request.urlopen(f"http://127.0.0.1:{run.port}/", timeout=10) as response:
             run.landing_url = response.url
+        _pay_and_mark_fulfilled(
+            base_url=f"http://127.0.0.1:{run.port}", var_dir=run.var_dir, log_path=log_path
+        )
+        run.terminal = log_path.read_text()
         run.descendants = psutil.Process(uv_run.pid).children(recursive=True)
 
         os.killpg(uv_run.pid, signal.SIGTERM)
@@ -149,6 +201,34 @@ def test_demo_sets_up_everything(first_run):
         assert db.execute("select count(*) from links_paymentlink").fetchone() == (2,)
         assert db.execute("select count(*) from webhooks_webhookendpoint").fetchone() == (1,)
         assert db.execute("select secret from webhooks_webhookendpoint").fetchone()[0].startswith("whsec_")
+
+
+def test_after_the_banner_the_terminal_shows_only_what_a_person_should_see(first_run):
+    """The children's output goes to var/log/; the terminal gets one line for the payment and one for the
+    fulfilment, printed by the worker and the web server themselves."""
+    banner, after_banner = first_run.terminal.split("Press Ctrl-C to stop.\n")
+    log_dir = first_run.var_dir.resolve() / "log"  # shown whole: not under the current directory
+    assert f"Logs: {log_dir}/web.log, {log_dir}/worker.log, {log_dir}/beat.log\n" in banner
+    base_url = f"http://127.0.0.1:{first_run.port}"
+    order = rf"\(order {re.escape(base_url)}/orders/[0-9a-f-]{{36}}/\)"
+    link = "on the link “T-shirt and mug bundle”"
+    expected = [
+        rf"\d\d:\d\d:\d\d Payment received: 37\.00 EUR {link} {order}",
+        rf"\d\d:\d\d:\d\d Order fulfilled: 37\.00 EUR {link}, marked by manon {order}",
+    ]
+    lines = [line for line in after_banner.splitlines() if line]
+    assert len(lines) == len(expected), after_banner
+    for line, pattern in zip(lines, expected, strict=True):
+        assert re.fullmatch(pattern, line), line
+
+    logs = {path.name: path.read_text() for path in log_dir.glob("*.log")}
+    assert sorted(logs) == ["beat.log", "web.log", "worker.log"]
+    assert '"GET /healthz HTTP/1.1" 200' in logs["web.log"]  # gunicorn's access lines
+    assert '"POST /webhooks/stripe/ HTTP/1.1" 200' in logs["web.log"]
+    assert "Order fulfilled: 37.00 EUR" in logs["web.log"]  # the notices too, with everything else
+    assert "Task webhooks.process_event" in logs["worker.log"]
+    assert "Payment received: 37.00 EUR" in logs["worker.log"]
+    assert "beat: Starting" in logs["beat.log"]
 
 
 def test_the_group_sigterm_twice_stops_every_child_without_a_traceback(first_run):

@@ -9,10 +9,16 @@
    our webhook endpoint with the sandbox (``webhook_endpoints.create``) and keep its ``whsec_`` secret.
 5. Start a Celery worker and Celery beat, print the dashboard's address, and wait. Ctrl-C or SIGTERM
    stops every child.
+
+The children's output goes to files under ``var/log/``, named in the banner, so that the banner stays on
+screen: the terminal then shows only what a person should see, one line each, which the children print
+themselves (``config/demo_log.py``): a payment received or failed, an order fulfilled, a webhook refused,
+an error (pointing at its log file), a child that stopped.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import signal
@@ -21,6 +27,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -29,6 +37,21 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from config import demo_data
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    log_file: str  # as the banner shows it
+
+
+def _shown(path: Path) -> str:
+    """A path as a person would type it: relative to the current directory when it is under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class Command(BaseCommand):
@@ -48,9 +71,12 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="Server threads (default 8).")
 
     def handle(self, *args, port: int, username: str, password: str, threads: int, **options):
-        self.children: list[subprocess.Popen] = []
+        self.children: list[Child] = []
         base_url = self._configure(port=port)
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_dir = settings.VAR_DIR / "log"
+        self.log_dir.mkdir(exist_ok=True)
+        self.terminal_fd = self._terminal_fd()
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database ready.")
         login_note = self._ensure_staff_user(username=username, password=password)
@@ -63,7 +89,7 @@ class Command(BaseCommand):
             self._wait_until_up(f"{base_url}/healthz")
             self._seed(base_url=base_url, username=username)
             self._start(
-                "worker",
+                "Celery worker",
                 [
                     sys.executable,
                     "-m",
@@ -76,9 +102,10 @@ class Command(BaseCommand):
                     "--concurrency",
                     "2",
                 ],
+                log_name="worker",
             )
             self._start(
-                "beat",
+                "Celery beat",
                 [
                     sys.executable,
                     "-m",
@@ -91,10 +118,14 @@ class Command(BaseCommand):
                     "--schedule",
                     str(settings.VAR_DIR / "celerybeat-schedule"),
                 ],
+                log_name="beat",
             )
             self.stdout.write(self.style.SUCCESS(f"\nPaylinks is running: {base_url}/"))
             self.stdout.write(login_note)
+            self.stdout.write(f"Logs: {', '.join(child.log_file for child in self.children)}")
+            self.stdout.write("Payments, fulfilled orders and errors are shown below as they happen.")
             self.stdout.write("Press Ctrl-C to stop.\n")
+            self.stdout.flush()  # before the children's lines
             self._wait_for_children()
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
@@ -103,6 +134,8 @@ class Command(BaseCommand):
             # second SIGTERM (or Ctrl-C) arrives while we stop the children and must not cut that short.
             self._ignore_stop_signals()
             self._stop_children()
+            if self.terminal_fd is not None:
+                os.close(self.terminal_fd)
 
     # Configuration ---------------------------------------------------------------------------------
 
@@ -135,14 +168,38 @@ class Command(BaseCommand):
 
     # Children --------------------------------------------------------------------------------------
 
-    def _start(self, name: str, argv: list[str]) -> None:
+    def _terminal_fd(self) -> int | None:
+        """A copy of our standard output's descriptor for the children to print their notices on (their
+        own standard output goes to their log file), or None when it is not a file (no notices then)."""
+        try:
+            return os.dup(self.stdout.fileno())
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return None
+
+    def _start(self, name: str, argv: list[str], *, log_name: str) -> None:
         self.stdout.write(f"Starting {name}…")
+        self.stdout.flush()
+        log_path = self.log_dir / f"{log_name}.log"
+        env = {**os.environ, "PAYLINKS_DEMO_LOG_FILE": _shown(log_path)}
+        pass_fds: tuple[int, ...] = ()
+        if self.terminal_fd is not None:
+            env["PAYLINKS_DEMO_TERMINAL_FD"] = str(self.terminal_fd)
+            pass_fds = (self.terminal_fd,)
         # A new process group, so that Ctrl-C in the terminal reaches us first and we stop the children
         # in order, rather than every process at once. A stop signal waits until the child is in
         # self.children, or it would be started and never stopped.
         self._starting_child = True
         try:
-            self.children.append(subprocess.Popen(argv, env=os.environ.copy(), start_new_session=True))
+            with open(log_path, "ab") as log:  # appended: a second run keeps the first one's log
+                process = subprocess.Popen(
+                    argv,
+                    env=env,
+                    start_new_session=True,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=pass_fds,
+                )
+            self.children.append(Child(name=name, process=process, log_file=_shown(log_path)))
         finally:
             self._starting_child = False
         if self._stop_requested:
@@ -169,13 +226,15 @@ class Command(BaseCommand):
                 "--access-logfile",
                 "-",
             ],
+            log_name="web",
         )
 
     def _wait_until_up(self, url: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(child.poll() is not None for child in self.children):
-                raise CommandError("The web server exited during start-up; see its output above.")
+            for child in self.children:
+                if child.process.poll() is not None:
+                    raise CommandError(f"The {child.name} exited during start-up; see {child.log_file}.")
             try:
                 with urllib.request.urlopen(url, timeout=2):
                     return
@@ -201,9 +260,10 @@ class Command(BaseCommand):
     def _wait_for_children(self) -> None:
         while True:
             for child in self.children:
-                if child.poll() is not None:
+                if child.process.poll() is not None:
                     raise CommandError(
-                        f"A child process ({' '.join(child.args[:4])}…) exited with {child.returncode}."
+                        f"The {child.name} stopped (exit code {child.process.returncode}); "
+                        f"see {child.log_file}."
                     )
             time.sleep(0.5)
 
@@ -218,19 +278,20 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _stop_children(self) -> None:
-        for child in reversed(self.children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        processes = [child.process for child in reversed(self.children)]
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for child in reversed(self.children):
+        for process in processes:
             try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 # The whole group (its own session, see _start): killing only the leader would leave
                 # gunicorn's workers or Celery's pool processes behind.
                 try:
-                    os.killpg(child.pid, signal.SIGKILL)
+                    os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass  # it ended in between
-                child.wait()
+                process.wait()
         self.stdout.write("Stopped.")
