@@ -56,6 +56,9 @@ SHIPPING_OPTIONS_NOT_RECURRING = _("Shipping options are only available for one-
 SHIPPING_RATE_CURRENCY = _("Each shipping rate must be in the link's currency (%(currency)s).")
 INVOICE_NOT_RECURRING = _("Subscriptions always create invoices; this option is for one-off payments.")
 SHIPPING_TEXT_NEEDS_ADDRESS = _("This text needs countries to ship to.")
+PAYMENT_DETAILS_NOT_RECURRING = _(
+    "These payment details are for one-off payments; a subscription takes its payments itself."
+)
 TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
 
 PAYMENT_METHOD_TYPES = [
@@ -501,6 +504,99 @@ class PaymentMethodsForm(OptionGroup):
         return {"payment_method_types": params.get("payment_method_types") or []}
 
 
+class PaymentIntentForm(OptionGroup):
+    """How a one-off payment is taken (Stripe's ``payment_intent_data``, payment mode only)."""
+
+    key, title = "payment_intent", _("Payment details")
+    # Its update merges key by key, and every key but the capture method accepts "" (reference §1.4).
+    unset = {"payment_intent_data": KEY_BY_KEY}
+    create_only = {"capture_method": "payment_intent_data.capture_method"}
+    FIELDS = (
+        "capture_method",
+        "setup_future_usage",
+        "description",
+        "statement_descriptor_suffix",
+        "metadata",
+    )
+    param_fields = {
+        **{f"payment_intent_data[{name}]": name for name in FIELDS},
+        "payment_intent_data": "",
+    }
+
+    capture_method = forms.ChoiceField(
+        label=_("When to charge"),
+        initial="automatic",
+        required=False,
+        choices=[
+            ("automatic", _("Charge at once")),
+            ("automatic_async", _("Charge at once, confirmed in the background")),
+            ("manual", _("Only authorise; I capture the payment later")),
+        ],
+        help_text=_(
+            "An authorised card payment must be captured within 7 days, or it is released. "
+            "Cannot be changed after creation."
+        ),
+    )
+    setup_future_usage = forms.ChoiceField(
+        label=_("Save the payment method"),
+        initial="",
+        required=False,
+        choices=[
+            ("", _("No")),
+            ("on_session", _("For the customer's next purchases")),
+            ("off_session", _("To charge the customer later without them")),
+        ],
+    )
+    description = forms.CharField(
+        label=_("Payment description"),
+        required=False,
+        max_length=1000,
+        help_text=_("Shown with the payment in your Stripe dashboard."),
+    )
+    statement_descriptor_suffix = forms.CharField(
+        label=_("Bank statement suffix"),
+        required=False,
+        max_length=22,
+        help_text=_("Added after your business name on the customer's card statement."),
+    )
+    metadata = MetadataField(
+        label=_("Payment metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One “key: value” per line, copied to each payment."),
+    )
+
+    def clean_statement_descriptor_suffix(self):
+        suffix = self.cleaned_data["statement_descriptor_suffix"].strip()
+        if re.search(r"[<>\\'\"*]", suffix):
+            raise forms.ValidationError(_("Stripe refuses these characters here: < > \\ ' \" *"))
+        return suffix
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        data = {name: values[name] for name in cls.FIELDS if values[name]}
+        if data.get("capture_method") == "automatic":  # Stripe's default
+            del data["capture_method"]
+        return {"payment_intent_data": data} if data else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        data = params.get("payment_intent_data") or {}
+        return {
+            "capture_method": data.get("capture_method") or "automatic",
+            "setup_future_usage": data.get("setup_future_usage") or "",
+            "description": data.get("description") or "",
+            "statement_descriptor_suffix": data.get("statement_descriptor_suffix") or "",
+            "metadata": data.get("metadata") or {},
+        }
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        if options.get("payment_intent_data") and recurring:
+            return {"": PAYMENT_DETAILS_NOT_RECURRING}
+        return {}
+
+
 class ConsentForm(OptionGroup):
     key, title = "consent", _("Consent")
     # The terms text is one of Stripe's custom texts (the custom texts group writes the others).
@@ -938,6 +1034,7 @@ OPTION_FORMS: tuple[type[OptionGroup], ...] = (
     ShippingForm,
     SubscriptionForm,
     PaymentMethodsForm,
+    PaymentIntentForm,
     ConsentForm,
     InvoiceForm,
     RestrictionsForm,

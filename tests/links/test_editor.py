@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from links.option_groups import INVALID_URL_CHARACTERS, SUBSCRIPTION_NEEDS_RECURRING, CustomFieldForm
+from links.option_groups import (
+    INVALID_URL_CHARACTERS,
+    PAYMENT_DETAILS_NOT_RECURRING,
+    SUBSCRIPTION_NEEDS_RECURRING,
+    CustomFieldForm,
+)
 from tests.catalog.factories import PriceFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +40,7 @@ def test_editor_shows_every_option_group(staff_client):
         "shipping",
         "subscription",
         "payment-methods",
+        "payment-intent",
         "consent",
         "custom-fields",
         "invoice",
@@ -223,3 +229,23 @@ def test_adding_a_custom_field_while_editing_keeps_the_existing_rows():
     assert rows.forms[0].initial == CustomFieldForm.values_from(options["custom_fields"][0])
     assert not rows.forms[0].has_changed()  # the merchant's field stays as it was
     assert rows.forms[1].initial == {}  # the new row is empty
+
+
+def test_payment_details_are_for_one_off_payments(staff_client):
+    monthly = PriceFactory(type="recurring", recurring_interval="month", recurring_interval_count=1)
+    response = staff_client.post(
+        reverse("links:create"), _data(monthly, **{"payment_intent-capture_method": "manual"})
+    )
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["payment_intent"].non_field_errors()
+    assert errors == [str(PAYMENT_DETAILS_NOT_RECURRING)]
+
+
+def test_statement_suffix_refuses_the_characters_stripe_refuses(staff_client):
+    response = staff_client.post(
+        reverse("links:create"),
+        _data(PriceFactory(), **{"payment_intent-statement_descriptor_suffix": "POSTER*1"}),
+    )
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["payment_intent"].errors
+    assert list(errors) == ["statement_descriptor_suffix"]

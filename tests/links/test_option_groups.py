@@ -44,6 +44,13 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
             "subscription-description": "Monthly poster",
         },
         "payment_methods": {"payment_methods-payment_method_types": ["card"]},
+        "payment_intent": {
+            "payment_intent-capture_method": "manual",
+            "payment_intent-setup_future_usage": "off_session",
+            "payment_intent-description": "Poster order",
+            "payment_intent-statement_descriptor_suffix": "POSTER",
+            "payment_intent-metadata": "order_source: web",
+        },
         "consent": {
             "consent-terms_of_service": "on",
             "consent-terms_text": "I agree to the terms.",
