@@ -384,6 +384,55 @@ class CheckoutForm(OptionGroup):
         }
 
 
+NAME_CHOICES = [
+    ("", _("Don't ask")),
+    ("required", _("Ask, required")),
+    ("optional", _("Ask, optional")),
+]
+
+
+class NameCollectionForm(OptionGroup):
+    """The customer's name and their business's name (Stripe's ``name_collection``)."""
+
+    key, title = "names", _("Customer names")
+    unset = {"name_collection": ""}
+    KINDS = ("individual", "business")
+    param_fields = {
+        "name_collection[individual]": "individual",
+        "name_collection[business]": "business",
+        "name_collection": "",
+    }
+
+    individual = forms.ChoiceField(
+        label=_("The customer's full name"), initial="", required=False, choices=NAME_CHOICES
+    )
+    business = forms.ChoiceField(
+        label=_("The name of the customer's business"),
+        initial="",
+        required=False,
+        choices=NAME_CHOICES,
+        help_text=_("Optional: customers tick “I'm purchasing as a business” to enter it."),
+    )
+
+    @classmethod
+    def params_from(cls, values: dict) -> dict:
+        names = {
+            kind: {"enabled": True, "optional": values[kind] == "optional"}
+            for kind in cls.KINDS
+            if values[kind]
+        }
+        return {"name_collection": names} if names else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> dict:
+        names = params.get("name_collection") or {}
+        values = {}
+        for kind in cls.KINDS:
+            part = names.get(kind) or {}
+            values[kind] = ("optional" if part.get("optional") else "required") if part.get("enabled") else ""
+        return values
+
+
 class ShippingForm(OptionGroup):
     key, title = "shipping", _("Shipping")
     unset = {"shipping_address_collection": "", "shipping_options": ""}
@@ -1031,6 +1080,7 @@ class ConnectForm(OptionGroup):
 OPTION_FORMS: tuple[type[OptionGroup], ...] = (
     AfterCompletionForm,
     CheckoutForm,
+    NameCollectionForm,
     ShippingForm,
     SubscriptionForm,
     PaymentMethodsForm,

@@ -15,8 +15,13 @@ def endpoint_matches(endpoint: dict, event_type: str) -> bool:
 
 
 def previous_attributes(before: dict, after: dict) -> dict:
-    """Top-level fields whose value changed, with their old value (whole arrays, as Stripe does)."""
-    return {k: before.get(k) for k in after if not k.startswith("_") and before.get(k) != after[k]}
+    """Top-level fields whose value changed, with their old value (whole arrays, as Stripe does); a field
+    the object no longer has (``name_collection`` unset) changed too."""
+    return {
+        k: before.get(k)
+        for k in {**before, **after}
+        if not k.startswith("_") and before.get(k) != after.get(k)
+    }
 
 
 def event_emit(*, type: str, obj: dict, previous: dict | None = None, deliver_now: bool = False) -> ApiObject:

@@ -37,6 +37,7 @@ def test_editor_shows_every_option_group(staff_client):
         "line-items",
         "after-completion",
         "checkout",
+        "names",
         "shipping",
         "subscription",
         "payment-methods",

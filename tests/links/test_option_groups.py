@@ -38,6 +38,7 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
             "checkout-tax_id_collection": "on",
             "checkout-submit_type": "pay",
         },
+        "names": {"names-individual": "required", "names-business": "optional"},
         "shipping": {"shipping-countries": ["FR", "DE"], "shipping-shipping_rates": [rate]},
         "subscription": {
             "subscription-trial_period_days": "14",
