@@ -59,6 +59,12 @@ SHIPPING_TEXT_NEEDS_ADDRESS = _("This text needs countries to ship to.")
 PAYMENT_DETAILS_NOT_RECURRING = _(
     "These payment details are for one-off payments; a subscription takes its payments itself."
 )
+CUSTOMER_CREATION_NOT_RECURRING = _(
+    "A subscription always creates its customer; this option is for one-off payments."
+)
+PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING = _(
+    "Subscribing without a payment method needs a recurring price in the line items."
+)
 TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
 
 PAYMENT_METHOD_TYPES = [
@@ -326,6 +332,7 @@ class CheckoutForm(OptionGroup):
         "phone_number_collection": {"enabled": False},
         "tax_id_collection": {"enabled": False},
         "submit_type": "auto",
+        "customer_creation": "if_required",
     }
     param_fields = {name: name for name in unset}
 
@@ -343,6 +350,14 @@ class CheckoutForm(OptionGroup):
     )
     phone_number_collection = forms.BooleanField(label=_("Collect the phone number"), required=False)
     tax_id_collection = forms.BooleanField(label=_("Let business customers enter a tax ID"), required=False)
+    customer_creation = forms.BooleanField(
+        label=_("Always create a customer in Stripe"),
+        required=False,
+        help_text=_(
+            "Otherwise Stripe creates one only when it needs one (an invoice). For one-off payments: "
+            "a subscription always has its customer."
+        ),
+    )
     submit_type = forms.ChoiceField(
         label=_("Button label"),
         initial="auto",
@@ -370,6 +385,8 @@ class CheckoutForm(OptionGroup):
         for name in ("billing_address_collection", "submit_type"):
             if values[name] not in ("", "auto"):
                 params[name] = values[name]
+        if values["customer_creation"]:
+            params["customer_creation"] = "always"
         return params
 
     @classmethod
@@ -381,7 +398,14 @@ class CheckoutForm(OptionGroup):
             "phone_number_collection": bool((params.get("phone_number_collection") or {}).get("enabled")),
             "tax_id_collection": bool((params.get("tax_id_collection") or {}).get("enabled")),
             "submit_type": params.get("submit_type") or "auto",
+            "customer_creation": params.get("customer_creation") == "always",
         }
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        if options.get("customer_creation") and recurring:
+            return {"customer_creation": CUSTOMER_CREATION_NOT_RECURRING}
+        return {}
 
 
 NAME_CHOICES = [
@@ -488,9 +512,10 @@ class ShippingForm(OptionGroup):
 
 class SubscriptionForm(OptionGroup):
     key, title = "subscription", _("Subscription")
-    unset = {"subscription_data": KEY_BY_KEY}
+    unset = {"subscription_data": KEY_BY_KEY, "payment_method_collection": "always"}
     create_only = {"description": "subscription_data.description"}
     param_fields = {
+        "payment_method_collection": "payment_method_collection",
         "subscription_data[trial_period_days]": "trial_period_days",
         "subscription_data[description]": "description",
         "subscription_data": "",
@@ -509,11 +534,19 @@ class SubscriptionForm(OptionGroup):
         max_length=500,
         help_text=_("Shown on the customer's portal and invoices. Cannot be changed after creation."),
     )
+    payment_method_collection = forms.BooleanField(
+        label=_("Let customers subscribe without a payment method when nothing is due today"),
+        required=False,
+        help_text=_("With a free trial or a full discount, customers need not enter a card to start."),
+    )
 
     @classmethod
     def params_from(cls, values: dict) -> dict:
         sub = {name: values[name] for name in ("trial_period_days", "description") if values[name]}
-        return {"subscription_data": sub} if sub else {}
+        params = {"subscription_data": sub} if sub else {}
+        if values["payment_method_collection"]:
+            params["payment_method_collection"] = "if_required"
+        return params
 
     @classmethod
     def values_from(cls, params: dict) -> dict:
@@ -521,12 +554,15 @@ class SubscriptionForm(OptionGroup):
         return {
             "trial_period_days": sub.get("trial_period_days"),
             "description": sub.get("description") or "",
+            "payment_method_collection": params.get("payment_method_collection") == "if_required",
         }
 
     @classmethod
     def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
         if options.get("subscription_data") and not recurring:
             return {"": SUBSCRIPTION_NEEDS_RECURRING}
+        if options.get("payment_method_collection") and not recurring:
+            return {"payment_method_collection": PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING}
         return {}
 
 

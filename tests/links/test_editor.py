@@ -6,8 +6,10 @@ import pytest
 from django.urls import reverse
 
 from links.option_groups import (
+    CUSTOMER_CREATION_NOT_RECURRING,
     INVALID_URL_CHARACTERS,
     PAYMENT_DETAILS_NOT_RECURRING,
+    PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING,
     SUBSCRIPTION_NEEDS_RECURRING,
     CustomFieldForm,
 )
@@ -250,3 +252,22 @@ def test_statement_suffix_refuses_the_characters_stripe_refuses(staff_client):
     assert response.status_code == 422
     errors = response.context["editor"].groups["payment_intent"].errors
     assert list(errors) == ["statement_descriptor_suffix"]
+
+
+def test_always_creating_a_customer_is_for_one_off_payments(staff_client):
+    monthly = PriceFactory(type="recurring", recurring_interval="month", recurring_interval_count=1)
+    response = staff_client.post(
+        reverse("links:create"), _data(monthly, **{"checkout-customer_creation": "on"})
+    )
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["checkout"].errors
+    assert errors == {"customer_creation": [str(CUSTOMER_CREATION_NOT_RECURRING)]}
+
+
+def test_subscribing_without_a_payment_method_needs_a_recurring_price(staff_client):
+    response = staff_client.post(
+        reverse("links:create"), _data(PriceFactory(), **{"subscription-payment_method_collection": "on"})
+    )
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["subscription"].errors
+    assert errors == {"payment_method_collection": [str(PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING)]}

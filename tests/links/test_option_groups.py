@@ -37,12 +37,14 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
             "checkout-phone_number_collection": "on",
             "checkout-tax_id_collection": "on",
             "checkout-submit_type": "pay",
+            "checkout-customer_creation": "on",
         },
         "names": {"names-individual": "required", "names-business": "optional"},
         "shipping": {"shipping-countries": ["FR", "DE"], "shipping-shipping_rates": [rate]},
         "subscription": {
             "subscription-trial_period_days": "14",
             "subscription-description": "Monthly poster",
+            "subscription-payment_method_collection": "on",
         },
         "payment_methods": {"payment_methods-payment_method_types": ["card"]},
         "payment_intent": {
