@@ -190,7 +190,9 @@ def _coerce_one(value, tp, module_globals: dict, path: list[str], resource: str)
             number = float(value)
         except ValueError:
             number = math.nan
-        if not math.isfinite(number):
+        # Past a 64-bit integer's range too: PostgreSQL's jsonb keeps 1e30 as the integer 10**30, which
+        # reads back as a Python int that no answer can be rendered with (orjson takes 64 bits).
+        if not math.isfinite(number) or abs(number) > limits.MAX_INTEGER:
             raise errors.invalid(name, f"Invalid decimal: {_shown(value)}")
         return number
     if tp is Decimal:

@@ -117,6 +117,14 @@ def test_an_unusable_unit_amount_decimal_is_400(api, product, value):
     assert stored("price") == 0
 
 
+@pytest.mark.parametrize("value", ["1e30", "99999999999999999999999"])
+def test_a_float_past_64_bits_is_400_and_the_product_still_renders(api, product, value):
+    dimensions = {"height": value, "length": "1", "weight": "1", "width": "1"}
+    response = api.post(f"products/{product['id']}", {"package_dimensions": dimensions})
+    assert stripe_error(response)["param"] == "package_dimensions[height]"
+    assert api.ok("post", f"products/{product['id']}", {"active": False})["active"] is False
+
+
 def test_a_decimal_with_twelve_places_is_accepted(api, product):
     price = api.ok(
         "post",
