@@ -139,6 +139,10 @@ def _check_mode_options(params: dict, *, recurring: bool, existing: dict | None,
                 "application_fee_percent",
                 "There must be at least 1 line item with a recurring price to use application_fee_percent.",
             )
+        if params.get("payment_method_collection") == "if_required":
+            raise errors.invalid(
+                "payment_method_collection", "payment_method_collection can only be set in subscription mode."
+            )
     percent = params.get("application_fee_percent")
     if percent not in (None, "") and not (0 <= percent <= 100 and round(percent, 2) == percent):
         raise errors.invalid(

@@ -184,6 +184,11 @@ def test_application_fee_percent_needs_a_recurring_item(api, price):
     )
 
 
+def test_payment_method_collection_if_required_needs_a_recurring_item(api, price):
+    params = {"line_items": [_item(price)], "payment_method_collection": "if_required"}
+    assert _error(api.post("payment_links", params))["param"] == "payment_method_collection"
+
+
 def _field(key: str, **extra) -> dict:
     return {"key": key, "label": {"type": "custom", "custom": "Label"}, "type": "text", **extra}
 
