@@ -66,6 +66,7 @@ PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING = _(
     "Subscribing without a payment method needs a recurring price in the line items."
 )
 TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
+TAX_ID_REQUIRED_NEEDS_COLLECTION = _("Requiring a tax ID needs customers to be able to enter one.")
 
 PAYMENT_METHOD_TYPES = [
     ("card", _("Cards")),
@@ -334,7 +335,7 @@ class CheckoutForm(OptionGroup):
         "submit_type": "auto",
         "customer_creation": "if_required",
     }
-    param_fields = {name: name for name in unset}
+    param_fields = {name: name for name in unset} | {"tax_id_collection[required]": "tax_id_required"}
 
     allow_promotion_codes = forms.BooleanField(label=_("Allow promotion codes"), required=False)
     automatic_tax = forms.BooleanField(
@@ -350,6 +351,11 @@ class CheckoutForm(OptionGroup):
     )
     phone_number_collection = forms.BooleanField(label=_("Collect the phone number"), required=False)
     tax_id_collection = forms.BooleanField(label=_("Let business customers enter a tax ID"), required=False)
+    tax_id_required = forms.BooleanField(
+        label=_("Require the tax ID where the customer's country has one"),
+        required=False,
+        help_text=_("Needs business customers to be able to enter a tax ID."),
+    )
     customer_creation = forms.BooleanField(
         label=_("Always create a customer in Stripe"),
         required=False,
@@ -387,6 +393,8 @@ class CheckoutForm(OptionGroup):
                 params[name] = values[name]
         if values["customer_creation"]:
             params["customer_creation"] = "always"
+        if values["tax_id_required"]:
+            params.setdefault("tax_id_collection", {"enabled": False})["required"] = "if_supported"
         return params
 
     @classmethod
@@ -399,7 +407,15 @@ class CheckoutForm(OptionGroup):
             "tax_id_collection": bool((params.get("tax_id_collection") or {}).get("enabled")),
             "submit_type": params.get("submit_type") or "auto",
             "customer_creation": params.get("customer_creation") == "always",
+            "tax_id_required": (params.get("tax_id_collection") or {}).get("required") == "if_supported",
         }
+
+    @classmethod
+    def check(cls, params: dict) -> dict[str, str]:
+        tax_id = params.get("tax_id_collection") or {}
+        if tax_id.get("required") == "if_supported" and not tax_id.get("enabled"):
+            return {"tax_id_required": TAX_ID_REQUIRED_NEEDS_COLLECTION}
+        return {}
 
     @classmethod
     def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:

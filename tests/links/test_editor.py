@@ -11,6 +11,7 @@ from links.option_groups import (
     PAYMENT_DETAILS_NOT_RECURRING,
     PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING,
     SUBSCRIPTION_NEEDS_RECURRING,
+    TAX_ID_REQUIRED_NEEDS_COLLECTION,
     CustomFieldForm,
 )
 from tests.catalog.factories import PriceFactory
@@ -271,3 +272,12 @@ def test_subscribing_without_a_payment_method_needs_a_recurring_price(staff_clie
     assert response.status_code == 422
     errors = response.context["editor"].groups["subscription"].errors
     assert errors == {"payment_method_collection": [str(PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING)]}
+
+
+def test_requiring_a_tax_id_needs_tax_id_collection(staff_client):
+    response = staff_client.post(
+        reverse("links:create"), _data(PriceFactory(), **{"checkout-tax_id_required": "on"})
+    )
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["checkout"].errors
+    assert errors == {"tax_id_required": [str(TAX_ID_REQUIRED_NEEDS_COLLECTION)]}

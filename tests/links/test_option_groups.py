@@ -36,6 +36,7 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
             "checkout-billing_address_collection": "required",
             "checkout-phone_number_collection": "on",
             "checkout-tax_id_collection": "on",
+            "checkout-tax_id_required": "on",
             "checkout-submit_type": "pay",
             "checkout-customer_creation": "on",
         },
