@@ -705,6 +705,7 @@ class ConsentForm(OptionGroup):
     param_fields = {
         "consent_collection[terms_of_service]": "terms_of_service",
         "consent_collection[promotions]": "promotions",
+        "consent_collection[payment_method_reuse_agreement]": "reuse_agreement",
         "consent_collection": "",
         "custom_text[terms_of_service_acceptance]": "terms_text",
     }
@@ -725,6 +726,16 @@ class ConsentForm(OptionGroup):
         required=False,
         help_text=_("Only available to US merchants and US customers."),
     )
+    reuse_agreement = forms.ChoiceField(
+        label=_("Agreement to reuse a saved payment method"),
+        required=False,
+        choices=[
+            ("", _("Stripe's default")),
+            ("auto", _("Show Stripe's text")),
+            ("hidden", _("Hide Stripe's text (you show your own)")),
+        ],
+        help_text=_("Shown when the payment method is saved for later payments."),
+    )
 
     @classmethod
     def params_from(cls, values: dict) -> dict:
@@ -733,6 +744,8 @@ class ConsentForm(OptionGroup):
             consent["terms_of_service"] = "required"
         if values["promotions"]:
             consent["promotions"] = "auto"
+        if values["reuse_agreement"]:
+            consent["payment_method_reuse_agreement"] = {"position": values["reuse_agreement"]}
         if consent:
             params["consent_collection"] = consent
         if values["terms_text"]:
@@ -746,6 +759,7 @@ class ConsentForm(OptionGroup):
         return {
             "terms_of_service": consent.get("terms_of_service") == "required",
             "promotions": consent.get("promotions") == "auto",
+            "reuse_agreement": (consent.get("payment_method_reuse_agreement") or {}).get("position") or "",
             "terms_text": text.get("message") or "",
         }
 

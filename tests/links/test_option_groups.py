@@ -59,6 +59,7 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
             "consent-terms_of_service": "on",
             "consent-terms_text": "I agree to the terms.",
             "consent-promotions": "on",
+            "consent-reuse_agreement": "hidden",
         },
         "custom_fields": {
             "custom_fields-TOTAL_FORMS": "2",
