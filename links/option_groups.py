@@ -41,6 +41,7 @@ CHECKOUT_SESSION_ID = "{CHECKOUT_SESSION_ID}"
 URL_CHARACTERS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
 ALPHANUMERIC = re.compile(r"^[A-Za-z0-9]+$")
 ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]+$")
+ACCOUNT_ID_INVALID = _("A connected account's id starts with acct_.")
 
 INVALID_URL_CHARACTERS = _(
     "The URL contains characters Stripe does not accept (spaces, quotes, braces…). "
@@ -66,6 +67,10 @@ PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING = _(
     "Subscribing without a payment method needs a recurring price in the line items."
 )
 TERMS_TEXT_NEEDS_TERMS = _("This text needs the terms of service to be required.")
+TAX_LIABILITY_NEEDS_AUTOMATIC_TAX = _(
+    "Choosing who is liable for tax needs tax to be calculated automatically."
+)
+TAX_LIABILITY_ACCOUNT_REQUIRED = _("Enter the connected account that is liable for tax.")
 TAX_ID_REQUIRED_NEEDS_COLLECTION = _("Requiring a tax ID needs customers to be able to enter one.")
 
 PAYMENT_METHOD_TYPES = [
@@ -335,13 +340,26 @@ class CheckoutForm(OptionGroup):
         "submit_type": "auto",
         "customer_creation": "if_required",
     }
-    param_fields = {name: name for name in unset} | {"tax_id_collection[required]": "tax_id_required"}
+    param_fields = {name: name for name in unset} | {
+        "tax_id_collection[required]": "tax_id_required",
+        "automatic_tax[liability]": "tax_liability",
+        "automatic_tax[liability][account]": "tax_liability_account",
+    }
 
     allow_promotion_codes = forms.BooleanField(label=_("Allow promotion codes"), required=False)
     automatic_tax = forms.BooleanField(
         label=_("Calculate tax automatically (Stripe Tax)"),
         required=False,
         help_text=_("Stripe then collects the billing address it needs for tax."),
+    )
+    tax_liability = forms.ChoiceField(
+        label=_("Who is liable for the tax"),
+        required=False,
+        choices=[("", _("Your account")), ("account", _("A connected account"))],
+        help_text=_("With automatic tax: the account whose tax registrations Stripe uses."),
+    )
+    tax_liability_account = forms.CharField(
+        label=_("Liable connected account"), required=False, max_length=255
     )
     billing_address_collection = forms.ChoiceField(
         label=_("Billing address"),
@@ -393,12 +411,16 @@ class CheckoutForm(OptionGroup):
                 params[name] = values[name]
         if values["customer_creation"]:
             params["customer_creation"] = "always"
+        if values["tax_liability"] == "account":
+            liability = {"type": "account", "account": values["tax_liability_account"]}
+            params.setdefault("automatic_tax", {"enabled": False})["liability"] = liability
         if values["tax_id_required"]:
             params.setdefault("tax_id_collection", {"enabled": False})["required"] = "if_supported"
         return params
 
     @classmethod
     def values_from(cls, params: dict) -> dict:
+        liability = (params.get("automatic_tax") or {}).get("liability") or {}
         return {
             "allow_promotion_codes": bool(params.get("allow_promotion_codes")),
             "automatic_tax": bool((params.get("automatic_tax") or {}).get("enabled")),
@@ -408,14 +430,27 @@ class CheckoutForm(OptionGroup):
             "submit_type": params.get("submit_type") or "auto",
             "customer_creation": params.get("customer_creation") == "always",
             "tax_id_required": (params.get("tax_id_collection") or {}).get("required") == "if_supported",
+            "tax_liability": "account" if liability.get("type") == "account" else "",
+            "tax_liability_account": _id(liability.get("account") or "")
+            if liability.get("type") == "account"
+            else "",
         }
 
     @classmethod
     def check(cls, params: dict) -> dict[str, str]:
+        errors = {}
         tax_id = params.get("tax_id_collection") or {}
         if tax_id.get("required") == "if_supported" and not tax_id.get("enabled"):
-            return {"tax_id_required": TAX_ID_REQUIRED_NEEDS_COLLECTION}
-        return {}
+            errors["tax_id_required"] = TAX_ID_REQUIRED_NEEDS_COLLECTION
+        automatic_tax = params.get("automatic_tax") or {}
+        liability = automatic_tax.get("liability") or {}
+        if liability and not automatic_tax.get("enabled"):
+            errors["tax_liability"] = TAX_LIABILITY_NEEDS_AUTOMATIC_TAX
+        elif liability.get("type") == "account" and not liability.get("account"):
+            errors["tax_liability_account"] = TAX_LIABILITY_ACCOUNT_REQUIRED
+        elif liability.get("account") and not ACCOUNT_ID.match(_id(liability["account"])):
+            errors["tax_liability_account"] = ACCOUNT_ID_INVALID
+        return errors
 
     @classmethod
     def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
@@ -1102,7 +1137,7 @@ class ConnectForm(OptionGroup):
         data = super().clean()
         for field in ("on_behalf_of", "transfer_destination"):
             if data.get(field) and not ACCOUNT_ID.match(data[field]):
-                self.add_error(field, _("A connected account's id starts with acct_."))
+                self.add_error(field, ACCOUNT_ID_INVALID)
         if data.get("application_fee_amount") is not None and data.get("application_fee_percent") is not None:
             self.add_error("application_fee_percent", _("Choose an amount or a percent, not both."))
         data["application_fee_amount"] = amount_to_minor(

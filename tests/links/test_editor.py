@@ -12,6 +12,8 @@ from links.option_groups import (
     PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING,
     SUBSCRIPTION_NEEDS_RECURRING,
     TAX_ID_REQUIRED_NEEDS_COLLECTION,
+    TAX_LIABILITY_ACCOUNT_REQUIRED,
+    TAX_LIABILITY_NEEDS_AUTOMATIC_TAX,
     CustomFieldForm,
 )
 from tests.catalog.factories import PriceFactory
@@ -281,3 +283,19 @@ def test_requiring_a_tax_id_needs_tax_id_collection(staff_client):
     assert response.status_code == 422
     errors = response.context["editor"].groups["checkout"].errors
     assert errors == {"tax_id_required": [str(TAX_ID_REQUIRED_NEEDS_COLLECTION)]}
+
+
+def test_tax_liability_needs_automatic_tax(staff_client):
+    data = {"checkout-tax_liability": "account", "checkout-tax_liability_account": "acct_1"}
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **data))
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["checkout"].errors
+    assert errors == {"tax_liability": [str(TAX_LIABILITY_NEEDS_AUTOMATIC_TAX)]}
+
+
+def test_a_liable_connected_account_must_be_given(staff_client):
+    data = {"checkout-automatic_tax": "on", "checkout-tax_liability": "account"}
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **data))
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["checkout"].errors
+    assert errors == {"tax_liability_account": [str(TAX_LIABILITY_ACCOUNT_REQUIRED)]}

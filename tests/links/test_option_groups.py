@@ -33,6 +33,8 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
         "checkout": {
             "checkout-allow_promotion_codes": "on",
             "checkout-automatic_tax": "on",
+            "checkout-tax_liability": "account",
+            "checkout-tax_liability_account": account,
             "checkout-billing_address_collection": "required",
             "checkout-phone_number_collection": "on",
             "checkout-tax_id_collection": "on",
