@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     # For the trigram indexes' OpClass in migrations (PostgreSQL); registers lookups only, no models.
     "django.contrib.postgres",
     "django_htmx",
+    # Only for its translated country names (links/countries.py); it has no models.
+    "django_countries",
     "axes",
     "config",
     "catalog",

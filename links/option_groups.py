@@ -34,7 +34,7 @@ from catalog import limits
 from catalog.forms import CheckedFormSet, amount_to_minor, parse_metadata
 from catalog.money import from_minor_units
 from config.stripe_calls import field_for_param
-from links.countries import SHIPPING_COUNTRIES
+from links.countries import shipping_country_choices
 
 CHECKOUT_SESSION_ID = "{CHECKOUT_SESSION_ID}"
 # RFC 3986 characters; braces only inside the {CHECKOUT_SESSION_ID} placeholder (checked separately).
@@ -516,7 +516,7 @@ class ShippingForm(OptionGroup):
     countries = forms.MultipleChoiceField(
         label=_("Ship to these countries"),
         required=False,
-        choices=SHIPPING_COUNTRIES,
+        choices=shipping_country_choices,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Customers enter a shipping address in one of them. None selected: no shipping address."),
     )
