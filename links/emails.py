@@ -1,7 +1,9 @@
 """The e-mail outbox: each e-mail is a row first (unique per order, kind and invoice), then sent by a task.
 
 Templates come in threes under ``templates/emails/``: ``<kind>-subject.txt``, ``<kind>.txt`` and
-``<kind>.html``; each receives the order, its line items and the merchant's name.
+``<kind>.html``; each receives the order, its line items and the merchant's name. They are written in the
+shop's language (``LANGUAGE_CODE``), whoever's request queues or sends them: a customer's return to the
+success page, or a staff member's click, is in their browser's language.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from links.models import Order, OutboundEmail
 
@@ -55,7 +57,8 @@ def _context(order: Order, kind: str, extra: dict | None = None) -> dict:
 def _subject(order: Order, kind: str) -> str:
     # Subjects name the merchant and the order, never the items: no line items query here.
     context = {"order": order, "kind": kind, "merchant_name": settings.PAYLINKS_MERCHANT_NAME}
-    text = render_to_string(f"emails/{kind}-subject.txt", context)
+    with translation.override(settings.LANGUAGE_CODE):
+        text = render_to_string(f"emails/{kind}-subject.txt", context)
     # A header: one line, whatever the template's whitespace.
     return " ".join(text.split())[:300]
 
@@ -156,13 +159,14 @@ def _invoice_context(email: OutboundEmail) -> dict:
 def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
     extra = _invoice_context(email) if email.kind == OutboundEmail.Kind.INVOICE else {}
     context = _context(email.order, email.kind, extra)
-    message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=render_to_string(f"emails/{email.kind}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
-    )
-    message.attach_alternative(render_to_string(f"emails/{email.kind}.html", context), "text/html")
+    with translation.override(settings.LANGUAGE_CODE):
+        message = EmailMultiAlternatives(
+            subject=email.subject,
+            body=render_to_string(f"emails/{email.kind}.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[email.to],
+        )
+        message.attach_alternative(render_to_string(f"emails/{email.kind}.html", context), "text/html")
     return message
 
 

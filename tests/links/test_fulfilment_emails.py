@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from links import emails, fulfilment
 from links.models import OutboundEmail
@@ -88,6 +89,30 @@ def test_emails_are_written_in_the_configured_language(settings, django_capture_
     assert "Merci pour votre commande chez Chez Alice." in message.body
     assert "Merci pour votre commande" in message.alternatives[0][0]
     assert "Thank you" not in message.body
+
+
+def test_emails_are_in_the_shops_language_whatever_the_request_that_sends_them(
+    settings, django_capture_on_commit_callbacks
+):
+    """A customer's English browser on the success page (which fulfils a late session), or a staff
+    member's click, does not choose the e-mail's language: the shop's does."""
+    settings.PAYLINKS_MERCHANT_NAME = "Chez Alice"
+    settings.PAYLINKS_STAFF_EMAIL = "staff@example.com"
+    settings.LANGUAGE_CODE = "fr"
+    with translation.override("en"), django_capture_on_commit_callbacks():
+        order = fulfilment.order_record_session(
+            session=checkout_session(), line_items=[line_item(description="Croissant")], actor="success page"
+        )
+        confirmation = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
+        staff = emails.outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
+        assert confirmation.subject == "Votre commande chez Chez Alice"
+        assert staff.subject.startswith("[Chez Alice] Commande Payée")
+        send_outbound_email(confirmation.id)
+        assert translation.get_language() == "en"  # the request's language is left as it was
+    (message,) = mail.outbox
+    assert message.subject == "Votre commande chez Chez Alice"
+    assert "Merci pour votre commande chez Chez Alice." in message.body
+    assert "Merci pour votre commande" in message.alternatives[0][0]
 
 
 def test_invoice_email_links_to_the_hosted_invoice(order):
