@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from catalog import limits
+from catalog.durations import delivery_estimate_text
 from config.models import TimeStampedModel
 
 # Stripe's limits (catalog/limits.py) as validators: full_clean() refuses what Stripe would.
@@ -147,6 +148,11 @@ class ShippingRate(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def delivery_estimate_text(self) -> str:
+        """``2–4 business days``, in the page's language; ``""`` without an estimate."""
+        return delivery_estimate_text(self.delivery_estimate)
 
 
 class Coupon(TimeStampedModel):

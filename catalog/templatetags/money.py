@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from catalog.durations import interval_text
 from catalog.money import format_money
 
 register = template.Library()
@@ -37,7 +38,14 @@ def price_summary(price) -> str:
     else:
         text = format_money(price.unit_amount, price.currency)
     if price.is_recurring:
-        count = price.recurring_interval_count or 1
-        interval = price.get_recurring_interval_display().lower()
-        text += " / " + (interval if count == 1 else f"{count} × {interval}")
+        text += " / " + interval_text(interval=price.recurring_interval, count=price.recurring_interval_count)
     return text
+
+
+@register.filter
+def recurring_interval(recurring: dict | None) -> str:
+    """Stripe's ``recurring`` of an ad-hoc price (``price_data``) in words: ``{{ …|recurring_interval }}`` →
+    ``month``, ``3 months``."""
+    if not recurring or not recurring.get("interval"):
+        return ""
+    return interval_text(interval=recurring["interval"], count=recurring.get("interval_count"))
