@@ -24,7 +24,9 @@ from config.forms import SafeModelChoiceField
 
 MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."
 MAX_QUANTITY = limits.MAX_QUANTITY
-LINE_ITEMS_TOO_FEW = _("Add at least one product to the link.")
+LINE_ITEMS_TOO_FEW = _(
+    "Add at least one line item: choose a price, or describe an item that is not in the catalog."
+)
 LINE_ITEMS_TOO_MANY = ngettext_lazy(
     "A link sells at most %(num)d line item.", "A link sells at most %(num)d line items.", "num"
 )
@@ -131,9 +133,16 @@ class BaseLineItemFormSet(CheckedFormSet):
         return {**super().get_form_kwargs(index), "use_required_attribute": False}
 
 
+class BaseNewLineItemFormSet(BaseLineItemFormSet):
+    def get_form_kwargs(self, index):
+        # A row left as it was shown is no line item: an empty form says "add at least one" once, at the
+        # line items, rather than an error on its first row as well.
+        return {**super().get_form_kwargs(index), "empty_permitted": True}
+
+
 LineItemFormSet = forms.formset_factory(
     LineItemForm,
-    formset=BaseLineItemFormSet,
+    formset=BaseNewLineItemFormSet,
     extra=0,
     min_num=1,
     max_num=MAX_LINE_ITEMS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from links.forms import LINE_ITEMS_TOO_FEW
 from links.option_groups import (
     CUSTOMER_CREATION_NOT_RECURRING,
     INVALID_URL_CHARACTERS,
@@ -299,3 +300,25 @@ def test_a_liable_connected_account_must_be_given(staff_client):
     assert response.status_code == 422
     errors = response.context["editor"].groups["checkout"].errors
     assert errors == {"tax_liability_account": [str(TAX_LIABILITY_ACCOUNT_REQUIRED)]}
+
+
+def test_an_empty_submit_says_to_add_a_line_item_at_the_line_items(staff_client):
+    # What a browser sends for the page as shown: one row, untouched.
+    row = {"price": "", "quantity": "1", "adhoc_currency": "usd", "adhoc_interval": "", "adhoc_name": ""}
+    data = {**_data(PriceFactory()), **{f"line_items-0-{name}": value for name, value in row.items()}}
+    response = staff_client.post(reverse("links:create"), {**data, "name": ""})
+    assert response.status_code == 422
+    content = response.content.decode()
+    editor = response.context["editor"]
+    assert editor.line_items.non_form_errors() == [str(LINE_ITEMS_TOO_FEW)]
+    assert editor.line_items.forms[0].errors == {}  # one message, not a second one on the row
+    assert "Add at least one line item" in content and "Please submit" not in content
+    section = content[content.index('<fieldset id="section-line-items"') :]
+    assert f'<p class="error" role="alert">{LINE_ITEMS_TOO_FEW}</p>' in section
+
+
+def test_a_row_touched_but_without_a_price_is_an_error_at_its_price(staff_client):
+    data = _data(PriceFactory(), **{"line_items-0-price": "", "line_items-0-quantity": "3"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 422
+    assert "price" in response.context["editor"].line_items.forms[0].errors
