@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import time
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
-from config.spreadsheets import SafeCsvWriter
+from config.spreadsheets import csv_download
 from links import fulfilment
 from links.emails import outbound_email_resend
 from links.models import Order, OutboundEmail, PaymentLink
@@ -191,25 +190,18 @@ def _custom_fields_cell(fields: list[dict]) -> str:
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     """Every order matching the filters as CSV, streamed: memory stays flat at 100,000 orders."""
     orders, _filters = _filtered_orders(request.GET)
+    return _orders_csv(orders)
+
+
+def _orders_csv(orders: QuerySet[Order]) -> StreamingHttpResponse:
     rows = orders.order_by("-created_at", "-id").values_list(*EXPORT_COLUMNS)
-    rows = rows.iterator(chunk_size=EXPORT_CHUNK)
-
-    def stream():
-        # One string per chunk of rows, not per row: each yielded piece costs as much as a row to send.
-        buffer = io.StringIO()
-        writer = SafeCsvWriter(buffer)
-        writer.writerow([column.removesuffix("__stripe_id") for column in EXPORT_COLUMNS])
-        for count, row in enumerate(rows, start=1):
-            writer.writerow([*row[:-1], _custom_fields_cell(row[-1] or [])])
-            if count % EXPORT_CHUNK == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
+    return csv_download(
+        filename="orders.csv",
+        header=[column.removesuffix("__stripe_id") for column in EXPORT_COLUMNS],
+        rows=(
+            [*row[:-1], _custom_fields_cell(row[-1] or [])] for row in rows.iterator(chunk_size=EXPORT_CHUNK)
+        ),
+    )
 
 
 # ONE ORDER -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Price
 from catalog.services import SyncReport, stripe_fields_validate
+from config.bulk import BulkReport, bulk_apply
 from config.stripe_calls import as_dict, idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 from links.models import PaymentLink, PaymentLinkLineItem
@@ -220,6 +221,29 @@ def payment_link_set_active(*, link: PaymentLink, active: bool) -> PaymentLink:
             )
         )
     return payment_link_sync_from_stripe(data=data)
+
+
+ALREADY_ACTIVE = _("already active")
+ALREADY_INACTIVE = _("already inactive")
+
+
+def payment_link_set_active_refusal(*, link: PaymentLink, active: bool) -> str:
+    """Why a bulk (de)activation leaves this link as it is ("" when it does not): it is so already."""
+    if link.active == active:
+        return str(ALREADY_ACTIVE if active else ALREADY_INACTIVE)
+    return ""
+
+
+def payment_links_set_active(*, links: list[PaymentLink], active: bool) -> BulkReport:
+    """Deactivate or reactivate each link through ``payment_link_set_active``, one Stripe call per link
+    (its idempotency key as for one link), outside any transaction; a link that fails is reported with
+    Stripe's reason and the others go on. The caller bounds ``links`` (one page of the list)."""
+    return bulk_apply(
+        rows=links,
+        label=str,
+        refusal=lambda link: payment_link_set_active_refusal(link=link, active=active),
+        apply=lambda link: payment_link_set_active(link=link, active=active),
+    )
 
 
 def payment_link_fields_from_stripe(data: dict) -> dict:

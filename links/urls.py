@@ -8,6 +8,7 @@ app_name = "links"
 
 urlpatterns = [
     path("links/", views.link_list, name="list"),
+    path("links/bulk/", views.link_bulk, name="bulk"),
     path("links/new/", views.link_create, name="create"),
     path("links/<uuid:public_id>/", views.link_detail, name="detail"),
     path("links/<uuid:public_id>/edit/", views.link_edit, name="edit"),

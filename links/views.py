@@ -3,14 +3,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.money import from_minor_units
+from config.bulk import BulkSelectionForm, bulk_report_messages
 from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
+from config.spreadsheets import csv_download
 from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import ADD_ROW_BUTTONS, SECTIONS, LinkEditor
@@ -41,6 +44,62 @@ def link_list(request: HtmxHttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {"page": page, "query_string": query.urlencode(), "filters": filters}
     return render_page(request, "links/link_list.html", context, partial="link-table")
+
+
+# /links/bulk/: the list's row checkboxes
+
+
+def _link_bulk_actions() -> dict[str, str]:
+    return {"deactivate": _("Deactivate"), "reactivate": _("Reactivate"), "export": _("Export as CSV")}
+
+
+@require_http_methods(["GET", "POST"])
+def link_bulk(request: HtmxHttpRequest) -> HttpResponse:
+    """GET: the selected links and what the action will do (for an export, the CSV itself: it changes
+    nothing); POST with ``confirm``: (de)activate them and report on the list. Viewers may only export
+    (the roles middleware refuses their POST)."""
+    data = request.POST if request.method == "POST" else request.GET
+    selection = BulkSelectionForm(data, actions=_link_bulk_actions().items(), limit=LINKS_PER_PAGE)
+    links = selectors.link_list_selected(public_ids=selection.selected())
+    action = selection.cleaned_data.get("action") if links else ""
+    if action == "export":
+        return link_csv(links)
+    active = action == "reactivate"
+    if request.method == "POST" and action and selection.cleaned_data["confirm"]:
+        report = services.payment_links_set_active(links=links, active=active)
+        count = len(report.done)
+        if active:
+            done = ngettext("%(count)d link reactivated.", "%(count)d links reactivated.", count)
+        else:
+            done = ngettext("%(count)d link deactivated.", "%(count)d links deactivated.", count)
+        bulk_report_messages(request, report, done=done % {"count": count})
+        return redirect(f"{reverse('links:list')}?{selection.back_query()}")
+    rows = [(link, services.payment_link_set_active_refusal(link=link, active=active)) for link in links]
+    context = {"selection": selection, "action": action, "rows": rows, "back": selection.back_query()}
+    return render(request, "links/link_bulk.html", context)
+
+
+def link_csv(links: list) -> HttpResponse:
+    """The links as a CSV file (amounts in minor units, as the orders' export)."""
+    return csv_download(
+        filename="payment-links.csv",
+        header=LINK_EXPORT_COLUMNS,
+        rows=([getattr(link, column) for column in LINK_EXPORT_COLUMNS] for link in links),
+    )
+
+
+LINK_EXPORT_COLUMNS = [
+    "public_id",
+    "name",
+    "stripe_id",
+    "url",
+    "active",
+    "currency",
+    "is_recurring",
+    "orders_count",
+    "revenue",
+    "created_at",
+]
 
 
 # /links/new/ and /links/<uuid>/edit/

@@ -66,3 +66,19 @@ document.addEventListener("keydown", (event) => {
   toggle.setAttribute("aria-expanded", "false");
   toggle.focus();
 });
+// A list's "Select all on this page" checks every row's box, and follows them: checked when all are,
+// mixed when some are. Without JavaScript the box still works: the server then takes the page's rows.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!box.matches || !box.matches("input[type=checkbox]")) return;
+  const all = box.matches("[data-select-all]") ? box : null;
+  const formId = all ? all.dataset.selectAll : box.getAttribute("form");
+  if (!formId) return;
+  const rows = [...document.querySelectorAll(`input[type=checkbox][name=ids][form="${formId}"]`)];
+  const selectAll = all || document.querySelector(`[data-select-all="${formId}"]`);
+  if (!selectAll || !rows.length) return;
+  if (all) rows.forEach((row) => { row.checked = all.checked; });
+  const checked = rows.filter((row) => row.checked).length;
+  selectAll.checked = checked === rows.length;
+  selectAll.indeterminate = checked > 0 && checked < rows.length;
+});

@@ -1,0 +1,125 @@
+"""Bulk actions on a list's rows (issue 26, part 4), shared by the links, orders and e-mail lists.
+
+A list page sends its selection with GET (``action``, the rows' ``ids``, or ``all`` with the page's
+``page_ids``, and ``back``, the list's own query string); GET shows what the action will do and asks for
+confirmation, and only a POST with ``confirm`` runs it, row by row through the service of the single action.
+The selection is bounded by the list's page size: one Stripe call per link, never hundreds in one request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext_lazy, ngettext
+
+# The messages of a bulk action's report carry this tag: the page shows them in place, not as toasts that
+# fade before a list of failures can be read.
+REPORT_TAG = "report"
+NOTHING_SELECTED = gettext_lazy("Select at least one row on the list first.")
+TOO_MANY_SELECTED = gettext_lazy("Select at most %(limit)d rows at a time (one page of the list).")
+
+
+class UuidListField(forms.Field):
+    """Several UUIDs from one name (``?ids=…&ids=…``); at most ``limit`` of them."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, limit: int, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
+        self.limit = limit
+
+    def to_python(self, value) -> list[uuid.UUID]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        if len(values) > self.limit:
+            raise ValidationError(TOO_MANY_SELECTED, code="too_many", params={"limit": self.limit})
+        ids = []
+        for item in values:
+            try:
+                ids.append(uuid.UUID(str(item)))
+            except ValueError:
+                continue  # not a row of ours: a hand-made URL selects nothing with it
+        return list(dict.fromkeys(ids))
+
+
+class BulkSelectionForm(forms.Form):
+    """What a list's bulk form sends: the action and the selected rows of the page."""
+
+    action = forms.ChoiceField()
+    ids = UuidListField(limit=1)
+    select_all = forms.BooleanField(required=False)
+    page_ids = UuidListField(limit=1)
+    back = forms.CharField(required=False, max_length=2000)
+    confirm = forms.BooleanField(required=False)
+
+    def __init__(self, data: QueryDict, *, actions: Iterable[tuple[str, str]], limit: int) -> None:
+        super().__init__(data)
+        self.fields["action"].choices = list(actions)
+        self.fields["ids"].limit = self.fields["page_ids"].limit = limit
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # "Select all on this page" works without JavaScript: the page sends its rows' ids beside it.
+        if cleaned.get("select_all"):
+            cleaned["ids"] = cleaned.get("page_ids") or []
+        if "ids" in cleaned and not cleaned["ids"]:
+            self.add_error("ids", ValidationError(NOTHING_SELECTED, code="required"))
+        return cleaned
+
+    def selected(self) -> list[uuid.UUID]:
+        return self.cleaned_data.get("ids") or [] if self.is_valid() else []
+
+    def back_query(self) -> str:
+        """The list's query string (filters, sort, page), rebuilt so that it can only be a query string."""
+        return QueryDict(self.data.get("back", "")).urlencode()
+
+    def first_error(self) -> str:
+        return next((str(e) for errors in self.errors.values() for e in errors), "")
+
+
+@dataclass
+class BulkReport:
+    """What a bulk action did: the rows done, and the rows it could not do with why (by row label)."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def bulk_apply(
+    *, rows: Iterable, label: Callable[[object], str], refusal: Callable[[object], str], apply: Callable
+) -> BulkReport:
+    """Apply ``apply(row)`` to each row that ``refusal(row)`` has no objection to ("" when it has none).
+
+    Rows are independent: a row whose service raises ``ValidationError`` is reported with its message,
+    and the next one goes on. No transaction spans the rows (each service keeps its own, and Stripe's calls
+    stay outside them).
+    """
+    report = BulkReport()
+    for row in rows:
+        why = refusal(row)
+        if not why:
+            try:
+                apply(row)
+            except ValidationError as error:
+                why = " ".join(error.messages)
+        if why:
+            report.failed.append((label(row), why))
+        else:
+            report.done.append(label(row))
+    return report
+
+
+def bulk_report_messages(request: HttpRequest, report: BulkReport, *, done: str) -> None:
+    """The report as the list page shows it: "3 links deactivated." and "1 failed: Name: why"."""
+    if report.done or not report.failed:
+        messages.success(request, done, extra_tags=REPORT_TAG)
+    if report.failed:
+        reasons = "; ".join(f"{name}: {why}" for name, why in report.failed)
+        count = len(report.failed)
+        text = ngettext("%(count)d failed: %(reasons)s", "%(count)d failed: %(reasons)s", count)
+        messages.error(request, text % {"count": count, "reasons": reasons}, extra_tags=REPORT_TAG)
