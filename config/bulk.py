@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -25,23 +26,33 @@ NOTHING_SELECTED = gettext_lazy("Select at least one row on the list first.")
 TOO_MANY_SELECTED = gettext_lazy("Select at most %(limit)d rows at a time (one page of the list).")
 
 
-class UuidListField(forms.Field):
-    """Several UUIDs from one name (``?ids=…&ids=…``); at most ``limit`` of them."""
+def row_id(value: str) -> int:
+    """A row's integer id (for rows without a public id), within what a database column holds."""
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise ValueError(value)
+    return number
+
+
+class IdListField(forms.Field):
+    """Several row ids from one name (``?ids=…&ids=…``), each read by ``parse`` (``uuid.UUID`` for a
+    public id, ``int`` for a row without one); at most ``limit`` of them."""
 
     widget = forms.MultipleHiddenInput
 
     def __init__(self, *, limit: int, **kwargs) -> None:
         super().__init__(required=False, **kwargs)
         self.limit = limit
+        self.parse: Callable = uuid.UUID
 
-    def to_python(self, value) -> list[uuid.UUID]:
+    def to_python(self, value) -> list:
         values = value if isinstance(value, list | tuple) else [value] if value else []
         if len(values) > self.limit:
             raise ValidationError(TOO_MANY_SELECTED, code="too_many", params={"limit": self.limit})
         ids = []
         for item in values:
             try:
-                ids.append(uuid.UUID(str(item)))
+                ids.append(self.parse(str(item)))
             except ValueError:
                 continue  # not a row of ours: a hand-made URL selects nothing with it
         return list(dict.fromkeys(ids))
@@ -51,16 +62,19 @@ class BulkSelectionForm(forms.Form):
     """What a list's bulk form sends: the action and the selected rows of the page."""
 
     action = forms.ChoiceField()
-    ids = UuidListField(limit=1)
+    ids = IdListField(limit=1)
     select_all = forms.BooleanField(required=False)
-    page_ids = UuidListField(limit=1)
+    page_ids = IdListField(limit=1)
     back = forms.CharField(required=False, max_length=2000)
     confirm = forms.BooleanField(required=False)
 
-    def __init__(self, data: QueryDict, *, actions: Iterable[tuple[str, str]], limit: int) -> None:
+    def __init__(
+        self, data: QueryDict, *, actions: Iterable[tuple[str, str]], limit: int, parse: Callable = uuid.UUID
+    ) -> None:
         super().__init__(data)
         self.fields["action"].choices = list(actions)
-        self.fields["ids"].limit = self.fields["page_ids"].limit = limit
+        for name in ("ids", "page_ids"):
+            self.fields[name].limit, self.fields[name].parse = limit, parse
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -71,7 +85,7 @@ class BulkSelectionForm(forms.Form):
             self.add_error("ids", ValidationError(NOTHING_SELECTED, code="required"))
         return cleaned
 
-    def selected(self) -> list[uuid.UUID]:
+    def selected(self) -> list:
         return self.cleaned_data.get("ids") or [] if self.is_valid() else []
 
     def back_query(self) -> str:
@@ -123,3 +137,10 @@ def bulk_report_messages(request: HttpRequest, report: BulkReport, *, done: str)
         count = len(report.failed)
         text = ngettext("%(count)d failed: %(reasons)s", "%(count)d failed: %(reasons)s", count)
         messages.error(request, text % {"count": count, "reasons": reasons}, extra_tags=REPORT_TAG)
+
+
+def bulk_selected_rows(queryset: QuerySet, *, ids: list, field: str = "public_id") -> list:
+    """The rows a bulk action was asked for (by ``field``), in the order they were selected (the list's);
+    ids that name no row are left out."""
+    by_id = {getattr(row, field): row for row in queryset.filter(**{f"{field}__in": ids})}
+    return [by_id[i] for i in ids if i in by_id]

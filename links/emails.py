@@ -14,13 +14,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
+from config.bulk import BulkReport, bulk_apply
 from links.models import Order, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -264,18 +267,51 @@ def outbound_email_send(
     return OutboundEmail.Status.SENT
 
 
-def outbound_email_resend(*, email: OutboundEmail) -> None:
-    """Send the e-mail again (staff asked): back to pending, then the task sends it.
+def outbound_email_resend(*, email: OutboundEmail) -> bool:
+    """Send the e-mail again (staff asked): back to pending, then the task sends it. False when it is
+    being sent right now (a live claim): it is left to its sender.
 
-    Also what releases an e-mail whose sender died mid-send. One being sent right now (a live claim)
-    is left to its sender: the task enqueued here finds it claimed or sent.
+    Also what releases an e-mail whose sender died mid-send. The task is enqueued either way: for one
+    being sent it finds it claimed or sent.
     """
     now = timezone.now()
     with transaction.atomic():
-        OutboundEmail.objects.filter(
+        released = OutboundEmail.objects.filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lte=now), id=email.id
         ).update(status=OutboundEmail.Status.PENDING, last_error="", claimed_until=None, updated_at=now)
         _enqueue_on_commit(email)
+    return released == 1
+
+
+EMAIL_NOT_FAILED = gettext_lazy("not failed (%(status)s)")
+EMAIL_BEING_SENT = gettext_lazy("being sent right now")
+
+
+def outbound_email_label(email: OutboundEmail) -> str:
+    """An e-mail as a bulk report names it: its kind and recipient."""
+    return gettext("%(kind)s to %(to)s") % {"kind": email.get_kind_display(), "to": email.to}
+
+
+def outbound_email_resend_refusal(*, email: OutboundEmail) -> str:
+    """Why "resend failed" leaves this e-mail as it is ("" when it does not): it has not failed."""
+    if email.status != OutboundEmail.Status.FAILED:
+        return EMAIL_NOT_FAILED % {"status": email.get_status_display()}
+    return ""
+
+
+def outbound_emails_resend_failed(*, emails: list[OutboundEmail]) -> BulkReport:
+    """Send each failed e-mail again through ``outbound_email_resend``; the others are reported."""
+
+    def resend(email: OutboundEmail) -> None:
+        if not outbound_email_resend(email=email):
+            raise ValidationError(EMAIL_BEING_SENT)
+
+    return bulk_apply(
+        rows=emails,
+        label=outbound_email_label,
+        refusal=lambda email: outbound_email_resend_refusal(email=email),
+        apply=resend,
+    )
 
 
 def outbound_emails_requeue() -> int:

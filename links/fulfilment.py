@@ -22,11 +22,14 @@ from typing import Any
 from urllib.parse import quote
 
 import stripe
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from catalog.money import from_minor_units
+from config.bulk import BulkReport, bulk_apply
 from config.stripe_client import get_stripe_client
 from links.emails import outbound_email_queue
 from links.models import Order, OrderLineItem, OrderStatusChange, OutboundEmail, PaymentLink
@@ -445,6 +448,42 @@ def order_mark_fulfilled(*, order: Order, actor: str) -> bool:
         if locked.status != Order.Status.PAID:
             return False
         return order_status_change(order=locked, to_status=Order.Status.FULFILLED, actor=actor)
+
+
+ORDER_ALREADY_FULFILLED = _("already fulfilled")
+ORDER_NOT_PAID = _("not paid (%(status)s)")
+
+
+def order_label(order: Order) -> str:
+    """An order as a bulk report names it: its customer and amount."""
+    amount = f"{from_minor_units(order.amount_total, order.currency)} {order.currency.upper()}"
+    return f"{order.customer_email or order.checkout_session_id} ({amount})"
+
+
+def order_mark_fulfilled_refusal(*, order: Order) -> str:
+    """Why ``order_mark_fulfilled`` would leave this order as it is ("" when it would not)."""
+    if order.status == Order.Status.FULFILLED:
+        return str(ORDER_ALREADY_FULFILLED)
+    if order.status != Order.Status.PAID:
+        return ORDER_NOT_PAID % {"status": order.get_status_display()}
+    return ""
+
+
+def orders_mark_fulfilled(*, orders: list[Order], actor: str) -> BulkReport:
+    """Mark each paid order fulfilled through ``order_mark_fulfilled`` (one transaction per order); the
+    others, and any whose status changed since it was read, are reported with why."""
+
+    def mark(order: Order) -> None:
+        if not order_mark_fulfilled(order=order, actor=actor):
+            order.refresh_from_db(fields=["status"])
+            raise ValidationError(order_mark_fulfilled_refusal(order=order) or str(ORDER_ALREADY_FULFILLED))
+
+    return bulk_apply(
+        rows=orders,
+        label=order_label,
+        refusal=lambda order: order_mark_fulfilled_refusal(order=order),
+        apply=mark,
+    )
 
 
 def order_refetch(*, order: Order, actor: str) -> Order | None:

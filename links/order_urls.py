@@ -10,7 +10,9 @@ urlpatterns = [
     # /orders/
     path("", views.order_list, name="list"),
     path("export.csv", views.order_export, name="export"),
+    path("bulk/", views.order_bulk, name="bulk"),
     path("emails/", views.email_list, name="email-list"),
+    path("emails/bulk/", views.email_bulk, name="email-bulk"),
     # /orders/success/?session_id=cs_…: public, the after-payment page merchants can redirect to.
     path("success/", views.order_success, name="success"),
     # /orders/<public_id>/

@@ -15,16 +15,23 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.bulk import BulkSelectionForm, bulk_report_messages, bulk_selected_rows, row_id
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from links import fulfilment
-from links.emails import outbound_email_resend
+from links.emails import (
+    outbound_email_resend,
+    outbound_email_resend_refusal,
+    outbound_emails_resend_failed,
+)
 from links.models import Order, OutboundEmail, PaymentLink
 
 logger = logging.getLogger(__name__)
@@ -204,6 +211,35 @@ def _orders_csv(orders: QuerySet[Order]) -> StreamingHttpResponse:
     )
 
 
+# BULK ACTIONS (the lists' row checkboxes, config/bulk.py) -----------------------------------------
+
+
+def _order_bulk_actions() -> dict[str, str]:
+    return {"fulfil": _("Mark as fulfilled"), "export": _("Export as CSV")}
+
+
+@require_http_methods(["GET", "POST"])
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    """GET: the selected orders and what will happen (an export is the CSV itself: it changes nothing);
+    POST with ``confirm``: mark them fulfilled and report on the list. Viewers may only export."""
+    data = request.POST if request.method == "POST" else request.GET
+    selection = BulkSelectionForm(data, actions=_order_bulk_actions().items(), limit=ORDERS_PER_PAGE)
+    orders = bulk_selected_rows(Order.objects.select_related("payment_link"), ids=selection.selected())
+    action = selection.cleaned_data.get("action") if orders else ""
+    if action == "export":
+        return _orders_csv(Order.objects.filter(id__in=[order.id for order in orders]))
+    if request.method == "POST" and action and selection.cleaned_data["confirm"]:
+        report = fulfilment.orders_mark_fulfilled(orders=orders, actor=request.user.get_username())
+        done = ngettext(
+            "%(count)d order marked as fulfilled.", "%(count)d orders marked as fulfilled.", len(report.done)
+        )
+        bulk_report_messages(request, report, done=done % {"count": len(report.done)})
+        return redirect(f"{reverse('orders:list')}?{selection.back_query()}")
+    rows = [(order, fulfilment.order_mark_fulfilled_refusal(order=order)) for order in orders]
+    context = {"selection": selection, "action": action, "rows": rows, "back": selection.back_query()}
+    return render(request, "links/order_bulk.html", context)
+
+
 # ONE ORDER -----------------------------------------------------------------------------------------
 
 
@@ -288,6 +324,29 @@ def email_list(request: HttpRequest) -> HttpResponse:
     }
     template = "links/order_outbox.html" + ("#email-table" if request.htmx else "")
     return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def email_bulk(request: HttpRequest) -> HttpResponse:
+    """GET: the selected e-mails and which will be sent again; POST with ``confirm``: resend the failed
+    ones through the outbox, and report on the list."""
+    data = request.POST if request.method == "POST" else request.GET
+    actions = [("resend", _("Resend failed e-mails"))]
+    selection = BulkSelectionForm(data, actions=actions, limit=EMAILS_PER_PAGE, parse=row_id)
+    emails = bulk_selected_rows(
+        OutboundEmail.objects.select_related("order"), ids=selection.selected(), field="id"
+    )
+    action = selection.cleaned_data.get("action") if emails else ""
+    if request.method == "POST" and action and selection.cleaned_data["confirm"]:
+        report = outbound_emails_resend_failed(emails=emails)
+        done = ngettext(
+            "%(count)d e-mail will be sent again.", "%(count)d e-mails will be sent again.", len(report.done)
+        )
+        bulk_report_messages(request, report, done=done % {"count": len(report.done)})
+        return redirect(f"{reverse('orders:email-list')}?{selection.back_query()}")
+    rows = [(email, outbound_email_resend_refusal(email=email)) for email in emails]
+    context = {"selection": selection, "action": action, "rows": rows, "back": selection.back_query()}
+    return render(request, "links/email_bulk.html", context)
 
 
 # SUCCESS PAGE --------------------------------------------------------------------------------------

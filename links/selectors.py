@@ -68,13 +68,6 @@ def link_get(*, public_id: UUID | str) -> PaymentLink:
     return get_object_or_404(PaymentLink.objects.select_related("created_by"), public_id=public_id)
 
 
-def link_list_selected(*, public_ids: list[UUID]) -> list[PaymentLink]:
-    """The links a bulk action was asked for, in the order they were selected (the list's); ids that name
-    no link are left out."""
-    by_id = {link.public_id: link for link in PaymentLink.objects.filter(public_id__in=public_ids)}
-    return [by_id[i] for i in public_ids if i in by_id]
-
-
 def link_line_items(*, link: PaymentLink) -> QuerySet[PaymentLinkLineItem]:
     return link.line_items.select_related("price__product")
 

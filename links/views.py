@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.money import from_minor_units
-from config.bulk import BulkSelectionForm, bulk_report_messages
+from config.bulk import BulkSelectionForm, bulk_report_messages, bulk_selected_rows
 from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
@@ -18,6 +18,7 @@ from config.stripe_client import stripe_mode
 from links import qr, selectors, services
 from links.editor import ADD_ROW_BUTTONS, SECTIONS, LinkEditor
 from links.forms import LinkFilterForm, UrlBuilderForm
+from links.models import PaymentLink
 
 LINKS_PER_PAGE = 25
 
@@ -60,7 +61,7 @@ def link_bulk(request: HtmxHttpRequest) -> HttpResponse:
     (the roles middleware refuses their POST)."""
     data = request.POST if request.method == "POST" else request.GET
     selection = BulkSelectionForm(data, actions=_link_bulk_actions().items(), limit=LINKS_PER_PAGE)
-    links = selectors.link_list_selected(public_ids=selection.selected())
+    links = bulk_selected_rows(PaymentLink.objects.all(), ids=selection.selected())
     action = selection.cleaned_data.get("action") if links else ""
     if action == "export":
         return link_csv(links)
