@@ -48,7 +48,14 @@ LOCALES = {"en": "en-GB", "fr": "fr-FR"}  # the Accept-Language LocaleMiddleware
 # whose hosted page has its own layout test (tests/sandbox/test_browser_total.py).
 OTHER_NAMESPACES = {"admin", "sandbox"}
 # Pages that need a query string to be a page at all.
-QUERIES = {"orders:success": "session_id={session_id}", "links:set-active": "active=false"}
+QUERIES = {
+    "orders:success": "session_id={session_id}",
+    "links:set-active": "active=false",
+    # The bulk actions' confirmation pages, with a row selected (without one they only say to select).
+    "links:bulk": "action=deactivate&ids={link_id}",
+    "orders:bulk": "action=fulfil&ids={order_id}",
+    "orders:email-bulk": "action=resend&ids={email_id}",
+}
 SCREENSHOTS = Path(
     os.environ.get("PAYLINKS_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "var" / "screenshots"
 )
@@ -212,7 +219,12 @@ def _url(name: str, pattern: URLPattern, arguments: dict, shop: Shop) -> str:
         kwargs[parameter] = value
     url = reverse(name, kwargs=kwargs)
     if name in QUERIES:
-        url += "?" + QUERIES[name].format(session_id=shop.order.checkout_session_id)
+        url += "?" + QUERIES[name].format(
+            session_id=shop.order.checkout_session_id,
+            link_id=shop.link.public_id,
+            order_id=shop.order.public_id,
+            email_id=shop.email.id,
+        )
     return url
 
 
