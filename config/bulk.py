@@ -144,3 +144,16 @@ def bulk_selected_rows(queryset: QuerySet, *, ids: list, field: str = "public_id
     ids that name no row are left out."""
     by_id = {getattr(row, field): row for row in queryset.filter(**{f"{field}__in": ids})}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def bulk_confirm_context(*, selection: BulkSelectionForm, action: str, rows: list[tuple]) -> dict:
+    """The confirmation page's context: ``rows`` are ``(row, refusal)``, refusal "" for a row the action
+    changes; ``changes`` counts those (none: the page offers no button)."""
+    changes = sum(1 for _row, refusal in rows if not refusal)
+    return {
+        "selection": selection,
+        "action": action,
+        "rows": rows,
+        "changes": changes,
+        "back": selection.back_query(),
+    }

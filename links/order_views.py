@@ -23,7 +23,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from config.bulk import BulkSelectionForm, bulk_report_messages, bulk_selected_rows, row_id
+from config.bulk import (
+    BulkSelectionForm,
+    bulk_confirm_context,
+    bulk_report_messages,
+    bulk_selected_rows,
+    row_id,
+)
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from links import fulfilment
@@ -236,7 +242,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         bulk_report_messages(request, report, done=done % {"count": len(report.done)})
         return redirect(f"{reverse('orders:list')}?{selection.back_query()}")
     rows = [(order, fulfilment.order_mark_fulfilled_refusal(order=order)) for order in orders]
-    context = {"selection": selection, "action": action, "rows": rows, "back": selection.back_query()}
+    context = bulk_confirm_context(selection=selection, action=action, rows=rows)
     return render(request, "links/order_bulk.html", context)
 
 
@@ -345,7 +351,7 @@ def email_bulk(request: HttpRequest) -> HttpResponse:
         bulk_report_messages(request, report, done=done % {"count": len(report.done)})
         return redirect(f"{reverse('orders:email-list')}?{selection.back_query()}")
     rows = [(email, outbound_email_resend_refusal(email=email)) for email in emails]
-    context = {"selection": selection, "action": action, "rows": rows, "back": selection.back_query()}
+    context = bulk_confirm_context(selection=selection, action=action, rows=rows)
     return render(request, "links/email_bulk.html", context)
 
 

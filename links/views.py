@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.money import from_minor_units
-from config.bulk import BulkSelectionForm, bulk_report_messages, bulk_selected_rows
+from config.bulk import BulkSelectionForm, bulk_confirm_context, bulk_report_messages, bulk_selected_rows
 from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
@@ -76,7 +76,7 @@ def link_bulk(request: HtmxHttpRequest) -> HttpResponse:
         bulk_report_messages(request, report, done=done % {"count": count})
         return redirect(f"{reverse('links:list')}?{selection.back_query()}")
     rows = [(link, services.payment_link_set_active_refusal(link=link, active=active)) for link in links]
-    context = {"selection": selection, "action": action, "rows": rows, "back": selection.back_query()}
+    context = bulk_confirm_context(selection=selection, action=action, rows=rows)
     return render(request, "links/link_bulk.html", context)
 
 

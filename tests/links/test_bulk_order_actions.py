@@ -196,3 +196,10 @@ def test_an_email_selection_is_bounded_by_the_page(staff_client):
     # An id no database column holds selects nothing (no error from the database).
     huge = staff_client.get(EMAILS_BULK, {"action": "resend", "ids": ["9" * 30]})
     assert huge.status_code == 200 and "Select at least one row" in huge.content.decode()
+
+
+def test_a_selection_with_nothing_to_change_offers_no_confirmation(staff_client):
+    order = OrderFactory(status=Order.Status.FULFILLED)
+    page = staff_client.get(ORDERS_BULK, {"action": "fulfil", "ids": [str(order.public_id)]}).content.decode()
+    assert "Left as it is: already fulfilled" in page and "Nothing to do" in page
+    assert 'name="confirm"' not in page
