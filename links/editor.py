@@ -4,6 +4,7 @@ that works without JavaScript, and whose sections htmx validates and swaps one a
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 
 from catalog.forms import CheckedFormSet, with_one_more_row
 from catalog.models import Price
@@ -110,6 +111,18 @@ class LinkEditor:
         if key in self.formsets:
             return self.formsets[key].is_valid()
         return self.groups[key].is_valid()
+
+    def line_items_in_progress(self) -> None:
+        """For a re-render of the line items while the merchant works on them (a row added, a price
+        chosen): the rows as sent, without the errors of rows not finished yet (a new row has no
+        quantity yet). The form's submit checks them."""
+        if self.line_items is None:
+            return
+        self.line_items.full_clean()
+        for form in self.line_items.forms:
+            form._errors = ErrorDict(renderer=form.renderer)
+        self.line_items._errors = [form._errors for form in self.line_items.forms]
+        self.line_items._non_form_errors = self.line_items.error_class(error_class="nonform")
 
     def options(self) -> dict:
         return options_merge(

@@ -32,7 +32,22 @@ LINE_ITEMS_TOO_MANY = ngettext_lazy(
 )
 
 
+class PriceSelect(forms.Select):
+    """The price picker: "Product — 25.00 EUR / month" options, with a box that narrows them (shown by
+    paylinks.js) once the catalog has more prices than one reads at a glance."""
+
+    template_name = "links/widgets/price_select.html"
+    SEARCH_FROM = 8  # options
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["searchable"] = len(context["widget"]["optgroups"]) > self.SEARCH_FROM
+        return context
+
+
 class PriceChoiceField(SafeModelChoiceField):
+    widget = PriceSelect
+
     def label_from_instance(self, obj: Price) -> str:
         label = f"{obj.product.name} — {price_summary(obj)}"
         return f"{label} ({obj.nickname})" if obj.nickname else label
@@ -166,7 +181,14 @@ class PaymentLinkCreateForm(forms.Form):
 def line_items_formset(data=None, *, initial: list[dict] | None = None) -> forms.BaseFormSet:
     """The line items of the link form; ``add_line_item`` in ``data`` adds an empty row (no JS needed)."""
     if data is not None and "add_line_item" in data:
+        before = data.get("line_items-TOTAL_FORMS")
         data = with_one_more_row(data, prefix="line_items", absolute_max=MAX_LINE_ITEMS)
+        if data.get("line_items-TOTAL_FORMS") != before:
+            # The new row starts as the first one is shown (quantity 1…): left so, it is no line item.
+            new_row = int(before or 0)
+            for name, field in LineItemForm.base_fields.items():
+                if field.initial is not None:
+                    data[f"line_items-{new_row}-{name}"] = str(field.initial)
     return LineItemFormSet(data, prefix="line_items", initial=initial)
 
 

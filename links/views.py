@@ -140,15 +140,16 @@ def link_create(request: HtmxHttpRequest) -> HttpResponse:
 def _section(request: HtmxHttpRequest, editor: LinkEditor) -> str:
     """The section to re-render alone: a row added (with or without JS) or an htmx live check."""
     added = [section for button, section in ADD_ROW_BUTTONS.items() if button in request.POST]
-    if added:
-        section = request.POST.get("section", added[0])
-        return section if section in SECTIONS else added[0]
     section = request.POST.get("section", "")
-    if request.htmx and section in SECTIONS:
-        if section != "line-items":
-            editor.section_is_valid(section)
-        return section
-    return ""
+    if added:
+        section = section if section in SECTIONS else added[0]
+    elif not (request.htmx and section in SECTIONS):
+        return ""
+    elif section != "line-items":
+        editor.section_is_valid(section)
+    if section == "line-items":
+        editor.line_items_in_progress()
+    return section
 
 
 def _duplicate_of(public_id: str | None) -> dict:

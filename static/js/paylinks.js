@@ -82,3 +82,21 @@ document.addEventListener("change", (event) => {
   selectAll.checked = checked === rows.length;
   selectAll.indeterminate = checked > 0 && checked < rows.length;
 });
+// The price picker's search box (links/widgets/price_select.html): hidden without JavaScript, it keeps
+// the options whose label holds every word typed (and the one chosen).
+function showPriceSearch(root) {
+  root.querySelectorAll("[data-filter-select]").forEach((input) => { input.hidden = false; });
+}
+document.addEventListener("DOMContentLoaded", () => showPriceSearch(document));
+document.addEventListener("htmx:load", (event) => showPriceSearch(event.detail.elt));
+document.addEventListener("input", (event) => {
+  const input = event.target.closest("[data-filter-select]");
+  if (!input) return;
+  const select = document.getElementById(input.dataset.filterSelect);
+  if (!select) return;
+  const words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  for (const option of select.options) {
+    const label = option.textContent.toLowerCase();
+    option.hidden = Boolean(option.value) && !option.selected && !words.every((word) => label.includes(word));
+  }
+});

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
+from django.http import QueryDict
 from django.urls import reverse
 
-from links.forms import LINE_ITEMS_TOO_FEW
+from links.editor import LinkEditor
+from links.forms import LINE_ITEMS_TOO_FEW, PriceSelect
 from links.option_groups import (
     CUSTOMER_CREATION_NOT_RECURRING,
     INVALID_URL_CHARACTERS,
@@ -322,3 +326,42 @@ def test_a_row_touched_but_without_a_price_is_an_error_at_its_price(staff_client
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 422
     assert "price" in response.context["editor"].line_items.forms[0].errors
+
+
+def test_the_price_picker_names_product_amount_and_interval(staff_client):
+    PriceFactory(
+        product__name="Print club",
+        currency="eur",
+        unit_amount=2500,
+        type="recurring",
+        recurring_interval="month",
+        recurring_interval_count=1,
+    )
+    content = staff_client.get(reverse("links:create")).content.decode()
+    assert "Print club — 25.00 EUR / month</option>" in content
+    assert "data-filter-select" not in content  # a short catalog needs no search box
+
+
+def test_a_long_catalog_gets_a_search_box_over_the_price_picker(staff_client):
+    for n in range(PriceSelect.SEARCH_FROM + 1):
+        PriceFactory(product__name=f"Poster {n}")
+    content = staff_client.get(reverse("links:create")).content.decode()
+    assert 'data-filter-select="id_line_items-0-price"' in content
+    assert content.count("data-filter-select=") == 1
+
+
+def test_a_row_added_starts_as_shown_and_without_errors(staff_client):
+    price = PriceFactory()
+    data = _data(price, add_line_item="1", section="line-items", **{"line_items-0-quantity": ""})
+    response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert 'name="line_items-1-quantity" value="1"' in content
+    # Rows in progress (the first one's quantity was cleared) are checked when the form is submitted.
+    assert 'class="errorlist' not in content and "aria-invalid" not in content
+    # Left as added, the new row is no line item.
+    del data["add_line_item"], data["section"]
+    data.update({"line_items-TOTAL_FORMS": "2", "line_items-0-quantity": "2"})
+    data.update({"line_items-1-quantity": "1", "line_items-1-adhoc_currency": "usd"})
+    editor = LinkEditor(QueryDict(urlencode(data)), currency="usd")
+    assert editor.line_items.is_valid()
+    assert editor.service_line_items() == [{"quantity": 2, "price": price}]
