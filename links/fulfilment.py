@@ -28,6 +28,7 @@ from django.db.models import F, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog import limits
 from catalog.money import from_minor_units
 from config.bulk import BulkReport, bulk_apply
 from config.stripe_client import get_stripe_client
@@ -77,9 +78,16 @@ def _text(value: Any, max_length: int) -> str:
     return str(value or "")[:max_length]
 
 
-# One request brings the session with everything fulfilment reads: its line items, subscription, invoice and
-# PaymentIntent (a manual capture's state).
-SESSION_EXPAND = ["line_items", "subscription", "invoice", "payment_intent"]
+# One request brings the session with everything fulfilment reads: its line items, subscription, invoice,
+# PaymentIntent (a manual capture's state), and the promotion code and shipping rate (for their names).
+SESSION_EXPAND = [
+    "line_items",
+    "subscription",
+    "invoice",
+    "payment_intent",
+    "discounts.promotion_code",
+    "shipping_cost.shipping_rate",
+]
 
 
 def checkout_session_fetch(*, session_id: str) -> tuple[dict, list[dict]]:
@@ -110,17 +118,17 @@ def _custom_fields(session: dict) -> list[dict]:
     return fields
 
 
-def _promotion_code(session: dict) -> str:
-    for discount in session.get("discounts") or []:
-        code = _id(discount.get("promotion_code"))
-        if code:
-            return code[:255]
+def _promotion_code(session: dict) -> tuple[str, str]:
+    """The promotion code's id and, when it came expanded, the code customers type (``SPRING``)."""
     breakdown = (session.get("total_details") or {}).get("breakdown") or {}
-    for item in breakdown.get("discounts") or []:
-        code = _id((item.get("discount") or {}).get("promotion_code"))
-        if code:
-            return code[:255]
-    return ""
+    for code in [
+        *(discount.get("promotion_code") for discount in session.get("discounts") or []),
+        *((item.get("discount") or {}).get("promotion_code") for item in breakdown.get("discounts") or []),
+    ]:
+        if _id(code):
+            text = code.get("code") if isinstance(code, dict) else ""
+            return _id(code)[:255], _text(text, limits.PROMOTION_CODE_MAX_LENGTH)
+    return "", ""
 
 
 def _tax_ids(details: dict) -> list[dict]:
@@ -155,6 +163,8 @@ def order_fields_from_session(session: dict) -> dict:
     collected = session.get("collected_information") or {}
     subscription = session.get("subscription")
     intent = session.get("payment_intent")
+    shipping_rate = shipping_cost.get("shipping_rate")
+    promotion_code, promotion_code_text = _promotion_code(session)
     individual_name = collected.get("individual_name") or details.get("individual_name")
     business_name = collected.get("business_name") or details.get("business_name")
     fields = {
@@ -169,14 +179,14 @@ def order_fields_from_session(session: dict) -> dict:
         "billing_address": details.get("address"),
         # Top-level shipping_details went away in API 2025-03-31; older sandboxes may still send it.
         "shipping_details": collected.get("shipping_details") or session.get("shipping_details"),
-        "shipping_rate_id": _text(_id(shipping_cost.get("shipping_rate")), 255),
+        "shipping_rate_id": _text(_id(shipping_rate), 255),
         "currency": _text(session.get("currency"), 3).lower(),
         "amount_subtotal": int(session.get("amount_subtotal") or 0),
         "amount_discount": int(totals.get("amount_discount") or 0),
         "amount_shipping": int(totals.get("amount_shipping") or shipping_cost.get("amount_total") or 0),
         "amount_tax": int(totals.get("amount_tax") or 0),
         "amount_total": int(session.get("amount_total") or 0),
-        "promotion_code": _promotion_code(session),
+        "promotion_code": promotion_code,
         "client_reference_id": _text(session.get("client_reference_id"), 200),
         "custom_fields": _custom_fields(session),
         "consent": session.get("consent"),
@@ -190,6 +200,12 @@ def order_fields_from_session(session: dict) -> dict:
         fields["payment_intent_status"] = _text(intent.get("status"), 32)
         fields["capture_method"] = _text(intent.get("capture_method"), 32)
         fields["setup_future_usage"] = _text(intent.get("setup_future_usage"), 32)
+    # An older stored session (or a test's) may hold the ids alone: the names already stored stay.
+    if isinstance(shipping_rate, dict):
+        name = shipping_rate.get("display_name")
+        fields["shipping_rate_name"] = _text(name, limits.SHIPPING_RATE_NAME_MAX_LENGTH)
+    if promotion_code_text:
+        fields["promotion_code_text"] = promotion_code_text
     fields["reuse_agreement"] = _reuse_agreement(session, intent if isinstance(intent, dict) else {})
     return fields
 

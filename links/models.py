@@ -119,6 +119,13 @@ class Order(TimeStampedModel):
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
         EXPIRED = "expired", pgettext_lazy("order status", "Expired")
 
+    class PaymentStatus(models.TextChoices):
+        """The session's ``payment_status`` in words (the column keeps what Stripe sends, new values too)."""
+
+        PAID = "paid", _("Paid")
+        UNPAID = "unpaid", _("Unpaid")
+        NO_PAYMENT_REQUIRED = "no_payment_required", _("No payment required")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # One order per checkout session, whatever the number of deliveries: the ledger's key.
     checkout_session_id = models.CharField(max_length=255, unique=True)
@@ -138,13 +145,22 @@ class Order(TimeStampedModel):
     billing_address = models.JSONField(null=True, blank=True)
     shipping_details = models.JSONField(null=True, blank=True)
     shipping_rate_id = models.CharField(max_length=255, blank=True)
+    # The shipping rate's name and (below) the promotion code as customers type it, stored at fulfilment
+    # from the session (both expanded in the same request): the order page never calls the API, and shows
+    # them even for a rate or code made in Stripe's Dashboard that the catalog has not mirrored.
+    shipping_rate_name = models.CharField(
+        _("shipping rate"), max_length=limits.SHIPPING_RATE_NAME_MAX_LENGTH, blank=True
+    )
     currency = models.CharField(_("currency"), max_length=3)
     amount_subtotal = models.BigIntegerField(default=0)
     amount_discount = models.BigIntegerField(default=0)
     amount_shipping = models.BigIntegerField(default=0)
     amount_tax = models.BigIntegerField(default=0)
     amount_total = models.BigIntegerField(default=0)
-    promotion_code = models.CharField(max_length=255, blank=True)
+    promotion_code = models.CharField(max_length=255, blank=True)  # the promo_… id
+    promotion_code_text = models.CharField(  # SPRING
+        _("promotion code"), max_length=limits.PROMOTION_CODE_MAX_LENGTH, blank=True
+    )
     client_reference_id = models.CharField(max_length=200, blank=True)
     custom_fields = models.JSONField(default=list, blank=True)
     consent = models.JSONField(null=True, blank=True)

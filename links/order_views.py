@@ -32,7 +32,8 @@ from config.bulk import (
 )
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
-from links import fulfilment
+from config.stripe_dashboard import stripe_dashboard_url
+from links import fulfilment, order_summary
 from links.emails import (
     outbound_email_resend,
     outbound_email_resend_refusal,
@@ -258,7 +259,12 @@ def order_detail(request: HttpRequest, public_id) -> HttpResponse:
     order = _order_for_staff(public_id)
     context = {
         "order": order,
-        "line_items": order.line_items.all(),
+        "amounts": order_summary.order_amounts(order, order.line_items.all()),
+        "names": order_summary.order_names(order),
+        "payment_badge": order_summary.order_payment_badge(order),
+        "fulfilment_badge": order_summary.order_fulfilment_badge(order),
+        # The payment in Stripe's Dashboard, or its checkout session when nothing was charged.
+        "stripe_url": stripe_dashboard_url(order.payment_intent_id or order.checkout_session_id),
         # Labels, not codes: the history is read by people.
         "status_changes": [
             (change, _status_label(change.from_status), _status_label(change.to_status))

@@ -201,12 +201,38 @@ def test_fields_from_the_session():
     assert order.shipping_rate_id == "shr_123"
     assert (order.amount_discount, order.amount_shipping, order.amount_tax) == (300, 500, 100)
     assert order.promotion_code == "promo_123"
+    assert (order.promotion_code_text, order.shipping_rate_name) == ("", "")  # ids alone: no names
     assert order.custom_fields == [
         {"key": "engraving", "label": "Engraving", "type": "text", "value": "For Alice"}
     ]
     assert order.consent["promotions"] == "opt_in"
     assert order.client_reference_id == "ref-42"
     assert order.customer_id == "cus_123"
+
+
+def test_the_names_of_the_expanded_promotion_code_and_shipping_rate_are_kept(
+    django_capture_on_commit_callbacks,
+):
+    # Fulfilment asks for both expanded in its one request: the order page then shows names, not ids.
+    assert {"discounts.promotion_code", "shipping_cost.shipping_rate"} <= set(fulfilment.SESSION_EXPAND)
+    session = checkout_session(
+        shipping_cost={"amount_total": 500, "shipping_rate": {"id": "shr_9", "display_name": "Courier"}},
+        discounts=[{"coupon": "c_1", "promotion_code": {"id": "promo_9", "code": "SPRING"}}],
+    )
+    with django_capture_on_commit_callbacks():
+        order = record(session)
+    assert (order.promotion_code, order.promotion_code_text) == ("promo_9", "SPRING")
+    assert (order.shipping_rate_id, order.shipping_rate_name) == ("shr_9", "Courier")
+
+    # A later record of the session with the ids alone (an older payload) keeps the names it had.
+    again = record(
+        {
+            **session,
+            "shipping_cost": {"shipping_rate": "shr_9"},
+            "discounts": [{"coupon": "c_1", "promotion_code": "promo_9"}],
+        }
+    )
+    assert (again.promotion_code_text, again.shipping_rate_name) == ("SPRING", "Courier")
 
 
 def test_expire_marks_only_an_awaiting_order(link):

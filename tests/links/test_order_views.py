@@ -343,3 +343,284 @@ def test_order_search_counts_up_to_the_search_cap(staff_client, link, monkeypatc
         )
     assert "Page 1 of more than 2" in staff_client.get(reverse("orders:list"), {"q": "shop.test"}).text
     assert "Page 1 of 3" in staff_client.get(reverse("orders:list")).text
+
+
+# THE ORDER PAGE IN THE MERCHANT'S WORDS -------------------------------------------------------------
+
+LONG_SESSION_ID = "cs_test_a11YYufWQzNY63zpQ6QSNRQhkUpVph4WRmzW0zWJO2znZKdVujZ0N0S22u"
+
+
+def _record(django_capture_on_commit_callbacks, session, items=None):
+    with django_capture_on_commit_callbacks():
+        return fulfilment.order_record_session(
+            session=session, line_items=items or [line_item(description="Blue mug")], actor="test"
+        )
+
+
+def _page(staff_client, order, language="en"):
+    response = staff_client.get(
+        reverse("orders:detail", args=[order.public_id]), headers={"Accept-Language": language}
+    )
+    assert response.status_code == 200
+    return response.text
+
+
+def _amounts_table(html: str) -> tuple[list[int], dict[str, int]]:
+    """The items' amounts and the footer's rows (label → minor units) of the order page's table."""
+    import re
+
+    table = html[html.index('id="order-amounts"') : html.index("</table>", html.index('id="order-amounts"'))]
+    body, foot = table.split("<tfoot>")
+
+    def cents(text: str) -> int:
+        return int(re.sub(r"[^\d]", "", text))
+
+    lines = [cents(m) for m in re.findall(r'data-label="Amount" class="amount">([^<]+)<', body)]
+    rows = {
+        re.sub(r"<[^>]+>|\s+", " ", label).split("(")[0].strip(): cents(amount)
+        for label, amount in re.findall(r'<th scope="row"[^>]*>(.*?)</th><td class="amount">(.*?)</td>', foot)
+    }
+    return lines, rows
+
+
+def test_promotion_code_and_shipping_rate_by_their_names_with_their_ids_to_copy(
+    staff_client, django_capture_on_commit_callbacks
+):
+    order = _record(
+        django_capture_on_commit_callbacks,
+        checkout_session(
+            id=LONG_SESSION_ID,
+            amount_subtotal=5000,
+            amount_total=5000 - 500 + 700,
+            total_details={"amount_discount": 500, "amount_shipping": 700, "amount_tax": 0},
+            discounts=[
+                {"coupon": "c1", "promotion_code": {"id": "promo_1Q2w3E4r5T6y7U8i", "code": "SPRING"}}
+            ],
+            shipping_cost={
+                "amount_total": 700,
+                "shipping_rate": {"id": "shr_1Q2w3E4r5T6y7U8i9O0p", "display_name": "Express delivery"},
+            },
+        ),
+        [line_item(amount_subtotal=5000, amount_total=4500, amount_discount=500)],
+    )
+    html = _page(staff_client, order)
+    assert "<strong>SPRING</strong>" in html
+    assert "<strong>Express delivery</strong>" in html
+    # Each id shortened on the page, whole in its copy button, the button named for what it copies.
+    for value, label in [
+        ("promo_1Q2w3E4r5T6y7U8i", "Promotion code"),
+        ("shr_1Q2w3E4r5T6y7U8i9O0p", "Shipping rate"),
+        (LONG_SESSION_ID, "Checkout session"),
+    ]:
+        assert f'data-copy="{value}"' in html
+        assert f'aria-label="Copy the ID: {label}"' in html
+    assert f">{LONG_SESSION_ID}<" not in html
+    assert ">cs_test_a11YYu…S22u</code>" in html
+    # The discount and the shipping in the totals say which code and which rate.
+    _, rows = _amounts_table(html)
+    assert rows == {"Subtotal": 5000, "Discount": 500, "Shipping": 700, "Total": 5200}
+    assert 'Discount <small class="muted">(SPRING)</small>' in html
+    assert 'Shipping <small class="muted">(Express delivery)</small>' in html
+
+
+def test_names_of_an_order_recorded_before_they_were_kept_come_from_the_catalog(
+    staff_client, order, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import Coupon, PromotionCode, ShippingRate
+
+    coupon = Coupon.objects.create(stripe_id="welcome10", percent_off=10)
+    code = PromotionCode.objects.create(stripe_id="promo_welcome", coupon=coupon, code="WELCOME")
+    rate = ShippingRate.objects.create(
+        stripe_id="shr_pickup", display_name="Pick-up in store", amount=0, currency="eur"
+    )
+    with CaptureQueriesContext(connection) as without_names:
+        _page(staff_client, order)
+    Order.objects.filter(pk=order.pk).update(promotion_code=code.stripe_id, shipping_rate_id=rate.stripe_id)
+    with CaptureQueriesContext(connection) as with_names:
+        html = _page(staff_client, order)
+    assert "<strong>WELCOME</strong>" in html
+    assert "<strong>Pick-up in store</strong>" in html
+    assert len(with_names) == len(without_names) + 2  # one look-up each, and never the API
+
+    # Unknown to the catalog too (made in Stripe's Dashboard, not mirrored): the id, still copyable.
+    Order.objects.filter(pk=order.pk).update(promotion_code="promo_unknown_to_us")
+    html = _page(staff_client, order)
+    assert 'data-copy="promo_unknown_to_us"' in html
+    assert "<strong>WELCOME</strong>" not in html
+
+
+def _badges(html: str) -> tuple[str, str]:
+    import re
+
+    def badge(element_id: str) -> str:
+        found = re.search(rf'id="{element_id}">([^<]+)<span class="badge badge-(\w+)">([^<]+)</span>', html)
+        return f"{found.group(1).strip()}: {found.group(3)} ({found.group(2)})"
+
+    return badge("payment-state"), badge("fulfilment-state")
+
+
+@pytest.mark.parametrize(
+    ("session", "after", "payment", "fulfilment_badge"),
+    [
+        ({}, None, "Payment: Paid (paid)", "Fulfilment: To fulfil (to_fulfil)"),
+        ({}, "fulfil", "Payment: Paid (paid)", "Fulfilment: Fulfilled (fulfilled)"),
+        (
+            {"payment_status": "no_payment_required", "amount_total": 0},
+            None,
+            "Payment: No payment required (no_payment_required)",
+            "Fulfilment: To fulfil (to_fulfil)",
+        ),
+        (
+            {"payment_status": "unpaid"},
+            None,
+            "Payment: Awaiting payment (awaiting_payment)",
+            "Fulfilment: Not fulfilled (unfulfilled)",
+        ),
+        (
+            {"payment_status": "unpaid", "payment_intent": {"id": "pi_1", "status": "requires_capture"}},
+            None,
+            "Payment: Authorised (requires_capture)",
+            "Fulfilment: Not fulfilled (unfulfilled)",
+        ),
+        (
+            {"payment_status": "unpaid"},
+            "expire",
+            "Payment: Expired (expired)",
+            "Fulfilment: Not fulfilled (unfulfilled)",
+        ),
+    ],
+)
+def test_payment_and_fulfilment_as_labelled_badges(
+    staff_client, django_capture_on_commit_callbacks, session, after, payment, fulfilment_badge
+):
+    order = _record(django_capture_on_commit_callbacks, checkout_session(**session))
+    if after == "fulfil":
+        fulfilment.order_mark_fulfilled(order=order, actor="alice")
+    elif after == "expire":
+        fulfilment.order_status_change(order=order, to_status=Order.Status.EXPIRED, actor="t")
+    html = _page(staff_client, order)
+    assert _badges(html) == (payment, fulfilment_badge)
+    # Stripe's raw value is not on the page any more.
+    assert ">no_payment_required<" not in html and ">unpaid<" not in html
+
+
+def test_badges_are_labelled_in_french(staff_client, order):
+    fulfilment.order_mark_fulfilled(order=order, actor="alice")
+    payment, fulfilment_state = _badges(_page(staff_client, order, "fr"))
+    assert payment == "Paiement: Payée (paid)"
+    assert fulfilment_state.endswith(": Traitée (fulfilled)")
+
+
+@pytest.mark.parametrize(
+    ("prices", "line", "totals", "tax_row", "note"),
+    [
+        # 8 % added to prices that exclude tax: 50.00 + 4.00 = 54.00; the line shows 50.00, as the subtotal.
+        (
+            "exclusive",
+            {"amount_subtotal": 5000, "amount_tax": 400, "amount_total": 5400},
+            {"amount_subtotal": 5000, "amount_total": 5400, "amount_tax": 400},
+            ("Tax", 400),
+            "Prices exclude tax: the tax is added to the total.",
+        ),
+        # 20 % already in a 50.00 price: 8.33 of it is tax; nothing is added.
+        (
+            "inclusive",
+            {"amount_subtotal": 5000, "amount_tax": 833, "amount_total": 5000},
+            {"amount_subtotal": 5000, "amount_total": 5000, "amount_tax": 833},
+            ("Including tax", 833),
+            "Prices include tax: the total already contains it.",
+        ),
+    ],
+)
+def test_amounts_add_up_and_say_whether_prices_include_tax(
+    staff_client, django_capture_on_commit_callbacks, prices, line, totals, tax_row, note
+):
+    session = checkout_session(
+        amount_subtotal=totals["amount_subtotal"],
+        amount_total=totals["amount_total"] + 500,
+        total_details={"amount_discount": 0, "amount_shipping": 500, "amount_tax": totals["amount_tax"]},
+        shipping_cost={"amount_total": 500, "shipping_rate": "shr_1"},
+    )
+    order = _record(django_capture_on_commit_callbacks, session, [line_item(**line)])
+    html = _page(staff_client, order)
+    lines, rows = _amounts_table(html)
+    assert sum(lines) == rows["Subtotal"] == 5000
+    assert rows[tax_row[0]] == tax_row[1]
+    added = rows.get("Tax", 0)
+    assert rows["Subtotal"] - rows.get("Discount", 0) + rows["Shipping"] + added == rows["Total"]
+    assert ("Including tax" in rows) is (prices == "inclusive")
+    assert f'<p id="tax-note" class="muted">{note}</p>' in html
+    # No tax per line: one column of amounts, before tax.
+    assert "5400" not in str(lines)
+
+
+def test_no_tax_note_without_tax(staff_client, order):
+    html = _page(staff_client, order)
+    assert 'id="tax-note"' not in html
+    lines, rows = _amounts_table(html)
+    assert sum(lines) == rows["Subtotal"] == rows["Total"]
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("sk_test_123", "https://dashboard.stripe.com/test/payments/pi_live_or_test"),
+        ("sk_live_123", "https://dashboard.stripe.com/payments/pi_live_or_test"),
+        ("rk_live_123", "https://dashboard.stripe.com/payments/pi_live_or_test"),
+    ],
+)
+def test_a_link_to_the_payment_in_stripes_dashboard_against_stripe(staff_client, order, settings, key, url):
+    Order.objects.filter(pk=order.pk).update(payment_intent_id="pi_live_or_test", customer_id="cus_42")
+    settings.STRIPE_SECRET_KEY = key
+    settings.STRIPE_SANDBOX_MODE = False
+    html = _page(staff_client, order)
+    assert f'id="stripe-dashboard" href="{url}"' in html
+    customer = url.replace("payments/pi_live_or_test", "customers/cus_42")
+    assert f'href="{customer}"' in html
+
+
+def test_a_session_without_a_payment_links_to_the_session(staff_client, order, settings):
+    Order.objects.filter(pk=order.pk).update(payment_intent_id="")
+    settings.STRIPE_SECRET_KEY = "sk_test_123"
+    settings.STRIPE_SANDBOX_MODE = False
+    html = _page(staff_client, order)
+    expected = f"https://dashboard.stripe.com/test/checkout/sessions/{order.checkout_session_id}"
+    assert f'id="stripe-dashboard" href="{expected}"' in html
+
+
+def test_no_stripe_dashboard_link_in_sandbox_mode(staff_client, order, settings):
+    assert settings.STRIPE_SANDBOX_MODE
+    html = _page(staff_client, order)
+    assert "dashboard.stripe.com" not in html
+    assert "View in Stripe" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "shown"),
+    [
+        ("en", "UTC", "Dec. 7, 2026, 10:44 p.m."),
+        ("fr", "UTC", "7 décembre 2026 22:44"),
+        ("fr", "Europe/Paris", "7 décembre 2026 23:44"),
+    ],
+)
+def test_every_date_on_the_order_page_in_one_format(staff_client, order, settings, language, zone, shown):
+    import re
+    from datetime import UTC, datetime
+
+    from links.models import OrderStatusChange
+
+    settings.TIME_ZONE = zone
+    moment = datetime(2026, 12, 7, 22, 44, 5, tzinfo=UTC)
+    Order.objects.filter(pk=order.pk).update(created_at=moment, paid_at=moment, fulfilled_at=moment)
+    OrderStatusChange.objects.filter(order=order).update(at=moment)
+    order.emails.update(sent_at=moment, status=OutboundEmail.Status.SENT)
+    html = _page(staff_client, order, language)
+    shown_dates = re.findall(r"<time datetime=\"[^\"]+\"[^>]*>([^<]+)</time>", html)
+    # Created, paid, fulfilled, the e-mail's sending and the history: all alike, in the shop's time zone.
+    assert len(shown_dates) >= 5
+    assert set(shown_dates) == {shown}
+    # No second style beside it (SHORT_DATETIME_FORMAT's 12/07/2026 or 07/12/2026).
+    assert not re.search(r"\b\d\d/\d\d/\d{4}\b", html)

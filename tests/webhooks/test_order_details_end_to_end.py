@@ -92,6 +92,8 @@ def test_collected_details_reach_the_order(sandbox, stripe_client, settings):
     assert order.amount_discount == 1000
     assert order.amount_total == 10000 - 1000 + 700
     assert order.promotion_code == promo.id
+    # Expanded in fulfilment's one request: the names the merchant gave them.
+    assert (order.promotion_code_text, order.shipping_rate_name) == ("TENOFF", "Courier")
     assert order.custom_fields == [
         {"key": "engraving", "label": "Engraving", "type": "text", "value": "For Ada"}
     ]

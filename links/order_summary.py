@@ -1,0 +1,103 @@
+"""An order in the merchant's words: its payment and fulfilment as badges, the names of its promotion code
+and shipping rate, and amounts that add up to its total."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from catalog.models import PromotionCode, ShippingRate
+from links.models import Order, OrderLineItem
+
+
+@dataclass(frozen=True)
+class Badge:
+    state: str  # its colour (paylinks.css, "Badges")
+    label: str
+
+
+def order_payment_badge(order: Order) -> Badge:
+    """Where the money is: failed or expired checkouts, an authorisation still to capture, paid."""
+    if order.status in (Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED):
+        return Badge(order.status, str(order.get_status_display()))
+    if order.payment_intent_status == "requires_capture":
+        return Badge("requires_capture", _("Authorised"))
+    if order.status == Order.Status.AWAITING_PAYMENT:
+        return Badge(order.status, str(order.get_status_display()))
+    if order.payment_status == Order.PaymentStatus.NO_PAYMENT_REQUIRED:
+        return Badge("no_payment_required", str(Order.PaymentStatus.NO_PAYMENT_REQUIRED.label))
+    return Badge("paid", str(Order.PaymentStatus.PAID.label))
+
+
+def order_fulfilment_badge(order: Order) -> Badge:
+    if order.status == Order.Status.FULFILLED:
+        return Badge("fulfilled", str(Order.Status.FULFILLED.label))
+    if order.status == Order.Status.PAID:
+        return Badge("to_fulfil", pgettext("fulfilment status", "To fulfil"))
+    return Badge("unfulfilled", pgettext("fulfilment status", "Not fulfilled"))
+
+
+@dataclass(frozen=True)
+class OrderNames:
+    promotion_code: str  # the code customers type (SPRING), "" when unknown
+    shipping_rate: str
+
+
+def order_names(order: Order) -> OrderNames:
+    """The names fulfilment stored with the order; for an order recorded before it did, the catalog's
+    mirror (one query each, only then). Never the API: a page must not wait on Stripe, and "Refetch from
+    Stripe" stores the names of an order that has neither."""
+    promotion_code = order.promotion_code_text
+    if not promotion_code and order.promotion_code:
+        codes = PromotionCode.objects.filter(stripe_id=order.promotion_code).values_list("code", flat=True)
+        promotion_code = codes.first() or ""
+    shipping_rate = order.shipping_rate_name
+    if not shipping_rate and order.shipping_rate_id:
+        rates = ShippingRate.objects.filter(stripe_id=order.shipping_rate_id)
+        shipping_rate = rates.values_list("display_name", flat=True).first() or ""
+    return OrderNames(promotion_code=promotion_code, shipping_rate=shipping_rate)
+
+
+@dataclass(frozen=True)
+class OrderAmounts:
+    """The items table: each line at its amount before discount and tax, so that the lines add up to the
+    subtotal; then discount, shipping and the tax Stripe added (prices that exclude tax) to the total. Tax
+    already in the prices (prices that include it) is shown as "including", never added twice."""
+
+    lines: list[OrderLineItem]
+    subtotal: int
+    discount: int
+    shipping: int
+    tax_added: int
+    tax_included: int
+    total: int
+
+    @property
+    def tax_note(self) -> str:
+        if self.tax_added and self.tax_included:
+            return _("Some prices include tax, others exclude it: the tax they exclude is added below.")
+        if self.tax_added:
+            return _("Prices exclude tax: the tax is added to the total.")
+        if self.tax_included:
+            return _("Prices include tax: the total already contains it.")
+        return ""
+
+
+def order_amounts(order: Order, line_items: Iterable[OrderLineItem]) -> OrderAmounts:
+    # Stripe's total is the subtotal, less the discount, plus shipping and the tax of prices that exclude
+    # it: what remains of the session's tax was already in the prices (inclusive). Read from the amounts
+    # rather than each price's tax behaviour, which the order does not keep (and a price may change).
+    before_tax = order.amount_subtotal - order.amount_discount + order.amount_shipping
+    tax_added = min(max(order.amount_total - before_tax, 0), order.amount_tax)
+    return OrderAmounts(
+        lines=list(line_items),
+        subtotal=order.amount_subtotal,
+        discount=order.amount_discount,
+        shipping=order.amount_shipping,
+        tax_added=tax_added,
+        tax_included=order.amount_tax - tax_added,
+        total=order.amount_total,
+    )
