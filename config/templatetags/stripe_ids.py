@@ -7,6 +7,7 @@ and in the title, with a link to Stripe's Dashboard when running against Stripe.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django import template
@@ -41,5 +42,7 @@ def stripe_id(value: str, label: str = "", *, dashboard: bool = True) -> dict:
         "value": value,
         "short": short_id(value),
         "label": label,
+        # For the button's aria-labelledby: an id per value and label, whatever characters the value has.
+        "element_id": "copy-" + hashlib.blake2s(f"{label}\0{value}".encode(), digest_size=6).hexdigest(),
         "dashboard_url": stripe_dashboard_url(value) if dashboard else "",
     }
