@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import template
 
+from links import order_labels
+
 register = template.Library()
 
 
@@ -27,3 +29,24 @@ def custom_field_label(field: dict) -> str:
     if isinstance(label, dict):
         label = label.get("custom")
     return label or field.get("key") or ""
+
+
+@register.filter
+def consent_given(consent: dict | None) -> list[str]:
+    """``{% for sentence in order.consent|consent_given %}``: what the customer agreed to, in words."""
+    return order_labels.consent_given(consent)
+
+
+@register.filter
+def subscription_status_label(status: str) -> str:
+    return order_labels.subscription_status_label(status)
+
+
+@register.filter
+def payment_intent_status_label(status: str) -> str:
+    return order_labels.payment_intent_status_label(status)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    return order_labels.country_name(code)
