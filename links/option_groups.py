@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator, URLValidator
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext, ngettext_lazy
 
 from catalog import limits
 from catalog.forms import CheckedFormSet, amount_to_minor, parse_metadata
-from catalog.money import from_minor_units
+from catalog.money import format_money, from_minor_units
 from config.stripe_calls import field_for_param
 from links.countries import shipping_country_choices
 
@@ -106,6 +107,16 @@ KEY_BY_KEY = KeyByKey()
 def _id(value) -> str:
     """An expandable field's id (Stripe sends the whole object when it was expanded)."""
     return value["id"] if isinstance(value, dict) else value
+
+
+def sentence(parts: list) -> str:
+    """Parts of a summary as one line: "Promotion codes, phone number"."""
+    text = ", ".join(str(part) for part in parts)
+    return text[:1].upper() + text[1:]
+
+
+def errors_to_correct(count: int) -> str:
+    return ngettext("%(count)d error to correct", "%(count)d errors to correct", count) % {"count": count}
 
 
 # Fields written as lines -------------------------------------------------------------------------
@@ -235,7 +246,20 @@ class OptionGroup(OptionDeclaration, forms.Form):
 
     def __init__(self, data=None, *, initial=None, link_currency: str = "usd", **kwargs):
         self.link_currency = link_currency
+        # The link's parameters before a subclass turns its initial values into the fields' (Connect's fee).
+        self.initial_params = self.params_from(initial) if initial else {}
         super().__init__(data, prefix=self.key, initial=initial, use_required_attribute=False, **kwargs)
+
+    def summary(self) -> str:
+        """What the section sets, in a line of plain words (shown while it is collapsed)."""
+        if not self.is_bound:
+            return self.summary_of(self.initial_params)
+        if self.errors:
+            return errors_to_correct(len(self.errors))
+        return self.summary_of(self.to_params())
+
+    def summary_of(self, params: dict) -> str:
+        raise NotImplementedError
 
     @property
     def section(self) -> str:
@@ -327,6 +351,15 @@ class AfterCompletionForm(OptionGroup):
             "custom_message": (after.get("hosted_confirmation") or {}).get("custom_message") or "",
             "redirect_url": (after.get("redirect") or {}).get("url") or "",
         }
+
+    def summary_of(self, params: dict) -> str:
+        after = params.get("after_completion") or {}
+        if after.get("type") == "redirect":
+            url = after["redirect"]["url"]
+            return _("Sends customers to %(site)s") % {"site": urlsplit(url).netloc or url}
+        if after:
+            return _("Shows a confirmation page with your message")
+        return _("Shows Stripe's confirmation page")
 
 
 class CheckoutForm(OptionGroup):
@@ -458,6 +491,28 @@ class CheckoutForm(OptionGroup):
             return {"customer_creation": CUSTOMER_CREATION_NOT_RECURRING}
         return {}
 
+    def summary_of(self, params: dict) -> str:
+        parts = []
+        if params.get("allow_promotion_codes"):
+            parts.append(_("promotion codes"))
+        if (params.get("automatic_tax") or {}).get("enabled"):
+            parts.append(_("automatic tax"))
+        if params.get("billing_address_collection") == "required":
+            parts.append(_("billing address"))
+        if (params.get("phone_number_collection") or {}).get("enabled"):
+            parts.append(_("phone number"))
+        tax_id = params.get("tax_id_collection") or {}
+        if tax_id.get("enabled"):
+            parts.append(_("tax ID, required") if tax_id.get("required") == "if_supported" else _("tax ID"))
+        if params.get("customer_creation") == "always":
+            parts.append(_("always a customer in Stripe"))
+        if params.get("submit_type"):
+            parts.append(
+                _("button “%(label)s”")
+                % {"label": dict(self.fields["submit_type"].choices)[params["submit_type"]]}
+            )
+        return sentence(parts) or _("Stripe's defaults: a billing address only when needed")
+
 
 NAME_CHOICES = [
     ("", _("Don't ask")),
@@ -506,6 +561,17 @@ class NameCollectionForm(OptionGroup):
             part = names.get(kind) or {}
             values[kind] = ("optional" if part.get("optional") else "required") if part.get("enabled") else ""
         return values
+
+    def summary_of(self, params: dict) -> str:
+        names = params.get("name_collection") or {}
+        parts = []
+        for kind, label in (("individual", _("full name")), ("business", _("business name"))):
+            if kind in names:
+                parts.append(
+                    (_("%(name)s, optional") if names[kind]["optional"] else _("%(name)s, required"))
+                    % {"name": label}
+                )
+        return sentence(parts) or _("No names asked")
 
 
 class ShippingForm(OptionGroup):
@@ -559,6 +625,29 @@ class ShippingForm(OptionGroup):
         if ShippingRate.objects.filter(stripe_id__in=rate_ids).exclude(currency=currency).exists():
             return {"shipping_rates": SHIPPING_RATE_CURRENCY % {"currency": currency.upper()}}
         return {}
+
+    def summary_of(self, params: dict) -> str:
+        countries = (params.get("shipping_address_collection") or {}).get("allowed_countries") or []
+        rates = params.get("shipping_options") or []
+        if not countries and not rates:
+            return _("No shipping address")
+        parts = []
+        if len(countries) <= 3:
+            names = dict(shipping_country_choices())
+            parts.append(
+                _("Ships to %(countries)s") % {"countries": ", ".join(names.get(c, c) for c in countries)}
+            )
+        else:
+            parts.append(
+                ngettext("Ships to %(count)d country", "Ships to %(count)d countries", len(countries))
+                % {"count": len(countries)}
+            )
+        if rates:
+            parts.append(
+                ngettext("%(count)d shipping option", "%(count)d shipping options", len(rates))
+                % {"count": len(rates)}
+            )
+        return sentence(parts)
 
 
 class SubscriptionForm(OptionGroup):
@@ -616,6 +705,20 @@ class SubscriptionForm(OptionGroup):
             return {"payment_method_collection": PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING}
         return {}
 
+    def summary_of(self, params: dict) -> str:
+        sub = params.get("subscription_data") or {}
+        parts = []
+        if sub.get("trial_period_days"):
+            days = sub["trial_period_days"]
+            parts.append(
+                ngettext("%(count)d-day free trial", "%(count)d-day free trial", days) % {"count": days}
+            )
+        if sub.get("description"):
+            parts.append(_("a description"))
+        if params.get("payment_method_collection") == "if_required":
+            parts.append(_("no card needed when nothing is due"))
+        return sentence(parts) or _("No free trial")
+
 
 class PaymentMethodsForm(OptionGroup):
     key, title = "payment_methods", _("Payment methods")
@@ -638,6 +741,13 @@ class PaymentMethodsForm(OptionGroup):
     @classmethod
     def values_from(cls, params: dict) -> dict:
         return {"payment_method_types": params.get("payment_method_types") or []}
+
+    def summary_of(self, params: dict) -> str:
+        types = params.get("payment_method_types") or []
+        if not types:
+            return _("The methods enabled in your Stripe settings")
+        labels = dict(PAYMENT_METHOD_TYPES)
+        return ", ".join(str(labels.get(kind, kind)) for kind in types)
 
 
 class PaymentIntentForm(OptionGroup):
@@ -732,6 +842,16 @@ class PaymentIntentForm(OptionGroup):
             return {"": PAYMENT_DETAILS_NOT_RECURRING}
         return {}
 
+    def summary_of(self, params: dict) -> str:
+        data = params.get("payment_intent_data") or {}
+        capture = data.get("capture_method") or "automatic"
+        parts = [dict(self.fields["capture_method"].choices)[capture]]
+        if data.get("setup_future_usage"):
+            parts.append(_("saves the payment method"))
+        if data.get("statement_descriptor_suffix"):
+            parts.append(_("statement suffix “%(suffix)s”") % {"suffix": data["statement_descriptor_suffix"]})
+        return sentence(parts)
+
 
 class ConsentForm(OptionGroup):
     key, title = "consent", _("Consent")
@@ -803,6 +923,24 @@ class ConsentForm(OptionGroup):
         terms_text = (params.get("custom_text") or {}).get("terms_of_service_acceptance")
         terms = (params.get("consent_collection") or {}).get("terms_of_service")
         return {"terms_text": TERMS_TEXT_NEEDS_TERMS} if terms_text and terms != "required" else {}
+
+    def summary_of(self, params: dict) -> str:
+        consent = params.get("consent_collection") or {}
+        parts = []
+        if consent.get("terms_of_service") == "required":
+            parts.append(_("terms of service to accept"))
+        if consent.get("promotions"):
+            parts.append(_("consent to promotional e-mails"))
+        if consent.get("payment_method_reuse_agreement"):
+            parts.append(
+                _("agreement to reuse the payment method: %(choice)s")
+                % {
+                    "choice": dict(self.fields["reuse_agreement"].choices)[
+                        consent["payment_method_reuse_agreement"]["position"]
+                    ]
+                }
+            )
+        return sentence(parts) or _("Nothing to accept")
 
 
 class CustomFieldForm(forms.Form):
@@ -915,6 +1053,17 @@ class BaseCustomFieldFormSet(OptionDeclaration, CheckedFormSet):
     def to_params(self) -> dict:
         return self.params_from([form.cleaned_data for form in self.kept_forms()])
 
+    def summary(self) -> str:
+        """The questions asked, by their labels (shown while the section is collapsed)."""
+        if self.is_bound and self.total_error_count():
+            return errors_to_correct(self.total_error_count())
+        rows = [form.cleaned_data for form in self.kept_forms()] if self.is_bound else self.initial or []
+        labels = [
+            _("%(label)s (optional)") % {"label": row["label"]} if row.get("optional") else row["label"]
+            for row in rows
+        ]
+        return ", ".join(labels) or _("No questions")
+
     @classmethod
     def params_from(cls, values: list[dict]) -> dict:
         return {"custom_fields": [CustomFieldForm.param_from(row) for row in values]} if values else {}
@@ -1000,6 +1149,11 @@ class InvoiceForm(OptionGroup):
             return {"enabled": INVOICE_NOT_RECURRING}
         return {}
 
+    def summary_of(self, params: dict) -> str:
+        if (params.get("invoice_creation") or {}).get("enabled"):
+            return _("E-mails an invoice after payment")
+        return _("No invoice for one-off payments")
+
 
 class RestrictionsForm(OptionGroup):
     key, title = "restrictions", _("Limits")
@@ -1034,6 +1188,14 @@ class RestrictionsForm(OptionGroup):
         limit = ((params.get("restrictions") or {}).get("completed_sessions") or {}).get("limit")
         return {"completed_sessions_limit": limit, "inactive_message": params.get("inactive_message") or ""}
 
+    def summary_of(self, params: dict) -> str:
+        limit = ((params.get("restrictions") or {}).get("completed_sessions") or {}).get("limit")
+        if limit:
+            return ngettext("Stops after %(count)d payment", "Stops after %(count)d payments", limit) % {
+                "count": limit
+            }
+        return _("No limit")
+
 
 class CustomTextForm(OptionGroup):
     key, title = "custom_text", _("Custom texts")
@@ -1065,6 +1227,11 @@ class CustomTextForm(OptionGroup):
             return {"shipping_address": SHIPPING_TEXT_NEEDS_ADDRESS}
         return {}
 
+    def summary_of(self, params: dict) -> str:
+        texts = params.get("custom_text") or {}
+        parts = [self.fields[name].label for name in self.TEXTS if name in texts]
+        return sentence(parts) or _("Stripe's texts only")
+
 
 class MetadataForm(OptionGroup):
     key, title = "metadata", _("Metadata")
@@ -1088,6 +1255,15 @@ class MetadataForm(OptionGroup):
     @classmethod
     def values_from(cls, params: dict) -> dict:
         return {"metadata": params.get("metadata") or {}}
+
+    def summary_of(self, params: dict) -> str:
+        keys = list(params.get("metadata") or {})
+        if not keys:
+            return _("No metadata")
+        return ngettext("%(count)d key: %(keys)s", "%(count)d keys: %(keys)s", len(keys)) % {
+            "count": len(keys),
+            "keys": ", ".join(keys),
+        }
 
 
 class ConnectForm(OptionGroup):
@@ -1176,22 +1352,37 @@ class ConnectForm(OptionGroup):
             return {"application_fee_percent": FEE_PERCENT_NEEDS_RECURRING}
         return {}
 
+    def summary_of(self, params: dict) -> str:
+        parts = []
+        if "application_fee_amount" in params:
+            parts.append(
+                _("fee of %(amount)s")
+                % {"amount": format_money(params["application_fee_amount"], self.link_currency)}
+            )
+        if "application_fee_percent" in params:
+            parts.append(_("fee of %(percent)s %%") % {"percent": params["application_fee_percent"]})
+        if params.get("on_behalf_of"):
+            parts.append(_("on behalf of %(account)s") % {"account": params["on_behalf_of"]})
+        if params.get("transfer_data"):
+            parts.append(_("transfers to %(account)s") % {"account": params["transfer_data"]["destination"]})
+        return sentence(parts) or _("No connected account")
+
 
 # The editor's sections of single forms, in the page's order.
 OPTION_FORMS: tuple[type[OptionGroup], ...] = (
-    AfterCompletionForm,
+    SubscriptionForm,
     CheckoutForm,
     NameCollectionForm,
     ShippingForm,
-    SubscriptionForm,
-    PaymentMethodsForm,
-    PaymentIntentForm,
     ConsentForm,
-    InvoiceForm,
-    RestrictionsForm,
-    CustomTextForm,
-    MetadataForm,
+    PaymentMethodsForm,
+    AfterCompletionForm,
+    PaymentIntentForm,
     ConnectForm,
+    InvoiceForm,
+    MetadataForm,
+    CustomTextForm,
+    RestrictionsForm,
 )
 # Groups of rows (formsets): each has its section and an "add a row" button (``add_button``).
 OPTION_FORMSETS: tuple[type[BaseCustomFieldFormSet], ...] = (CustomFieldFormSet,)

@@ -115,7 +115,7 @@ def link_create(request: HtmxHttpRequest) -> HttpResponse:
         return render_page(
             request,
             "links/link_form.html",
-            {**context, "oob": section == "line-items"},
+            {**context, "oob": section == "line-items", "live_section": section},
             partial=f"section-{section}",
         )
     if data is not None and editor.is_valid():
@@ -207,6 +207,7 @@ def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
         "form_action": reverse("links:edit", args=[link.public_id]),
     }
     if data is not None and (section := _section(request, editor)):
+        context["live_section"] = section
         return render_page(request, "links/link_form.html", context, partial=f"section-{section}")
     if data is not None and editor.is_valid():
         try:

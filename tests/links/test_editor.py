@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -84,7 +85,8 @@ def test_subscription_section_appears_with_a_recurring_price(staff_client):
     )
     content = response.content.decode()
     assert content.lstrip().startswith('<fieldset id="section-line-items"')
-    assert 'id="section-subscription" class="option-section" data-live-section hx-swap-oob="true"' in content
+    assert '<fieldset id="section-subscription" class="option-section" aria-labelledby' in content
+    assert 'data-live-section hx-swap-oob="true"' in content
     assert 'name="subscription-trial_period_days"' in content
 
 
@@ -93,7 +95,8 @@ def test_subscription_section_stays_a_note_for_one_off_prices(staff_client):
         reverse("links:create"), _data(PriceFactory(), section="line-items"), HTTP_HX_REQUEST="true"
     )
     content = response.content.decode()
-    assert '<fieldset id="section-subscription" hx-swap-oob="true">' in content
+    unavailable = 'class="option-section section-unavailable" aria-labelledby="section-subscription-title"'
+    assert f'{unavailable} hx-swap-oob="true">' in content
     assert 'name="subscription-trial_period_days"' not in content
 
 
@@ -365,3 +368,65 @@ def test_a_row_added_starts_as_shown_and_without_errors(staff_client):
     editor = LinkEditor(QueryDict(urlencode(data)), currency="usd")
     assert editor.line_items.is_valid()
     assert editor.service_line_items() == [{"quantity": 2, "price": price}]
+
+
+def _sections(content: str) -> dict[str, str]:
+    """Each option section's opening: ``{"shipping": '<details open>…'}``."""
+    found = re.findall(
+        r'<fieldset id="section-([\w-]+)" class="option-section"[^>]*>\s*(?:\{#.*?#\}\s*)?(<details[^>]*>)',
+        content,
+    )
+    return dict(found)
+
+
+def test_sections_are_collapsed_to_a_summary_in_the_page_order(staff_client):
+    content = staff_client.get(reverse("links:create")).content.decode()
+    sections = _sections(content)
+    assert set(sections.values()) == {"<details>"}  # all collapsed
+    order = [
+        content.index(f'id="section-{name}"')
+        for name in (
+            "line-items",
+            "checkout",
+            "shipping",
+            "custom-fields",
+            "consent",
+            "after-completion",
+            "connect",
+            "invoice",
+            "metadata",
+            "custom-text",
+            "restrictions",
+        )
+    ]
+    assert order == sorted(order)
+    assert '<span class="section-summary">No shipping address</span>' in content
+    assert '<span class="section-summary">No questions</span>' in content
+
+
+def test_a_duplicate_shows_what_its_sections_set(staff_client):
+    from tests.links.factories import PaymentLinkFactory
+
+    link = PaymentLinkFactory(
+        options={"allow_promotion_codes": True, "shipping_address_collection": {"allowed_countries": ["FR"]}}
+    )
+    content = staff_client.get(reverse("links:create"), {"from": link.public_id}).content.decode()
+    assert '<span class="section-summary">Promotion codes</span>' in content
+    assert '<span class="section-summary">Ships to France</span>' in content
+
+
+def test_a_section_opens_where_it_has_an_error(staff_client):
+    data = _data(PriceFactory(), **{"connect-application_fee_percent": "5"})
+    content = staff_client.post(reverse("links:create"), data).content.decode()
+    sections = _sections(content)
+    assert sections["connect"] == "<details open>"
+    assert {name for name, tag in sections.items() if tag == "<details open>"} == {"connect"}
+    assert '<span class="section-summary">1 error to correct</span>' in content
+
+
+def test_the_section_being_changed_stays_open(staff_client):
+    data = _data(PriceFactory(), section="consent", **{"consent-terms_of_service": "on"})
+    response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert _sections(content) == {"consent": "<details open>"}
+    assert '<span class="section-summary">Terms of service to accept</span>' in content

@@ -200,3 +200,65 @@ def test_stripe_reads_back_each_group_and_an_update_clears_it(group, stripe_clie
     cleared = as_dict(stripe_client.v1.payment_links.retrieve(link.stripe_id))
     assert link.options == kept
     assert options_from_stripe(cleared) == kept
+
+
+# What a collapsed section says it sets -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_shipping_summary_names_a_few_countries_and_counts_many():
+    from links.option_groups import ShippingForm
+
+    few = ShippingForm(
+        initial=ShippingForm.values_from({"shipping_address_collection": {"allowed_countries": ["FR", "BE"]}})
+    )
+    many = ShippingForm(
+        initial=ShippingForm.values_from(
+            {"shipping_address_collection": {"allowed_countries": ["FR", "BE", "DE", "IT", "ES"]}}
+        )
+    )
+    assert few.summary() == "Ships to France, Belgium"
+    assert many.summary() == "Ships to 5 countries"
+    assert ShippingForm().summary() == "No shipping address"
+
+
+def test_a_summary_follows_what_the_merchant_chose():
+    from links.option_groups import CheckoutForm, RestrictionsForm
+
+    checkout = CheckoutForm(
+        {
+            "checkout-allow_promotion_codes": "on",
+            "checkout-phone_number_collection": "on",
+            "checkout-submit_type": "book",
+        }
+    )
+    assert checkout.summary() == "Promotion codes, phone number, button “Book”"
+    limits = RestrictionsForm({"restrictions-completed_sessions_limit": "100"})
+    assert limits.summary() == "Stops after 100 payments"
+    assert RestrictionsForm({"restrictions-completed_sessions_limit": "0"}).summary() == "1 error to correct"
+
+
+def test_the_connect_summary_shows_the_fee_in_the_links_currency():
+    from links.option_groups import ConnectForm
+
+    form = ConnectForm(initial=ConnectForm.values_from({"application_fee_amount": 150}), link_currency="eur")
+    assert form.summary() == "Fee of 1.50 EUR"
+    assert ConnectForm().summary() == "No connected account"
+
+
+def test_the_custom_fields_summary_lists_the_questions():
+    from links.option_groups import CustomFieldFormSet
+
+    data = {
+        "custom_fields-TOTAL_FORMS": "2",
+        "custom_fields-INITIAL_FORMS": "0",
+        "custom_fields-0-key": "engraving",
+        "custom_fields-0-label": "Engraving",
+        "custom_fields-0-type": "text",
+        "custom_fields-0-optional": "on",
+        "custom_fields-1-key": "size",
+        "custom_fields-1-label": "Size",
+        "custom_fields-1-type": "text",
+    }
+    assert CustomFieldFormSet(data, prefix="custom_fields").summary() == "Engraving (optional), Size"
+    assert CustomFieldFormSet(prefix="custom_fields").summary() == "No questions"

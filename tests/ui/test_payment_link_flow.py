@@ -69,6 +69,9 @@ def _create_link(page, base_url: str, price: Price, screenshot) -> PaymentLink:
     page.get_by_label("Internal name").fill("Poster sale")
     _htmx(page, lambda: page.get_by_label("Price").select_option(price.stripe_id))
     page.get_by_label("Quantity:", exact=True).fill("2")
+    # The option sections are collapsed to their summaries: open the ones used.
+    for section in ("shipping", "consent", "custom-fields"):
+        page.locator(f"#section-{section} summary").click()
     page.get_by_label("Find a country").fill("fra")
     _htmx(page, lambda: page.get_by_label("France", exact=True).check())
     _htmx(page, lambda: page.get_by_label("Express — 5.00 EUR").check())
