@@ -30,6 +30,7 @@ from config.bulk import (
     bulk_selected_rows,
     row_id,
 )
+from config.http import render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_dashboard import stripe_dashboard_url
@@ -244,7 +245,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('orders:list')}?{selection.back_query()}")
     rows = [(order, fulfilment.order_mark_fulfilled_refusal(order=order)) for order in orders]
     context = bulk_confirm_context(selection=selection, action=action, rows=rows)
-    return render(request, "links/order_bulk.html", context)
+    return render_page(request, "links/order_bulk.html", context, partial="bulk-confirm")
 
 
 # ONE ORDER -----------------------------------------------------------------------------------------
@@ -358,7 +359,7 @@ def email_bulk(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('orders:email-list')}?{selection.back_query()}")
     rows = [(email, outbound_email_resend_refusal(email=email)) for email in emails]
     context = bulk_confirm_context(selection=selection, action=action, rows=rows)
-    return render(request, "links/email_bulk.html", context)
+    return render_page(request, "links/email_bulk.html", context, partial="bulk-confirm")
 
 
 # SUCCESS PAGE --------------------------------------------------------------------------------------

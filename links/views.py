@@ -77,7 +77,7 @@ def link_bulk(request: HtmxHttpRequest) -> HttpResponse:
         return redirect(f"{reverse('links:list')}?{selection.back_query()}")
     rows = [(link, services.payment_link_set_active_refusal(link=link, active=active)) for link in links]
     context = bulk_confirm_context(selection=selection, action=action, rows=rows)
-    return render(request, "links/link_bulk.html", context)
+    return render_page(request, "links/link_bulk.html", context, partial="bulk-confirm")
 
 
 def link_csv(links: list) -> HttpResponse:

@@ -100,3 +100,12 @@ document.addEventListener("input", (event) => {
     option.hidden = Boolean(option.value) && !option.selected && !words.every((word) => label.includes(word));
   }
 });
+// A section swapped in to be read next (a bulk action's confirmation above its list) takes the focus,
+// unless it brought an error summary, which took it above.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const id = event.detail.target && event.detail.target.id;
+  const swapped = id && document.getElementById(id);
+  if (swapped && swapped.matches("[data-focus-on-swap]") && !swapped.querySelector("[data-error-summary]")) {
+    swapped.focus();
+  }
+});

@@ -164,3 +164,14 @@ def test_a_selection_is_bounded_by_the_page_and_never_empty(staff_client):
     none = staff_client.post(BULK, {"action": "deactivate", "confirm": "on", "ids": ["not-a-uuid"]})
     assert "Select at least one row on the list first." in none.content.decode()
     assert PaymentLink.objects.filter(active=False).count() == 0
+
+
+def test_htmx_gets_the_confirmation_alone_to_show_above_the_list(staff_client):
+    link = PaymentLinkFactory(name="Poster")
+    data = {"action": "deactivate", "ids": _ids(link)}
+    fragment = staff_client.get(BULK, data, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and fragment.lstrip().startswith('<section id="bulk-confirm"')
+    assert '<h2 id="bulk-confirm-heading">Deactivate 1 payment link?</h2>' in fragment
+    assert 'name="confirm"' in fragment and "Poster" in fragment
+    page = staff_client.get(BULK, data).content.decode()
+    assert "<html" in page and '<h1 id="bulk-confirm-heading">Deactivate 1 payment link?</h1>' in page
