@@ -185,6 +185,8 @@ EXPORT_COLUMNS = [
     "payment_link__stripe_id",
     "client_reference_id",
     "promotion_code",
+    "promotion_code_text",  # as customers type it, beside its id
+    "shipping_rate_name",
     "payment_intent_id",
     "invoice_id",
     "subscription_id",

@@ -157,6 +157,16 @@ def test_export_streams_csv(staff_client, order):
     assert rows[0]["amount_total"] == "2000"
 
 
+def test_export_has_the_promotion_code_and_the_shipping_rate_by_their_names(staff_client, order):
+    Order.objects.filter(pk=order.pk).update(
+        promotion_code="promo_1", promotion_code_text="SPRING", shipping_rate_name="Express delivery"
+    )
+    response = staff_client.get(reverse("orders:export"))
+    row = next(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert (row["promotion_code"], row["promotion_code_text"]) == ("promo_1", "SPRING")
+    assert row["shipping_rate_name"] == "Express delivery"
+
+
 def test_detail_shows_items_history_and_emails(staff_client, order):
     response = staff_client.get(reverse("orders:detail", args=[order.public_id]))
     assert "Blue mug" in response.text
