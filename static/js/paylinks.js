@@ -8,6 +8,12 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.textContent = label; }, 1500);
   });
 });
+// A link drawn as a button (role="button") is pressed with Space too, as a keyboard user expects of a button.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== " " || !event.target.matches("a[role=button]")) return;
+  event.preventDefault();  // not the page scrolling
+  event.target.click();
+});
 // htmx 2 does not swap 4xx responses: let form errors (422) replace their section.
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.status === 422) {
