@@ -14,6 +14,7 @@ import pytest
 from catalog.services import product_create_with_price
 from config.roles import staff_role_set
 from links.models import PaymentLink
+from tests.catalog.factories import PriceFactory
 from tests.ui.axe import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -86,10 +87,10 @@ class Keyboard:
 
 @pytest.fixture
 def catalog(sandbox, staff_user):
+    """The poster's price, among enough others that the price picker has its search box (local rows only:
+    the link sells the poster, created in the sandbox)."""
     staff_role_set(user=staff_user, role="Editors")
-    product_create_with_price(
-        name="Print club", currency="eur", unit_amount=900, interval="month", request_token="kb-club"
-    )
+    PriceFactory.create_batch(9, currency="eur")
     poster = product_create_with_price(
         name="Limited edition poster", currency="eur", unit_amount=2000, request_token="kb-poster"
     )
@@ -128,28 +129,35 @@ def test_a_keyboard_user_creates_a_link_with_a_price_a_quantity_and_an_adjustabl
     assert name.evaluate("(name) => name === document.activeElement")
     page.keyboard.type("Keyboard sale")
 
-    # The price: arrows move through the choices (each choice re-renders the line items, keeping the focus).
+    # The price: typing in the picker's search box narrows it, the arrows choose (each choice re-renders
+    # the line items, keeping the focus).
     line_item = page.get_by_role("group", name="Line item 1")
+    keys.focus(line_item.get_by_role("searchbox", name="Filter by product or amount"))
+    page.keyboard.type("poster")
     price_picker = line_item.get_by_label("Price")
     keys.focus(price_picker)
-    for _ in range(5):
-        if price_picker.input_value() == price.stripe_id:
-            break
-        with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
-            page.keyboard.press("ArrowDown")
-        page.wait_for_timeout(150)  # htmx settles the swap just after the answer
+    with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+        page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(150)  # htmx settles the swap just after the answer
     assert price_picker.input_value() == price.stripe_id
     assert price_picker.evaluate("(picker) => picker === document.activeElement")
 
-    # A collapsed section opens with Enter, and its checkbox takes Space.
-    adjustable = line_item.locator("summary", has_text="Adjustable quantity")
-    keys.press(adjustable, "Enter")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "link-editor-keyboard-focus.png"))  # the focus ring, as seen
-    assert adjustable.evaluate("(summary) => summary.parentElement.open")
+    # A checkbox takes Space, and shows the limits it enables.
     keys.press(line_item.get_by_role("checkbox", name="Customers can change the quantity"), "Space")
     keys.focus(line_item.get_by_label(re.compile(r"^Maximum quantity")))
     page.keyboard.type("5")
+
+    # A collapsed section opens with Enter, its fields come next in the Tab order, and it closes again.
+    adhoc = line_item.locator("summary", has_text="Or an item that is not in the catalog")
+    keys.press(adhoc, "Enter")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "link-editor-keyboard-focus.png"))  # the focus ring, as seen
+    assert adhoc.evaluate("(summary) => summary.parentElement.open")
+    page.keyboard.press("Tab")
+    assert line_item.get_by_label(re.compile(r"^Item name")).evaluate("(e) => e === document.activeElement")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    assert not adhoc.evaluate("(summary) => summary.parentElement.open")
 
     # Back up to the quantity (Shift+Tab), then save with Enter in the field, as in any form.
     keys.focus(line_item.get_by_label(re.compile(r"^Quantity:?$")))
