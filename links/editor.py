@@ -212,7 +212,10 @@ def _with_every_formset(data):
 def _option_formset(formset_class, data, options: dict) -> CheckedFormSet:
     """A group of rows from the link's options, with one more row when its "add a row" button was sent."""
     if data is not None and formset_class.add_button in data:
+        before = data.get(f"{formset_class.key}-TOTAL_FORMS")
         data = with_one_more_row(data, prefix=formset_class.key, absolute_max=formset_class.absolute_max)
+        if data.get(f"{formset_class.key}-TOTAL_FORMS") != before:
+            data = _with_new_row_initial(data, formset_class)
     # With the link's rows as initial values, also when a row was added: the existing rows stay what
     # they were (their changes and removals are measured against them).
     return formset_class(
@@ -221,3 +224,13 @@ def _option_formset(formset_class, data, options: dict) -> CheckedFormSet:
         initial=formset_class.values_from(options) or None,
         form_kwargs={"use_required_attribute": False},
     )
+
+
+def _with_new_row_initial(data, formset_class):
+    """``data`` with the fields' initial values in the row just added (a bound row shows what was sent,
+    not its initial values): it shows them (a quantity of 1), and is still a row left as it was."""
+    index = int(data[f"{formset_class.key}-TOTAL_FORMS"]) - 1
+    for name, field in formset_class.form.base_fields.items():
+        if field.initial is not None:
+            data.setdefault(f"{formset_class.key}-{index}-{name}", str(field.initial))
+    return data

@@ -34,8 +34,10 @@ from django.utils.translation import ngettext, ngettext_lazy
 from catalog import limits
 from catalog.forms import CheckedFormSet, amount_to_minor, parse_metadata
 from catalog.money import format_money, from_minor_units
+from catalog.selectors import price_choices_for_links
 from config.stripe_calls import field_for_param
 from links.countries import shipping_country_choices
+from links.forms import MAX_QUANTITY, PriceChoiceField
 
 CHECKOUT_SESSION_ID = "{CHECKOUT_SESSION_ID}"
 # RFC 3986 characters; braces only inside the {CHECKOUT_SESSION_ID} placeholder (checked separately).
@@ -73,6 +75,20 @@ TAX_LIABILITY_NEEDS_AUTOMATIC_TAX = _(
 )
 TAX_LIABILITY_ACCOUNT_REQUIRED = _("Enter the connected account that is liable for tax.")
 TAX_ID_REQUIRED_NEEDS_COLLECTION = _("Requiring a tax ID needs customers to be able to enter one.")
+# [SDK] payment link create `optional_items`: "There is a maximum of 10 optional items".
+MAX_OPTIONAL_ITEMS = 10
+OPTIONAL_ITEM_PRICE_REQUIRED = _("Choose the price of the item customers may add.")
+OPTIONAL_ITEM_DUPLICATE = _("Each optional item needs its own price.")
+OPTIONAL_ITEM_CURRENCY = _("An optional item must be in the link's currency (%(currency)s).")
+OPTIONAL_ITEM_RECURRING = _(
+    "A recurring price can be added only to a subscription (a recurring price in the line items); "
+    "choose a one-off price."
+)
+OPTIONAL_ITEM_CUSTOMER_CHOOSES = _("A price the customer chooses cannot be offered as an optional item.")
+QUANTITY_MAXIMUM_BELOW_MINIMUM = _("The maximum must not be below the minimum.")
+QUANTITY_OUTSIDE_BOUNDS = _(
+    "The quantity must be between the minimum (%(minimum)s) and the maximum (%(maximum)s)."
+)
 
 PAYMENT_METHOD_TYPES = [
     ("card", _("Cards")),
@@ -1084,6 +1100,142 @@ CustomFieldFormSet = forms.formset_factory(
 )
 
 
+class OptionalItemForm(forms.Form):
+    """One item customers may add to their order (a row of the optional items group)."""
+
+    # Stripe's ``optional_items[<n>][<part>]`` in an error → this row's field.
+    param_fields = {"price": "price", "quantity": "quantity", "adjustable_quantity": "maximum"}
+
+    price = PriceChoiceField(
+        label=_("Price"),
+        queryset=price_choices_for_links(),
+        to_field_name="stripe_id",
+        empty_label=_("Choose a price…"),
+        error_messages={"required": OPTIONAL_ITEM_PRICE_REQUIRED},
+    )
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
+    adjustable = forms.BooleanField(label=_("Customers can change the quantity"), required=False)
+    minimum = forms.IntegerField(
+        label=_("Minimum quantity"),
+        required=False,
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        help_text=_("Stripe's default: 0."),
+    )
+    maximum = forms.IntegerField(
+        label=_("Maximum quantity"),
+        required=False,
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        help_text=_("Stripe's default: 99."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("adjustable") and data.get("quantity") is not None:
+            minimum, maximum = data.get("minimum"), data.get("maximum")
+            low = 0 if minimum is None else minimum
+            high = 99 if maximum is None else maximum
+            if low > high:
+                self.add_error("maximum", QUANTITY_MAXIMUM_BELOW_MINIMUM)
+            elif not low <= data["quantity"] <= high:
+                self.add_error("quantity", QUANTITY_OUTSIDE_BOUNDS % {"minimum": low, "maximum": high})
+        return data
+
+    @staticmethod
+    def param_from(values: dict) -> dict:
+        price = values["price"]
+        item = {"price": getattr(price, "stripe_id", price), "quantity": values["quantity"]}
+        if values["adjustable"]:
+            adjustable = {"enabled": True}
+            # Stripe's defaults are left out, as Stripe reads them back (minimum 0, maximum 99).
+            if values["minimum"] not in (None, 0):
+                adjustable["minimum"] = values["minimum"]
+            if values["maximum"] not in (None, 99):
+                adjustable["maximum"] = values["maximum"]
+            item["adjustable_quantity"] = adjustable
+        return item
+
+    @staticmethod
+    def values_from(item: dict) -> dict:
+        adjustable = item.get("adjustable_quantity") or {}
+        enabled = bool(adjustable.get("enabled"))
+        return {
+            "price": _id(item["price"]),
+            "quantity": item["quantity"],
+            "adjustable": enabled,
+            "minimum": adjustable.get("minimum") if enabled and adjustable.get("minimum") != 0 else None,
+            "maximum": adjustable.get("maximum") if enabled and adjustable.get("maximum") != 99 else None,
+        }
+
+
+class BaseOptionalItemFormSet(OptionDeclaration, CheckedFormSet):
+    """The optional items group (Stripe's ``optional_items``): up to 10 prices customers may add to their
+    order at checkout; its values are the rows' values, in order."""
+
+    key, title = "optional_items", _("Optional items")
+    add_button = "add_optional_item"  # adds an empty row, without JavaScript
+    unset = {"optional_items": ""}
+    param_fields = {"optional_items": ""}  # and optional_items[<n>][...]: OptionalItemForm.param_fields
+    default_error_messages = {
+        "too_many_forms": ngettext_lazy(
+            "A link offers at most %(num)d optional item.",
+            "A link offers at most %(num)d optional items.",
+            "num",
+        )
+    }
+
+    def clean(self):
+        super().clean()
+        prices = [f.cleaned_data["price"] for f in self.kept_forms() if f.cleaned_data.get("price")]
+        if len(prices) != len(set(prices)):
+            raise forms.ValidationError(OPTIONAL_ITEM_DUPLICATE)
+
+    def to_params(self) -> dict:
+        return self.params_from([form.cleaned_data for form in self.kept_forms()])
+
+    @classmethod
+    def params_from(cls, values: list[dict]) -> dict:
+        return {"optional_items": [OptionalItemForm.param_from(row) for row in values]} if values else {}
+
+    @classmethod
+    def values_from(cls, params: dict) -> list[dict]:
+        return [OptionalItemForm.values_from(item) for item in params.get("optional_items") or []]
+
+    @classmethod
+    def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        """Each row's price against the link's: its currency, and a recurring one only on a subscription
+        (Stripe: "the Checkout Session must be in subscription mode and its recurring interval must
+        match"; the interval Stripe checks itself, against the line items)."""
+        from catalog.models import Price
+
+        items = options.get("optional_items") or []
+        prices = Price.objects.in_bulk([item["price"] for item in items], field_name="stripe_id")
+        errors = {}
+        for index, item in enumerate(items):
+            price = prices.get(item["price"])
+            if price is None:
+                continue  # Stripe answers for a price this catalog does not know
+            if price.currency != currency:
+                errors[f"{index}.price"] = OPTIONAL_ITEM_CURRENCY % {"currency": currency.upper()}
+            elif price.is_recurring and not recurring:
+                errors[f"{index}.price"] = OPTIONAL_ITEM_RECURRING
+            elif price.is_customer_chooses:
+                errors[f"{index}.price"] = OPTIONAL_ITEM_CUSTOMER_CHOOSES
+        return errors
+
+
+OptionalItemFormSet = forms.formset_factory(
+    OptionalItemForm,
+    formset=BaseOptionalItemFormSet,
+    extra=0,
+    max_num=MAX_OPTIONAL_ITEMS,
+    absolute_max=MAX_OPTIONAL_ITEMS,
+    validate_max=True,
+    can_delete=True,
+)
+
+
 class InvoiceForm(OptionGroup):
     key, title = "invoice", _("Invoice")
     unset = {"invoice_creation": {"enabled": False}}
@@ -1385,7 +1537,7 @@ OPTION_FORMS: tuple[type[OptionGroup], ...] = (
     RestrictionsForm,
 )
 # Groups of rows (formsets): each has its section and an "add a row" button (``add_button``).
-OPTION_FORMSETS: tuple[type[BaseCustomFieldFormSet], ...] = (CustomFieldFormSet,)
+OPTION_FORMSETS: tuple[type[CheckedFormSet], ...] = (OptionalItemFormSet, CustomFieldFormSet)
 OPTION_GROUPS: tuple[type[OptionDeclaration], ...] = (*OPTION_FORMS, *OPTION_FORMSETS)
 
 
@@ -1461,15 +1613,16 @@ def options_update_params(*, old: dict, new: dict) -> dict:
     return params
 
 
-_CUSTOM_FIELD_PARAM = re.compile(r"^custom_fields\[(\d+)\]\[(\w+)\]")
+_ROW_PARAM = re.compile(r"^(\w+)\[(\d+)\]\[(\w+)\]")
 
 
 def option_field_for_param(param: str | None) -> str:
     """Stripe's ``param`` in an error → the editor's ``<group>.<field>`` (``custom_fields.<n>.<field>``
-    for a custom field's), the group alone for the section, or NON_FIELD_ERRORS."""
-    match = _CUSTOM_FIELD_PARAM.match(param or "")
-    if match:
-        return f"custom_fields.{match[1]}.{CustomFieldForm.param_fields.get(match[2], '')}"
+    for a row of a group of rows), the group alone for the section, or NON_FIELD_ERRORS."""
+    match = _ROW_PARAM.match(param or "")
+    rows = {formset.key: formset.form for formset in OPTION_FORMSETS}
+    if match and match[1] in rows:
+        return f"{match[1]}.{match[2]}.{rows[match[1]].param_fields.get(match[3], '')}"
     fields = {
         stripe_param: f"{group.key}.{field}" if field else group.key
         for group in OPTION_GROUPS

@@ -79,11 +79,29 @@ def _check_counts(params: dict, prices: list[dict], optional_prices: list[dict])
             f"There is a maximum of {MAX_LINE_ITEMS} combined line items and optional items.",
         )
     currency = prices[0]["currency"]
+    intervals = {_interval(p) for p in prices} - {None}
     for index, price in enumerate(optional_prices):
         if price["currency"] != currency:
             raise errors.invalid(
                 f"optional_items[{index}][price]", "Optional items must use the link's currency."
             )
+        # "If the cross-sell product's price type is recurring, the Checkout Session must be in
+        # subscription mode and its recurring interval must match" (docs.stripe.com cross-sells).
+        if _interval(price) and not intervals:
+            raise errors.invalid(
+                f"optional_items[{index}][price]",
+                "A recurring optional item needs a recurring price in the line items (subscription mode).",
+            )
+        if _interval(price) and _interval(price) not in intervals:
+            raise errors.invalid(
+                f"optional_items[{index}][price]",
+                "A recurring optional item must bill at the same interval as the link's recurring prices.",
+            )
+
+
+def _interval(price: dict) -> tuple[str, int] | None:
+    recurring = price.get("recurring")
+    return (recurring["interval"], recurring["interval_count"]) if recurring else None
 
 
 def _check_customer_chooses(params: dict, prices: list[dict], optional_prices: list[dict]) -> None:

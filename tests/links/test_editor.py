@@ -14,6 +14,10 @@ from links.forms import LINE_ITEMS_TOO_FEW, PriceSelect
 from links.option_groups import (
     CUSTOMER_CREATION_NOT_RECURRING,
     INVALID_URL_CHARACTERS,
+    OPTIONAL_ITEM_CURRENCY,
+    OPTIONAL_ITEM_CUSTOMER_CHOOSES,
+    OPTIONAL_ITEM_DUPLICATE,
+    OPTIONAL_ITEM_RECURRING,
     PAYMENT_DETAILS_NOT_RECURRING,
     PAYMENT_METHOD_COLLECTION_NEEDS_RECURRING,
     SUBSCRIPTION_NEEDS_RECURRING,
@@ -46,6 +50,7 @@ def test_editor_shows_every_option_group(staff_client):
     content = staff_client.get(reverse("links:create")).content.decode()
     for section in (
         "line-items",
+        "optional-items",
         "after-completion",
         "checkout",
         "names",
@@ -430,3 +435,91 @@ def test_the_section_being_changed_stays_open(staff_client):
     content = response.content.decode()
     assert _sections(content) == {"consent": "<details open>"}
     assert '<span class="section-summary">Terms of service to accept</span>' in content
+
+
+def _optional_items(*rows: dict) -> dict:
+    data = {"optional_items-TOTAL_FORMS": str(len(rows)), "optional_items-INITIAL_FORMS": "0"}
+    for index, row in enumerate(rows):
+        data.update({f"optional_items-{index}-{name}": value for name, value in row.items()})
+    return data
+
+
+def test_add_an_optional_item_without_javascript(staff_client):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), add_optional_item="1"))
+    assert b"<html" in response.content
+    content = response.content.decode()
+    assert 'name="optional_items-0-price"' in content
+    assert 'name="optional_items-1-price"' not in content
+    assert 'name="optional_items-0-quantity" value="1"' in content  # the row shows its initial values
+
+    # Submitted as it was added, the row is not an item: the link is checked without it.
+    data = _data(PriceFactory(), **_optional_items({"quantity": "1", "price": ""}), section="optional-items")
+    response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
+    assert response.context["editor"].formsets["optional_items"].is_valid()
+
+
+def test_add_an_optional_item_with_htmx_swaps_its_section(staff_client):
+    data = _data(PriceFactory(), add_optional_item="1", section="optional-items")
+    response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert content.lstrip().startswith('<fieldset id="section-optional-items"')
+    assert 'name="optional_items-0-price"' in content
+    assert "section-custom-fields" not in content
+
+
+def _optional_item_errors(response, index: int = 0) -> dict:
+    assert response.status_code == 422
+    return response.context["editor"].formsets["optional_items"].forms[index].errors
+
+
+def test_an_optional_item_must_be_in_the_links_currency(staff_client):
+    rows = _optional_items({"price": PriceFactory(currency="usd").stripe_id, "quantity": "1"})
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(currency="eur"), **rows))
+    assert _optional_item_errors(response) == {"price": [OPTIONAL_ITEM_CURRENCY % {"currency": "EUR"}]}
+    assert "Optional item 1, price: " in response.content.decode()  # in the error summary
+
+
+def test_a_recurring_optional_item_needs_a_subscription(staff_client):
+    monthly = PriceFactory(type="recurring", recurring_interval="month", recurring_interval_count=1)
+    rows = _optional_items({"price": monthly.stripe_id, "quantity": "1"})
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **rows))
+    assert _optional_item_errors(response) == {"price": [str(OPTIONAL_ITEM_RECURRING)]}
+
+
+def test_a_price_the_customer_chooses_is_not_an_optional_item(staff_client):
+    chooses = PriceFactory(unit_amount=None, custom_unit_amount={"minimum": 500})
+    rows = _optional_items({"price": chooses.stripe_id, "quantity": "1"})
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **rows))
+    assert _optional_item_errors(response) == {"price": [str(OPTIONAL_ITEM_CUSTOMER_CHOOSES)]}
+
+
+def test_optional_item_rules_at_their_fields(staff_client):
+    frame, lamp = PriceFactory(), PriceFactory()
+    rows = _optional_items(
+        {"price": frame.stripe_id, "quantity": "5", "adjustable": "on", "minimum": "1", "maximum": "3"},
+        {"price": lamp.stripe_id, "quantity": "1", "adjustable": "on", "minimum": "4", "maximum": "2"},
+        {"quantity": "2"},  # changed from the new row's 1: no longer empty, so it needs a price
+    )
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **rows))
+    assert list(_optional_item_errors(response, 0)) == ["quantity"]
+    assert list(_optional_item_errors(response, 1)) == ["maximum"]
+    assert list(_optional_item_errors(response, 2)) == ["price"]
+
+
+def test_an_optional_item_is_offered_once(staff_client):
+    frame = PriceFactory()
+    rows = _optional_items(
+        {"price": frame.stripe_id, "quantity": "1"}, {"price": frame.stripe_id, "quantity": "2"}
+    )
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **rows))
+    assert response.status_code == 422
+    errors = response.context["editor"].formsets["optional_items"].non_form_errors()
+    assert errors == [str(OPTIONAL_ITEM_DUPLICATE)]
+
+
+def test_at_most_ten_optional_items(staff_client):
+    rows = _optional_items(*({"price": PriceFactory().stripe_id, "quantity": "1"} for _ in range(11)))
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **rows))
+    assert response.status_code == 422
+    errors = response.context["editor"].formsets["optional_items"].non_form_errors()
+    assert errors == ["A link offers at most 10 optional items."]

@@ -268,3 +268,76 @@ def test_more_than_four_invoice_custom_fields_are_refused_at_the_field(staff_cli
     assert response.status_code == 422
     assert "at most 4 custom fields" in response.content.decode()
     assert not PaymentLink.objects.exists()
+
+
+@pytest.fixture
+def frame(stripe_client):
+    product = catalog_services.product_create_with_price(
+        name="Frame", currency="eur", unit_amount=2500, request_token="5" * 32
+    )
+    return product.prices.get()
+
+
+def test_optional_items_are_created_changed_and_cleared(sandbox, stripe_client, staff_client, price, frame):
+    rows = {
+        "optional_items-TOTAL_FORMS": "1",
+        "optional_items-INITIAL_FORMS": "0",
+        "optional_items-0-price": frame.stripe_id,
+        "optional_items-0-quantity": "1",
+        "optional_items-0-adjustable": "on",
+        "optional_items-0-maximum": "3",
+    }
+    response = staff_client.post(reverse("links:create"), _data(price, **rows))
+    assert response.status_code == 302
+    link = PaymentLink.objects.get()
+    remote = stripe_client.v1.payment_links.retrieve(link.stripe_id)
+    [item] = remote.optional_items
+    assert (item.price, item.quantity) == (frame.stripe_id, 1)
+    assert (item.adjustable_quantity.enabled, item.adjustable_quantity.maximum) == (True, 3)
+
+    page = staff_client.get(reverse("links:edit", args=[link.public_id])).content.decode()
+    assert 'name="optional_items-INITIAL_FORMS" value="1"' in page
+    assert f'<option value="{frame.stripe_id}" selected>' in page
+    edit = {
+        "name": link.name,
+        "notes": "",
+        "request_token": "f" * 32,
+        **rows,
+        "optional_items-INITIAL_FORMS": "1",
+        "optional_items-0-quantity": "2",
+        "optional_items-0-adjustable": "",
+    }
+    assert staff_client.post(reverse("links:edit", args=[link.public_id]), edit).status_code == 302
+    [item] = stripe_client.v1.payment_links.retrieve(link.stripe_id).optional_items
+    assert (item.quantity, item.adjustable_quantity) == (2, None)
+
+    edit["optional_items-0-DELETE"] = "on"
+    assert staff_client.post(reverse("links:edit", args=[link.public_id]), edit).status_code == 302
+    assert stripe_client.v1.payment_links.retrieve(link.stripe_id).optional_items is None
+    link.refresh_from_db()
+    assert "optional_items" not in link.options
+
+
+def test_a_recurring_optional_item_billed_otherwise_is_refused_at_its_row(sandbox, staff_client):
+    def monthly_and(interval: str):
+        product = catalog_services.product_create_with_price(
+            name=f"Club ({interval})",
+            currency="eur",
+            unit_amount=900,
+            interval=interval,
+            request_token=interval[0] * 32,
+        )
+        return product.prices.get()
+
+    monthly, yearly = monthly_and("month"), monthly_and("year")
+    rows = {
+        "optional_items-TOTAL_FORMS": "1",
+        "optional_items-INITIAL_FORMS": "0",
+        "optional_items-0-price": yearly.stripe_id,
+        "optional_items-0-quantity": "1",
+    }
+    response = staff_client.post(reverse("links:create"), _data(monthly, **rows))
+    assert response.status_code == 422
+    errors = response.context["editor"].formsets["optional_items"].forms[0].errors
+    assert "same interval" in errors["price"][0]
+    assert not PaymentLink.objects.exists()

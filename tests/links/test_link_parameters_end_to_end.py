@@ -295,6 +295,43 @@ def test_optional_items_the_customer_adds_are_charged_and_become_order_lines(
     assert page.count("added by the customer") == 2
 
 
+def test_an_optional_item_set_in_the_editor_becomes_an_order_line(sandbox, stripe_client, staff_client):
+    from catalog import services as catalog_services
+
+    lamp, bulb = (
+        catalog_services.product_create_with_price(
+            name=name, currency="eur", unit_amount=amount, request_token=token * 32
+        ).prices.get()
+        for name, amount, token in (("Lamp", 4000, "1"), ("Bulb", 300, "2"))
+    )
+    editor = {
+        "name": "Lamp link",
+        "notes": "",
+        "request_token": "3" * 32,
+        "line_items-TOTAL_FORMS": "1",
+        "line_items-INITIAL_FORMS": "0",
+        "line_items-0-price": lamp.stripe_id,
+        "line_items-0-quantity": "1",
+        "optional_items-TOTAL_FORMS": "1",
+        "optional_items-INITIAL_FORMS": "0",
+        "optional_items-0-price": bulb.stripe_id,
+        "optional_items-0-quantity": "2",
+        "optional_items-0-adjustable": "on",
+        "optional_items-0-maximum": "4",
+    }
+    assert staff_client.post(reverse("links:create"), editor).status_code == 302
+    link = PaymentLink.objects.get()
+
+    customer = visit(sandbox, link)
+    assert "Add Bulb (3.00 EUR each)" in html.unescape(customer.page)
+    paid(customer.submit({**CARD, f"optional_{bulb.stripe_id}": "3", "shown_total": "4900"}))
+
+    order = fulfil(customer.session_id)
+    lines = [(li.description, li.quantity, li.amount_total, li.optional) for li in order.line_items.all()]
+    assert lines == [("Lamp", 1, 4000, False), ("Bulb", 3, 900, True)]
+    assert "added by the customer" in order_page(staff_client, order)
+
+
 # NAME COLLECTION -----------------------------------------------------------------------------------
 
 

@@ -12,19 +12,22 @@ from config.stripe_calls import as_dict
 from links import services
 from links.option_groups import (
     KEY_BY_KEY,
+    OPTION_FORMSETS,
     OPTION_GROUPS,
     CustomFieldFormSet,
     options_from_stripe,
     options_update_params,
     options_with_created_kept,
 )
+from tests.catalog.factories import PriceFactory
 
 # The groups that need a recurring price in the link; the others are tried on a one-off price.
 NEEDS_RECURRING = {"subscription"}
 
 
-def representative_data(*, rate: str, account: str, other_account: str) -> dict[str, dict]:
-    """For each group, the editor's POST data of a typical choice that fills most of its fields."""
+def representative_data(*, rate: str, account: str, other_account: str, add_on: str) -> dict[str, dict]:
+    """For each group, the editor's POST data of a typical choice that fills most of its fields
+    (``add_on``: a one-off price in euros, offered as an optional item)."""
     return {
         "after_completion": {
             "after_completion-type": "redirect",
@@ -62,6 +65,17 @@ def representative_data(*, rate: str, account: str, other_account: str) -> dict[
             "consent-terms_text": "I agree to the terms.",
             "consent-promotions": "on",
             "consent-reuse_agreement": "hidden",
+        },
+        "optional_items": {
+            "optional_items-TOTAL_FORMS": "2",
+            "optional_items-INITIAL_FORMS": "0",
+            "optional_items-0-price": add_on,
+            "optional_items-0-quantity": "2",
+            "optional_items-0-adjustable": "on",
+            "optional_items-0-minimum": "1",
+            "optional_items-0-maximum": "5",
+            # A row added and left empty is not an item.
+            "optional_items-1-quantity": "1",
         },
         "custom_fields": {
             "custom_fields-TOTAL_FORMS": "2",
@@ -107,8 +121,8 @@ def _query(data: dict) -> QueryDict:
 
 def _bound(group, data: dict, *, initial=None):
     """The group's form (or formset, for custom fields) bound to ``data``, as the editor makes it."""
-    if group is CustomFieldFormSet:
-        return group(_query(data), prefix="custom_fields", initial=initial)
+    if group in OPTION_FORMSETS:
+        return group(_query(data), prefix=group.key, initial=initial)
     return group(_query(data), initial=initial, link_currency="eur")
 
 
@@ -117,7 +131,7 @@ def _groups():
 
 
 def test_every_group_has_a_representative_value():
-    data = representative_data(rate="shr_1", account="acct_1", other_account="acct_2")
+    data = representative_data(rate="shr_1", account="acct_1", other_account="acct_2", add_on="price_1")
     assert set(data) == {group.key for group in OPTION_GROUPS}
 
 
@@ -125,7 +139,10 @@ def test_every_group_has_a_representative_value():
 @_groups()
 def test_form_data_round_trips_through_stripe_params(group):
     ShippingRate.objects.create(stripe_id="shr_test1", display_name="Express", amount=900, currency="eur")
-    data = representative_data(rate="shr_test1", account="acct_1", other_account="acct_2")[group.key]
+    add_on = PriceFactory(currency="eur")
+    data = representative_data(
+        rate="shr_test1", account="acct_1", other_account="acct_2", add_on=add_on.stripe_id
+    )[group.key]
     form = _bound(group, data)
     assert form.is_valid(), form.errors
     params = form.to_params()
@@ -165,7 +182,10 @@ def link_prices(stripe_client):
     monthly = catalog_services.product_create_with_price(
         name="Poster club", currency="eur", unit_amount=900, interval="month", request_token="6" * 32
     )
-    return {"one_off": one_off.prices.get(), "monthly": monthly.prices.get()}
+    add_on = catalog_services.product_create_with_price(
+        name="Frame", currency="eur", unit_amount=2500, request_token="4" * 32
+    )
+    return {"one_off": one_off.prices.get(), "monthly": monthly.prices.get(), "add_on": add_on.prices.get()}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -175,7 +195,12 @@ def test_stripe_reads_back_each_group_and_an_update_clears_it(group, stripe_clie
         display_name="Express", amount=900, currency="eur", request_token="7" * 32
     )
     accounts = [stripe_client.v1.accounts.create(params={"type": "custom"}).id for _ in range(2)]
-    data = representative_data(rate=rate.stripe_id, account=accounts[0], other_account=accounts[1])
+    data = representative_data(
+        rate=rate.stripe_id,
+        account=accounts[0],
+        other_account=accounts[1],
+        add_on=link_prices["add_on"].stripe_id,
+    )
     form = _bound(group, data[group.key])
     assert form.is_valid(), form.errors
     params = form.to_params()

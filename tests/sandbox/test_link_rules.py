@@ -329,6 +329,22 @@ def test_recurring_prices_share_one_interval(api, product):
     )
 
 
+def test_a_recurring_optional_item_needs_a_subscription_billed_alike(api, product, price):
+    """Stripe (cross-sells): a recurring one needs subscription mode, at the other prices' interval."""
+
+    def recurring(interval: str) -> dict:
+        params = {"product": product["id"], "currency": "usd", "unit_amount": 1}
+        return api.ok("post", "prices", {**params, "recurring": {"interval": interval}})
+
+    monthly, other_monthly, yearly = recurring("month"), recurring("month"), recurring("year")
+    for line, extra in ((price, monthly), (monthly, yearly)):
+        params = {"line_items": [_item(line)], "optional_items": [_item(extra)]}
+        assert _error(api.post("payment_links", params))["param"] == "optional_items[0][price]"
+    for line, extra in ((monthly, other_monthly), (monthly, price), (price, price)):
+        params = {"line_items": [_item(line)], "optional_items": [_item(extra)]}
+        assert api.post("payment_links", params).status_code == 200
+
+
 def test_statement_descriptor_refused_when_the_link_takes_cards(api, product, price, link):
     """Stripe: "Setting this value for a card charge returns an error"; cards are in a dynamic link too."""
     descriptor = {"payment_intent_data": {"statement_descriptor": "LAMPS"}}
