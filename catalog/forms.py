@@ -14,12 +14,14 @@ from django.utils.translation import ngettext_lazy
 from catalog import limits
 from catalog.models import Coupon, Price
 from catalog.money import CURRENCY_CHOICES, currency_exponent, format_money, to_minor_units
+from config.listing import DESCENDING, ListFilterForm, SortColumn
 from config.stripe_calls import TOKEN_RE, new_request_token
 
 TOO_MANY_DECIMALS = _("%(currency)s amounts have at most %(places)s decimal places.")
 NO_DECIMALS = _("%(currency)s amounts have no decimals.")
 DATE_IN_PAST = _("Choose today or a later date.")
 FORM_TAMPERED = _("Part of this form was missing or altered. Reload the page and try again.")
+ACTIVE_OR_ARCHIVED = [("", _("All")), ("true", _("Active")), ("false", _("Archived"))]
 TIERS_TOO_FEW = _("Add at least one tier.")
 TIERS_TOO_MANY = ngettext_lazy(
     "A price has at most %(num)d tier.", "A price has at most %(num)d tiers.", "num"
@@ -183,19 +185,83 @@ class ProductCreateForm(PriceForm):
         }
 
 
-class ProductFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False)
+# A catalog is a few hundred rows: its lists sort in memory, without an index per sort.
+
+
+class ProductFilterForm(ListFilterForm):
+    q = forms.CharField(label=_("Search"), required=False, widget=forms.SearchInput)
+    active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_OR_ARCHIVED)
+    sorts = {
+        "name": SortColumn(_("Name"), ("name", "id")),
+        "prices": SortColumn(_("Prices"), ("prices_count", "id"), first=DESCENDING),
+        "created": SortColumn(_("Created"), ("created_at", "id"), first=DESCENDING),
+        "updated": SortColumn(_("Updated"), ("updated_at", "id"), first=DESCENDING),
+    }
+    default_sort = "-created"
+
+    def filters(self) -> dict:
+        data = self.values
+        return {
+            "query": data["q"].strip(),
+            "active": _as_bool(data["active"]),
+            "order_by": self.order_by(),
+        }
+
+
+class CouponFilterForm(ListFilterForm):
+    q = forms.CharField(label=_("Search by name or id"), required=False, widget=forms.SearchInput)
+    valid = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), ("true", _("Valid")), ("false", _("Expired"))],
+    )
+    sorts = {
+        "name": SortColumn(_("Coupon"), ("name", "stripe_id")),
+        "redeemed": SortColumn(_("Redeemed"), ("times_redeemed", "id"), first=DESCENDING),
+        "created": SortColumn(_("Created"), ("created_at", "id"), first=DESCENDING),
+    }
+    default_sort = "-created"
+
+    def filters(self) -> dict:
+        data = self.values
+        return {"query": data["q"].strip(), "valid": _as_bool(data["valid"]), "order_by": self.order_by()}
+
+
+class PromotionCodeFilterForm(ListFilterForm):
+    q = forms.CharField(label=_("Search by code"), required=False, widget=forms.SearchInput)
     active = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("All")), ("true", _("Active")), ("false", _("Archived"))],
+        choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))],
     )
+    sorts = {
+        "code": SortColumn(_("Code"), ("code", "id")),
+        "redeemed": SortColumn(_("Redeemed"), ("times_redeemed", "id"), first=DESCENDING),
+        "created": SortColumn(_("Created"), ("created_at", "id"), first=DESCENDING),
+    }
+    default_sort = "-created"
 
     def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
-        active = self.cleaned_data["active"]
-        return {"query": self.cleaned_data["q"].strip(), "active": None if active == "" else active == "true"}
+        data = self.values
+        return {"query": data["q"].strip(), "active": _as_bool(data["active"]), "order_by": self.order_by()}
+
+
+class ShippingRateFilterForm(ListFilterForm):
+    active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_OR_ARCHIVED)
+    sorts = {
+        "name": SortColumn(_("Name"), ("display_name", "id")),
+        "amount": SortColumn(_("Amount"), ("currency", "amount", "id")),
+        "created": SortColumn(_("Created"), ("created_at", "id"), first=DESCENDING),
+    }
+    default_sort = "-created"
+
+    def filters(self) -> dict:
+        return {"active": _as_bool(self.values["active"]), "order_by": self.order_by()}
+
+
+def _as_bool(value: str) -> bool | None:
+    """A status filter's value: "" (all), "true" or "false"."""
+    return {"true": True, "false": False}.get(value)
 
 
 class ShippingRateForm(forms.Form):

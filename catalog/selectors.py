@@ -7,8 +7,12 @@ from django.shortcuts import get_object_or_404
 
 from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
 
+DEFAULT_ORDER = ("-created_at", "-id")
 
-def product_list(*, query: str = "", active: bool | None = None) -> QuerySet[Product]:
+
+def product_list(
+    *, query: str = "", active: bool | None = None, order_by: tuple[str, ...] = DEFAULT_ORDER
+) -> QuerySet[Product]:
     products = Product.objects.annotate(prices_count=Count("prices"))
     if query:
         products = products.filter(
@@ -16,7 +20,7 @@ def product_list(*, query: str = "", active: bool | None = None) -> QuerySet[Pro
         )
     if active is not None:
         products = products.filter(active=active)
-    return products.order_by("-created_at", "-id")
+    return products.order_by(*order_by)
 
 
 def product_get(*, stripe_id: str) -> Product:
@@ -37,8 +41,14 @@ def price_choices_for_links() -> QuerySet[Price]:
     )
 
 
-def shipping_rate_list() -> QuerySet[ShippingRate]:
-    return ShippingRate.objects.order_by("-active", "-created_at", "-id")
+def shipping_rate_list(
+    *, active: bool | None = None, order_by: tuple[str, ...] = DEFAULT_ORDER
+) -> QuerySet[ShippingRate]:
+    """Shipping rates, the active ones first (archived rates are listed apart, after them)."""
+    rates = ShippingRate.objects.all()
+    if active is not None:
+        rates = rates.filter(active=active)
+    return rates.order_by("-active", *order_by)
 
 
 def shipping_rate_choices() -> list[tuple[str, str]]:
@@ -51,8 +61,30 @@ def shipping_rate_choices() -> list[tuple[str, str]]:
     ]
 
 
-def coupon_list() -> QuerySet[Coupon]:
-    return Coupon.objects.annotate(codes_count=Count("promotion_codes")).order_by("-created_at", "-id")
+def coupon_list(
+    *, query: str = "", valid: bool | None = None, order_by: tuple[str, ...] = DEFAULT_ORDER
+) -> QuerySet[Coupon]:
+    coupons = Coupon.objects.annotate(codes_count=Count("promotion_codes"))
+    if query:
+        coupons = coupons.filter(Q(name__icontains=query) | Q(stripe_id=query))
+    if valid is not None:
+        coupons = coupons.filter(valid=valid)
+    return coupons.order_by(*order_by)
+
+
+def promotion_code_list(
+    *,
+    coupon: Coupon,
+    query: str = "",
+    active: bool | None = None,
+    order_by: tuple[str, ...] = DEFAULT_ORDER,
+) -> QuerySet[PromotionCode]:
+    codes = coupon.promotion_codes.all()
+    if query:
+        codes = codes.filter(code__icontains=query)
+    if active is not None:
+        codes = codes.filter(active=active)
+    return codes.order_by(*order_by)
 
 
 def coupon_get(*, stripe_id: str) -> Coupon:

@@ -10,17 +10,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import selectors, services
 from catalog.forms import (
+    CouponFilterForm,
     CouponForm,
     PriceCreateForm,
     ProductCreateForm,
     ProductEditForm,
     ProductFilterForm,
+    PromotionCodeFilterForm,
     PromotionCodeForm,
+    ShippingRateFilterForm,
     ShippingRateForm,
 )
 from config.http import UNPROCESSABLE, HtmxHttpRequest, add_service_errors, redirect_after_post, render_page
 
 PRODUCTS_PER_PAGE = 25
+COUPONS_PER_PAGE = 50
 
 # /catalog/
 
@@ -31,14 +35,8 @@ def product_list(request: HtmxHttpRequest) -> HttpResponse:
     page = Paginator(selectors.product_list(**filters.filters()), PRODUCTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    context = {"filters": filters, "page": page, "query_string": _query_without_page(request)}
+    context = {"filters": filters, "page": page, "query_string": filters.query()}
     return render_page(request, "catalog/product_list.html", context, partial="product-table")
-
-
-def _query_without_page(request: HtmxHttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 # /catalog/new/
@@ -107,10 +105,10 @@ def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
             messages.success(request, _("Shipping rate “%(name)s” created.") % {"name": rate.display_name})
             return redirect_after_post(request, reverse("catalog:shipping-rate-list"))
     status = UNPROCESSABLE if form.errors else 200
-    context = {"form": form, "rates": selectors.shipping_rate_list()}
-    return render_page(
-        request, "catalog/shipping_rates.html", context, partial="shipping-rate-form", status=status
-    )
+    filters = ShippingRateFilterForm(request.GET)
+    context = {"form": form, "filters": filters, "rates": selectors.shipping_rate_list(**filters.filters())}
+    partial = "shipping-rate-form" if request.method == "POST" else "rate-table"
+    return render_page(request, "catalog/shipping_rates.html", context, partial=partial, status=status)
 
 
 # /catalog/discounts/
@@ -129,8 +127,13 @@ def coupon_list(request: HtmxHttpRequest) -> HttpResponse:
             messages.success(request, _("Coupon “%(name)s” created.") % {"name": coupon})
             return redirect_after_post(request, reverse("catalog:coupon-detail", args=[coupon.stripe_id]))
     status = UNPROCESSABLE if form.errors else 200
-    context = {"form": form, "coupons": selectors.coupon_list()}
-    return render_page(request, "catalog/coupons.html", context, partial="coupon-form", status=status)
+    filters = CouponFilterForm(request.GET)
+    page = Paginator(selectors.coupon_list(**filters.filters()), COUPONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {"form": form, "filters": filters, "page": page, "query_string": filters.query()}
+    partial = "coupon-form" if request.method == "POST" else "coupon-table"
+    return render_page(request, "catalog/coupons.html", context, partial=partial, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -147,10 +150,11 @@ def coupon_detail(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
             messages.success(request, _("Promotion code %(code)s created.") % {"code": code.code})
             return redirect_after_post(request, reverse("catalog:coupon-detail", args=[coupon.stripe_id]))
     status = UNPROCESSABLE if form.errors else 200
-    context = {"coupon": coupon, "form": form, "codes": coupon.promotion_codes.all()}
-    return render_page(
-        request, "catalog/coupon_detail.html", context, partial="promotion-code-form", status=status
-    )
+    filters = PromotionCodeFilterForm(request.GET)
+    codes = selectors.promotion_code_list(coupon=coupon, **filters.filters())
+    context = {"coupon": coupon, "form": form, "filters": filters, "codes": codes}
+    partial = "promotion-code-form" if request.method == "POST" else "code-table"
+    return render_page(request, "catalog/coupon_detail.html", context, partial=partial, status=status)
 
 
 @require_POST

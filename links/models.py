@@ -58,8 +58,9 @@ class PaymentLink(TimeStampedModel):
             # The links list's default order, and its "active" filter.
             models.Index(fields=["-created_at", "-id"], name="link_created"),
             models.Index(fields=["active", "-created_at"], name="link_active_created"),
-            # The links list sorted by revenue.
+            # The links list sorted by revenue, and by name (read forwards or backwards).
             models.Index(fields=["-revenue", "-id"], name="link_revenue"),
+            models.Index(fields=["name", "id"], name="link_name"),
         ]
 
     def __str__(self) -> str:
@@ -187,6 +188,8 @@ class Order(TimeStampedModel):
             models.Index(fields=["payment_link", "-created_at"], name="order_link_created"),
             # The orders list filtered by status.
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            # The orders list sorted by total, either way: without it a page of a million orders sorts all.
+            models.Index(fields=["-amount_total", "-id"], name="order_total"),
             # The orders list's search by a whole e-mail address (iexact: UPPER(customer_email) = UPPER(q)),
             # one customer's orders in constant time; part of an address goes to the trigram index below.
             models.Index(Upper("customer_email"), name="order_email_upper"),
@@ -289,6 +292,8 @@ class OutboundEmail(TimeStampedModel):
             # The outbox page, newest first, whole or filtered by status, without sorting the table.
             models.Index(fields=["-created_at", "-id"], name="email_created"),
             models.Index(fields=["status", "-created_at", "-id"], name="email_status_created"),
+            # The outbox's search by recipient: one whole address, compared as iexact does (UPPER = UPPER).
+            models.Index(Upper("to"), name="email_to_upper"),
             # The requeue task (every minute) looks only at e-mails not yet sent, a sliver of the outbox.
             models.Index(
                 fields=["updated_at"],

@@ -5,18 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
-from datetime import date, datetime, timedelta
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -34,21 +30,18 @@ from config.http import render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_dashboard import stripe_dashboard_url
-from links import fulfilment, order_summary
+from links import fulfilment, order_summary, selectors
 from links.emails import (
     outbound_email_resend,
     outbound_email_resend_refusal,
     outbound_emails_resend_failed,
 )
-from links.models import Order, OutboundEmail, PaymentLink
+from links.forms import EmailFilterForm, OrderFilterForm
+from links.models import Order, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
 ORDERS_PER_PAGE = 50
-# How many links the orders list offers in its link filter (the newest).
-LINK_FILTER_CHOICES = 50
-# A search that is a whole e-mail address (as opposed to part of one).
-EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 EMAILS_PER_PAGE = 50
 EXPORT_CHUNK = 2000
 SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
@@ -70,82 +63,10 @@ def _order_for_staff(public_id) -> Order:
 # LIST AND EXPORT -----------------------------------------------------------------------------------
 
 
-def _parse_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _filtered_orders(params) -> tuple[QuerySet[Order], dict]:
-    """Apply the list's filters; return the queryset and the cleaned filter values for the template."""
-    orders = Order.objects.all()
-    filters = {
-        "status": params.get("status", ""),
-        "link": params.get("link", ""),
-        # No id or address holds a NUL, and PostgreSQL cannot compare one: a search for it finds nothing.
-        "q": params.get("q", "").replace("\x00", "").strip(),
-        "date_from": _parse_date(params.get("date_from", "")),
-        "date_to": _parse_date(params.get("date_to", "")),
-    }
-    if filters["status"] in Order.Status.values:
-        orders = orders.filter(status=filters["status"])
-    else:
-        filters["status"] = ""
-    if filters["link"]:
-        link = (
-            PaymentLink.objects.filter(public_id=filters["link"]).first()
-            if _is_uuid(filters["link"])
-            else None
-        )
-        orders = orders.filter(payment_link=link) if link else orders.none()
-    if filters["q"]:
-        q = filters["q"]
-        # A customer's whole address is looked up exactly (index order_email_upper), in constant time.
-        # Anything else, or an address no order has (it may be part of a longer one), is searched within
-        # the addresses (trigram index on PostgreSQL), at a cost that grows with the rows sharing its
-        # trigrams: every address of a large shop contains "example.com"-like parts.
-        exact = EMAIL_ADDRESS.fullmatch(q) and Order.objects.filter(customer_email__iexact=q).exists()
-        email = Q(customer_email__iexact=q) if exact else Q(customer_email__icontains=q)
-        orders = orders.filter(
-            email
-            | Q(checkout_session_id=q)
-            | Q(client_reference_id=q)
-            | Q(payment_intent_id=q)
-            | Q(invoice_id=q)
-            | Q(subscription_id=q)
-        )
-    # A range on created_at itself (not created_at__date) so the order_created index serves it.
-    if filters["date_from"]:
-        orders = orders.filter(created_at__gte=_start_of_day(filters["date_from"]))
-    if filters["date_to"]:
-        orders = orders.filter(created_at__lt=_start_of_day(filters["date_to"] + timedelta(days=1)))
-    return orders, filters
-
-
-def _start_of_day(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
-
-
-def _links_for_filter(selected: str) -> list[PaymentLink]:
-    """The link filter's choices: the newest links and the one selected, never every link of a large account.
-
-    Orders of an older link are reached from that link's page, which links here with its id.
-    """
-    links = list(
-        PaymentLink.objects.only("public_id", "name").order_by("-created_at", "-id")[:LINK_FILTER_CHOICES]
-    )
-    if _is_uuid(selected) and all(str(link.public_id) != selected for link in links):
-        links += list(PaymentLink.objects.only("public_id", "name").filter(public_id=selected))
-    return sorted(links, key=lambda link: link.name.lower())
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+def _filtered_orders(params) -> tuple[QuerySet[Order], OrderFilterForm]:
+    """The orders the list's filters and sort select, and the bound filter form for the template."""
+    filters = OrderFilterForm(params)
+    return selectors.order_list(**filters.filters()), filters
 
 
 @require_GET
@@ -153,17 +74,9 @@ def _is_uuid(value: str) -> bool:
 def order_list(request: HttpRequest) -> HttpResponse:
     orders, filters = _filtered_orders(request.GET)
     orders = orders.select_related("payment_link")
-    cap = SEARCH_COUNT_CAP if filters["q"] else None
+    cap = SEARCH_COUNT_CAP if filters.values["q"] else None
     page = CappedPaginator(orders, ORDERS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "page": page,
-        "filters": filters,
-        "query": query.urlencode(),
-        "statuses": Order.Status.choices,
-        "links": _links_for_filter(filters["link"]),
-    }
+    context = {"page": page, "filters": filters, "query": filters.query(), "links": filters.links}
     template = "links/order_list.html" + ("#order-table" if request.htmx else "")
     return render(request, template, context)
 
@@ -211,7 +124,8 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _orders_csv(orders: QuerySet[Order]) -> StreamingHttpResponse:
-    rows = orders.order_by("-created_at", "-id").values_list(*EXPORT_COLUMNS)
+    # In the list's order (its sort), or the model's, newest first.
+    rows = orders.values_list(*EXPORT_COLUMNS)
     return csv_download(
         filename="orders.csv",
         header=[column.removesuffix("__stripe_id") for column in EXPORT_COLUMNS],
@@ -324,19 +238,10 @@ def order_email_resend(request: HttpRequest, public_id, email_id: int) -> HttpRe
 @require_GET
 @vary_on_headers("HX-Request")
 def email_list(request: HttpRequest) -> HttpResponse:
-    emails = OutboundEmail.objects.select_related("order")
-    status = request.GET.get("status", "")
-    if status in OutboundEmail.Status.values:
-        emails = emails.filter(status=status)
-    else:
-        status = ""
+    filters = EmailFilterForm(request.GET)
+    emails = selectors.email_list(**filters.filters())
     page = CappedPaginator(emails, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
-        "status": status,
-        "statuses": OutboundEmail.Status.choices,
-        "query": urlencode({"status": status}) if status else "",
-    }
+    context = {"page": page, "filters": filters, "query": filters.query()}
     template = "links/order_outbox.html" + ("#email-table" if request.htmx else "")
     return render(request, template, context)
 

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog.models import Price, Product
-from links.models import Order, PaymentLink, PaymentLinkLineItem
+from links.models import Order, OutboundEmail, PaymentLink, PaymentLinkLineItem
 
 PAID_STATUSES = (Order.Status.PAID, Order.Status.FULFILLED)
-LINK_SORTS = {
-    "-created": ("-created_at", "-id"),
-    "created": ("created_at", "id"),
-    "-revenue": ("-revenue", "-id"),
-    "revenue": ("revenue", "id"),
-}
+# A search that is a whole e-mail address (as opposed to part of one).
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def link_list(
@@ -29,7 +28,7 @@ def link_list(
     product: Product | None = None,
     currency: str = "",
     recurring: bool | None = None,
-    sort: str = "-created",
+    order_by: tuple[str, ...] = ("-created_at", "-id"),
 ) -> QuerySet[PaymentLink]:
     """Links for the list page; every filter is one indexed condition or one EXISTS, never a join that
     multiplies rows."""
@@ -46,7 +45,7 @@ def link_list(
         links = links.filter(currency=currency)
     if recurring is not None:
         links = links.filter(is_recurring=recurring)
-    return links.order_by(*LINK_SORTS.get(sort, LINK_SORTS["-created"]))
+    return links.order_by(*order_by)
 
 
 def _link_search(query: str) -> Q:
@@ -57,6 +56,62 @@ def _link_search(query: str) -> Q:
     neither.
     """
     return Q(search_text__icontains=query) | Q(stripe_id=query)
+
+
+def order_list(
+    *,
+    query: str = "",
+    status: str = "",
+    link: PaymentLink | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    order_by: tuple[str, ...] = ("-created_at", "-id"),
+) -> QuerySet[Order]:
+    """Orders for the list page and its CSV export: each filter is one indexed condition."""
+    orders = Order.objects.all()
+    if status:
+        orders = orders.filter(status=status)
+    if link is not None:
+        orders = orders.filter(payment_link=link)
+    if query:
+        # A customer's whole address is looked up exactly (index order_email_upper), in constant time.
+        # Anything else, or an address no order has (it may be part of a longer one), is searched within
+        # the addresses (trigram index on PostgreSQL), at a cost that grows with the rows sharing its
+        # trigrams: every address of a large shop contains "example.com"-like parts.
+        exact = EMAIL_ADDRESS.fullmatch(query) and Order.objects.filter(customer_email__iexact=query).exists()
+        email = Q(customer_email__iexact=query) if exact else Q(customer_email__icontains=query)
+        orders = orders.filter(
+            email
+            | Q(checkout_session_id=query)
+            | Q(client_reference_id=query)
+            | Q(payment_intent_id=query)
+            | Q(invoice_id=query)
+            | Q(subscription_id=query)
+        )
+    # A range on created_at itself (not created_at__date) so the order_created index serves it.
+    if date_from:
+        orders = orders.filter(created_at__gte=_start_of_day(date_from))
+    if date_to:
+        orders = orders.filter(created_at__lt=_start_of_day(date_to + timedelta(days=1)))
+    return orders.order_by(*order_by)
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def email_list(
+    *, query: str = "", status: str = "", kind: str = "", order_by: tuple[str, ...] = ("-created_at", "-id")
+) -> QuerySet[OutboundEmail]:
+    """The outbox page's e-mails; the search is a whole recipient's address (index email_to_upper)."""
+    emails = OutboundEmail.objects.select_related("order")
+    if query:
+        emails = emails.filter(to__iexact=query)
+    if status:
+        emails = emails.filter(status=status)
+    if kind:
+        emails = emails.filter(kind=kind)
+    return emails.order_by(*order_by)
 
 
 def link_get(*, public_id: UUID | str) -> PaymentLink:

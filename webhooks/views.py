@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,9 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from config.pagination import COUNT_CAP, CappedPaginator
+from webhooks.forms import EventFilterForm
 from webhooks.models import WebhookEvent
 from webhooks.processing import webhook_event_replay
 from webhooks.receiving import REJECT_TOO_LARGE, WebhookRejected
+from webhooks.selectors import webhook_event_list
 from webhooks.storing import webhook_event_record
 
 # A refused delivery, for a person watching too (``manage.py demo`` prints it): nothing comes of that
@@ -66,23 +67,17 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
-    events = WebhookEvent.objects.defer("payload")
-    status = request.GET.get("status", "")
-    if status in WebhookEvent.Status.values:
-        events = events.filter(status=status)
-    event_type = request.GET.get("type", "").replace("\x00", "").strip()  # PostgreSQL cannot compare a NUL
-    if event_type:
-        events = events.filter(type=event_type)
-    page = CappedPaginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = EventFilterForm(request.GET)
+    page = CappedPaginator(webhook_event_list(**filters.filters()), EVENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     template = "webhooks/event_list.html" + ("#event-table" if request.htmx else "")
     context = {
         "page": page,
+        "filters": filters,
+        "query": filters.query(),
         "status_counts": _status_counts(),
         "count_cap": COUNT_CAP,
-        "status": status,
-        "event_type": event_type,
-        "query": urlencode({k: v for k, v in (("status", status), ("type", event_type)) if v}),
-        "statuses": WebhookEvent.Status.choices,
         "types": sorted(_known_types()),
     }
     return render(request, template, context)

@@ -310,7 +310,7 @@ def test_detail_lists_the_orders_events(staff_client, order):
 
 
 def test_link_filter_offers_the_newest_links_and_the_selected_one(staff_client):
-    from links.order_views import LINK_FILTER_CHOICES
+    from links.forms import LINK_FILTER_CHOICES
     from tests.links.factories import PaymentLinkFactory
 
     oldest = PaymentLinkFactory(name="Oldest link")

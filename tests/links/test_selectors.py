@@ -53,7 +53,7 @@ def test_search_combines_with_the_other_filters():
 
 def test_sort_by_revenue():
     low, high = PaymentLinkFactory(revenue=100), PaymentLinkFactory(revenue=900)
-    assert list(selectors.link_list(sort="-revenue")) == [high, low]
+    assert list(selectors.link_list(order_by=("-revenue", "-id"))) == [high, low]
 
 
 def test_product_renamed_in_the_dashboard_is_found_in_the_links_that_sell_it():
