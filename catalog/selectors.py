@@ -51,6 +51,10 @@ def shipping_rate_list(
     return rates.order_by("-active", *order_by)
 
 
+def shipping_rate_get(*, stripe_id: str) -> ShippingRate:
+    return get_object_or_404(ShippingRate, stripe_id=stripe_id)
+
+
 def shipping_rate_choices() -> list[tuple[str, str]]:
     """Active shipping rates for a link's shipping options: ``(stripe_id, "Express — 5.00 EUR")``."""
     from catalog.money import format_money

@@ -497,6 +497,23 @@ def shipping_rate_sync_from_stripe(*, data: dict, event_created: int | None = No
     return _sync(ShippingRate, stripe_id=data["id"], fields=fields, event_created=event_created)
 
 
+def shipping_rate_set_active(*, shipping_rate: ShippingRate, active: bool) -> ShippingRate:
+    """Archive a rate (the editor no longer offers it; links that have it keep it, as in Stripe) or restore
+    it. The same click retried (a double submit, a timeout) sends the same idempotency key."""
+    key = idempotency_key(
+        "shipping-rate-active",
+        token=f"{shipping_rate.pk:032x}",
+        params={"active": active, "at": shipping_rate.updated_at.isoformat()},
+    )
+    with stripe_errors_as_validation():
+        data = as_dict(
+            get_stripe_client().v1.shipping_rates.update(
+                shipping_rate.stripe_id, params={"active": active}, options={"idempotency_key": key}
+            )
+        )
+    return shipping_rate_sync_from_stripe(data=data)
+
+
 # Coupons and promotion codes ---------------------------------------------------------------------
 
 COUPON_PARAM_FIELDS = {

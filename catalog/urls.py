@@ -11,6 +11,11 @@ urlpatterns = [
     path("new/", views.product_create, name="product-create"),
     # Before the product paths, which would take "shipping-rates" for a product id.
     path("shipping-rates/", views.shipping_rate_list, name="shipping-rate-list"),
+    path(
+        "shipping-rates/<str:stripe_id>/active/",
+        views.shipping_rate_set_active,
+        name="shipping-rate-active",
+    ),
     path("discounts/", views.coupon_list, name="coupon-list"),
     path(
         "discounts/codes/<str:stripe_id>/active/",

@@ -111,6 +111,22 @@ def shipping_rate_list(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "catalog/shipping_rates.html", context, partial=partial, status=status)
 
 
+@require_POST
+def shipping_rate_set_active(request: HtmxHttpRequest, stripe_id: str) -> HttpResponse:
+    rate = selectors.shipping_rate_get(stripe_id=stripe_id)
+    active = request.POST.get("active") == "true"
+    try:
+        rate = services.shipping_rate_set_active(shipping_rate=rate, active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        message = (
+            _("Shipping rate “%(name)s” restored.") if active else _("Shipping rate “%(name)s” archived.")
+        )
+        messages.success(request, message % {"name": rate.display_name})
+    return redirect_after_post(request, reverse("catalog:shipping-rate-list"))
+
+
 # /catalog/discounts/
 
 
