@@ -577,7 +577,9 @@ def coupon_create(
     return coupon_sync_from_stripe(data=data)
 
 
-def coupon_sync_from_stripe(*, data: dict, event_created: int | None = None) -> Coupon:
+def coupon_sync_from_stripe(
+    *, data: dict, event_created: int | None = None, create: bool = True
+) -> Coupon | None:
     fields = {
         "name": data.get("name") or "",
         "amount_off": data.get("amount_off"),
@@ -592,7 +594,7 @@ def coupon_sync_from_stripe(*, data: dict, event_created: int | None = None) -> 
         "metadata": data.get("metadata") or {},
     }
     fields = stripe_fields_validate(Coupon, stripe_id=data["id"], fields=fields)
-    return _sync(Coupon, stripe_id=data["id"], fields=fields, event_created=event_created)
+    return _sync(Coupon, stripe_id=data["id"], fields=fields, event_created=event_created, create=create)
 
 
 def promotion_code_create(
@@ -648,10 +650,15 @@ def promotion_code_set_active(*, promotion_code: PromotionCode, active: bool) ->
 
 
 def promotion_code_sync_from_stripe(
-    *, data: dict, coupon: Coupon | None = None, event_created: int | None = None
-) -> PromotionCode:
+    *, data: dict, coupon: Coupon | None = None, event_created: int | None = None, create: bool = True
+) -> PromotionCode | None:
     if coupon is None:
-        coupon = Coupon.objects.get(stripe_id=_id_of((data.get("promotion") or {}).get("coupon")))
+        coupon_id = _id_of((data.get("promotion") or {}).get("coupon"))
+        coupon = Coupon.objects.filter(stripe_id=coupon_id).first()
+        if coupon is None and not create:
+            return None
+        if coupon is None:
+            raise Coupon.DoesNotExist(coupon_id)
     restrictions = data.get("restrictions") or {}
     fields = {
         "coupon": coupon,
@@ -665,7 +672,32 @@ def promotion_code_sync_from_stripe(
         "times_redeemed": data.get("times_redeemed") or 0,
     }
     fields = stripe_fields_validate(PromotionCode, stripe_id=data["id"], fields=fields)
-    return _sync(PromotionCode, stripe_id=data["id"], fields=fields, event_created=event_created)
+    return _sync(
+        PromotionCode, stripe_id=data["id"], fields=fields, event_created=event_created, create=create
+    )
+
+
+def coupon_refresh_from_stripe(*, stripe_id: str, event_created: int | None = None) -> Coupon | None:
+    """Fetch the coupon and store it, if Paylinks has it: its redemption count moves without a request of
+    ours. A network call: never inside a transaction."""
+    data = as_dict(get_stripe_client().v1.coupons.retrieve(stripe_id))
+    return coupon_sync_from_stripe(data=data, event_created=event_created, create=False)
+
+
+def promotion_code_refresh_from_stripe(
+    *, stripe_id: str, event_created: int | None = None
+) -> PromotionCode | None:
+    """Fetch the promotion code with its coupon (one call) and store both, if Paylinks has them. Stripe
+    sends ``promotion_code.updated`` when a checkout redeems the code (its ``times_redeemed`` in
+    ``previous_attributes``), and no event for the coupon, whose count moves with it. A network call:
+    never inside a transaction."""
+    data = as_dict(
+        get_stripe_client().v1.promotion_codes.retrieve(stripe_id, params={"expand": ["promotion.coupon"]})
+    )
+    coupon_data = (data.get("promotion") or {}).get("coupon")
+    if isinstance(coupon_data, dict):
+        coupon_sync_from_stripe(data=coupon_data, event_created=event_created, create=False)
+    return promotion_code_sync_from_stripe(data=data, event_created=event_created, create=False)
 
 
 def _datetime(model: type[models.Model], data: dict, key: str) -> datetime | None:

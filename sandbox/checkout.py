@@ -311,12 +311,16 @@ def link_available(link: dict) -> bool:
 
 
 def _redeem(data: dict) -> None:
-    """Count the redemption on the promotion code and its coupon."""
+    """Count the redemption on the promotion code and its coupon. Stripe then sends ``promotion_code.updated``
+    (``previous_attributes: {"times_redeemed": …}``), and nothing for the coupon."""
     for entry in data["discounts"]:
         for type, object_id in (("promotion_code", entry["promotion_code"]), ("coupon", entry["coupon"])):
             obj = store.locked(type=type, object_id=object_id)
+            previous = {"times_redeemed": obj.data["times_redeemed"]}
             obj.data["times_redeemed"] += 1
             store.save(obj)
+            if type == "promotion_code":
+                event_emit(type="promotion_code.updated", obj=obj.data, previous=previous)
 
 
 def _customer(session: dict, link: dict, payment: Payment) -> str | None:

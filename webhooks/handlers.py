@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from catalog.services import PRICE_MUTABLE_FIELDS, price_sync_from_stripe, product_sync_from_stripe
+from catalog.services import (
+    PRICE_MUTABLE_FIELDS,
+    coupon_refresh_from_stripe,
+    price_sync_from_stripe,
+    product_sync_from_stripe,
+    promotion_code_refresh_from_stripe,
+)
 from links import fulfilment
 from links.services import payment_link_sync_from_stripe
 from webhooks.models import WebhookEvent
@@ -99,6 +105,16 @@ def handle_price_changed(event: WebhookEvent) -> None:
     )
 
 
+def handle_coupon_updated(event: WebhookEvent) -> None:
+    # Re-fetched: the payload of an older delivery would carry an older redemption count.
+    coupon_refresh_from_stripe(stripe_id=_object_id(event), event_created=event.created)
+
+
+def handle_promotion_code_updated(event: WebhookEvent) -> None:
+    # A checkout redeemed the code (or it was changed): its count and its coupon's, current.
+    promotion_code_refresh_from_stripe(stripe_id=_object_id(event), event_created=event.created)
+
+
 def handle_payment_link_changed(event: WebhookEvent) -> None:
     # Its function leaves a link we do not have alone, and keeps the home page's count of active links.
     payment_link_sync_from_stripe(data=_object(event), event_created=event.created)
@@ -120,6 +136,8 @@ HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "price.created": handle_price_changed,
     "price.updated": handle_price_changed,
     "price.deleted": handle_price_changed,
+    "coupon.updated": handle_coupon_updated,
+    "promotion_code.updated": handle_promotion_code_updated,
     "payment_link.created": handle_payment_link_changed,
     "payment_link.updated": handle_payment_link_changed,
 }
