@@ -79,7 +79,8 @@ class ListFilterForm(forms.Form):
                     _("%(column)s, ascending") if direction == ASCENDING else _("%(column)s, descending")
                 )
                 choices.append((_sort_param(key, direction), template % {"column": column.label}))
-        return choices
+        # The default first: with no sort in the query string, the select shows the first option.
+        return sorted(choices, key=lambda choice: choice[0] != self.default_sort)
 
     @cached_property
     def values(self) -> dict:

@@ -53,9 +53,20 @@ def test_headers_toggle_the_current_column_and_keep_the_filters():
     assert QueryDict(name.query).dict() == {"q": "poster", "status": "on", "sort": "name"}
 
 
-def test_the_sort_field_offers_both_directions_of_each_column():
+def test_the_sort_field_offers_both_directions_of_each_column_the_default_first():
     choices = dict(_form("").fields["sort"].choices)
     assert list(choices) == ["-created", "created", "name", "-name"]
+
+    class NameFirst(ThingFilters):
+        default_sort = "-name"
+
+    # With no sort asked for, the select shows its first option: the list's actual order.
+    assert [value for value, _ in NameFirst(QueryDict()).fields["sort"].choices] == [
+        "-name",
+        "-created",
+        "created",
+        "name",
+    ]
 
 
 def test_page_and_sort_are_not_filters():
