@@ -88,7 +88,9 @@ def test_a_paid_checkout_with_a_promotion_code_counts_on_the_code_and_its_coupon
     events = _deliver_and_process("promotion_code.updated")
     assert len(events) == 2
     assert [(e.status, e.last_error) for e in events] == [(WebhookEvent.Status.PROCESSED, "")] * 2
-    assert events[0].payload["data"]["previous_attributes"] == {"times_redeemed": 0}
+    # In whatever order they arrive, each says the count it moved from.
+    previous = sorted(e.payload["data"]["previous_attributes"]["times_redeemed"] for e in events)
+    assert previous == [0, 1]
     assert PromotionCode.objects.get(pk=code.pk).times_redeemed == 2
     assert Coupon.objects.get(pk=coupon.pk).times_redeemed == 2
     # What staff read.
