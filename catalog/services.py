@@ -498,8 +498,8 @@ def shipping_rate_sync_from_stripe(*, data: dict, event_created: int | None = No
 
 
 def shipping_rate_set_active(*, shipping_rate: ShippingRate, active: bool) -> ShippingRate:
-    """Archive a rate (the editor no longer offers it; links that have it keep it, as in Stripe) or restore
-    it. The same click retried (a double submit, a timeout) sends the same idempotency key."""
+    """Archive a rate (the link editor no longer offers it) or restore it. The same click retried (a double
+    submit, a timeout) sends the same idempotency key."""
     key = idempotency_key(
         "shipping-rate-active",
         token=f"{shipping_rate.pk:032x}",
