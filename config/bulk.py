@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from django import forms
 from django.contrib import messages
@@ -72,12 +73,14 @@ class BulkSelectionForm(forms.Form):
         self, data: QueryDict, *, actions: Iterable[tuple[str, str]], limit: int, parse: Callable = uuid.UUID
     ) -> None:
         super().__init__(data)
-        self.fields["action"].choices = list(actions)
+        cast(forms.ChoiceField, self.fields["action"]).choices = list(actions)
         for name in ("ids", "page_ids"):
-            self.fields[name].limit, self.fields[name].parse = limit, parse
+            ids = cast(IdListField, self.fields[name])
+            ids.limit, ids.parse = limit, parse
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # "Select all on this page" works without JavaScript: the page sends its rows' ids beside it.
         if cleaned.get("select_all"):
             cleaned["ids"] = cleaned.get("page_ids") or []
@@ -87,6 +90,10 @@ class BulkSelectionForm(forms.Form):
 
     def selected(self) -> list:
         return self.cleaned_data.get("ids") or [] if self.is_valid() else []
+
+    def chosen_action(self) -> str:
+        """The action asked for, once the selection is valid ("" otherwise)."""
+        return self.cleaned_data.get("action") or "" if self.is_valid() else ""
 
     def back_query(self) -> str:
         """The list's query string (filters, sort, page), rebuilt so that it can only be a query string."""
@@ -104,8 +111,12 @@ class BulkReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def bulk_apply(
-    *, rows: Iterable, label: Callable[[object], str], refusal: Callable[[object], str], apply: Callable
+def bulk_apply[Row](
+    *,
+    rows: Iterable[Row],
+    label: Callable[[Row], str],
+    refusal: Callable[[Row], str],
+    apply: Callable[[Row], object],
 ) -> BulkReport:
     """Apply ``apply(row)`` to each row that ``refusal(row)`` has no objection to ("" when it has none).
 

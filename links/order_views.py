@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,7 +27,7 @@ from config.bulk import (
     bulk_selected_rows,
     row_id,
 )
-from config.http import render_page
+from config.http import HtmxHttpRequest, render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_dashboard import stripe_dashboard_url
@@ -143,13 +144,13 @@ def _order_bulk_actions() -> dict[str, str]:
 
 
 @require_http_methods(["GET", "POST"])
-def order_bulk(request: HttpRequest) -> HttpResponse:
+def order_bulk(request: HtmxHttpRequest) -> HttpResponseBase:
     """GET: the selected orders and what will happen (an export is the CSV itself: it changes nothing);
     POST with ``confirm``: mark them fulfilled and report on the list. Viewers may only export."""
     data = request.POST if request.method == "POST" else request.GET
     selection = BulkSelectionForm(data, actions=_order_bulk_actions().items(), limit=ORDERS_PER_PAGE)
     orders = bulk_selected_rows(Order.objects.select_related("payment_link"), ids=selection.selected())
-    action = selection.cleaned_data.get("action") if orders else ""
+    action = selection.chosen_action() if orders else ""
     if action == "export":
         return _orders_csv(Order.objects.filter(id__in=[order.id for order in orders]))
     if request.method == "POST" and action and selection.cleaned_data["confirm"]:
@@ -247,7 +248,7 @@ def email_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def email_bulk(request: HttpRequest) -> HttpResponse:
+def email_bulk(request: HtmxHttpRequest) -> HttpResponse:
     """GET: the selected e-mails and which will be sent again; POST with ``confirm``: resend the failed
     ones through the outbox, and report on the list."""
     data = request.POST if request.method == "POST" else request.GET
@@ -256,7 +257,7 @@ def email_bulk(request: HttpRequest) -> HttpResponse:
     emails = bulk_selected_rows(
         OutboundEmail.objects.select_related("order"), ids=selection.selected(), field="id"
     )
-    action = selection.cleaned_data.get("action") if emails else ""
+    action = selection.chosen_action() if emails else ""
     if request.method == "POST" and action and selection.cleaned_data["confirm"]:
         report = outbound_emails_resend_failed(emails=emails)
         done = ngettext(

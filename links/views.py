@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -55,14 +56,14 @@ def _link_bulk_actions() -> dict[str, str]:
 
 
 @require_http_methods(["GET", "POST"])
-def link_bulk(request: HtmxHttpRequest) -> HttpResponse:
+def link_bulk(request: HtmxHttpRequest) -> HttpResponseBase:
     """GET: the selected links and what the action will do (for an export, the CSV itself: it changes
     nothing); POST with ``confirm``: (de)activate them and report on the list. Viewers may only export
     (the roles middleware refuses their POST)."""
     data = request.POST if request.method == "POST" else request.GET
     selection = BulkSelectionForm(data, actions=_link_bulk_actions().items(), limit=LINKS_PER_PAGE)
     links = bulk_selected_rows(PaymentLink.objects.all(), ids=selection.selected())
-    action = selection.cleaned_data.get("action") if links else ""
+    action = selection.chosen_action() if links else ""
     if action == "export":
         return link_csv(links)
     active = action == "reactivate"
@@ -80,7 +81,7 @@ def link_bulk(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "links/link_bulk.html", context, partial="bulk-confirm")
 
 
-def link_csv(links: list) -> HttpResponse:
+def link_csv(links: list) -> StreamingHttpResponse:
     """The links as a CSV file (amounts in minor units, as the orders' export)."""
     return csv_download(
         filename="payment-links.csv",
