@@ -106,7 +106,7 @@ def test_emails_are_in_the_shops_language_whatever_the_request_that_sends_them(
         confirmation = order.emails.get(kind=OutboundEmail.Kind.ORDER_CONFIRMATION)
         staff = emails.outbound_email_queue(order=order, kind=OutboundEmail.Kind.STAFF_NOTIFICATION)
         assert confirmation.subject == "Votre commande chez Chez Alice"
-        assert staff.subject.startswith("[Chez Alice] Commande Payée")
+        assert staff.subject.startswith("[Chez Alice] Commande payée : ")
         send_outbound_email(confirmation.id)
         assert translation.get_language() == "en"  # the request's language is left as it was
     (message,) = mail.outbox
