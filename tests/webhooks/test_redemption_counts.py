@@ -116,3 +116,25 @@ def test_an_event_about_a_code_paylinks_does_not_have_changes_nothing(sandbox, s
     )
     assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
     assert not PromotionCode.objects.exists() and not Coupon.objects.exists()
+
+
+def test_coupon_updated_refetches_the_coupon(sandbox, stripe_client):
+    from sandbox.models import ApiObject
+    from tests.webhooks.conftest import make_event
+
+    coupon = coupon_create(name="Autumn", percent_off=15, request_token="a" * 32)
+    # Redeemed elsewhere (a subscription in Stripe's Dashboard, say): the count moved in Stripe.
+    stored = ApiObject.objects.get(type="coupon", stripe_id=coupon.stripe_id)
+    stored.data["times_redeemed"] = 7
+    stored.save(update_fields=["data"])
+    # An older payload (0 redemptions) in the event: the handler reads Stripe's current object instead.
+    payload = make_event("coupon.updated", {"id": coupon.stripe_id, "object": "coupon", "times_redeemed": 0})
+    event = WebhookEvent.objects.create(
+        stripe_event_id=payload["id"],
+        type="coupon.updated",
+        created=payload["created"],
+        object_id=coupon.stripe_id,
+        payload=payload,
+    )
+    assert process_webhook_event(event.id) == WebhookEvent.Status.PROCESSED
+    assert Coupon.objects.get(pk=coupon.pk).times_redeemed == 7
