@@ -74,6 +74,8 @@ TAX_LIABILITY_NEEDS_AUTOMATIC_TAX = _(
     "Choosing who is liable for tax needs tax to be calculated automatically."
 )
 TAX_LIABILITY_ACCOUNT_REQUIRED = _("Enter the connected account that is liable for tax.")
+INVOICE_ISSUER_ACCOUNT_REQUIRED = _("Enter the connected account that issues the invoices.")
+TRIAL_END_NEEDS_TRIAL = _("This applies only when a free trial ends: enter the trial's days.")
 TAX_ID_REQUIRED_NEEDS_COLLECTION = _("Requiring a tax ID needs customers to be able to enter one.")
 # [SDK] payment link create `optional_items`: "There is a maximum of 10 optional items".
 MAX_OPTIONAL_ITEMS = 10
@@ -111,10 +113,17 @@ PAYMENT_METHOD_TYPES = [
 
 class KeyByKey:
     """The unset value of a map that Stripe's update merges key by key (metadata, custom texts,
-    subscription data): an update sends each key the merchant removed as ``""``."""
+    subscription data): an update sends each key the merchant removed as ``""``, or as its value in
+    ``removed`` where Stripe takes no ``""`` for it (its default instead)."""
+
+    def __init__(self, **removed):
+        self.removed = removed
+
+    def unset(self, key: str):
+        return self.removed.get(key, "")
 
     def __repr__(self) -> str:
-        return "KEY_BY_KEY"
+        return f"KEY_BY_KEY({self.removed!r})" if self.removed else "KEY_BY_KEY"
 
 
 KEY_BY_KEY = KeyByKey()
@@ -668,12 +677,20 @@ class ShippingForm(OptionGroup):
 
 class SubscriptionForm(OptionGroup):
     key, title = "subscription", _("Subscription")
-    unset = {"subscription_data": KEY_BY_KEY, "payment_method_collection": "always"}
+    # Stripe takes no "" for invoice_settings: its default issuer (the platform's own account) clears it.
+    unset = {
+        "subscription_data": KeyByKey(invoice_settings={"issuer": {"type": "self"}}),
+        "payment_method_collection": "always",
+    }
     create_only = {"description": "subscription_data.description"}
     param_fields = {
         "payment_method_collection": "payment_method_collection",
         "subscription_data[trial_period_days]": "trial_period_days",
         "subscription_data[description]": "description",
+        "subscription_data[metadata]": "metadata",
+        "subscription_data[invoice_settings]": "invoice_issuer",
+        "subscription_data[invoice_settings][issuer][account]": "invoice_issuer_account",
+        "subscription_data[trial_settings]": "trial_end_behavior",
         "subscription_data": "",
     }
 
@@ -683,6 +700,17 @@ class SubscriptionForm(OptionGroup):
         min_value=1,
         max_value=730,
         help_text=_("Empty for no trial."),
+    )
+    trial_end_behavior = forms.ChoiceField(
+        label=_("When the trial ends and the customer gave no payment method"),
+        required=False,
+        choices=[
+            ("", _("Stripe's default (send an invoice)")),
+            ("create_invoice", _("Send an invoice to pay")),
+            ("pause", _("Pause the subscription")),
+            ("cancel", _("Cancel the subscription")),
+        ],
+        help_text=_("With a free trial, when customers may subscribe without a payment method."),
     )
     description = forms.CharField(
         label=_("Subscription description"),
@@ -695,10 +723,32 @@ class SubscriptionForm(OptionGroup):
         required=False,
         help_text=_("With a free trial or a full discount, customers need not enter a card to start."),
     )
+    invoice_issuer = forms.ChoiceField(
+        label=_("Who issues the subscription's invoices"),
+        required=False,
+        choices=[("", _("Your account")), ("account", _("A connected account"))],
+        help_text=_("The invoices then carry that account's branding and support details."),
+    )
+    invoice_issuer_account = forms.CharField(
+        label=_("Issuing connected account"), required=False, max_length=255
+    )
+    metadata = MetadataField(
+        label=_("Subscription metadata"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One “key: value” per line, copied to each subscription."),
+    )
 
     @classmethod
     def params_from(cls, values: dict) -> dict:
-        sub = {name: values[name] for name in ("trial_period_days", "description") if values[name]}
+        names = ("trial_period_days", "description", "metadata")
+        sub = {name: values[name] for name in names if values[name]}
+        if values["invoice_issuer"] == "account":
+            issuer = {"type": "account", "account": values["invoice_issuer_account"]}
+            sub["invoice_settings"] = {"issuer": issuer}
+        if values["trial_end_behavior"]:
+            behavior = {"missing_payment_method": values["trial_end_behavior"]}
+            sub["trial_settings"] = {"end_behavior": behavior}
         params = {"subscription_data": sub} if sub else {}
         if values["payment_method_collection"]:
             params["payment_method_collection"] = "if_required"
@@ -707,11 +757,31 @@ class SubscriptionForm(OptionGroup):
     @classmethod
     def values_from(cls, params: dict) -> dict:
         sub = params.get("subscription_data") or {}
+        issuer = (sub.get("invoice_settings") or {}).get("issuer") or {}
+        by_account = issuer.get("type") == "account"
+        end = ((sub.get("trial_settings") or {}).get("end_behavior") or {}).get("missing_payment_method")
         return {
             "trial_period_days": sub.get("trial_period_days"),
             "description": sub.get("description") or "",
             "payment_method_collection": params.get("payment_method_collection") == "if_required",
+            "metadata": sub.get("metadata") or {},
+            "invoice_issuer": "account" if by_account else "",
+            "invoice_issuer_account": _id(issuer.get("account") or "") if by_account else "",
+            "trial_end_behavior": end or "",
         }
+
+    @classmethod
+    def check(cls, params: dict) -> dict[str, str]:
+        sub = params.get("subscription_data") or {}
+        issuer = (sub.get("invoice_settings") or {}).get("issuer") or {}
+        errors = {}
+        if issuer.get("type") == "account" and not issuer.get("account"):
+            errors["invoice_issuer_account"] = INVOICE_ISSUER_ACCOUNT_REQUIRED
+        elif issuer.get("account") and not ACCOUNT_ID.match(_id(issuer["account"])):
+            errors["invoice_issuer_account"] = ACCOUNT_ID_INVALID
+        if sub.get("trial_settings") and not sub.get("trial_period_days"):
+            errors["trial_end_behavior"] = TRIAL_END_NEEDS_TRIAL
+        return errors
 
     @classmethod
     def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
@@ -733,6 +803,16 @@ class SubscriptionForm(OptionGroup):
             parts.append(_("a description"))
         if params.get("payment_method_collection") == "if_required":
             parts.append(_("no card needed when nothing is due"))
+        if sub.get("trial_settings"):
+            behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+            parts.append(
+                _("without a payment method: %(behavior)s")
+                % {"behavior": str(dict(self.fields["trial_end_behavior"].choices)[behavior]).lower()}
+            )
+        if sub.get("invoice_settings"):
+            parts.append(_("invoices issued by a connected account"))
+        if sub.get("metadata"):
+            parts.append(_("metadata"))
         return sentence(parts) or _("No free trial")
 
 
@@ -1603,8 +1683,8 @@ def options_update_params(*, old: dict, new: dict) -> dict:
         before, after = old.get(name), new.get(name)
         if before == after:
             continue
-        if unset is KEY_BY_KEY:
-            value = {**dict.fromkeys(before or {}, ""), **(after or {})}
+        if isinstance(unset, KeyByKey):
+            value = {**{key: unset.unset(key) for key in before or {}}, **(after or {})}
             value = {key: v for key, v in value.items() if f"{name}.{key}" not in create_only}
             if value:
                 params[name] = value

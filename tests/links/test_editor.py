@@ -14,6 +14,7 @@ from links.forms import LINE_ITEMS_TOO_FEW, PriceSelect
 from links.option_groups import (
     CUSTOMER_CREATION_NOT_RECURRING,
     INVALID_URL_CHARACTERS,
+    INVOICE_ISSUER_ACCOUNT_REQUIRED,
     OPTIONAL_ITEM_CURRENCY,
     OPTIONAL_ITEM_CUSTOMER_CHOOSES,
     OPTIONAL_ITEM_DUPLICATE,
@@ -24,6 +25,7 @@ from links.option_groups import (
     TAX_ID_REQUIRED_NEEDS_COLLECTION,
     TAX_LIABILITY_ACCOUNT_REQUIRED,
     TAX_LIABILITY_NEEDS_AUTOMATIC_TAX,
+    TRIAL_END_NEEDS_TRIAL,
     CustomFieldForm,
 )
 from tests.catalog.factories import PriceFactory
@@ -523,3 +525,30 @@ def test_at_most_ten_optional_items(staff_client):
     assert response.status_code == 422
     errors = response.context["editor"].formsets["optional_items"].non_form_errors()
     assert errors == ["A link offers at most 10 optional items."]
+
+
+def _monthly():
+    return PriceFactory(type="recurring", recurring_interval="month", recurring_interval_count=1)
+
+
+def test_what_happens_at_the_trials_end_needs_a_trial(staff_client):
+    data = _data(_monthly(), **{"subscription-trial_end_behavior": "cancel"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["subscription"].errors
+    assert errors == {"trial_end_behavior": [str(TRIAL_END_NEEDS_TRIAL)]}
+
+
+def test_a_connected_account_issuing_the_invoices_must_be_given(staff_client):
+    data = _data(_monthly(), **{"subscription-invoice_issuer": "account"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 422
+    errors = response.context["editor"].groups["subscription"].errors
+    assert errors == {"invoice_issuer_account": [str(INVOICE_ISSUER_ACCOUNT_REQUIRED)]}
+
+
+def test_subscription_metadata_keeps_stripes_limits(staff_client):
+    data = _data(_monthly(), **{"subscription-metadata": "no separator here"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert response.status_code == 422
+    assert list(response.context["editor"].groups["subscription"].errors) == ["metadata"]
