@@ -1,7 +1,8 @@
 """Every dashboard page at a phone's width (390×844) and a laptop's (1280×900), in English and French: none is
 wider than the screen, the navigation collapses into a menu on the phone, and each stacked table labels
 every cell with its column (issue 26, part 1); and axe-core finds no serious or critical accessibility
-violation on any of them, nor on the login page and the sandbox's hosted payment page (part 6).
+violation on any of them, nor on the login page and the sandbox's hosted payment page, before and after a
+failed payment (part 6).
 
 The pages come from the URL resolver, so a new page is visited without being listed here: every dashboard
 URL is asked for with GET, and each one that answers an HTML page is visited (one that answers 405 is an
@@ -316,6 +317,10 @@ def test_every_dashboard_page_fits_a_phone_and_a_laptop_in_english_and_french(sh
                 failures += axe_violations(page, where=f"{where} /accounts/login/")
                 page.goto(shop.link.url)
                 failures += axe_violations(page, where=f"{where} hosted payment page")
+                # Pay with nothing filled in.
+                page.locator("form.checkout-form button[type=submit]:not([name])").click()
+                page.locator("[data-error-summary]").wait_for()
+                failures += axe_violations(page, where=f"{where} hosted payment page with errors")
             _log_in(page, base_url, "alice")
             _check_menu(page, viewport, folder)
             if pages is None:
