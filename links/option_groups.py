@@ -74,6 +74,10 @@ TAX_LIABILITY_NEEDS_AUTOMATIC_TAX = _(
     "Choosing who is liable for tax needs tax to be calculated automatically."
 )
 TAX_LIABILITY_ACCOUNT_REQUIRED = _("Enter the connected account that is liable for tax.")
+CUSTOM_FIELD_MAX_LENGTH = 255
+CUSTOM_FIELD_LENGTHS = ("minimum_length", "maximum_length")
+LENGTH_MAXIMUM_BELOW_MINIMUM = _("The maximum length must not be below the minimum length.")
+DEFAULT_VALUE_LENGTH = _("The default value must fit the minimum and maximum lengths.")
 INVOICE_ISSUER_ACCOUNT_REQUIRED = _("Enter the connected account that issues the invoices.")
 TRIAL_END_NEEDS_TRIAL = _("This applies only when a free trial ends: enter the trial's days.")
 TAX_ID_REQUIRED_NEEDS_COLLECTION = _("Requiring a tax ID needs customers to be able to enter one.")
@@ -1050,6 +1054,7 @@ class CustomFieldForm(forms.Form):
         "dropdown": "options",
         "text": "default_value",
         "numeric": "default_value",
+        **{f"{kind}.{length}": length for kind in ("text", "numeric") for length in CUSTOM_FIELD_LENGTHS},
         "optional": "optional",
     }
 
@@ -1073,6 +1078,22 @@ class CustomFieldForm(forms.Form):
         help_text=_("One per line, as “value: Label” (value in letters and digits); up to 200."),
     )
     default_value = forms.CharField(label=_("Default value"), required=False, max_length=255)
+    # Stripe: up to 255 characters on a text field, 255 digits on a numeric one.
+    minimum_length = forms.IntegerField(
+        label=_("Minimum length"),
+        required=False,
+        min_value=1,
+        max_value=CUSTOM_FIELD_MAX_LENGTH,
+        help_text=_("Characters (digits for numbers), 1 to 255."),
+    )
+    maximum_length = forms.IntegerField(
+        label=_("Maximum length"),
+        required=False,
+        min_value=1,
+        max_value=CUSTOM_FIELD_MAX_LENGTH,
+        help_text=_("Stripe's default: 255."),
+    )
+    LENGTHS = CUSTOM_FIELD_LENGTHS
 
     def clean_key(self):
         key = self.cleaned_data["key"].strip()
@@ -1088,6 +1109,14 @@ class CustomFieldForm(forms.Form):
                 self.add_error("options", _("A dropdown needs at least one option."))
             if data.get("default_value") and values and data["default_value"] not in values:
                 self.add_error("default_value", _("The default must be one of the options' values."))
+            # A dropdown has no lengths (its fields are hidden then, keeping what was typed).
+            data.update(dict.fromkeys(self.LENGTHS))
+        minimum, maximum = data.get("minimum_length"), data.get("maximum_length")
+        if minimum is not None and maximum is not None and minimum > maximum:
+            self.add_error("maximum_length", LENGTH_MAXIMUM_BELOW_MINIMUM)
+        elif data.get("default_value") and data.get("type") != "dropdown":
+            if not (minimum or 0) <= len(data["default_value"]) <= (maximum or CUSTOM_FIELD_MAX_LENGTH):
+                self.add_error("default_value", DEFAULT_VALUE_LENGTH)
         return data
 
     def clean_type(self):
@@ -1109,8 +1138,11 @@ class CustomFieldForm(forms.Form):
             field["dropdown"] = {"options": values["options"]}
             if values["default_value"]:
                 field["dropdown"]["default_value"] = values["default_value"]
-        elif values["default_value"]:
-            field[values["type"]] = {"default_value": values["default_value"]}
+        else:
+            names = ("default_value", *CustomFieldForm.LENGTHS)
+            sub = {name: values[name] for name in names if values.get(name)}
+            if sub:
+                field[values["type"]] = sub
         return field
 
     @staticmethod
@@ -1124,6 +1156,8 @@ class CustomFieldForm(forms.Form):
             "optional": bool(field.get("optional")),
             "default_value": sub.get("default_value") or "",
             "options": [{"value": o["value"], "label": o["label"]} for o in sub.get("options") or []],
+            "minimum_length": sub.get("minimum_length"),
+            "maximum_length": sub.get("maximum_length"),
         }
 
 
@@ -1693,7 +1727,7 @@ def options_update_params(*, old: dict, new: dict) -> dict:
     return params
 
 
-_ROW_PARAM = re.compile(r"^(\w+)\[(\d+)\]\[(\w+)\]")
+_ROW_PARAM = re.compile(r"^(\w+)\[(\d+)\]\[(\w+)\](?:\[(\w+)\])?")
 
 
 def option_field_for_param(param: str | None) -> str:
@@ -1702,7 +1736,9 @@ def option_field_for_param(param: str | None) -> str:
     match = _ROW_PARAM.match(param or "")
     rows = {formset.key: formset.form for formset in OPTION_FORMSETS}
     if match and match[1] in rows:
-        return f"{match[1]}.{match[2]}.{rows[match[1]].param_fields.get(match[3], '')}"
+        row_fields = rows[match[1]].param_fields
+        field = row_fields.get(f"{match[3]}.{match[4]}") or row_fields.get(match[3], "")
+        return f"{match[1]}.{match[2]}.{field}"
     fields = {
         stripe_param: f"{group.key}.{field}" if field else group.key
         for group in OPTION_GROUPS

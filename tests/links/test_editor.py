@@ -13,8 +13,10 @@ from links.editor import LinkEditor
 from links.forms import LINE_ITEMS_TOO_FEW, PriceSelect
 from links.option_groups import (
     CUSTOMER_CREATION_NOT_RECURRING,
+    DEFAULT_VALUE_LENGTH,
     INVALID_URL_CHARACTERS,
     INVOICE_ISSUER_ACCOUNT_REQUIRED,
+    LENGTH_MAXIMUM_BELOW_MINIMUM,
     OPTIONAL_ITEM_CURRENCY,
     OPTIONAL_ITEM_CUSTOMER_CHOOSES,
     OPTIONAL_ITEM_DUPLICATE,
@@ -552,3 +554,40 @@ def test_subscription_metadata_keeps_stripes_limits(staff_client):
     response = staff_client.post(reverse("links:create"), data)
     assert response.status_code == 422
     assert list(response.context["editor"].groups["subscription"].errors) == ["metadata"]
+
+
+def _custom_field(**row) -> dict:
+    data = {"custom_fields-TOTAL_FORMS": "1", "custom_fields-0-key": "code", "custom_fields-0-label": "Code"}
+    return {**data, **{f"custom_fields-0-{name}": value for name, value in row.items()}}
+
+
+@pytest.mark.parametrize(
+    ("row", "errors"),
+    [
+        ({"minimum_length": "0"}, ["minimum_length"]),
+        ({"maximum_length": "256"}, ["maximum_length"]),
+        ({"minimum_length": "5", "maximum_length": "4"}, ["maximum_length"]),
+        ({"type": "numeric", "minimum_length": "4", "default_value": "12"}, ["default_value"]),
+    ],
+)
+def test_custom_field_lengths_keep_stripes_limits(staff_client, row, errors):
+    response = staff_client.post(reverse("links:create"), _data(PriceFactory(), **_custom_field(**row)))
+    assert response.status_code == 422
+    found = response.context["editor"].formsets["custom_fields"].forms[0].errors
+    assert list(found) == errors
+    if row.get("maximum_length") == "4":
+        assert found["maximum_length"] == [str(LENGTH_MAXIMUM_BELOW_MINIMUM)]
+    if "default_value" in row:
+        assert found["default_value"] == [str(DEFAULT_VALUE_LENGTH)]
+
+
+def test_a_dropdown_keeps_no_lengths():
+    from links.option_groups import CustomFieldFormSet
+
+    data = _custom_field(type="dropdown", options="a: A", minimum_length="3")
+    rows = CustomFieldFormSet(
+        QueryDict(urlencode({**data, "custom_fields-INITIAL_FORMS": "0"})), prefix="custom_fields"
+    )
+    assert rows.is_valid(), rows.errors
+    assert "dropdown" in rows.to_params()["custom_fields"][0]
+    assert "text" not in rows.to_params()["custom_fields"][0]

@@ -332,6 +332,38 @@ def test_an_optional_item_set_in_the_editor_becomes_an_order_line(sandbox, strip
     assert "added by the customer" in order_page(staff_client, order)
 
 
+def test_a_custom_fields_lengths_set_in_the_editor_hold_on_the_hosted_page(sandbox, staff_client):
+    from catalog import services as catalog_services
+
+    lamp = catalog_services.product_create_with_price(
+        name="Lamp", currency="eur", unit_amount=4000, request_token="4" * 32
+    ).prices.get()
+    editor = {
+        "name": "Lamp link",
+        "notes": "",
+        "request_token": "5" * 32,
+        "line_items-TOTAL_FORMS": "1",
+        "line_items-INITIAL_FORMS": "0",
+        "line_items-0-price": lamp.stripe_id,
+        "line_items-0-quantity": "1",
+        "custom_fields-TOTAL_FORMS": "1",
+        "custom_fields-INITIAL_FORMS": "0",
+        "custom_fields-0-key": "member",
+        "custom_fields-0-label": "Member number",
+        "custom_fields-0-type": "numeric",
+        "custom_fields-0-minimum_length": "4",
+        "custom_fields-0-maximum_length": "6",
+    }
+    assert staff_client.post(reverse("links:create"), editor).status_code == 302
+    customer = visit(sandbox, PaymentLink.objects.get())
+
+    assert "custom_member" in field_errors(customer.submit({**CARD, "custom_member": "123"}))
+    assert "custom_member" in field_errors(customer.submit({**CARD, "custom_member": "1234567"}))
+    paid(customer.submit({**CARD, "custom_member": "12345"}))
+    order = fulfil(customer.session_id)
+    assert "12345" in order_page(staff_client, order)
+
+
 # NAME COLLECTION -----------------------------------------------------------------------------------
 
 

@@ -89,6 +89,8 @@ def representative_data(*, rate: str, account: str, other_account: str, add_on: 
             "custom_fields-0-type": "text",
             "custom_fields-0-optional": "on",
             "custom_fields-0-default_value": "For you",
+            "custom_fields-0-minimum_length": "3",
+            "custom_fields-0-maximum_length": "40",
             "custom_fields-1-key": "size",
             "custom_fields-1-label": "Size",
             "custom_fields-1-type": "dropdown",
