@@ -647,3 +647,17 @@ def test_every_date_on_the_order_page_in_one_format(staff_client, order, setting
     assert set(shown_dates) == {shown}
     # No second style beside it (SHORT_DATETIME_FORMAT's 12/07/2026 or 07/12/2026).
     assert not re.search(r"\b\d\d/\d\d/\d{4}\b", html)
+
+
+def test_history_starts_with_the_status_the_order_was_recorded_in(staff_client, order):
+    import re
+
+    assert fulfilment.order_mark_fulfilled(order=order, actor="alice")
+    html = _page(staff_client, order)
+    history = html[html.index(">History</h2>") :]
+    steps = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", item)).strip()
+        for item in re.findall(r"<li>(.*?)</li>", history[: history.index("</ol>")], re.S)
+    ]
+    # The first change has no status before it: "Paid", not "— → Paid".
+    assert [step.split(" · ", 1)[1] for step in steps] == ["Paid (test)", "Paid → Fulfilled (alice)"]
