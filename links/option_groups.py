@@ -78,6 +78,10 @@ CUSTOM_FIELD_MAX_LENGTH = 255
 CUSTOM_FIELD_LENGTHS = ("minimum_length", "maximum_length")
 LENGTH_MAXIMUM_BELOW_MINIMUM = _("The maximum length must not be below the minimum length.")
 DEFAULT_VALUE_LENGTH = _("The default value must fit the minimum and maximum lengths.")
+TRANSFER_AMOUNT_NEEDS_DESTINATION = _("Enter the connected account the amount is transferred to.")
+TRANSFER_AMOUNT_NOT_RECURRING = _(
+    "A fixed amount to transfer is for one-off payments; a subscription transfers the whole payment."
+)
 INVOICE_ISSUER_ACCOUNT_REQUIRED = _("Enter the connected account that issues the invoices.")
 TRIAL_END_NEEDS_TRIAL = _("This applies only when a free trial ends: enter the trial's days.")
 TAX_ID_REQUIRED_NEEDS_COLLECTION = _("Requiring a tax ID needs customers to be able to enter one.")
@@ -120,14 +124,19 @@ class KeyByKey:
     subscription data): an update sends each key the merchant removed as ``""``, or as its value in
     ``removed`` where Stripe takes no ``""`` for it (its default instead)."""
 
-    def __init__(self, **removed):
+    def __init__(self, *, whole: object = None, **removed):
+        # ``whole``: what an update sends when the merchant removed the whole map, where Stripe refuses
+        # its keys as "" (``transfer_data``'s destination); None: each key as above.
+        self.whole = whole
         self.removed = removed
 
     def unset(self, key: str):
         return self.removed.get(key, "")
 
     def __repr__(self) -> str:
-        return f"KEY_BY_KEY({self.removed!r})" if self.removed else "KEY_BY_KEY"
+        if self.whole is None and not self.removed:
+            return "KEY_BY_KEY"
+        return f"KEY_BY_KEY(whole={self.whole!r}, {self.removed!r})"
 
 
 KEY_BY_KEY = KeyByKey()
@@ -1540,14 +1549,17 @@ class ConnectForm(OptionGroup):
         "application_fee_amount": "",
         "application_fee_percent": "",
         "on_behalf_of": "",
-        "transfer_data": "",
+        # Stripe merges transfer_data: the amount alone is cleared with "", the whole with "".
+        "transfer_data": KeyByKey(whole=""),
     }
     param_fields = {
         "application_fee_amount": "application_fee_amount",
         "application_fee_percent": "application_fee_percent",
         "on_behalf_of": "on_behalf_of",
+        "transfer_data[amount]": "transfer_amount",
         "transfer_data": "transfer_destination",
     }
+    AMOUNTS = ("application_fee_amount", "transfer_amount")
 
     application_fee_amount = forms.DecimalField(
         label=_("Application fee (amount)"),
@@ -1567,13 +1579,23 @@ class ConnectForm(OptionGroup):
     )
     on_behalf_of = forms.CharField(label=_("On behalf of (account)"), required=False, max_length=255)
     transfer_destination = forms.CharField(label=_("Transfer to (account)"), required=False, max_length=255)
+    transfer_amount = forms.DecimalField(
+        label=_("Amount transferred"),
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=3,
+        help_text=_(
+            "In the link's currency. Empty: the whole payment goes to the account. One-off payments only."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        fee = self.initial.get("application_fee_amount")
-        if fee is not None:
-            fee = from_minor_units(fee, self.link_currency)
-            self.initial = {**self.initial, "application_fee_amount": fee}
+        for name in self.AMOUNTS:
+            if self.initial.get(name) is not None:
+                amount = from_minor_units(self.initial[name], self.link_currency)
+                self.initial = {**self.initial, name: amount}
 
     def clean(self):
         data = super().clean()
@@ -1582,9 +1604,8 @@ class ConnectForm(OptionGroup):
                 self.add_error(field, ACCOUNT_ID_INVALID)
         if data.get("application_fee_amount") is not None and data.get("application_fee_percent") is not None:
             self.add_error("application_fee_percent", _("Choose an amount or a percent, not both."))
-        data["application_fee_amount"] = amount_to_minor(
-            self, "application_fee_amount", data.get("application_fee_amount"), self.link_currency
-        )
+        for name in self.AMOUNTS:
+            data[name] = amount_to_minor(self, name, data.get(name), self.link_currency)
         return data
 
     @classmethod
@@ -1598,6 +1619,8 @@ class ConnectForm(OptionGroup):
             params["on_behalf_of"] = values["on_behalf_of"]
         if values["transfer_destination"]:
             params["transfer_data"] = {"destination": values["transfer_destination"]}
+        if values["transfer_amount"] is not None:
+            params.setdefault("transfer_data", {})["amount"] = values["transfer_amount"]
         return params
 
     @classmethod
@@ -1608,10 +1631,20 @@ class ConnectForm(OptionGroup):
             "application_fee_percent": None if percent is None else Decimal(str(percent)),
             "on_behalf_of": _id(params.get("on_behalf_of") or ""),
             "transfer_destination": _id((params.get("transfer_data") or {}).get("destination") or ""),
+            "transfer_amount": (params.get("transfer_data") or {}).get("amount"),
         }
 
     @classmethod
+    def check(cls, params: dict) -> dict[str, str]:
+        transfer = params.get("transfer_data") or {}
+        if transfer.get("amount") is not None and not transfer.get("destination"):
+            return {"transfer_amount": TRANSFER_AMOUNT_NEEDS_DESTINATION}
+        return {}
+
+    @classmethod
     def check_with_link(cls, options: dict, *, recurring: bool, currency: str) -> dict[str, str]:
+        if (options.get("transfer_data") or {}).get("amount") is not None and recurring:
+            return {"transfer_amount": TRANSFER_AMOUNT_NOT_RECURRING}
         if "application_fee_amount" in options and recurring:
             return {"application_fee_amount": FEE_AMOUNT_NOT_RECURRING}
         if "application_fee_percent" in options and not recurring:
@@ -1629,8 +1662,15 @@ class ConnectForm(OptionGroup):
             parts.append(_("fee of %(percent)s %%") % {"percent": params["application_fee_percent"]})
         if params.get("on_behalf_of"):
             parts.append(_("on behalf of %(account)s") % {"account": params["on_behalf_of"]})
-        if params.get("transfer_data"):
-            parts.append(_("transfers to %(account)s") % {"account": params["transfer_data"]["destination"]})
+        transfer = params.get("transfer_data") or {}
+        if transfer.get("amount") is not None and transfer.get("destination"):
+            amount = format_money(transfer["amount"], self.link_currency)
+            parts.append(
+                _("transfers %(amount)s to %(account)s")
+                % {"amount": amount, "account": transfer["destination"]}
+            )
+        elif transfer.get("destination"):
+            parts.append(_("transfers to %(account)s") % {"account": transfer["destination"]})
         return sentence(parts) or _("No connected account")
 
 
@@ -1717,7 +1757,9 @@ def options_update_params(*, old: dict, new: dict) -> dict:
         before, after = old.get(name), new.get(name)
         if before == after:
             continue
-        if isinstance(unset, KeyByKey):
+        if isinstance(unset, KeyByKey) and after is None and unset.whole is not None:
+            params[name] = unset.whole
+        elif isinstance(unset, KeyByKey):
             value = {**{key: unset.unset(key) for key in before or {}}, **(after or {})}
             value = {key: v for key, v in value.items() if f"{name}.{key}" not in create_only}
             if value:

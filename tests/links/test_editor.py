@@ -27,6 +27,8 @@ from links.option_groups import (
     TAX_ID_REQUIRED_NEEDS_COLLECTION,
     TAX_LIABILITY_ACCOUNT_REQUIRED,
     TAX_LIABILITY_NEEDS_AUTOMATIC_TAX,
+    TRANSFER_AMOUNT_NEEDS_DESTINATION,
+    TRANSFER_AMOUNT_NOT_RECURRING,
     TRIAL_END_NEEDS_TRIAL,
     CustomFieldForm,
 )
@@ -591,3 +593,27 @@ def test_a_dropdown_keeps_no_lengths():
     assert rows.is_valid(), rows.errors
     assert "dropdown" in rows.to_params()["custom_fields"][0]
     assert "text" not in rows.to_params()["custom_fields"][0]
+
+
+def _connect_errors(response) -> dict:
+    assert response.status_code == 422
+    return response.context["editor"].groups["connect"].errors
+
+
+def test_an_amount_to_transfer_needs_the_account(staff_client):
+    data = _data(PriceFactory(), **{"connect-transfer_amount": "5"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert _connect_errors(response) == {"transfer_amount": [str(TRANSFER_AMOUNT_NEEDS_DESTINATION)]}
+
+
+def test_an_amount_to_transfer_is_for_one_off_payments(staff_client):
+    data = _data(_monthly(), **{"connect-transfer_destination": "acct_1", "connect-transfer_amount": "5"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert _connect_errors(response) == {"transfer_amount": [str(TRANSFER_AMOUNT_NOT_RECURRING)]}
+
+
+def test_an_amount_to_transfer_in_yen_has_no_decimals(staff_client):
+    yen = PriceFactory(currency="jpy", unit_amount=1500)
+    data = _data(yen, **{"connect-transfer_destination": "acct_1", "connect-transfer_amount": "500.5"})
+    response = staff_client.post(reverse("links:create"), data)
+    assert list(_connect_errors(response)) == ["transfer_amount"]

@@ -341,3 +341,26 @@ def test_a_recurring_optional_item_billed_otherwise_is_refused_at_its_row(sandbo
     errors = response.context["editor"].formsets["optional_items"].forms[0].errors
     assert "same interval" in errors["price"][0]
     assert not PaymentLink.objects.exists()
+
+
+def test_an_amount_transferred_is_sent_in_minor_units_and_cleared_alone(
+    sandbox, stripe_client, staff_client, price
+):
+    account = stripe_client.v1.accounts.create(params={"type": "custom"}).id
+    connect = {"connect-transfer_destination": account, "connect-transfer_amount": "12.50"}
+    assert staff_client.post(reverse("links:create"), _data(price, **connect)).status_code == 302
+    link = PaymentLink.objects.get()
+    remote = stripe_client.v1.payment_links.retrieve(link.stripe_id)
+    assert (remote.transfer_data.destination, remote.transfer_data.amount) == (account, 1250)
+    page = staff_client.get(reverse("links:edit", args=[link.public_id])).content.decode()
+    assert 'name="connect-transfer_amount" value="12.50"' in page
+
+    edit = {
+        "name": link.name,
+        "notes": "",
+        "request_token": "f" * 32,
+        "connect-transfer_destination": account,
+    }
+    assert staff_client.post(reverse("links:edit", args=[link.public_id]), edit).status_code == 302
+    remote = stripe_client.v1.payment_links.retrieve(link.stripe_id)
+    assert (remote.transfer_data.destination, remote.transfer_data.amount) == (account, None)

@@ -114,6 +114,7 @@ def representative_data(*, rate: str, account: str, other_account: str, add_on: 
             "connect-application_fee_amount": "1.50",
             "connect-on_behalf_of": account,
             "connect-transfer_destination": other_account,
+            "connect-transfer_amount": "12.50",
         },
     }
 
@@ -222,7 +223,9 @@ def test_stripe_reads_back_each_group_and_an_update_clears_it(group, stripe_clie
     sent = options_update_params(old=params, new=kept)
     for name in params:
         unset = group.unset[name]
-        if isinstance(unset, KeyByKey):
+        if isinstance(unset, KeyByKey) and unset.whole is not None:
+            assert sent[name] == unset.whole
+        elif isinstance(unset, KeyByKey):
             assert sent[name] == {key: unset.unset(key) for key in sent[name]}
         else:
             assert sent[name] == unset
