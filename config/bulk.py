@@ -99,6 +99,11 @@ class BulkSelectionForm(forms.Form):
         """The list's query string (filters, sort, page), rebuilt so that it can only be a query string."""
         return QueryDict(self.data.get("back", "")).urlencode()
 
+    def back_url(self, list_url: str) -> str:
+        """The list's address with its filters, sort and page as they were (no stray "?" without them)."""
+        query = self.back_query()
+        return f"{list_url}?{query}" if query else list_url
+
     def first_error(self) -> str:
         return next((str(e) for errors in self.errors.values() for e in errors), "")
 

@@ -159,7 +159,7 @@ def order_bulk(request: HtmxHttpRequest) -> HttpResponseBase:
             "%(count)d order marked as fulfilled.", "%(count)d orders marked as fulfilled.", len(report.done)
         )
         bulk_report_messages(request, report, done=done % {"count": len(report.done)})
-        return redirect(f"{reverse('orders:list')}?{selection.back_query()}")
+        return redirect(selection.back_url(reverse("orders:list")))
     rows = [(order, fulfilment.order_mark_fulfilled_refusal(order=order)) for order in orders]
     context = bulk_confirm_context(selection=selection, action=action, rows=rows)
     return render_page(request, "links/order_bulk.html", context, partial="bulk-confirm")
@@ -264,7 +264,7 @@ def email_bulk(request: HtmxHttpRequest) -> HttpResponse:
             "%(count)d e-mail will be sent again.", "%(count)d e-mails will be sent again.", len(report.done)
         )
         bulk_report_messages(request, report, done=done % {"count": len(report.done)})
-        return redirect(f"{reverse('orders:email-list')}?{selection.back_query()}")
+        return redirect(selection.back_url(reverse("orders:email-list")))
     rows = [(email, outbound_email_resend_refusal(email=email)) for email in emails]
     context = bulk_confirm_context(selection=selection, action=action, rows=rows)
     return render_page(request, "links/email_bulk.html", context, partial="bulk-confirm")

@@ -75,7 +75,7 @@ def link_bulk(request: HtmxHttpRequest) -> HttpResponseBase:
         else:
             done = ngettext("%(count)d link deactivated.", "%(count)d links deactivated.", count)
         bulk_report_messages(request, report, done=done % {"count": count})
-        return redirect(f"{reverse('links:list')}?{selection.back_query()}")
+        return redirect(selection.back_url(reverse("links:list")))
     rows = [(link, services.payment_link_set_active_refusal(link=link, active=active)) for link in links]
     context = bulk_confirm_context(selection=selection, action=action, rows=rows)
     return render_page(request, "links/link_bulk.html", context, partial="bulk-confirm")
