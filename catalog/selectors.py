@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from catalog.models import Coupon, Price, Product, PromotionCode, ShippingRate
 
@@ -55,13 +58,21 @@ def shipping_rate_get(*, stripe_id: str) -> ShippingRate:
     return get_object_or_404(ShippingRate, stripe_id=stripe_id)
 
 
-def shipping_rate_choices() -> list[tuple[str, str]]:
-    """Active shipping rates for a link's shipping options: ``(stripe_id, "Express — 5.00 EUR")``."""
+def shipping_rate_choices(*, kept: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Active shipping rates for a link's shipping options: ``(stripe_id, "Express — 5.00 EUR")``, and the
+    archived ones in ``kept`` (a link's current rates), so that saving the link does not drop them unseen."""
     from catalog.money import format_money
 
+    rates = ShippingRate.objects.filter(Q(active=True) | Q(stripe_id__in=list(kept))).order_by("display_name")
     return [
-        (rate.stripe_id, f"{rate.display_name} — {format_money(rate.amount, rate.currency)}")
-        for rate in ShippingRate.objects.filter(active=True).order_by("display_name")
+        (
+            rate.stripe_id,
+            f"{rate.display_name} — {format_money(rate.amount, rate.currency)}"
+            if rate.active
+            else _("%(name)s — %(amount)s (archived)")
+            % {"name": rate.display_name, "amount": format_money(rate.amount, rate.currency)},
+        )
+        for rate in rates
     ]
 
 

@@ -635,7 +635,9 @@ class ShippingForm(OptionGroup):
         super().__init__(*args, **kwargs)
         from catalog.selectors import shipping_rate_choices
 
-        self.fields["shipping_rates"].choices = shipping_rate_choices()
+        self.fields["shipping_rates"].choices = shipping_rate_choices(
+            kept=self.initial.get("shipping_rates") or []
+        )
 
     @classmethod
     def params_from(cls, values: dict) -> dict:

@@ -75,3 +75,20 @@ def test_a_viewer_cannot_archive(sandbox, stripe_client, staff_user):
 def test_archive_needs_post(staff_client):
     rate = ShippingRate.objects.create(stripe_id="shr_x", display_name="X", amount=1, currency="eur")
     assert staff_client.get(reverse("catalog:shipping-rate-active", args=[rate.stripe_id])).status_code == 405
+
+
+def test_a_link_keeps_its_archived_rate_when_edited(sandbox, stripe_client):
+    from links.editor import LinkEditor
+
+    rate, _standard = _rate(), _rate("Standard")
+    shipping_rate_set_active(shipping_rate=rate, active=False)
+    # Editing a link whose shipping option was archived since: still shown, ticked, and said archived, so that
+    # saving the link keeps it unless the merchant unticks it.
+    editor = LinkEditor(options={"shipping_options": [{"shipping_rate": rate.stripe_id}]}, editing=True)
+    field = editor["shipping"]["shipping_rates"]
+    assert (rate.stripe_id, "Express — 5.00 EUR (archived)") in field.field.choices
+    assert f'value="{rate.stripe_id}"' in str(field) and "checked" in str(field).split(rate.stripe_id)[1][:80]
+    # A new link is offered active rates only.
+    assert [label for _, label in LinkEditor()["shipping"].fields["shipping_rates"].choices] == [
+        "Standard — 5.00 EUR"
+    ]
