@@ -238,6 +238,14 @@ class OrderLineItem(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} × {self.description or self.price_id}"
 
+    @property
+    def unit_amount(self) -> int | None:
+        """Each unit's amount before discount and tax, when the line has several units at one price (a tiered
+        price's units differ: then None, and only the line's amount is shown)."""
+        if self.quantity > 1 and self.amount_subtotal % self.quantity == 0:
+            return self.amount_subtotal // self.quantity
+        return None
+
 
 class OrderStatusChange(models.Model):
     """History of an order's status: who or what changed it, and when."""

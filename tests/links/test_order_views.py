@@ -661,3 +661,20 @@ def test_history_starts_with_the_status_the_order_was_recorded_in(staff_client, 
     ]
     # The first change has no status before it: "Paid", not "— → Paid".
     assert [step.split(" · ", 1)[1] for step in steps] == ["Paid (test)", "Paid → Fulfilled (alice)"]
+
+
+def test_a_line_of_several_units_says_each_units_amount(staff_client, django_capture_on_commit_callbacks):
+    session = checkout_session(amount_subtotal=5000 + 1000, amount_total=6000)
+    order = _record(
+        django_capture_on_commit_callbacks,
+        session,
+        # Two mugs at one price, and three units of a tiered price whose units differ.
+        [
+            line_item(description="Blue mug", quantity=2, amount_subtotal=5000, amount_total=5000),
+            line_item(description="Stickers", quantity=3, amount_subtotal=1000, amount_total=1000),
+        ],
+    )
+    html = _page(staff_client, order)
+    assert 'data-label="Quantity" class="amount">2 × 25.00 EUR</td>' in html
+    assert 'data-label="Quantity" class="amount">3</td>' in html
+    assert sum(_amounts_table(html)[0]) == 6000
