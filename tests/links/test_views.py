@@ -200,6 +200,10 @@ def test_link_list_filters(staff_client, link):
         reverse("links:list"), {"product": link.line_items.get().price.product.stripe_id}
     )
     assert [row.pk for row in by_product.context["page"].object_list] == [link.pk]
+    # An inactive link's URL no longer sells: the list offers no button to copy it.
+    page = staff_client.get(reverse("links:list")).text
+    assert f'id="copy-url-{link.public_id}"' in page
+    assert f'id="copy-url-{other.payment_link.public_id}"' not in page
 
 
 def test_link_page_previews_what_the_customer_is_asked(staff_client):
