@@ -8,6 +8,7 @@ from django.forms.utils import ErrorDict
 
 from catalog.forms import CheckedFormSet, with_one_more_row
 from catalog.models import Price
+from catalog.money import to_minor_units
 from config.http import add_service_errors, renew_request_token
 from links.forms import (
     LineItemUpdateFormSet,
@@ -124,6 +125,45 @@ class LinkEditor:
         self.line_items._errors = [form._errors for form in self.line_items.forms]
         self.line_items._non_form_errors = self.line_items.error_class(error_class="nonform")
 
+    def valid_options(self) -> dict:
+        """The options as the sections stand, for the preview: each section's parameters (the link's when
+        it was not sent); a section with errors adds none."""
+        parts = []
+        for group in self.groups.values():
+            if not group.is_bound:
+                parts.append(group.initial_params)
+            elif group.is_valid():
+                parts.append(group.to_params())
+        for formset in self.formsets.values():
+            if not formset.is_bound:
+                parts.append(formset.params_from(formset.initial or []))
+            elif formset.is_valid():
+                parts.append(formset.to_params())
+        return options_merge(*parts)
+
+    def preview_rows(self) -> list[dict]:
+        """The line items as they stand, for the preview: ``{"price" | "price_data", "quantity",
+        "adjustable"}``, without the rows not valid yet."""
+        if self.line_items is None:
+            updates = self.item_updates.forms if self.item_updates.is_bound else []
+            rows = []
+            for n, item in enumerate(self.existing_items):
+                form = updates[n] if n < len(updates) and updates[n].is_valid() else None
+                quantity = form.cleaned_data["quantity"] if form else item.quantity
+                adjustable = form.adjustable_quantity() if form else item.adjustable_quantity
+                row = {"price": item.price} if item.price else {"price_data": item.price_data}
+                rows.append({**row, "quantity": quantity, "adjustable": bool(adjustable)})
+            return rows
+        if not self.line_items.is_bound:
+            return [_row_from_initial(row) for row in self.line_items.initial or []]
+        rows = []
+        for form in self.line_items.forms:
+            if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE"):
+                if form.cleaned_data.get("price") or form.cleaned_data.get("adhoc_name"):
+                    item = form.service_item()
+                    rows.append({**item, "adjustable": "adjustable_quantity" in item})
+        return rows
+
     def options(self) -> dict:
         return options_merge(
             *(group.to_params() for group in self.groups.values()),
@@ -179,6 +219,22 @@ class LinkEditor:
                 form.add_error(rest if rest in form.fields else None, errors)
             else:
                 add_service_errors(self.details, ValidationError({key: errors}))
+
+
+def _row_from_initial(initial: dict) -> dict:
+    """A duplicated link's row (the editor's initial values, amounts in major units) as a preview row."""
+    row: dict = {"quantity": initial.get("quantity") or 1, "adjustable": bool(initial.get("adjustable"))}
+    if initial.get("price"):
+        return {**row, "price": initial["price"]}
+    currency = initial.get("adhoc_currency") or "usd"
+    price_data = {
+        "currency": currency,
+        "unit_amount": to_minor_units(initial["adhoc_amount"], currency),
+        "product_data": {"name": initial.get("adhoc_name") or ""},
+    }
+    if initial.get("adhoc_interval"):
+        price_data["recurring"] = {"interval": initial["adhoc_interval"]}
+    return {**row, "price_data": price_data}
 
 
 def _price_ids(values: list) -> list[str]:

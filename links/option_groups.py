@@ -12,6 +12,8 @@ the Stripe parameters it writes (shared/reference/payment-links.md §1.3, §1.4)
 - ``check(params)``: Stripe's rules on the group's own parameters (the form checks them as the merchant
   types, the services again before calling Stripe); ``check_with_link(...)``: the rules that also need
   the line items or another group's parameters (the services check them before calling Stripe).
+- ``summary_of(params)``: what the section sets, in a line of plain words (the editor shows it while the
+  section is collapsed).
 
 The editor (``links.editor``), the update diff and the importer (``links.services``) read only these
 declarations, through the functions at the end of this module. A new option is a field in its group
@@ -1318,6 +1320,17 @@ class BaseOptionalItemFormSet(OptionDeclaration, CheckedFormSet):
 
     def to_params(self) -> dict:
         return self.params_from([form.cleaned_data for form in self.kept_forms()])
+
+    def summary(self) -> str:
+        """The products offered, by name (shown while the section is collapsed)."""
+        from catalog.models import Price
+
+        if self.is_bound and self.total_error_count():
+            return errors_to_correct(self.total_error_count())
+        rows = [form.cleaned_data for form in self.kept_forms()] if self.is_bound else self.initial or []
+        ids = [getattr(row["price"], "stripe_id", row["price"]) for row in rows]
+        names = dict(Price.objects.filter(stripe_id__in=ids).values_list("stripe_id", "product__name"))
+        return ", ".join(names.get(price_id, price_id) for price_id in ids) or _("No optional items")
 
     @classmethod
     def params_from(cls, values: list[dict]) -> dict:

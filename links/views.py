@@ -20,6 +20,7 @@ from links import qr, selectors, services
 from links.editor import ADD_ROW_BUTTONS, SECTIONS, LinkEditor
 from links.forms import LinkFilterForm, UrlBuilderForm
 from links.models import PaymentLink
+from links.preview import link_preview
 
 LINKS_PER_PAGE = 25
 
@@ -111,7 +112,13 @@ LINK_EXPORT_COLUMNS = [
 def link_create(request: HtmxHttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     editor = LinkEditor(data, **_duplicate_of(request.GET.get("from")))
-    context = {"editor": editor, "form_action": reverse("links:create")}
+    context = {
+        "editor": editor,
+        "form_action": reverse("links:create"),
+        "preview": lambda: link_preview(editor=editor),  # computed only where the page shows it
+    }
+    if data is not None and request.htmx and "preview" in data:
+        return render_page(request, "links/link_form.html", context, partial="link-preview")
     if data is not None and (section := _section(request, editor)):
         return render_page(
             request,
@@ -206,7 +213,10 @@ def link_edit(request: HtmxHttpRequest, public_id) -> HttpResponse:
         "link": link,
         "line_items": line_items,
         "form_action": reverse("links:edit", args=[link.public_id]),
+        "preview": lambda: link_preview(editor=editor),
     }
+    if data is not None and request.htmx and "preview" in data:
+        return render_page(request, "links/link_form.html", context, partial="link-preview")
     if data is not None and (section := _section(request, editor)):
         context["live_section"] = section
         return render_page(request, "links/link_form.html", context, partial=f"section-{section}")

@@ -617,3 +617,72 @@ def test_an_amount_to_transfer_in_yen_has_no_decimals(staff_client):
     data = _data(yen, **{"connect-transfer_destination": "acct_1", "connect-transfer_amount": "500.5"})
     response = staff_client.post(reverse("links:create"), data)
     assert list(_connect_errors(response)) == ["transfer_amount"]
+
+
+# The live preview ----------------------------------------------------------------------------------
+
+
+def test_the_preview_shows_the_items_the_total_and_what_is_asked(staff_client):
+    price = PriceFactory(product__name="Poster", currency="eur", unit_amount=1500)
+    data = _data(price, preview="1", name="", **{"line_items-0-quantity": "3"})
+    data.update({"checkout-phone_number_collection": "on", "checkout-allow_promotion_codes": "on"})
+    response = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200  # the form's errors (no name) are the form's to report
+    content = response.content.decode()
+    assert content.lstrip().startswith('<aside id="link-preview"')
+    assert "<strong>Poster</strong> × 3" in content
+    assert '<strong class="amount" data-preview-total>45.00 EUR</strong>' in content
+    asked = re.findall(r"<li>([^<]+)</li>", content[content.index('class="preview-asked"') :])
+    assert asked[:3] == ["E-mail address", "Phone number", "A promotion code (optional)"]
+    assert '<span class="preview-button">Pay</span>' in content
+
+
+def test_the_preview_leaves_out_what_is_not_valid_yet(staff_client):
+    price = PriceFactory(currency="eur", unit_amount=1500)
+    data = _data(
+        price, preview="1", **{"line_items-0-quantity": "0", "restrictions-completed_sessions_limit": "x"}
+    )
+    content = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true").content.decode()
+    assert "Choose a price to see what the customer pays." in content
+    assert "errorlist" not in content
+
+
+def test_the_page_shows_the_preview_of_a_subscription_with_a_trial(staff_client):
+    monthly = PriceFactory(
+        product__name="Print club",
+        currency="eur",
+        unit_amount=900,
+        type="recurring",
+        recurring_interval="month",
+        recurring_interval_count=1,
+    )
+    data = _data(monthly, preview="1", **{"subscription-trial_period_days": "14"})
+    content = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true").content.decode()
+    assert "9.00 EUR / month" in content and "Free for 14 days, then charged as above." in content
+    assert '<span class="preview-button">Subscribe</span>' in content
+    page = staff_client.get(reverse("links:create")).content.decode()
+    assert page.index('id="link-preview"') > page.index(
+        'id="section-restrictions"'
+    )  # below the form in the flow
+
+
+def test_the_edit_page_previews_the_links_items(staff_client):
+    from tests.links.factories import LineItemFactory
+
+    item = LineItemFactory(
+        quantity=2, price__unit_amount=1200, price__currency="usd", price__product__name="Mug"
+    )
+    content = staff_client.get(reverse("links:edit", args=[item.payment_link.public_id])).content.decode()
+    preview = content[content.index('<aside id="link-preview"') :]
+    assert "<strong>Mug</strong> × 2" in preview and "24.00 USD" in preview
+
+
+def test_the_preview_and_the_summary_name_the_optional_items(staff_client):
+    frame = PriceFactory(product__name="Oak frame", currency="usd", unit_amount=1200)
+    data = _data(PriceFactory(), preview="1", **_optional_items({"price": frame.stripe_id, "quantity": "1"}))
+    content = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true").content.decode()
+    assert "<li>Oak frame — 12.00 USD</li>" in content
+    data.pop("preview")
+    data["section"] = "optional-items"
+    content = staff_client.post(reverse("links:create"), data, HTTP_HX_REQUEST="true").content.decode()
+    assert '<span class="section-summary">Oak frame</span>' in content
