@@ -19,7 +19,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _htmx(page, action) -> None:
     """Do ``action`` and wait until the section it re-renders has been swapped in."""
     with page.expect_response(
-        lambda r: r.request.method == "POST" and r.request.headers.get("hx-request") == "true"
+        # A section's answer, not the live preview's (its own request on input).
+        lambda r: (
+            r.request.method == "POST"
+            and r.request.headers.get("hx-request") == "true"
+            and "preview=1" not in (r.request.post_data or "")
+        )
     ):
         action()
     page.wait_for_timeout(150)  # htmx settles the swap just after the answer
