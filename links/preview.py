@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from catalog.models import Price
 from catalog.money import format_money
 from catalog.templatetags.money import price_summary
+from links.countries import shipping_country_choices
 
 
 @dataclass
@@ -75,8 +77,6 @@ def _item(row: dict) -> PreviewItem:
 
 
 def _offered(options: dict) -> list[str]:
-    from catalog.models import Price
-
     ids = [item["price"] for item in options.get("optional_items") or []]
     prices = Price.objects.filter(stripe_id__in=ids).select_related("product").in_bulk(field_name="stripe_id")
     return [f"{prices[i].product.name} — {price_summary(prices[i])}" for i in ids if i in prices]
@@ -121,8 +121,6 @@ def _asked(options: dict) -> list[str]:
 
 
 def _country_names(codes: list[str]) -> str:
-    from links.countries import shipping_country_choices
-
     if len(codes) > 3:
         return _("%(count)d countries") % {"count": len(codes)}
     names = dict(shipping_country_choices())
