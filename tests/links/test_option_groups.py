@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.http import QueryDict
+from django.utils import translation
 
 from catalog import services as catalog_services
 from catalog.models import ShippingRate
@@ -239,8 +240,15 @@ def test_stripe_reads_back_each_group_and_an_update_clears_it(group, stripe_clie
 # What a collapsed section says it sets -----------------------------------------------------------
 
 
+@pytest.fixture
+def english():
+    """The summaries' words in English, whatever a request in French left active in this thread."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.mark.django_db
-def test_a_shipping_summary_names_a_few_countries_and_counts_many():
+def test_a_shipping_summary_names_a_few_countries_and_counts_many(english):
     from links.option_groups import ShippingForm
 
     few = ShippingForm(
@@ -256,7 +264,7 @@ def test_a_shipping_summary_names_a_few_countries_and_counts_many():
     assert ShippingForm().summary() == "No shipping address"
 
 
-def test_a_summary_follows_what_the_merchant_chose():
+def test_a_summary_follows_what_the_merchant_chose(english):
     from links.option_groups import CheckoutForm, RestrictionsForm
 
     checkout = CheckoutForm(
@@ -272,7 +280,7 @@ def test_a_summary_follows_what_the_merchant_chose():
     assert RestrictionsForm({"restrictions-completed_sessions_limit": "0"}).summary() == "1 error to correct"
 
 
-def test_the_connect_summary_shows_the_fee_in_the_links_currency():
+def test_the_connect_summary_shows_the_fee_in_the_links_currency(english):
     from links.option_groups import ConnectForm
 
     form = ConnectForm(initial=ConnectForm.values_from({"application_fee_amount": 150}), link_currency="eur")
@@ -280,7 +288,7 @@ def test_the_connect_summary_shows_the_fee_in_the_links_currency():
     assert ConnectForm().summary() == "No connected account"
 
 
-def test_the_custom_fields_summary_lists_the_questions():
+def test_the_custom_fields_summary_lists_the_questions(english):
     from links.option_groups import CustomFieldFormSet
 
     data = {
