@@ -148,8 +148,15 @@ def test_a_keyboard_user_creates_a_link_with_a_price_a_quantity_and_an_adjustabl
     assert price_picker.input_value() == price.stripe_id
     assert price_picker.evaluate("(picker) => picker === document.activeElement")
 
-    # A checkbox takes Space, and shows the limits it enables.
-    keys.press(line_item.get_by_role("checkbox", name="Customers can change the quantity"), "Space")
+    # A checkbox takes Space, and shows the limits it enables (once the line items it re-renders are back:
+    # a Tab pressed while they are swapped in would start again from the page's top).
+    def line_items_adjustable(response) -> bool:
+        sent = response.request.post_data or ""
+        return "section=line-items" in sent and "adjustable=on" in sent
+
+    with page.expect_response(line_items_adjustable):
+        keys.press(line_item.get_by_role("checkbox", name="Customers can change the quantity"), "Space")
+    page.wait_for_timeout(150)
     keys.focus(line_item.get_by_label(re.compile(r"^Maximum quantity")))
     page.keyboard.type("5")
 
