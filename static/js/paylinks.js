@@ -36,18 +36,29 @@ function dismissToasts(root) {
   });
 }
 document.addEventListener("DOMContentLoaded", () => dismissToasts(document));
-// A search box that filters a long checkbox list (the shipping countries) by label.
-document.addEventListener("input", (event) => {
-  const input = event.target.closest("[data-filter-list]");
-  if (!input) return;
+// Text as a search compares it: lower case, accents set aside ("etats" finds "États-Unis").
+function searchable(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+// A search box that filters a long checkbox list (the shipping countries) by label. It is kept across the
+// section's swaps (hx-preserve), and its filter applied again to the new list, so that ticking a country
+// does not clear the search.
+function filterCheckboxList(input) {
   const list = document.getElementById(input.dataset.filterList);
   if (!list) return;
-  const query = input.value.trim().toLowerCase();
+  const query = searchable(input.value.trim());
   list.querySelectorAll("label").forEach((label) => {
     const checkbox = label.querySelector("input[type=checkbox]");
-    const match = !query || label.textContent.toLowerCase().includes(query) || (checkbox && checkbox.checked);
+    const match = !query || searchable(label.textContent).includes(query) || (checkbox && checkbox.checked);
     (label.closest("div:not(.checkbox-list)") || label).hidden = !match;
   });
+}
+document.addEventListener("input", (event) => {
+  const input = event.target.closest("[data-filter-list]");
+  if (input) filterCheckboxList(input);
+});
+document.addEventListener("htmx:afterSettle", () => {
+  document.querySelectorAll("[data-filter-list]").forEach((input) => { if (input.value) filterCheckboxList(input); });
 });
 // Live sections ([data-live-section]) re-render on a choice (select, radio, checkbox), never while
 // someone types: a swap during typing would replace the field with the value sent a moment earlier.
@@ -100,9 +111,9 @@ document.addEventListener("input", (event) => {
   if (!input) return;
   const select = document.getElementById(input.dataset.filterSelect);
   if (!select) return;
-  const words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const words = searchable(input.value.trim()).split(/\s+/).filter(Boolean);
   for (const option of select.options) {
-    const label = option.textContent.toLowerCase();
+    const label = searchable(option.textContent);
     option.hidden = Boolean(option.value) && !option.selected && !words.every((word) => label.includes(word));
   }
 });
