@@ -30,6 +30,14 @@ RUN = """async (impacts) => {
       }))
   );
 }"""
+OPEN_DETAILS = """() => document.querySelectorAll("details:not([open])").forEach((details) => {
+  details.open = true;
+  details.dataset.axeOpened = "";
+})"""
+CLOSE_DETAILS = """() => document.querySelectorAll("details[data-axe-opened]").forEach((details) => {
+  details.open = false;
+  delete details.dataset.axeOpened;
+})"""
 
 
 @cache
@@ -40,12 +48,12 @@ def _axe_source() -> str:
 def axe_violations(page, *, where: str) -> list[str]:
     """One line per serious or critical violation on ``page``: where, the rule, the element, why.
 
-    Every ``<details>`` is opened first: axe skips what is hidden, and the editor's sections are collapsed.
+    Every ``<details>`` is opened while axe runs (it skips what is hidden, and the editor's sections are
+    collapsed), and closed again after, so that a test goes on with the page as it was.
     """
-    page.evaluate("() => document.querySelectorAll('details:not([open])').forEach((d) => { d.open = true; })")
+    page.evaluate(OPEN_DETAILS)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
-    return [
-        f"{where}: {found['rule']} ({found['impact']}) at {found['target']}: {found['summary']}"
-        for found in page.evaluate(RUN, list(IMPACTS))
-    ]
+    found = page.evaluate(RUN, list(IMPACTS))
+    page.evaluate(CLOSE_DETAILS)
+    return [f"{where}: {f['rule']} ({f['impact']}) at {f['target']}: {f['summary']}" for f in found]
