@@ -172,6 +172,15 @@ def test_a_keyboard_user_creates_a_link_with_a_price_a_quantity_and_an_adjustabl
     page.keyboard.press("Enter")
     assert not adhoc.evaluate("(summary) => summary.parentElement.open")
 
+    # A collapsed section of options opens with Enter at its summary; its checkbox takes Space.
+    consent = page.get_by_role("group", name="Consent", exact=True)
+    keys.press(consent.locator("summary"), "Enter")
+    assert consent.locator("details").evaluate("(details) => details.open")
+    terms = consent.get_by_role("checkbox", name="Customers must accept your terms of service")
+    with page.expect_response(lambda r: "section=consent" in (r.request.post_data or "")):
+        keys.press(terms, "Space")
+    page.wait_for_timeout(150)
+
     # Back up to the quantity (Shift+Tab), then save with Enter in the field, as in any form.
     keys.focus(line_item.get_by_label(re.compile(r"^Quantity:?$")))
     page.keyboard.press("Control+a")
@@ -183,5 +192,6 @@ def test_a_keyboard_user_creates_a_link_with_a_price_a_quantity_and_an_adjustabl
     item = link.line_items.get()
     assert (item.price, item.quantity) == (price, 3)
     assert item.adjustable_quantity["enabled"] and item.adjustable_quantity["maximum"] == 5
+    assert link.options["consent_collection"]["terms_of_service"] == "required"
     assert not keys.invisible_focus, "focus not visible on: " + ", ".join(dict.fromkeys(keys.invisible_focus))
     assert not errors, "\n".join(errors)
