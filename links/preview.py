@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
 
+from catalog.durations import interval_text
 from catalog.models import Price
 from catalog.money import format_money
 from catalog.templatetags.money import price_summary
@@ -55,9 +55,6 @@ def link_preview(*, editor) -> LinkPreview:
     )
 
 
-INTERVALS = {"day": _l("day"), "week": _l("week"), "month": _l("month"), "year": _l("year")}
-
-
 def _item(row: dict) -> PreviewItem:
     quantity = row["quantity"]
     if row.get("price"):
@@ -69,9 +66,9 @@ def _item(row: dict) -> PreviewItem:
         return PreviewItem(price.product.name, price_summary(price), quantity, amount, row["adjustable"])
     data = row["price_data"]
     unit = format_money(data["unit_amount"], data["currency"])
-    interval = (data.get("recurring") or {}).get("interval")
-    if interval:
-        unit += f" / {INTERVALS.get(interval, interval)}"
+    recurring = data.get("recurring") or {}
+    if recurring.get("interval"):
+        unit += f" / {interval_text(interval=recurring['interval'], count=recurring.get('interval_count'))}"
     name = data["product_data"]["name"]
     return PreviewItem(name, unit, quantity, data["unit_amount"] * quantity, row["adjustable"])
 

@@ -335,6 +335,22 @@ def test_an_empty_submit_says_to_add_a_line_item_at_the_line_items(staff_client)
     assert f'<p class="error" role="alert">{LINE_ITEMS_TOO_FEW}</p>' in section
 
 
+def test_the_error_summary_is_one_sentence_per_error_in_french_typography(staff_client):
+    from django.utils import translation
+
+    row = {"price": "", "quantity": "1", "adhoc_currency": "usd", "adhoc_interval": "", "adhoc_name": ""}
+    data = {**_data(PriceFactory()), **{f"line_items-0-{name}": value for name, value in row.items()}}
+    data["after_completion-type"] = "redirect"  # without its URL: an error in a section
+    try:
+        response = staff_client.post(reverse("links:create"), data, headers={"Accept-Language": "fr"})
+        summary = response.content.decode().split("data-error-summary")[1].split("</ul>")[0]
+    finally:
+        translation.activate("en")
+    # French puts a space before its colon, and a label keeps its capitals (URL).
+    assert "Articles : Ajoutez au moins un article" in summary
+    assert "Après le paiement, URL de redirection : " in summary
+
+
 def test_a_row_touched_but_without_a_price_is_an_error_at_its_price(staff_client):
     data = _data(PriceFactory(), **{"line_items-0-price": "", "line_items-0-quantity": "3"})
     response = staff_client.post(reverse("links:create"), data)
@@ -482,7 +498,7 @@ def test_an_optional_item_must_be_in_the_links_currency(staff_client):
     rows = _optional_items({"price": PriceFactory(currency="usd").stripe_id, "quantity": "1"})
     response = staff_client.post(reverse("links:create"), _data(PriceFactory(currency="eur"), **rows))
     assert _optional_item_errors(response) == {"price": [OPTIONAL_ITEM_CURRENCY % {"currency": "EUR"}]}
-    assert "Optional item 1, price: " in response.content.decode()  # in the error summary
+    assert "Optional item 1, Price: " in response.content.decode()  # in the error summary
 
 
 def test_a_recurring_optional_item_needs_a_subscription(staff_client):
