@@ -127,6 +127,25 @@ def link_line_items(*, link: PaymentLink) -> QuerySet[PaymentLinkLineItem]:
     return link.line_items.select_related("price__product")
 
 
+def link_optional_items(*, link: PaymentLink) -> list[dict]:
+    """The items the customer may add at checkout (``optional_items``), each with its catalog price when
+    Paylinks has it (one query): ``[{"price": Price | None, "price_id", "quantity", "adjustable"}]``."""
+    from catalog.models import Price
+
+    items = link.options.get("optional_items") or []
+    ids = [item["price"] for item in items]
+    prices = Price.objects.filter(stripe_id__in=ids).select_related("product").in_bulk(field_name="stripe_id")
+    return [
+        {
+            "price": prices.get(item["price"]),
+            "price_id": item["price"],
+            "quantity": item.get("quantity") or 1,
+            "adjustable": bool((item.get("adjustable_quantity") or {}).get("enabled")),
+        }
+        for item in items
+    ]
+
+
 def link_orders(*, link: PaymentLink, limit: int = 50) -> QuerySet[Order]:
     return link.orders.order_by("-created_at", "-id")[:limit]
 

@@ -259,6 +259,7 @@ def _detail_context(link, **extra) -> dict:
     return {
         "link": link,
         "line_items": selectors.link_line_items(link=link),
+        "optional_items": selectors.link_optional_items(link=link),
         "preview": selectors.link_checkout_preview(link=link),
         "orders": selectors.link_orders(link=link),
         "totals": selectors.link_order_totals(link=link),

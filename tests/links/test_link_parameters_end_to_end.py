@@ -321,6 +321,10 @@ def test_an_optional_item_set_in_the_editor_becomes_an_order_line(sandbox, strip
     }
     assert staff_client.post(reverse("links:create"), editor).status_code == 302
     link = PaymentLink.objects.get()
+    # The link's page lists what it offers besides its line items.
+    link_page = staff_client.get(reverse("links:detail", args=[link.public_id])).text
+    offered = link_page[link_page.index('id="optional-items-heading"') :]
+    assert "Bulb" in offered and "3.00 EUR" in offered and "(adjustable)" in offered
 
     customer = visit(sandbox, link)
     assert "Add Bulb (3.00 EUR each)" in html.unescape(customer.page)
