@@ -110,7 +110,22 @@ def with_one_more_row(data, *, prefix: str, absolute_max: int):
     return data
 
 
-class PriceForm(forms.Form):
+class ShopCurrencyDefault:
+    """A new object's currency fields start at the shop's currency (``shop_currency``), not at "usd"."""
+
+    currency_fields: tuple[str, ...] = ("currency",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            from catalog.selectors import shop_currency
+
+            currency = shop_currency()
+            for name in self.currency_fields:
+                self.fields[name].initial = currency
+
+
+class PriceForm(ShopCurrencyDefault, forms.Form):
     """A flat price: amount in major units (10.50), converted to Stripe's minor units (1050)."""
 
     unit_amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=16, decimal_places=3)
@@ -264,7 +279,7 @@ def _as_bool(value: str) -> bool | None:
     return {"true": True, "false": False}.get(value)
 
 
-class ShippingRateForm(forms.Form):
+class ShippingRateForm(ShopCurrencyDefault, forms.Form):
     display_name = forms.CharField(
         label=_("Name"),
         max_length=limits.SHIPPING_RATE_NAME_MAX_LENGTH,
@@ -473,7 +488,7 @@ def _not_in_past(day):
     return day
 
 
-class CouponForm(forms.Form):
+class CouponForm(ShopCurrencyDefault, forms.Form):
     name = forms.CharField(
         label=_("Name"),
         required=False,
@@ -534,7 +549,8 @@ class CouponForm(forms.Form):
         return data
 
 
-class PromotionCodeForm(forms.Form):
+class PromotionCodeForm(ShopCurrencyDefault, forms.Form):
+    currency_fields = ("minimum_amount_currency",)
     code = forms.CharField(
         label=_("Code"),
         required=False,

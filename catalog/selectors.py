@@ -114,3 +114,16 @@ def price_get(*, product_stripe_id: str, stripe_id: str) -> Price:
     return get_object_or_404(
         Price.objects.select_related("product"), stripe_id=stripe_id, product__stripe_id=product_stripe_id
     )
+
+
+def shop_currency() -> str:
+    """The currency most of the catalog's active prices are in, which a new price, shipping rate or coupon
+    most likely uses; "usd" (Stripe's own default) for an empty catalog."""
+    top = (
+        Price.objects.filter(active=True)
+        .values("currency")
+        .annotate(prices=Count("id"))
+        .order_by("-prices", "currency")
+        .first()
+    )
+    return top["currency"] if top else "usd"

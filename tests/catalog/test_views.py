@@ -121,3 +121,31 @@ def test_product_list_query_count_does_not_grow(staff_client, django_assert_max_
     PriceFactory.create_batch(30)
     with django_assert_max_num_queries(8):
         assert staff_client.get(reverse("catalog:product-list")).status_code == 200
+
+
+def test_new_prices_rates_and_coupons_start_in_the_shops_currency(staff_client):
+    from catalog.forms import (
+        CouponForm,
+        PriceCreateForm,
+        ProductCreateForm,
+        PromotionCodeForm,
+        ShippingRateForm,
+    )
+
+    # An empty catalog: Stripe's own default.
+    assert ProductCreateForm()["currency"].initial == "usd"
+    PriceFactory(currency="eur")
+    PriceFactory(currency="eur")
+    PriceFactory(currency="gbp")
+    for form, field in [
+        (ProductCreateForm(), "currency"),
+        (PriceCreateForm(), "currency"),
+        (ShippingRateForm(), "currency"),
+        (CouponForm(), "currency"),
+        (PromotionCodeForm(), "minimum_amount_currency"),
+    ]:
+        assert form[field].initial == "eur", type(form).__name__
+    page = staff_client.get(reverse("catalog:shipping-rate-list")).text
+    assert '<option value="eur" selected>' in page
+    # A form sent back keeps what was sent.
+    assert ShippingRateForm({"currency": "gbp"})["currency"].value() == "gbp"
