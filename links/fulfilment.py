@@ -24,7 +24,7 @@ from urllib.parse import quote
 import stripe
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Subquery
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +34,7 @@ from config.bulk import BulkReport, bulk_apply
 from config.stripe_client import get_stripe_client
 from links.emails import outbound_email_queue
 from links.models import Order, OrderLineItem, OrderStatusChange, OutboundEmail, PaymentLink
-from links.totals import link_totals_count_paid
+from links.revenue import revenue_count_payment
 
 logger = logging.getLogger(__name__)
 # One line each for a person watching (``manage.py demo`` prints them): a payment received or failed,
@@ -308,11 +308,7 @@ def _notice_on_commit(*, order: Order, what: str, by: str = "") -> None:
 
 def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
     # Runs once per order: guarded by paid_at, under the order's row lock.
-    if order.payment_link_id:
-        PaymentLink.objects.filter(id=order.payment_link_id).update(
-            revenue=F("revenue") + order.amount_total, orders_count=F("orders_count") + 1
-        )
-    link_totals_count_paid(order=order)
+    revenue_count_payment(order=order, amount=order.amount_total)
     for kind in (OutboundEmail.Kind.ORDER_CONFIRMATION, OutboundEmail.Kind.STAFF_NOTIFICATION):
         outbound_email_queue(order=order, kind=kind, order_is_new=order_is_new)
 

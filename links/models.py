@@ -248,11 +248,28 @@ class OrderLineItem(models.Model):
 
 
 class OrderStatusChange(models.Model):
-    """History of an order's status: who or what changed it, and when."""
+    """An order's history: its status changes and what happened to its money (refunds, captures,
+    disputes), who or what did it, and when."""
+
+    class Action(models.TextChoices):
+        STATUS = "status", _("Status changed")
+        REFUND = "refund", _("Refunded")
+        REFUND_FAILED = "refund_failed", _("Refund failed")
+        CAPTURE = "capture", _("Captured")
+        AUTHORIZATION_CANCELED = "authorization_canceled", _("Authorisation canceled")
+        AUTHORIZATION_EXPIRED = "authorization_expired", _("Authorisation expired")
+        DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
+        DISPUTE_CLOSED = "dispute_closed", _("Dispute closed")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    action = models.CharField(max_length=32, choices=Action.choices, default=Action.STATUS)
+    # For a status change, the status before (empty: the order was recorded) and after; empty otherwise.
     from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20, blank=True)
+    # The money an action moved, in the order's currency and minor units (a refund, a capture, a dispute).
+    amount = models.BigIntegerField(null=True, blank=True)
+    # What the action says besides: a refund's reason and the staff's note, a dispute's reason.
+    note = models.TextField(blank=True)
     actor = models.CharField(max_length=200, help_text=_("A staff username, or the event that caused it."))
     at = models.DateTimeField(auto_now_add=True)
 
@@ -260,6 +277,8 @@ class OrderStatusChange(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
+        if self.action != self.Action.STATUS:
+            return f"{self.action} {self.amount if self.amount is not None else ''}".strip()
         return f"{self.from_status or '-'} → {self.to_status}"
 
 

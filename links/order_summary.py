@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from catalog.models import PromotionCode, ShippingRate
-from links.models import Order, OrderLineItem
+from links.models import Order, OrderLineItem, OrderStatusChange
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,30 @@ def order_amounts(order: Order, line_items: Iterable[OrderLineItem]) -> OrderAmo
         tax_included=order.amount_tax - tax_added,
         total=order.amount_total,
     )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    change: OrderStatusChange
+    what: str  # "Paid → Fulfilled", "Refunded", …: labels, not codes (the history is read by people)
+    amount: int | None
+    note: str
+
+
+def _status_label(status: str) -> str:
+    return str(Order.Status(status).label) if status in Order.Status.values else status
+
+
+def order_history(order: Order) -> list[HistoryEntry]:
+    """The order's history, oldest first. The first status change starts from no status: it reads as the
+    status the order was recorded in, not "— → Paid"."""
+    entries = []
+    for change in order.status_changes.all():
+        if change.action == OrderStatusChange.Action.STATUS:
+            what = _status_label(change.to_status)
+            if change.from_status:
+                what = f"{_status_label(change.from_status)} → {what}"
+        else:
+            what = str(change.get_action_display())
+        entries.append(HistoryEntry(change=change, what=what, amount=change.amount, note=change.note))
+    return entries

@@ -168,10 +168,6 @@ def order_bulk(request: HtmxHttpRequest) -> HttpResponseBase:
 # ONE ORDER -----------------------------------------------------------------------------------------
 
 
-def _status_label(status: str) -> str:
-    return str(Order.Status(status).label) if status in Order.Status.values else status
-
-
 @require_GET
 def order_detail(request: HttpRequest, public_id) -> HttpResponse:
     order = _order_for_staff(public_id)
@@ -183,11 +179,7 @@ def order_detail(request: HttpRequest, public_id) -> HttpResponse:
         "fulfilment_badge": order_summary.order_fulfilment_badge(order),
         # The payment in Stripe's Dashboard, or its checkout session when nothing was charged.
         "stripe_url": stripe_dashboard_url(order.payment_intent_id or order.checkout_session_id),
-        # Labels, not codes: the history is read by people.
-        "status_changes": [
-            (change, _status_label(change.from_status), _status_label(change.to_status))
-            for change in order.status_changes.all()
-        ],
+        "history": order_summary.order_history(order),
         "emails": order.emails.all(),
         "can_fulfil": order.status == Order.Status.PAID,
     }

@@ -39,14 +39,17 @@ def link_totals_count_link(*, was_active: bool | None, active: bool) -> None:
         link_total_add(key=LINKS_ACTIVE, count=1 if active else -1)
 
 
-def link_totals_count_paid(*, order: Order) -> None:
-    """An order reached paid for the first time (fulfilment calls this once per order)."""
+def link_totals_count_paid(*, order: Order, amount: int) -> None:
+    """An order reached paid for the first time, receiving ``amount`` (``links.revenue`` calls this once
+    per order)."""
     link_total_add(
-        key=PAID_PREFIX + order.currency,
-        count=1,
-        amount=order.amount_total,
-        shard=(order.pk or 0) % PAID_SHARDS,
+        key=PAID_PREFIX + order.currency, count=1, amount=amount, shard=(order.pk or 0) % PAID_SHARDS
     )
+
+
+def link_totals_count_refund(*, order: Order, amount: int) -> None:
+    """``amount`` of a paid order was refunded: the paid orders' total is net of refunds."""
+    link_total_add(key=PAID_PREFIX + order.currency, amount=-amount, shard=(order.pk or 0) % PAID_SHARDS)
 
 
 def link_totals() -> dict:
