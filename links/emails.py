@@ -1,4 +1,5 @@
-"""The e-mail outbox: each e-mail is a row first (unique per order, kind and invoice), then sent by a task.
+"""The e-mail outbox: each e-mail is a row first (unique per order, kind and Stripe object), then sent by a
+task.
 
 Templates come in threes under ``templates/emails/``: ``<kind>-subject.txt``, ``<kind>.txt`` and
 ``<kind>.html``; each receives the order, its line items and the merchant's name. They are written in the
@@ -67,10 +68,10 @@ def _subject(order: Order, kind: str) -> str:
 
 
 def outbound_email_queue(
-    *, order: Order, kind: str, invoice_id: str = "", order_is_new: bool = False
+    *, order: Order, kind: str, stripe_object_id: str = "", order_is_new: bool = False
 ) -> OutboundEmail | None:
-    """Record the e-mail of this kind for this order (and this invoice, for invoice e-mails), once, and
-    send it after the commit.
+    """Record the e-mail of this kind for this order (and this Stripe object: the invoice of an invoice
+    e-mail, the refund of a refund e-mail), once, and send it after the commit.
 
     ``order_is_new``: the order was inserted by the current transaction, so no other transaction can
     have recorded its e-mails yet: insert without looking first (one statement instead of four).
@@ -80,7 +81,7 @@ def outbound_email_queue(
     if not to:
         return None
     fields = {"to": to, "subject": _subject(order, kind)}
-    key = {"order": order, "kind": kind, "invoice_id": invoice_id[:255]}
+    key = {"order": order, "kind": kind, "stripe_object_id": stripe_object_id[:255]}
     if order_is_new:
         email, created = OutboundEmail.objects.create(**key, **fields), True
     else:
@@ -140,7 +141,7 @@ def _invoice_context(email: OutboundEmail) -> dict:
     order = email.order
     # Rows recorded before e-mails named their invoice are about the order's (the data migration fills
     # them in; this covers one recorded in between).
-    invoice_id = email.invoice_id or order.invoice_id
+    invoice_id = email.stripe_object_id or order.invoice_id
     if not invoice_id:
         return {"invoice_amount": order.amount_total, "invoice_currency": order.currency}
     invoice = get_stripe_client().v1.invoices.retrieve(invoice_id).to_dict()

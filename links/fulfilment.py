@@ -7,7 +7,7 @@ then applies it in one transaction around the order row, locked on PostgreSQL:
 * the status only moves forward (``STATUS_RANK``), and every change leaves an ``OrderStatusChange``;
 * ``paid_at`` is set once, when the order first counts as paid, and that is the one moment the link's
   revenue and order count grow;
-* e-mails go through ``OutboundEmail``, unique per (order, kind, invoice), sent by a task after the
+* e-mails go through ``OutboundEmail``, unique per (order, kind, Stripe object), sent by a task after the
   commit: one confirmation per order, one invoice e-mail per paid invoice (a subscription's renewals
   included).
 
@@ -550,7 +550,7 @@ def invoice_paid(*, invoice_id: str, actor: str) -> Order | None:
     with transaction.atomic():
         if not order.invoice_id:
             Order.objects.filter(id=order.id, invoice_id="").update(invoice_id=invoice_id[:255])
-        outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE, invoice_id=invoice_id)
+        outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE, stripe_object_id=invoice_id)
     return order
 
 
@@ -558,7 +558,9 @@ def _invoice_email_if_paid(*, order: Order, session: dict) -> None:
     invoice = session.get("invoice")
     if isinstance(invoice, dict) and invoice.get("status") == "paid" and order.customer_email:
         with transaction.atomic():
-            outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE, invoice_id=invoice["id"])
+            outbound_email_queue(
+                order=order, kind=OutboundEmail.Kind.INVOICE, stripe_object_id=invoice["id"]
+            )
 
 
 # RECONCILIATION ------------------------------------------------------------------------------------

@@ -283,8 +283,8 @@ class OrderStatusChange(models.Model):
 
 
 class OutboundEmail(TimeStampedModel):
-    """The e-mail outbox, and the ledger that makes each e-mail go out once per order and kind (and, for
-    invoice e-mails, per invoice)."""
+    """The e-mail outbox, and the ledger that makes each e-mail go out once per order, kind and Stripe object
+    (an invoice e-mail's invoice, a refund e-mail's refund)."""
 
     class Kind(models.TextChoices):
         ORDER_CONFIRMATION = "order_confirmation", _("Order confirmation")
@@ -299,9 +299,10 @@ class OutboundEmail(TimeStampedModel):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    # The Stripe invoice an invoice e-mail is about: a subscription's order gets one for its first invoice
-    # and one for each renewal. Empty for the other kinds.
-    invoice_id = models.CharField(max_length=255, blank=True, default="")
+    # The Stripe object an e-mail is about, when an order has several of its kind: the invoice of an
+    # invoice e-mail (a subscription's order gets one for its first invoice and one for each renewal), the
+    # refund of a refund e-mail (``re_…``). Empty for the kinds sent once per order.
+    stripe_object_id = models.CharField(max_length=255, blank=True, default="")
     to = models.EmailField()
     subject = models.CharField(max_length=300)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -335,9 +336,9 @@ class OutboundEmail(TimeStampedModel):
             ),
         ]
         constraints = [
-            # Exactly one e-mail of each kind per order (per invoice for invoice e-mails), however often its
-            # event is delivered.
+            # Exactly one e-mail of each kind per order (per invoice for invoice e-mails, per refund for
+            # refund e-mails), however often its event is delivered.
             models.UniqueConstraint(
-                fields=["order", "kind", "invoice_id"], name="one_email_per_order_kind_and_invoice"
+                fields=["order", "kind", "stripe_object_id"], name="one_email_per_order_kind_and_object"
             ),
         ]

@@ -138,7 +138,10 @@ def test_each_renewal_sends_its_invoice_email_once(sandbox, stripe_client, setti
     renewal_invoice = renewal.latest_invoice
     assert renewal_invoice.billing_reason == "subscription_cycle"
     invoice_emails = order.emails.filter(kind=OutboundEmail.Kind.INVOICE).order_by("id")
-    assert list(invoice_emails.values_list("invoice_id", flat=True)) == [first_invoice, renewal_invoice.id]
+    assert list(invoice_emails.values_list("stripe_object_id", flat=True)) == [
+        first_invoice,
+        renewal_invoice.id,
+    ]
     assert order.emails.filter(kind=OutboundEmail.Kind.ORDER_CONFIRMATION).count() == 1
     assert all(email.status == OutboundEmail.Status.SENT for email in invoice_emails)
     sent = [message for message in mailoutbox if renewal_invoice.number in message.body]

@@ -109,7 +109,7 @@ def test_each_renewal_invoice_gets_its_own_email_once(
     subscription_order.refresh_from_db()
     assert subscription_order.invoice_id == "in_first"  # the order's own invoice stays the first
     invoice_emails = subscription_order.emails.filter(kind=OutboundEmail.Kind.INVOICE)
-    assert sorted(invoice_emails.values_list("invoice_id", flat=True)) == ["in_first", "in_renewal"]
+    assert sorted(invoice_emails.values_list("stripe_object_id", flat=True)) == ["in_first", "in_renewal"]
 
 
 def test_price_and_link_events_update_known_rows():
