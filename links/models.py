@@ -88,6 +88,62 @@ class LinkTotal(models.Model):
         return f"{self.key}[{self.shard}]"
 
 
+class DailyRevenue(models.Model):
+    """The shop's money per day and currency, for the home page's chart: what paid orders received, what
+    went back in refunds, and how many orders were paid, on the day (in the shop's time zone, ``TIME_ZONE``)
+    the payment or the refund happened.
+
+    Added to by ``links.revenue`` in the transaction that records the payment or the refund, and rebuilt
+    from the orders after a bulk load (``links.daily_revenue``): 30 days of a currency are a few dozen rows
+    however many orders there are. A day's figure is the sum of its rows: payments add to one of several
+    rows of their day (``shard``), so that concurrent workers do not all wait on one row's lock.
+    """
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    shard = models.PositiveSmallIntegerField(default=0)
+    received = models.BigIntegerField(default=0)  # minor units
+    refunded = models.BigIntegerField(default=0)  # minor units
+    orders_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "currency", "shard"], name="daily_revenue_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}[{self.shard}]"
+
+
+class LinkDailyRevenue(models.Model):
+    """A link's money per day, as ``DailyRevenue`` for the shop: the link page's chart and the home page's
+    top links, which read the rows of the last 30 days (at most one per link and day), never the orders.
+    The link's row lock (``PaymentLink.revenue`` is updated in the same transaction) already orders
+    concurrent writers, so one row per day is enough."""
+
+    payment_link = models.ForeignKey("PaymentLink", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    received = models.BigIntegerField(default=0)
+    refunded = models.BigIntegerField(default=0)
+    orders_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the link page's read: one link's days.
+            models.UniqueConstraint(fields=["payment_link", "day", "currency"], name="link_daily_revenue_key")
+        ]
+        indexes = [
+            # The top links of a period in a currency: a range of days, read from the index alone on
+            # PostgreSQL (it holds the columns summed; INCLUDE would warn on SQLite).
+            models.Index(
+                fields=["currency", "day", "payment_link", "received", "refunded", "orders_count"],
+                name="link_daily_revenue_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_link_id} {self.day} {self.currency}"
+
+
 class PaymentLinkLineItem(models.Model):
     payment_link = models.ForeignKey(PaymentLink, on_delete=models.CASCADE, related_name="line_items")
     position = models.PositiveSmallIntegerField(default=0)

@@ -6,8 +6,9 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 
-from links.models import Order, PaymentLink
+from links.models import DailyRevenue, LinkDailyRevenue, Order, PaymentLink
 from links.services import link_search_text_refresh
 
 pytestmark = pytest.mark.django_db
@@ -20,3 +21,12 @@ def test_seeded_links_carry_the_search_text_the_services_write():
     link_search_text_refresh(links=PaymentLink.objects.all())
     assert dict(PaymentLink.objects.values_list("pk", "search_text")) == seeded
     assert Order.objects.count() == 60
+
+
+def test_seeded_orders_are_in_the_daily_figures():
+    call_command("bench_seed", links=20, orders=60, stdout=io.StringIO())
+    paid = Order.objects.filter(paid_at__isnull=False)
+    received = sum(paid.values_list("amount_total", flat=True))
+    assert received and DailyRevenue.objects.aggregate(total=Sum("received"))["total"] == received
+    assert LinkDailyRevenue.objects.aggregate(total=Sum("received"))["total"] == received
+    assert LinkDailyRevenue.objects.aggregate(total=Sum("orders_count"))["total"] == paid.count()
