@@ -66,7 +66,7 @@ def daily_revenue_count_refund(*, order: Order, amount: int, at: datetime | None
 
 def daily_revenue_rebuild(*, apps=None) -> None:
     """Recount every day from the paid orders and the refunds in their history (after a bulk load such as
-    ``bench_seed``, and in migration 0015 with its ``apps``): reads every paid order, so not for a request.
+    ``bench_seed``, and in migration 0016 with its ``apps``): reads every paid order, so not for a request.
 
     A payment counts its order's total (as ``links.totals`` recounts it); a refund counts the amount its
     history line records, a failed refund takes its amount back.

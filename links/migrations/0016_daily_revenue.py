@@ -13,7 +13,7 @@ def count_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("links", "0014_order_history_actions"),
+        ("links", "0015_email_about_stripe_object"),
     ]
 
     operations = [
