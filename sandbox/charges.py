@@ -18,6 +18,10 @@ _CARD_OMITTED = frozenset(
 )
 
 
+# Stripe holds an uncaptured card authorisation for 7 days: ``capture_before`` on the charge's card
+# details, after which the payment is canceled (``sandbox.intents.authorisations_expire``).
+AUTHORISATION_SECONDS = 7 * 24 * 3600
+
 _OUTCOME_OMITTED = frozenset({"risk_level", "risk_score", "rule"})
 # Left out of a charge unless they apply (Charges.ts: ``authorization_code?: string``, ``level3?:``,
 # ``presentment_details?:``, ``radar_options?:``, ``transfer?:``).
@@ -125,6 +129,8 @@ def charge_create(
             "on_behalf_of": intent["on_behalf_of"],
         }
     )
+    if status == "succeeded" and not captured and not sepa:
+        data["payment_method_details"]["card"]["capture_before"] = data["created"] + AUTHORISATION_SECONDS
     store.create(object_id=data["id"], type="charge", data=data, parent=intent["id"])
     event_type = {"succeeded": "charge.succeeded", "failed": "charge.failed", "pending": "charge.pending"}[
         status

@@ -1,7 +1,8 @@
 """What falls due as sandbox time passes: the clock's advance, and the tick.
 
 Time-driven behaviour reads the clock (``clock.now()``) and runs in ``sandbox_tick``: open sessions expire at
-``expires_at`` (``checkout.session.expired``), SEPA debits settle, trials end, subscriptions renew.
+``expires_at`` (``checkout.session.expired``), SEPA debits settle, uncaptured card authorisations expire
+after 7 days, trials end, subscriptions renew.
 ``sandbox.tick`` is a Celery task a beat schedule can run every minute; the hosted pages also tick when they
 are opened.
 """
@@ -22,7 +23,8 @@ from sandbox.models import ApiObject, IdempotencyRecord
 logger = logging.getLogger(__name__)
 
 # The hosted pages tick as they are opened, so a sandbox run without beat still moves on; at most this
-# often (seconds), not on every page: a tick is five queries whatever the page.
+# often (seconds), not on every page: a tick is a handful of queries (one per kind of due row) whatever
+# the page.
 PAGE_TICK_INTERVAL = 5
 PAGE_TICK_KEY = "sandbox:page-tick"
 
@@ -42,8 +44,8 @@ def clock_advance(*, seconds: int) -> int:
 
 
 def sandbox_tick() -> dict[str, int]:
-    """Expire due sessions, settle due debits, end trials, renew subscriptions, requeue lost deliveries
-    (idempotent)."""
+    """Expire due sessions, settle due debits, expire uncaptured authorisations, end trials, renew
+    subscriptions, requeue lost deliveries (idempotent)."""
     from sandbox import checkout
 
     current = clock.now()
@@ -59,6 +61,7 @@ def sandbox_tick() -> dict[str, int]:
     )
     for session_id in pending.values_list("stripe_id", flat=True):
         settled += checkout.session_settle(session_id=session_id)
+    authorisations_expired = _expire_authorisations(current)
     ended = _end_trials(current)
     renewed = _renew_subscriptions(current)
     from sandbox.delivery import deliveries_requeue_lost
@@ -70,6 +73,7 @@ def sandbox_tick() -> dict[str, int]:
     return {
         "expired": expired,
         "settled": settled,
+        "authorisations_expired": authorisations_expired,
         "trials_ended": ended,
         "subscriptions_renewed": renewed,
         "deliveries_requeued": requeued,
@@ -101,6 +105,20 @@ def session_expire_if_due(*, session_id: str, at: int | None = None) -> bool:
             return False
         checkout.session_expire(session=session)
         return True
+
+
+def _expire_authorisations(current: int) -> int:
+    """Uncaptured card payments past their charge's ``capture_before`` (7 days) are canceled."""
+    from sandbox import intents
+
+    count = 0
+    due = ApiObject.objects.filter(
+        type="payment_intent", data__has_key="_capture_before", data___capture_before__lte=current
+    )
+    for intent_id in due.values_list("stripe_id", flat=True):
+        with transaction.atomic():
+            count += intents.authorisation_expire_if_due(intent_id=intent_id, at=current)
+    return count
 
 
 def _end_trials(current: int) -> int:

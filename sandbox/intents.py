@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import stripe
 
-from sandbox import cards, charges, objects, store
+from sandbox import cards, charges, clock, errors, objects, store
 from sandbox.events import event_emit
 from sandbox.ids import new_id
 from sandbox.models import ApiObject
@@ -133,8 +133,122 @@ def intent_succeed(intent: ApiObject, *, customer_id: str | None, payment: Payme
     if payment is not None:
         charge = charges.charge_create(intent=intent.data, payment=payment, decline=None, captured=not manual)
         intent.data["latest_charge"] = charge["id"]
+        capture_before = (charge["payment_method_details"].get("card") or {}).get("capture_before")
+        if manual and capture_before:
+            # When the tick cancels the authorisation if it is still uncaptured (partial index).
+            intent.data["_capture_before"] = capture_before
     else:
         charge_settle(intent.data["latest_charge"])
     store.save(intent)
     event_type = "payment_intent.amount_capturable_updated" if manual else "payment_intent.succeeded"
     event_emit(type=event_type, obj=intent.data)
+
+
+# What Stripe lets POST /v1/payment_intents/{id}/cancel cancel (API reference, "Cancel a PaymentIntent").
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+)
+
+
+def _unexpected_state(intent: ApiObject, message: str) -> errors.ApiError:
+    # Stripe's payment_intent_unexpected_state errors carry the PaymentIntent as it is.
+    return errors.ApiError(
+        message, code="payment_intent_unexpected_state", payment_intent=store.public(intent.data)
+    )
+
+
+def intent_capture(*, intent: ApiObject, amount_to_capture: int | None) -> None:
+    """Capture an authorised payment in full or in part. Since API version 2025-03-31.basil the part not
+    captured is released without a Refund: the charge's ``amount_refunded`` stays 0 and no
+    ``charge.refunded`` is sent (Stripe changelog, "Partially capturing or canceling payments no longer
+    creates a Refund")."""
+    data = intent.data
+    if data["status"] != "requires_capture":
+        raise _unexpected_state(
+            intent,
+            f"This PaymentIntent could not be captured because it has a status of {data['status']}. "
+            "Only a PaymentIntent with one of the following statuses may be captured: requires_capture.",
+        )
+    capturable = data["amount_capturable"]
+    amount = capturable if amount_to_capture is None else amount_to_capture
+    if amount > capturable:
+        raise errors.ApiError(
+            "The payment could not be captured because the requested capture amount is greater than the "
+            "amount you can capture for this charge.",
+            code="amount_too_large",
+            param="amount_to_capture",
+        )
+    if amount < 1:
+        raise errors.invalid(
+            "amount_to_capture",
+            "This value must be greater than or equal to 1.",
+            code="parameter_invalid_integer",
+        )
+    data.update({"status": "succeeded", "amount_received": amount, "amount_capturable": 0})
+    data.pop("_capture_before", None)
+    store.save(intent)
+    charge = store.locked(type="charge", object_id=data["latest_charge"])
+    charge.data.update({"captured": True, "amount_captured": amount})
+    store.save(charge)
+    # previous_attributes is sent only with ``*.updated`` events (Event object reference).
+    event_emit(type="charge.captured", obj=charge.data)
+    event_emit(type="payment_intent.succeeded", obj=data)
+
+
+def intent_cancel(*, intent: ApiObject, reason: str | None) -> None:
+    """Cancel a PaymentIntent (``payment_intent.canceled``). An authorised card payment is released: no
+    Refund is made and the charge keeps ``amount_refunded`` 0 and ``refunded`` false (basil and later)."""
+    data = intent.data
+    if data["status"] not in CANCELABLE:
+        raise _unexpected_state(
+            intent,
+            f"You cannot cancel this PaymentIntent because it has a status of {data['status']}. Only a "
+            f"PaymentIntent with one of the following statuses may be canceled: {', '.join(CANCELABLE)}.",
+        )
+    # "You can directly cancel the PaymentIntent for a Checkout Session only when the PaymentIntent has a
+    # status of requires_capture. Otherwise, you must expire the Checkout Session." (API reference)
+    if data["status"] != "requires_capture" and _session_of(data["id"]):
+        raise _unexpected_state(
+            intent,
+            "This PaymentIntent was created by a Checkout Session and can only be canceled when its status "
+            "is requires_capture. Expire the Checkout Session instead.",
+        )
+    _cancel(intent, reason=reason)
+
+
+def _session_of(intent_id: str) -> bool:
+    return ApiObject.objects.filter(type="checkout.session", data__payment_intent=intent_id).exists()
+
+
+def _cancel(intent: ApiObject, *, reason: str | None) -> None:
+    data = intent.data
+    data.update(
+        {
+            "status": "canceled",
+            "canceled_at": clock.now(),
+            "cancellation_reason": reason,
+            "amount_capturable": 0,
+            "next_action": None,
+        }
+    )
+    data.pop("_capture_before", None)
+    store.save(intent)
+    event_emit(type="payment_intent.canceled", obj=data)
+
+
+def authorisation_expire_if_due(*, intent_id: str, at: int) -> bool:
+    """An uncaptured card authorisation past its charge's ``capture_before``: ``charge.expired``, then the
+    PaymentIntent is canceled with ``cancellation_reason`` ``expired`` (which replaced ``automatic`` in
+    2025-03-31.basil). Call inside ``transaction.atomic``."""
+    intent = store.locked(type="payment_intent", object_id=intent_id)
+    due = intent.data.get("_capture_before")
+    if intent.data["status"] != "requires_capture" or due is None or due > at:
+        return False
+    charge = store.get(type="charge", object_id=intent.data["latest_charge"])
+    event_emit(type="charge.expired", obj=charge.data)
+    _cancel(intent, reason="expired")
+    return True

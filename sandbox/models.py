@@ -59,6 +59,11 @@ class ApiObject(models.Model):
                 condition=Q(type="subscription", data__has_key="_renews_at"),
                 name="sandbox_subscription_renews_at",
             ),
+            models.Index(
+                KeyTransform("_capture_before", "data"),
+                condition=Q(type="payment_intent", data__has_key="_capture_before"),
+                name="sandbox_intent_capture_before",
+            ),
             # A promotion code for first-time customers looks for an earlier paid session by e-mail.
             models.Index(
                 KeyTransform("email", KeyTransform("customer_details", "data")),

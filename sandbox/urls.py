@@ -132,6 +132,11 @@ urlpatterns = [
         "payment_intent_capture",
         POST=resources.payment_intent_capture,
     ),
+    v1(
+        "payment_intents/<str:intent_id>/cancel",
+        "payment_intent_cancel",
+        POST=resources.payment_intent_cancel,
+    ),
     v1("subscriptions", "subscriptions", GET=billing_api.subscription_list),
     v1(
         "subscriptions/<str:subscription_id>",

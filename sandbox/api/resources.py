@@ -1,22 +1,21 @@
-"""Resources made by payments on the hosted page: payment intents (read, capture), charges, customers."""
+"""Resources made by payments on the hosted page: payment intents (read, capture, cancel), charges,
+customers."""
 
 from __future__ import annotations
-
-import copy
 
 from stripe.params import (
     ChargeListParams,
     ChargeRetrieveParams,
     CustomerListParams,
     CustomerRetrieveParams,
+    PaymentIntentCancelParams,
     PaymentIntentCaptureParams,
     PaymentIntentListParams,
     PaymentIntentRetrieveParams,
 )
 
-from sandbox import errors, store
+from sandbox import intents, store
 from sandbox.api.common import created_filter, list_page
-from sandbox.events import event_emit, previous_attributes
 from sandbox.models import ApiObject
 from sandbox.params import validate
 
@@ -68,24 +67,12 @@ def payment_intent_capture(request, raw: dict, intent_id: str) -> dict:
     """Capture an authorised payment (``capture_method=manual``), in full or for ``amount_to_capture``."""
     params = validate(raw, PaymentIntentCaptureParams)
     intent = store.locked(type="payment_intent", object_id=intent_id)
-    if intent.data["status"] != "requires_capture":
-        raise errors.ApiError(
-            f"This PaymentIntent could not be captured because it has a status of {intent.data['status']}. "
-            "Only a PaymentIntent with one of the following statuses may be captured: requires_capture.",
-            code="payment_intent_unexpected_state",
-        )
-    capturable = intent.data["amount_capturable"]
-    amount = params.get("amount_to_capture", capturable)
-    if not 1 <= amount <= capturable:
-        raise errors.invalid("amount_to_capture", f"amount_to_capture must be at most {capturable}.")
-    before = copy.deepcopy(intent.data)
-    intent.data.update({"status": "succeeded", "amount_received": amount, "amount_capturable": 0})
-    store.save(intent)
-    charge = store.locked(type="charge", object_id=intent.data["latest_charge"])
-    charge.data.update({"captured": True, "amount_captured": amount})
-    store.save(charge)
-    event_emit(type="charge.captured", obj=charge.data)
-    event_emit(
-        type="payment_intent.succeeded", obj=intent.data, previous=previous_attributes(before, intent.data)
-    )
+    intents.intent_capture(intent=intent, amount_to_capture=params.get("amount_to_capture"))
+    return store.render(intent, expand=params.get("expand", []))
+
+
+def payment_intent_cancel(request, raw: dict, intent_id: str) -> dict:
+    params = validate(raw, PaymentIntentCancelParams)
+    intent = store.locked(type="payment_intent", object_id=intent_id)
+    intents.intent_cancel(intent=intent, reason=params.get("cancellation_reason"))
     return store.render(intent, expand=params.get("expand", []))

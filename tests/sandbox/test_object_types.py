@@ -668,10 +668,27 @@ def served(client, api) -> list[tuple[str, dict]]:
     )
     client.post(_path(manual["url"]), CARD)
     keep("checkout session authorised only", _last_session(api))
-    keep(
+    authorised = keep(
         "payment intent requires capture",
         api.ok("get", f"payment_intents/{_last_session(api)['payment_intent']}"),
     )
+    keep("charge authorised only", api.ok("get", f"charges/{authorised['latest_charge']}"))
+    keep(
+        "payment intent captured in part",
+        api.ok("post", f"payment_intents/{authorised['id']}/capture", {"amount_to_capture": 500}),
+    )
+    keep("charge captured in part", api.ok("get", f"charges/{authorised['latest_charge']}"))
+    client.post(_path(manual["url"]), CARD)
+    keep(
+        "payment intent canceled",
+        api.ok(
+            "post",
+            f"payment_intents/{_last_session(api)['payment_intent']}/cancel",
+            {"cancellation_reason": "requested_by_customer"},
+        ),
+    )
+    client.post(_path(manual["url"]), CARD)
+    expiring = _last_session(api)["payment_intent"]
     # Trials without a payment method, ended by the clock each by its end behavior.
     trials = []
     for behavior in ("pause", "cancel", "create_invoice"):
@@ -689,7 +706,8 @@ def served(client, api) -> list[tuple[str, dict]]:
         )
         client.post(_path(trial_link["url"]), {"email": "trial@example.com"})
         trials.append((behavior, _last_session(api)["subscription"]))
-    api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 4 * 24 * 3600})
+    api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 8 * 24 * 3600})
+    keep("payment intent expired", api.ok("get", f"payment_intents/{expiring}"))
     for behavior, subscription_id in trials:
         ended = keep(
             f"subscription after a trial without payment method ({behavior})",
