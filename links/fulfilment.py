@@ -558,9 +558,7 @@ def _invoice_email_if_paid(*, order: Order, session: dict) -> None:
     invoice = session.get("invoice")
     if isinstance(invoice, dict) and invoice.get("status") == "paid" and order.customer_email:
         with transaction.atomic():
-            outbound_email_queue(
-                order=order, kind=OutboundEmail.Kind.INVOICE, stripe_object_id=invoice["id"]
-            )
+            outbound_email_queue(order=order, kind=OutboundEmail.Kind.INVOICE, stripe_object_id=invoice["id"])
 
 
 # RECONCILIATION ------------------------------------------------------------------------------------

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog.models import Price, Product
+from catalog.money import format_money
+from links import daily_revenue
+from links.charts import daily_bar_chart
 from links.models import Order, OutboundEmail, PaymentLink, PaymentLinkLineItem
 
+# The overview's period: the last 30 days (today included), against the 30 before.
+PERIOD_DAYS = 30
 PAID_STATUSES = (Order.Status.PAID, Order.Status.FULFILLED)
 # A search that is a whole e-mail address (as opposed to part of one).
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -160,19 +166,108 @@ def link_order_totals(*, link: PaymentLink) -> list[dict]:
     return [{"currency": link.currency, "count": link.orders_count, "total": link.revenue}]
 
 
-def dashboard_overview() -> dict:
-    """The home page's numbers and recent activity, in a fixed number of queries."""
+def dashboard_overview(*, currency: str = "") -> dict:
+    """The home page's numbers, its revenue of the last 30 days in ``currency`` (the shop's by default)
+    and recent activity, in a fixed number of queries."""
     from links.totals import link_totals
 
     return {
         # Links and paid orders from the running totals (links/totals.py), not by reading every link.
         **link_totals(),
+        "revenue": revenue_overview(currency=currency),
         "products_total": Product.objects.filter(active=True).count(),
         "prices_total": Price.objects.filter(active=True).count(),
         "recent_links": list(PaymentLink.objects.order_by("-created_at", "-id")[:5]),
         "recent_orders": list(
             Order.objects.select_related("payment_link").order_by("-created_at", "-id")[:5]
         ),
+    }
+
+
+def revenue_overview(*, currency: str = "", days: int = PERIOD_DAYS) -> dict:
+    """The shop's revenue per day over the last ``days`` days, net of refunds, against the ``days`` before,
+    and its top links in that period, from the daily figures (``links/daily_revenue.py``): a few rows per
+    day and currency, and one per link and day in the period, however many orders there are.
+
+    ``currencies`` lists those with revenue in either period, the shop's own first (and always); the one
+    shown is ``currency`` if it is among them.
+    """
+    from catalog.selectors import shop_currency
+
+    current = daily_revenue.period_days(days=days)
+    previous_start = current[0] - timedelta(days=days)
+    figures = daily_revenue.shop_daily_net(start=previous_start, end=current[-1])
+    home = shop_currency()
+    currencies = [home, *sorted(code for code in figures if code != home)]
+    chosen = currency if currency in currencies else home
+    series = figures.get(chosen, {})
+    zero = {"received": 0, "refunded": 0, "net": 0, "orders": 0}
+    rows = [{"day": day, **series.get(day, zero)} for day in current]
+    total = sum(row["net"] for row in rows)
+    previous_total = sum(figure["net"] for day, figure in series.items() if day < current[0])
+    return {
+        "currency": chosen,
+        "currencies": currencies,
+        "days": days,
+        "rows": rows,
+        "total": total,
+        "orders": sum(row["orders"] for row in rows),
+        "refunded": sum(row["refunded"] for row in rows),
+        "previous_total": previous_total,
+        "change": revenue_change(total=total, previous=previous_total, currency=chosen),
+        "chart": daily_bar_chart(values=[(row["day"], row["net"]) for row in rows], currency=chosen),
+        "top_links": daily_revenue.top_links(currency=chosen, start=current[0], end=current[-1]),
+    }
+
+
+def revenue_change(*, total: int, previous: int, currency: str) -> dict:
+    """The change from ``previous`` to ``total`` in words and with its sign (not only a colour):
+    ``{"direction": "up"|"down"|"same"|"new"|"none", "text", "signed"}``."""
+    difference = total - previous
+    amount = format_money(abs(difference), currency)
+    if not previous:
+        if not total:
+            return {"direction": "none", "signed": "", "text": _("No revenue in either period.")}
+        return {
+            "direction": "new",
+            "signed": "+" + format_money(difference, currency),
+            "text": _("Nothing in the previous 30 days to compare with."),
+        }
+    if not difference:
+        return {"direction": "same", "signed": "±0", "text": _("The same as the previous 30 days.")}
+    percent = formats.number_format(
+        round(Decimal(abs(difference) * 100) / abs(previous), 1), decimal_pos=1, use_l10n=True
+    )
+    if difference > 0:
+        text = _("Up %(percent)s on the previous 30 days: %(amount)s more.")
+        signed = "+"
+    else:
+        text = _("Down %(percent)s on the previous 30 days: %(amount)s less.")
+        signed = "−"  # a minus sign, not a hyphen
+    percent_text = _("%(number)s%%") % {"number": percent}
+    return {
+        "direction": "up" if difference > 0 else "down",
+        "signed": signed + percent_text,
+        "text": text % {"percent": percent_text, "amount": amount},
+    }
+
+
+def link_revenue_chart(*, link: PaymentLink, days: int = PERIOD_DAYS) -> dict:
+    """The link's revenue per day over the last ``days`` days, net of refunds, in its currency (one query,
+    at most one row per day)."""
+    current = daily_revenue.period_days(days=days)
+    series = daily_revenue.link_daily_net(link_id=link.id, start=current[0], end=current[-1])
+    figures = series.get(link.currency, {})
+    zero = {"received": 0, "refunded": 0, "net": 0, "orders": 0}
+    rows = [{"day": day, **figures.get(day, zero)} for day in current]
+    return {
+        "currency": link.currency,
+        "days": days,
+        "rows": rows,
+        "total": sum(row["net"] for row in rows),
+        "orders": sum(row["orders"] for row in rows),
+        "refunded": sum(row["refunded"] for row in rows),
+        "chart": daily_bar_chart(values=[(row["day"], row["net"]) for row in rows], currency=link.currency),
     }
 
 

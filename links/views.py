@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,8 +29,10 @@ LINKS_PER_PAGE = 25
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    context = {"overview": selectors.dashboard_overview(), "stripe_mode": stripe_mode()}
-    return render(request, "home.html", context)
+    overview = selectors.dashboard_overview(currency=request.GET.get("currency", "")[:3].lower())
+    context = {"overview": overview, "stripe_mode": stripe_mode()}
+    # The currency choice swaps only the revenue section.
+    return render_page(request, "home.html", context, partial="revenue")
 
 
 # /links/
@@ -263,6 +265,7 @@ def _detail_context(link, **extra) -> dict:
         "preview": selectors.link_checkout_preview(link=link),
         "orders": selectors.link_orders(link=link),
         "totals": selectors.link_order_totals(link=link),
+        "revenue": selectors.link_revenue_chart(link=link),
         "qr_svg": qr.qr_svg_inline(link.url, title=_("QR code of %(url)s") % {"url": link.url}),
         "builder": UrlBuilderForm(),
         **extra,
