@@ -39,7 +39,7 @@ def _emails(n: int) -> None:
         OutboundEmail.objects.create(
             order=order,
             kind=OutboundEmail.Kind.INVOICE,
-            invoice_id=f"in_{i}",
+            stripe_object_id=f"in_{i}",
             to=f"c{i}@example.com",
             subject=f"Invoice {i}",
             status=statuses[i % 3],
