@@ -41,8 +41,11 @@ SENDER_LOST = (
 )
 
 
+STAFF_KINDS = frozenset({OutboundEmail.Kind.STAFF_NOTIFICATION, OutboundEmail.Kind.DISPUTE_OPENED})
+
+
 def _recipient(order: Order, kind: str) -> str:
-    if kind == OutboundEmail.Kind.STAFF_NOTIFICATION:
+    if kind in STAFF_KINDS:
         return settings.PAYLINKS_STAFF_EMAIL
     return order.customer_email
 
@@ -161,7 +164,12 @@ def _invoice_context(email: OutboundEmail) -> dict:
 
 
 def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
-    extra = _invoice_context(email) if email.kind == OutboundEmail.Kind.INVOICE else {}
+    extra = {}
+    if email.kind == OutboundEmail.Kind.INVOICE:
+        extra = _invoice_context(email)
+    elif email.kind == OutboundEmail.Kind.DISPUTE_OPENED:
+        # The dispute as last recorded (the Stripe object the e-mail is about): amount, reason, due date.
+        extra = {"dispute": email.order.disputes.filter(stripe_id=email.stripe_object_id).first()}
     context = _context(email.order, email.kind, extra)
     with translation.override(settings.LANGUAGE_CODE):
         message = EmailMultiAlternatives(

@@ -348,6 +348,11 @@ def line_item_update_initial(items) -> list[dict]:
 LINK_FILTER_CHOICES = 50
 
 
+# The orders list's status filter for authorisations waiting for their capture (awaiting payment, with a
+# PaymentIntent that ``requires_capture``).
+TO_CAPTURE = "to_capture"
+
+
 class OrderFilterForm(ListFilterForm):
     q = forms.CharField(
         label=_("Search"),
@@ -371,7 +376,7 @@ class OrderFilterForm(ListFilterForm):
         from links.models import Order
 
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("All")), *Order.Status.choices]
+        self.fields["status"].choices = [("", _("All")), *Order.Status.choices, (TO_CAPTURE, _("To capture"))]
         self.links = self._links_for_filter(str(self.data.get("link", "")))
         self.fields["link"].choices = [("", _("All"))] + [
             (str(link.public_id), link.name) for link in self.links

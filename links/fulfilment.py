@@ -47,6 +47,7 @@ STATUS_RANK = {
     Order.Status.AWAITING_PAYMENT: 0,
     Order.Status.PAYMENT_FAILED: 1,
     Order.Status.EXPIRED: 1,
+    Order.Status.CANCELED: 1,
     Order.Status.PAID: 2,
     Order.Status.FULFILLED: 3,
 }
@@ -79,12 +80,13 @@ def _text(value: Any, max_length: int) -> str:
 
 
 # One request brings the session with everything fulfilment reads: its line items, subscription, invoice,
-# PaymentIntent (a manual capture's state), and the promotion code and shipping rate (for their names).
+# PaymentIntent with its charge (a manual capture's state and deadline), and the promotion code and
+# shipping rate (for their names).
 SESSION_EXPAND = [
     "line_items",
     "subscription",
     "invoice",
-    "payment_intent",
+    "payment_intent.latest_charge",
     "discounts.promotion_code",
     "shipping_cost.shipping_rate",
 ]
@@ -197,9 +199,7 @@ def order_fields_from_session(session: dict) -> dict:
     if isinstance(subscription, dict) and subscription.get("status"):
         fields["subscription_status"] = _text(subscription["status"], 32)
     if isinstance(intent, dict):
-        fields["payment_intent_status"] = _text(intent.get("status"), 32)
-        fields["capture_method"] = _text(intent.get("capture_method"), 32)
-        fields["setup_future_usage"] = _text(intent.get("setup_future_usage"), 32)
+        fields |= payment_intent_fields(intent)
     # An older stored session (or a test's) may hold the ids alone: the names already stored stay.
     if isinstance(shipping_rate, dict):
         name = shipping_rate.get("display_name")
@@ -210,6 +210,106 @@ def order_fields_from_session(session: dict) -> dict:
     return fields
 
 
+# A PaymentIntent's state only moves forward on the order: a fetch older than the one applied (a slow
+# worker's) must not bring back "requires_capture" after the capture.
+INTENT_STATUS_RANK = {
+    "requires_payment_method": 0,
+    "requires_confirmation": 0,
+    "requires_action": 0,
+    "processing": 1,
+    "requires_capture": 2,
+    "succeeded": 3,
+    "canceled": 3,
+}
+# How Stripe says an uncaptured authorisation lapsed (after 7 days for cards), rather than was canceled.
+AUTHORIZATION_EXPIRED_REASONS = frozenset({"automatic", "expired"})
+
+
+def payment_intent_fields(intent: dict) -> dict:
+    """The ``Order`` columns that mirror its PaymentIntent (with its ``latest_charge`` expanded, for the
+    deadline of an authorisation)."""
+    fields = {
+        "payment_intent_status": _text(intent.get("status"), 32),
+        "capture_method": _text(intent.get("capture_method"), 32),
+        "setup_future_usage": _text(intent.get("setup_future_usage"), 32),
+        "amount_capturable": int(intent.get("amount_capturable") or 0),
+        "amount_received": int(intent.get("amount_received") or 0),
+    }
+    charge = intent.get("latest_charge")
+    if isinstance(charge, dict):
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        deadline = card.get("capture_before")
+        fields["capture_before"] = datetime.fromtimestamp(deadline, tz=UTC) if deadline else None
+    return fields
+
+
+def _intent_is_older(order: Order, intent_status: str) -> bool:
+    """Whether applying ``intent_status`` would move the order's PaymentIntent state backwards."""
+    current = INTENT_STATUS_RANK.get(order.payment_intent_status, -1)
+    return INTENT_STATUS_RANK.get(intent_status, -1) < current
+
+
+def order_amount_received(order: Order) -> int:
+    """What the order's payment brought in: for a manual capture, what was captured (it may be less than
+    authorised); otherwise the total."""
+    if order.capture_method == "manual" and order.payment_intent_status == "succeeded":
+        return order.amount_received or order.amount_total
+    return order.amount_total
+
+
+def order_authorisation_record(*, order: Order, intent: dict, actor: str) -> None:
+    """The end of a manual capture's authorisation in the order's history, once: captured (with what was
+    received), canceled or expired. Call under the order's row lock, its PaymentIntent fields applied.
+
+    An order recorded as already captured (its session read after the capture) gets its entry too, so
+    whichever of the capture's events or the session's completion comes first, there is one entry.
+    """
+    if order.capture_method != "manual":
+        return
+    if order.payment_intent_status == "succeeded":
+        action, amount = OrderStatusChange.Action.CAPTURE, order.amount_received
+    elif order.payment_intent_status == "canceled":
+        expired = intent.get("cancellation_reason") in AUTHORIZATION_EXPIRED_REASONS
+        action = (
+            OrderStatusChange.Action.AUTHORIZATION_EXPIRED
+            if expired
+            else OrderStatusChange.Action.AUTHORIZATION_CANCELED
+        )
+        amount = int(intent.get("amount") or order.amount_total)
+    else:
+        return
+    ends = [
+        OrderStatusChange.Action.CAPTURE,
+        OrderStatusChange.Action.AUTHORIZATION_CANCELED,
+        OrderStatusChange.Action.AUTHORIZATION_EXPIRED,
+    ]
+    if not order.status_changes.filter(action__in=ends).exists():
+        OrderStatusChange.objects.create(order=order, action=action, amount=amount, actor=actor[:200])
+
+
+def order_payment_intent_apply(*, order: Order, intent: dict, actor: str) -> bool:
+    """Apply the PaymentIntent's current state to its locked order: the authorisation's amounts and
+    deadline, its capture (the order becomes paid, its revenue what was received) or its end (canceled,
+    expired). False, and nothing written, when ``intent`` is older than what the order holds."""
+    fields = payment_intent_fields(intent)
+    if _intent_is_older(order, fields["payment_intent_status"]):
+        return False
+    changed = [name for name, value in fields.items() if getattr(order, name) != value]
+    for name in changed:
+        setattr(order, name, fields[name])
+    if changed:
+        order.save(update_fields=[*changed, "updated_at"])
+    status = order.payment_intent_status
+    if status == "succeeded":
+        order_status_change(order=order, to_status=Order.Status.PAID, actor=actor)
+    elif status == "canceled" and order.capture_method == "manual":
+        expired = intent.get("cancellation_reason") in AUTHORIZATION_EXPIRED_REASONS
+        to_status = Order.Status.EXPIRED if expired else Order.Status.CANCELED
+        order_status_change(order=order, to_status=to_status, actor=actor)
+    order_authorisation_record(order=order, intent=intent, actor=actor)
+    return True
+
+
 def session_target_status(session: dict) -> str:
     """Paid when the session says so, or when its PaymentIntent has succeeded: a manual-capture payment
     completes its session ``unpaid`` (only authorised), and its capture comes later."""
@@ -218,6 +318,15 @@ def session_target_status(session: dict) -> str:
     intent = session.get("payment_intent")
     if isinstance(intent, dict) and intent.get("status") == "succeeded":
         return Order.Status.PAID
+    if (
+        isinstance(intent, dict)
+        and intent.get("status") == "canceled"
+        and intent.get("capture_method") == "manual"
+    ):
+        # An authorisation that ended without a capture: canceled by staff, or lapsed.
+        if intent.get("cancellation_reason") in AUTHORIZATION_EXPIRED_REASONS:
+            return Order.Status.EXPIRED
+        return Order.Status.CANCELED
     return Order.Status.AWAITING_PAYMENT
 
 
@@ -308,7 +417,7 @@ def _notice_on_commit(*, order: Order, what: str, by: str = "") -> None:
 
 def _order_count_paid(order: Order, *, order_is_new: bool) -> None:
     # Runs once per order: guarded by paid_at, under the order's row lock.
-    revenue_count_payment(order=order, amount=order.amount_total)
+    revenue_count_payment(order=order, amount=order_amount_received(order))
     for kind in (OutboundEmail.Kind.ORDER_CONFIRMATION, OutboundEmail.Kind.STAFF_NOTIFICATION):
         outbound_email_queue(order=order, kind=kind, order_is_new=order_is_new)
 
@@ -377,11 +486,19 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
             )
             _line_items_create(order, line_items, optional_prices=_optional_prices(session))
             _status_changed(order=order, from_status="", first_paid=paid, actor=actor)
+            intent = session.get("payment_intent")
+            if isinstance(intent, dict):
+                order_authorisation_record(order=order, intent=intent, actor=actor)
             return order
         order = Order.objects.get(id=order_id)  # locked by the look above
         if _is_paid(order.status) and target != Order.Status.PAID:
             # A fetch older than the one that saw it paid: keep the newer payment status.
             fields.pop("payment_status")
+        if _intent_is_older(order, fields.get("payment_intent_status", "")):
+            # Likewise for its PaymentIntent (a capture or cancel applied by a newer fetch).
+            for name in payment_intent_fields({}):
+                fields.pop(name, None)
+            fields.pop("capture_before", None)
         for name, value in fields.items():
             setattr(order, name, value)
         if order.payment_link_id is None and link_stripe_id:
@@ -391,6 +508,9 @@ def _order_record(*, session: dict, line_items: list[dict], actor: str) -> Order
         if not order.line_items.exists():
             _line_items_create(order, line_items, optional_prices=_optional_prices(session))
         order_status_change(order=order, to_status=target, actor=actor)
+        intent = session.get("payment_intent")
+        if isinstance(intent, dict) and not _intent_is_older(order, str(intent.get("status") or "")):
+            order_authorisation_record(order=order, intent=intent, actor=actor)
     return order
 
 
@@ -408,25 +528,6 @@ def checkout_session_fulfil(*, session_id: str, actor: str) -> Order | None:
     order = order_record_session(session=session, line_items=line_items, actor=actor)
     _invoice_email_if_paid(order=order, session=session)
     return order
-
-
-def payment_intent_captured(*, payment_intent_id: str, actor: str) -> Order | None:
-    """A manual-capture payment was captured (``charge.captured``): fulfil its session again, whose
-    PaymentIntent now says succeeded. No order yet (its completion is still queued): the session is found
-    at Stripe, so the capture is not lost."""
-    session_id = (
-        Order.objects.filter(payment_intent_id=payment_intent_id)
-        .values_list("checkout_session_id", flat=True)
-        .first()
-    )
-    if session_id is None:
-        page = get_stripe_client().v1.checkout.sessions.list(
-            params={"payment_intent": payment_intent_id, "limit": 1}
-        )
-        if not page.data:
-            return None  # not a payment link's payment
-        session_id = page.data[0].id
-    return checkout_session_fulfil(session_id=session_id, actor=actor)
 
 
 def checkout_session_payment_failed(*, session_id: str, actor: str) -> Order | None:

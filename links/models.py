@@ -175,6 +175,8 @@ class Order(TimeStampedModel):
         FULFILLED = "fulfilled", _("Fulfilled")
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
         EXPIRED = "expired", pgettext_lazy("order status", "Expired")
+        # A manual capture's authorisation canceled before any capture: the customer paid nothing.
+        CANCELED = "canceled", pgettext_lazy("order status", "Canceled")
 
     class PaymentStatus(models.TextChoices):
         """The session's ``payment_status`` in words (the column keeps what Stripe sends, new values too)."""
@@ -225,6 +227,12 @@ class Order(TimeStampedModel):
     # The PaymentIntent's state: ``requires_capture`` while a manual-capture payment is only authorised.
     payment_intent_status = models.CharField(max_length=32, blank=True)
     capture_method = models.CharField(max_length=32, blank=True)
+    # A manual capture's authorisation, from the PaymentIntent and its charge: what may still be captured,
+    # what was received (a capture of less than authorised receives less than the total), and the moment
+    # the card's authorisation lapses (the charge's ``payment_method_details.card.capture_before``).
+    amount_capturable = models.BigIntegerField(default=0)
+    amount_received = models.BigIntegerField(default=0)
+    capture_before = models.DateTimeField(null=True, blank=True)
     # ``on_session``/``off_session`` when the customer's payment method is kept for later payments.
     setup_future_usage = models.CharField(max_length=32, blank=True)
     # Whether the customer saw the payment method reuse agreement: "shown", "hidden", or "" (nothing saved).
@@ -265,6 +273,12 @@ class Order(TimeStampedModel):
                 name="order_payment_intent",
             ),
             models.Index(fields=["invoice_id"], condition=~models.Q(invoice_id=""), name="order_invoice"),
+            # The orders list's "To capture" filter: the few authorisations waiting, newest first.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(payment_intent_status="requires_capture"),
+                name="order_to_capture",
+            ),
             models.Index(
                 fields=["subscription_id"], condition=~models.Q(subscription_id=""), name="order_subscription"
             ),
@@ -272,6 +286,72 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.checkout_session_id
+
+
+class Dispute(TimeStampedModel):
+    """A customer's dispute of an order's payment (``dp_…``), as Stripe has it: one row per dispute,
+    written from its events (``links/disputes.py``)."""
+
+    class Status(models.TextChoices):
+        WARNING_NEEDS_RESPONSE = "warning_needs_response", _("Inquiry: needs a response")
+        WARNING_UNDER_REVIEW = "warning_under_review", _("Inquiry: under review")
+        WARNING_CLOSED = "warning_closed", _("Inquiry closed")
+        NEEDS_RESPONSE = "needs_response", _("Needs a response")
+        UNDER_REVIEW = "under_review", _("Under review")
+        APPEAL_NEEDS_RESPONSE = "appeal_needs_response", _("Appeal: needs a response")
+        APPEAL_UNDER_REVIEW = "appeal_under_review", _("Appeal: under review")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+        PREVENTED = "prevented", _("Prevented")
+
+    class Reason(models.TextChoices):
+        BANK_CANNOT_PROCESS = "bank_cannot_process", _("The bank could not process it")
+        CHECK_RETURNED = "check_returned", _("Check returned")
+        CREDIT_NOT_PROCESSED = "credit_not_processed", _("Refund or credit not processed")
+        CUSTOMER_INITIATED = "customer_initiated", _("Initiated by the customer")
+        DEBIT_NOT_AUTHORIZED = "debit_not_authorized", _("Debit not authorised")
+        DUPLICATE = "duplicate", _("Charged twice")
+        FRAUDULENT = "fraudulent", _("Fraudulent: the cardholder did not make the payment")
+        GENERAL = "general", _("Other reason")
+        INCORRECT_ACCOUNT_DETAILS = "incorrect_account_details", _("Incorrect account details")
+        INSUFFICIENT_FUNDS = "insufficient_funds", _("Insufficient funds")
+        NONCOMPLIANT = "noncompliant", _("Not compliant with the card network's rules")
+        PRODUCT_NOT_RECEIVED = "product_not_received", _("Product not received")
+        PRODUCT_UNACCEPTABLE = "product_unacceptable", _("Product defective or not as described")
+        SUBSCRIPTION_CANCELED = "subscription_canceled", _("Subscription canceled")
+        UNRECOGNIZED = "unrecognized", _("Payment not recognised by the customer")
+
+    # Statuses after which nothing more happens: the dispute is closed, won or lost.
+    CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="disputes")
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    charge_id = models.CharField(max_length=255, blank=True)
+    amount = models.BigIntegerField(_("amount"), default=0)
+    currency = models.CharField(_("currency"), max_length=3)
+    # Kept as Stripe spells them (new values too); shown through the choices' labels.
+    reason = models.CharField(_("reason"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=32)
+    evidence_due_by = models.DateTimeField(_("evidence due by"), null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
+    @property
+    def reason_label(self) -> str:
+        return str(self.Reason(self.reason).label) if self.reason in self.Reason.values else self.reason
+
+    @property
+    def status_label(self) -> str:
+        return str(self.Status(self.status).label) if self.status in self.Status.values else self.status
 
 
 class OrderLineItem(models.Model):
@@ -347,6 +427,8 @@ class OutboundEmail(TimeStampedModel):
         INVOICE = "invoice", _("Invoice")
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
         STAFF_NOTIFICATION = "staff_notification", _("Staff notification")
+        # To staff, once per dispute (its ``dp_…`` id is the e-mail's ``stripe_object_id``).
+        DISPUTE_OPENED = "dispute_opened", _("Dispute opened (staff)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

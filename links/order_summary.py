@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from catalog.models import PromotionCode, ShippingRate
-from links.models import Order, OrderLineItem, OrderStatusChange
+from links.models import Dispute, Order, OrderLineItem, OrderStatusChange
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Badge:
 
 def order_payment_badge(order: Order) -> Badge:
     """Where the money is: failed or expired checkouts, an authorisation still to capture, paid."""
-    if order.status in (Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED):
+    if order.status in (Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED, Order.Status.CANCELED):
         return Badge(order.status, str(order.get_status_display()))
     if order.payment_intent_status == "requires_capture":
         return Badge("requires_capture", _("Authorised"))
@@ -115,6 +115,16 @@ def _status_label(status: str) -> str:
     return str(Order.Status(status).label) if status in Order.Status.values else status
 
 
+def _history_note(change: OrderStatusChange) -> str:
+    """The note in words: a dispute's entries keep Stripe's codes (its reason when opened, its outcome
+    when closed), shown with their labels in the page's language."""
+    if change.action == OrderStatusChange.Action.DISPUTE_OPENED and change.note in Dispute.Reason.values:
+        return str(Dispute.Reason(change.note).label)
+    if change.action == OrderStatusChange.Action.DISPUTE_CLOSED and change.note in Dispute.Status.values:
+        return str(Dispute.Status(change.note).label)
+    return change.note
+
+
 def order_history(order: Order) -> list[HistoryEntry]:
     """The order's history, oldest first. The first status change starts from no status: it reads as the
     status the order was recorded in, not "— → Paid"."""
@@ -126,5 +136,7 @@ def order_history(order: Order) -> list[HistoryEntry]:
                 what = f"{_status_label(change.from_status)} → {what}"
         else:
             what = str(change.get_action_display())
-        entries.append(HistoryEntry(change=change, what=what, amount=change.amount, note=change.note))
+        entries.append(
+            HistoryEntry(change=change, what=what, amount=change.amount, note=_history_note(change))
+        )
     return entries

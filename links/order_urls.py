@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from links import capture_views
 from links import order_views as views
 
 app_name = "orders"
@@ -19,5 +20,11 @@ urlpatterns = [
     path("<uuid:public_id>/", views.order_detail, name="detail"),
     path("<uuid:public_id>/fulfil/", views.order_fulfil, name="fulfil"),
     path("<uuid:public_id>/refetch/", views.order_refetch, name="refetch"),
+    path("<uuid:public_id>/capture/", capture_views.order_capture, name="capture"),
+    path(
+        "<uuid:public_id>/cancel-authorization/",
+        capture_views.order_cancel_authorization,
+        name="cancel-authorization",
+    ),
     path("<uuid:public_id>/emails/<int:email_id>/resend/", views.order_email_resend, name="email-resend"),
 ]

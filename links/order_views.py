@@ -52,7 +52,13 @@ SUCCESS_FETCH_BUDGET_PER_MINUTE = 120
 SUCCESS_MAX_POLLS = 150
 # States after which the success page stops polling.
 SETTLED_STATUSES = frozenset(
-    {Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED}
+    {
+        Order.Status.PAID,
+        Order.Status.FULFILLED,
+        Order.Status.PAYMENT_FAILED,
+        Order.Status.EXPIRED,
+        Order.Status.CANCELED,
+    }
 )
 
 

@@ -20,7 +20,7 @@ from catalog.services import (
     product_sync_from_stripe,
     promotion_code_refresh_from_stripe,
 )
-from links import fulfilment
+from links import capture, disputes, fulfilment
 from links.services import payment_link_sync_from_stripe
 from webhooks.models import WebhookEvent
 
@@ -59,12 +59,32 @@ def handle_checkout_session_expired(event: WebhookEvent) -> None:
     fulfilment.checkout_session_expire(session_id=_object_id(event), actor=_actor(event))
 
 
-def handle_charge_captured(event: WebhookEvent) -> None:
-    # A manual-capture payment's charge was captured; which payment it belongs to never changes.
+# MANUAL CAPTURE AND DISPUTES -----------------------------------------------------------------------
+# Each re-fetches the PaymentIntent (or the dispute) and applies its current state, so that a capture or
+# cancel made in Stripe's Dashboard shows on the order, and any order or repetition of the events gives
+# the same result.
+
+
+def handle_payment_intent_changed(event: WebhookEvent) -> None:
+    # amount_capturable_updated (authorised), succeeded (captured), canceled (canceled or expired), for
+    # manual captures only: an automatic payment's order is the session's completion's to record, and a
+    # PaymentIntent's capture method never changes once confirmed, so the payload's is as good as a fetch.
+    if _object(event).get("capture_method") != "manual":
+        return
+    capture.payment_intent_sync(payment_intent_id=_object_id(event), actor=_actor(event))
+
+
+def handle_charge_changed(event: WebhookEvent) -> None:
+    # charge.captured, charge.expired (an authorisation not captured in time): about the charge's
+    # PaymentIntent, which the charge never changes.
     intent = _object(event).get("payment_intent")
     intent_id = intent.get("id") if isinstance(intent, dict) else intent
     if intent_id:
-        fulfilment.payment_intent_captured(payment_intent_id=intent_id, actor=_actor(event))
+        capture.payment_intent_sync(payment_intent_id=intent_id, actor=_actor(event))
+
+
+def handle_charge_dispute_changed(event: WebhookEvent) -> None:
+    disputes.dispute_sync(dispute_id=_object_id(event), actor=_actor(event))
 
 
 # BILLING -------------------------------------------------------------------------------------------
@@ -125,7 +145,14 @@ HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "checkout.session.async_payment_succeeded": handle_checkout_session_async_payment_succeeded,
     "checkout.session.async_payment_failed": handle_checkout_session_async_payment_failed,
     "checkout.session.expired": handle_checkout_session_expired,
-    "charge.captured": handle_charge_captured,
+    "payment_intent.amount_capturable_updated": handle_payment_intent_changed,
+    "payment_intent.succeeded": handle_payment_intent_changed,
+    "payment_intent.canceled": handle_payment_intent_changed,
+    "charge.captured": handle_charge_changed,
+    "charge.expired": handle_charge_changed,
+    "charge.dispute.created": handle_charge_dispute_changed,
+    "charge.dispute.updated": handle_charge_dispute_changed,
+    "charge.dispute.closed": handle_charge_dispute_changed,
     "invoice.paid": handle_invoice_paid,
     "customer.subscription.created": handle_customer_subscription_changed,
     "customer.subscription.updated": handle_customer_subscription_changed,
