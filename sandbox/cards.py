@@ -108,11 +108,16 @@ SUCCEEDING = frozenset(
         "3566002020360505",
         "4000000000000077",
         "4000000000000259",
+        "4000000000005126",
         "4000002500003155",
         "4000002760003184",
         "4000000000003220",
     }
 )
+# Cards whose payment succeeds and then something happens to it: a refund that fails a little later,
+# a dispute opened at once (Stripe's "Refunds" and "Disputes" test cards).
+REFUND_FAILS = frozenset({"4000000000005126"})
+DISPUTED = frozenset({"4000000000000259"})
 NOT_A_TEST_CARD = CardDecline(
     "card_declined",
     _("Your card was declined. Your request was in test mode, but used a non test card."),

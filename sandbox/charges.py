@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 
 import stripe
+from django.conf import settings
 
 from sandbox import cards, clock, store
 from sandbox.events import event_emit
@@ -19,7 +21,7 @@ _CARD_OMITTED = frozenset(
 
 
 # Stripe holds an uncaptured card authorisation for 7 days: ``capture_before`` on the charge's card
-# details, after which the payment is canceled (``sandbox.intents.authorisations_expire``).
+# details, after which the payment is canceled (``sandbox.intents.authorisation_expire_if_due``).
 AUTHORISATION_SECONDS = 7 * 24 * 3600
 
 _OUTCOME_OMITTED = frozenset({"risk_level", "risk_score", "rule"})
@@ -55,12 +57,21 @@ def _card_details(payment) -> dict:
     return {"card": details, "type": "card"}
 
 
+def sepa_settlement_seconds() -> int:
+    """Sandbox seconds until a SEPA debit (or a refund to the account) settles."""
+    from sandbox.checkout import DEFAULT_SEPA_SETTLEMENT_SECONDS
+
+    return int(getattr(settings, "SANDBOX_SEPA_SETTLEMENT_SECONDS", DEFAULT_SEPA_SETTLEMENT_SECONDS))
+
+
 def _sepa_details(payment) -> dict:
+    debit_on = datetime.datetime.fromtimestamp(clock.now() + sepa_settlement_seconds(), tz=datetime.UTC)
     return {
         "sepa_debit": {
             "bank_code": payment.iban[4:12] or None,
             "branch_code": None,
             "country": payment.iban[:2] or None,
+            "expected_debit_date": debit_on.date().isoformat(),
             "fingerprint": hashlib.sha256(payment.iban.encode()).hexdigest()[:16],
             "last4": payment.iban[-4:] or None,
             "mandate": new_id("mandate"),
@@ -129,6 +140,8 @@ def charge_create(
             "on_behalf_of": intent["on_behalf_of"],
         }
     )
+    if not sepa and payment.card_number in cards.REFUND_FAILS:
+        data["_refunds_fail"] = True
     if status == "succeeded" and not captured and not sepa:
         data["payment_method_details"]["card"]["capture_before"] = data["created"] + AUTHORISATION_SECONDS
     store.create(object_id=data["id"], type="charge", data=data, parent=intent["id"])

@@ -2,7 +2,7 @@
 
 Time-driven behaviour reads the clock (``clock.now()``) and runs in ``sandbox_tick``: open sessions expire at
 ``expires_at`` (``checkout.session.expired``), SEPA debits settle, uncaptured card authorisations expire
-after 7 days, trials end, subscriptions renew.
+after 7 days, pending refunds settle (or fail), trials end, subscriptions renew.
 ``sandbox.tick`` is a Celery task a beat schedule can run every minute; the hosted pages also tick when they
 are opened.
 """
@@ -62,6 +62,9 @@ def sandbox_tick() -> dict[str, int]:
     for session_id in pending.values_list("stripe_id", flat=True):
         settled += checkout.session_settle(session_id=session_id)
     authorisations_expired = _expire_authorisations(current)
+    from sandbox import refunds
+
+    refunds_ended = refunds.refunds_due(current)
     ended = _end_trials(current)
     renewed = _renew_subscriptions(current)
     from sandbox.delivery import deliveries_requeue_lost
@@ -74,6 +77,7 @@ def sandbox_tick() -> dict[str, int]:
         "expired": expired,
         "settled": settled,
         "authorisations_expired": authorisations_expired,
+        "refunds_ended": refunds_ended,
         "trials_ended": ended,
         "subscriptions_renewed": renewed,
         "deliveries_requeued": requeued,

@@ -64,6 +64,16 @@ class ApiObject(models.Model):
                 condition=Q(type="payment_intent", data__has_key="_capture_before"),
                 name="sandbox_intent_capture_before",
             ),
+            models.Index(
+                KeyTransform("_settles_at", "data"),
+                condition=Q(type="refund", data__has_key="_settles_at"),
+                name="sandbox_refund_settles_at",
+            ),
+            models.Index(
+                KeyTransform("_fails_at", "data"),
+                condition=Q(type="refund", data__has_key="_fails_at"),
+                name="sandbox_refund_fails_at",
+            ),
             # A promotion code for first-time customers looks for an earlier paid session by e-mail.
             models.Index(
                 KeyTransform("email", KeyTransform("customer_details", "data")),

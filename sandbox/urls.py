@@ -149,7 +149,7 @@ urlpatterns = [
     v1("charges", "charges", GET=resources.charge_list),
     v1("charges/<str:charge_id>", "charge", GET=resources.charge_retrieve),
     v1("refunds", "refunds", GET=refunds.refund_list, POST=refunds.refund_create),
-    v1("refunds/<str:refund_id>", "refund", GET=refunds.refund_retrieve),
+    v1("refunds/<str:refund_id>", "refund", GET=refunds.refund_retrieve, POST=refunds.refund_update),
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
     v1("account", "account", GET=account_api.account_retrieve),

@@ -1,19 +1,13 @@
-"""``/v1/refunds``: full or partial refunds of a succeeded charge (emits ``charge.refunded``)."""
+"""``/v1/refunds``: full or partial refunds of a succeeded charge (what follows: ``sandbox/refunds.py``)."""
 
 from __future__ import annotations
 
-import copy
+from stripe.params import RefundCreateParams, RefundListParams, RefundRetrieveParams, RefundUpdateParams
 
-import stripe
-from stripe.params import RefundCreateParams, RefundListParams, RefundRetrieveParams
-
-from sandbox import clock, errors, objects, store
+from sandbox import errors, refunds, store
 from sandbox.api.common import created_filter, list_page
-from sandbox.events import event_emit, previous_attributes
-from sandbox.ids import new_id
 from sandbox.models import ApiObject
 from sandbox.params import validate
-from sandbox.shapes import skeleton
 
 
 def _charge_to_refund(params: dict) -> ApiObject:
@@ -52,30 +46,17 @@ def refund_create(request, raw: dict) -> dict:
             f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining}).",
             code="amount_too_large",
         )
-    refund = skeleton(stripe.Refund)
-    refund.update(
-        {
-            "id": new_id("re"),
-            "object": "refund",
-            "amount": amount,
-            "charge": charge.stripe_id,
-            "created": clock.now(),
-            "currency": data["currency"],
-            "destination_details": None,
-            "metadata": objects.apply_metadata({}, params.get("metadata")),
-            "payment_intent": data["payment_intent"],
-            "reason": params.get("reason"),
-            "status": "succeeded",
-        }
+    stored = refunds.refund_create(
+        charge=charge, amount=amount, reason=params.get("reason"), metadata=params.get("metadata")
     )
-    stored = store.create(object_id=refund["id"], type="refund", data=refund, parent=charge.stripe_id)
-    before = copy.deepcopy(data)
-    data["amount_refunded"] += amount
-    data["refunded"] = data["amount_refunded"] == data["amount_captured"]
-    store.save(charge)
-    event_emit(type="refund.created", obj=refund)
-    event_emit(type="charge.refunded", obj=data, previous=previous_attributes(before, data))
     return store.render(stored, expand=params.get("expand", []))
+
+
+def refund_update(request, raw: dict, refund_id: str) -> dict:
+    params = validate(raw, RefundUpdateParams)
+    refund = store.locked(type="refund", object_id=refund_id)
+    refunds.refund_update(refund=refund, metadata=params.get("metadata"))
+    return store.render(refund, expand=params.get("expand", []))
 
 
 def refund_retrieve(request, raw: dict, refund_id: str) -> dict:

@@ -130,6 +130,21 @@ OMITTED: dict[str, set[str]] = {
     # Events.ts: ``account?: string``, ``context?: string``, ``previous_attributes?:`` (updates only).
     "Event": {"account", "context"},
     "Event.Data": {"previous_attributes"},
+    # types/Refunds.d.ts: ``description?: string``, ``destination_details?:``,
+    # ``failure_balance_transaction?:``, ``failure_reason?: string``, ``instructions_email?: string``,
+    # ``next_action?:``; ``pending_reason`` only while pending (changelog 2025-04-30.basil),
+    # ``presentment_details?:``; Card: ``reference?: string``, ``reference_status?:``, ``reference_type?:``.
+    "Refund": {
+        "description",
+        "destination_details",
+        "failure_balance_transaction",
+        "failure_reason",
+        "instructions_email",
+        "next_action",
+        "pending_reason",
+        "presentment_details",
+    },
+    "Refund.DestinationDetails.Card": {"reference", "reference_status", "reference_type"},
     # Plans.ts: ``tiers?: Array<Plan.Tier>`` (tiered plans).
     "Plan": {"tiers"},
 }
@@ -140,6 +155,7 @@ KEYED_BY_METHOD = (
     ("PaymentIntent.PaymentMethodOptions", stripe.PaymentIntent.PaymentMethodOptions, set()),
     ("Session.PaymentMethodOptions", stripe.checkout.Session.PaymentMethodOptions, set()),
     ("Account.Capabilities", stripe.Account.Capabilities, set()),
+    ("Refund.DestinationDetails", stripe.Refund.DestinationDetails, {"type"}),
 )
 # stripe-python declares ``deleted`` on the object; stripe-node only on Deleted<Name> (the DELETE answer).
 for _name in (
@@ -648,6 +664,26 @@ def served(client, api) -> list[tuple[str, dict]]:
         "refund",
         api.ok("post", "refunds", {"payment_intent": intent["id"], "amount": 100, "reason": "duplicate"}),
     )
+    keep("refund updated", api.ok("post", f"refunds/{out[-1][1]['id']}", {"metadata": {"ticket": "T-1"}}))
+    client.post(_path(plain["url"]), {**CARD, "card_number": "4000000000005126"})
+    failing = api.ok("post", "refunds", {"payment_intent": _last_session(api)["payment_intent"]})
+    sepa = api.ok(
+        "post",
+        "payment_links",
+        {
+            "line_items": [{"price": one_time["id"], "quantity": 1}],
+            "payment_method_types": ["card", "sepa_debit"],
+        },
+    )
+    client.post(
+        _path(sepa["url"]), {**CARD, "payment_method": "sepa_debit", "iban": "DE89370400440532013000"}
+    )
+    sepa_intent = _last_session(api)["payment_intent"]
+    api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 3600})
+    keep("refund failed", api.ok("get", f"refunds/{failing['id']}"))
+    sepa_refund = keep("refund pending", api.ok("post", "refunds", {"payment_intent": sepa_intent}))
+    api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 3600})
+    keep("refund settled", api.ok("get", f"refunds/{sepa_refund['id']}"))
     keep("refund list", api.ok("get", "refunds"))
     keep("customer", api.ok("get", f"customers/{rich_session['customer']}"))
     keep("invoice", api.ok("get", f"invoices/{rich_session['invoice']}"))
