@@ -12,6 +12,9 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils import formats
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from catalog.money import currency_exponent, format_money
 
@@ -22,9 +25,10 @@ LEFT, RIGHT, TOP, BOTTOM = 46, 6, 18, 24
 X_LABEL_EVERY = 7
 
 
-def daily_bar_chart(*, values: list[tuple[date, int]], currency: str) -> dict:
+def daily_bar_chart(*, values: list[tuple[date, int]], currency: str, chart_id: str) -> dict:
     """Bars for ``values`` ([(day, amount in minor units)], oldest first), with y-axis ticks in major units
-    of ``currency`` and a label under every seventh day (dates in the active language)."""
+    of ``currency`` and a label under every seventh day (dates in the active language); ``chart_id`` is
+    unique in the page (the ids of its title, description and hatching derive from it)."""
     exponent = currency_exponent(currency)
     amounts = [amount for _day, amount in values]
     step, low, high = _axis(min([0, *amounts]), max([0, *amounts]), exponent)
@@ -67,6 +71,15 @@ def daily_bar_chart(*, values: list[tuple[date, int]], currency: str) -> dict:
         if (len(values) - 1 - index) % X_LABEL_EVERY == 0
     ]
     return {
+        # The repeated marks, written here in one pass rather than by the template for each day: 30 bars and
+        # their titles were a third of the home page's rendering time.
+        "id": chart_id,
+        "bars_svg": _bars_svg(bars, hatch=f"{chart_id}-hatch"),
+        "days_svg": format_html_join(
+            "",
+            '<text x="{}" y="{}" text-anchor="{}">{}</text>',
+            ((day["x"], HEIGHT - 6, day["anchor"], day["label"]) for day in days),
+        ),
         "width": WIDTH,
         "height": HEIGHT,
         "left": LEFT,
@@ -78,6 +91,59 @@ def daily_bar_chart(*, values: list[tuple[date, int]], currency: str) -> dict:
         "days_y": HEIGHT - 6,
         "currency": currency.upper(),
     }
+
+
+def _bars_svg(bars: list[dict], *, hatch: str) -> SafeString:
+    rects = format_html_join(
+        "",
+        '<rect class="{}" x="{}" y="{}" width="{}" height="{}"{}><title>{}</title></rect>',
+        (
+            (
+                "bar-negative" if bar["negative"] else "bar",
+                bar["x"],
+                bar["y"],
+                bar["width"],
+                bar["height"],
+                format_html(' fill="url(#{})"', hatch) if bar["negative"] else "",
+                bar["title"],
+            )
+            for bar in bars
+        ),
+    )
+    values = format_html_join(
+        "",
+        '<text class="bar-value" x="{}" y="{}" text-anchor="{}">{}</text>',
+        ((bar["label_x"], bar["label_y"], bar["label_anchor"], bar["label"]) for bar in bars if bar["label"]),
+    )
+    return rects + values
+
+
+def revenue_table_rows(*, rows: list[dict], currency: str) -> SafeString:
+    """The table alternative's rows (day, received, refunded, net, orders), each cell labelled with its
+    column for the stacked layout of a phone; written in one pass, as the bars."""
+    labels = [_("Day"), _("Received"), _("Refunded"), _("Net"), _("Orders")]
+    return format_html_join(
+        "\n",
+        '<tr><td data-label="{}"><time datetime="{}">{}</time></td>'
+        '<td data-label="{}" class="amount">{}</td><td data-label="{}" class="amount">{}</td>'
+        '<td data-label="{}" class="amount">{}</td><td data-label="{}" class="amount">{}</td></tr>',
+        (
+            (
+                labels[0],
+                row["day"].isoformat(),
+                formats.date_format(row["day"], "DATE_FORMAT"),
+                labels[1],
+                format_money(row["received"], currency),
+                labels[2],
+                format_money(row["refunded"], currency),
+                labels[3],
+                format_money(row["net"], currency),
+                labels[4],
+                formats.number_format(row["orders"], use_l10n=True, force_grouping=True),
+            )
+            for row in rows
+        ),
+    )
 
 
 def _value_label_place(index: int, count: int, *, left: float, slot: float, y: float) -> dict:

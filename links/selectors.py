@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from catalog.models import Price, Product
 from catalog.money import format_money
 from links import daily_revenue
-from links.charts import daily_bar_chart
+from links.charts import daily_bar_chart, revenue_table_rows
 from links.models import Order, OutboundEmail, PaymentLink, PaymentLinkLineItem
 
 # The overview's period: the last 30 days (today included), against the 30 before.
@@ -218,7 +218,10 @@ def revenue_overview(*, currency: str = "", days: int = PERIOD_DAYS) -> dict:
         "refunded": sum(row["refunded"] for row in rows),
         "previous_total": previous_total,
         "change": revenue_change(total=total, previous=previous_total, currency=chosen),
-        "chart": daily_bar_chart(values=[(row["day"], row["net"]) for row in rows], currency=chosen),
+        "chart": daily_bar_chart(
+            values=[(row["day"], row["net"]) for row in rows], currency=chosen, chart_id="home-revenue"
+        ),
+        "table_rows": revenue_table_rows(rows=rows, currency=chosen),
         "top_links": daily_revenue.top_links(currency=chosen, start=current[0], end=current[-1]),
     }
 
@@ -270,7 +273,10 @@ def link_revenue_chart(*, link: PaymentLink, days: int = PERIOD_DAYS) -> dict:
         "total": sum(row["net"] for row in rows),
         "orders": sum(row["orders"] for row in rows),
         "refunded": sum(row["refunded"] for row in rows),
-        "chart": daily_bar_chart(values=[(row["day"], row["net"]) for row in rows], currency=link.currency),
+        "chart": daily_bar_chart(
+            values=[(row["day"], row["net"]) for row in rows], currency=link.currency, chart_id="link-revenue"
+        ),
+        "table_rows": revenue_table_rows(rows=rows, currency=link.currency),
     }
 
 
