@@ -889,11 +889,11 @@ class PaymentIntentForm(OptionGroup):
         choices=[
             ("automatic", _("Charge at once")),
             ("automatic_async", _("Charge at once, confirmed in the background")),
-            ("manual", _("Only authorise; I capture the payment later")),
+            ("manual", _("Authorise now, capture later")),
         ],
         help_text=_(
-            "An authorised card payment must be captured within 7 days, or it is released. "
-            "Cannot be changed after creation."
+            "Authorise now, capture later: capture each payment (all of it or less) or cancel it from its "
+            "order's page within 7 days, or the authorisation lapses. Cannot be changed after creation."
         ),
     )
     setup_future_usage = forms.ChoiceField(

@@ -42,7 +42,13 @@ def authorised_order(sandbox, stripe_client, *, currency="eur", unit_amount=4000
             "payment_intent_data": {"capture_method": "manual"},
         }
     )
-    PaymentLink.objects.create(stripe_id=stripe_link.id, name="Lamps", url=stripe_link.url, currency=currency)
+    PaymentLink.objects.create(
+        stripe_id=stripe_link.id,
+        name="Lamps",
+        url=stripe_link.url,
+        currency=currency,
+        options={"payment_intent_data": {"capture_method": "manual"}},
+    )
     customer = visit(sandbox, stripe_link)
     paid(customer.submit(CARD))
     order = fulfilment.checkout_session_fulfil(session_id=customer.session_id, actor="test")
@@ -110,6 +116,8 @@ def test_an_authorised_order_says_until_when_it_can_be_captured(staff_client, or
     assert order.capture_before is not None and int(order.capture_before.timestamp()) == deadline
     assert (order.amount_capturable, order.amount_received) == (4000, 0)
 
+    link_page = staff_client.get(reverse("links:detail", args=[order.payment_link.public_id]))
+    assert "Authorise now, capture later: each payment is only authorised" in text(link_page)
     page = staff_client.get(reverse("orders:detail", args=[order.public_id]))
     assert "Authorised to capture before" in text(page)
     assert "Capture…" in text(page) and "Cancel the authorisation…" in text(page)
