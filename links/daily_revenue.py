@@ -69,7 +69,7 @@ def daily_revenue_rebuild(*, apps=None) -> None:
     ``bench_seed``, and in migration 0016 with its ``apps``): reads every paid order, so not for a request.
 
     A payment counts its order's total (as ``links.totals`` recounts it); a refund counts the amount its
-    history line records, a failed refund takes its amount back.
+    history line records, a failed refund takes its amount back, and a lost dispute counts as a refund.
     """
     apps = apps or global_apps
     orders, changes = apps.get_model("links", "Order"), apps.get_model("links", "OrderStatusChange")
@@ -107,12 +107,28 @@ def daily_revenue_rebuild(*, apps=None) -> None:
             .order_by()
         )
         for row in refunds.iterator():
-            order = Order(
-                pk=row["order_id"],
-                payment_link_id=row["order__payment_link_id"],
-                currency=row["order__currency"],
-            )
-            _add_both(order=order, day=row["day"], refunded=row["refunded"])
+            _add_refund_row(row)
+        # A lost dispute counts as a refund on the day it closed (links/disputes.py), for a paid order.
+        try:
+            disputes = apps.get_model("links", "Dispute")
+        except LookupError:  # migration 0016 runs before disputes exist
+            return
+        lost = (
+            disputes.objects.filter(status="lost", closed_at__isnull=False, order__paid_at__isnull=False)
+            .annotate(day=TruncDate("closed_at", tzinfo=zone))
+            .values("order_id", "order__payment_link_id", "order__currency", "day")
+            .annotate(refunded=Sum("amount"))
+            .order_by()
+        )
+        for row in lost.iterator():
+            _add_refund_row(row)
+
+
+def _add_refund_row(row: dict) -> None:
+    order = Order(
+        pk=row["order_id"], payment_link_id=row["order__payment_link_id"], currency=row["order__currency"]
+    )
+    _add_both(order=order, day=row["day"], refunded=row["refunded"])
 
 
 def _insert_grouped(model, rows, *, keys: list[str], constants: dict | None = None) -> None:

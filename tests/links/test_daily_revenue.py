@@ -14,8 +14,10 @@ from links.daily_revenue import (
     daily_revenue_rebuild,
     link_daily_net,
     shop_daily_net,
+    shop_day,
     top_links,
 )
+from links.disputes import dispute_record
 from links.models import DailyRevenue, LinkDailyRevenue, Order, OrderStatusChange
 from links.revenue import revenue_count_payment, revenue_count_refund
 from tests.links.factories import OrderFactory, PaymentLinkFactory
@@ -141,3 +143,20 @@ def test_top_links_rank_by_net_revenue_in_the_period_and_currency():
 
     rows = top_links(currency="eur", start=date(2026, 3, 1), end=date(2026, 3, 31))
     assert [(row["link"], row["net"], row["orders"]) for row in rows] == [(big, 6000, 2), (refunded, 1000, 1)]
+
+
+def test_a_lost_dispute_counts_as_a_refund_on_the_day_it_closed(django_capture_on_commit_callbacks):
+    link = PaymentLinkFactory(currency="eur")
+    order = _paid_order(link, amount=5000, paid_at=datetime(2026, 3, 10, 12, tzinfo=UTC))
+    Order.objects.filter(pk=order.pk).update(payment_intent_id="pi_daily_dispute")
+    dispute = {"id": "dp_daily", "payment_intent": "pi_daily_dispute", "amount": 5000, "currency": "eur"}
+    with django_capture_on_commit_callbacks():
+        dispute_record(dispute={**dispute, "status": "needs_response"}, actor="test")
+        dispute_record(dispute={**dispute, "status": "lost"}, actor="test")
+        dispute_record(dispute={**dispute, "status": "lost"}, actor="test")  # a redelivery
+    closed = shop_day()
+    figures = shop_daily_net(start=closed, end=closed)["eur"][closed]
+    assert figures == {"received": 0, "refunded": 5000, "net": -5000, "orders": 0}
+    before = _snapshot()
+    daily_revenue_rebuild()
+    assert _snapshot() == before
