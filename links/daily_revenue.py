@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -68,8 +68,9 @@ def daily_revenue_rebuild(*, apps=None) -> None:
     """Recount every day from the paid orders and the refunds in their history (after a bulk load such as
     ``bench_seed``, and in migration 0016 with its ``apps``): reads every paid order, so not for a request.
 
-    A payment counts its order's total (as ``links.totals`` recounts it); a refund counts the amount its
-    history line records, a failed refund takes its amount back, and a lost dispute counts as a refund.
+    A payment counts what it received (its total, or what a manual capture took); a refund counts the
+    amount its history line records, a failed refund takes its amount back, and a lost dispute counts as a
+    refund.
     """
     apps = apps or global_apps
     orders, changes = apps.get_model("links", "Order"), apps.get_model("links", "OrderStatusChange")
@@ -82,10 +83,12 @@ def daily_revenue_rebuild(*, apps=None) -> None:
     with transaction.atomic():
         shop_days.objects.all().delete()
         link_days.objects.all().delete()
-        paid = orders.objects.filter(paid_at__isnull=False).annotate(day=TruncDate("paid_at", tzinfo=zone))
+        paid = orders.objects.filter(paid_at__isnull=False).annotate(
+            day=TruncDate("paid_at", tzinfo=zone), amount=_amount_received(orders)
+        )
         _insert_grouped(
             shop_days,
-            paid.values("day", "currency").annotate(received=Sum("amount_total"), orders_count=Count("id")),
+            paid.values("day", "currency").annotate(received=Sum("amount"), orders_count=Count("id")),
             keys=["day", "currency"],
             constants={"shard": 0},
         )
@@ -93,7 +96,7 @@ def daily_revenue_rebuild(*, apps=None) -> None:
             link_days,
             paid.filter(payment_link__isnull=False)
             .values("payment_link_id", "day", "currency")
-            .annotate(received=Sum("amount_total"), orders_count=Count("id")),
+            .annotate(received=Sum("amount"), orders_count=Count("id")),
             keys=["payment_link_id", "day", "currency"],
         )
         refunds = (
@@ -122,6 +125,14 @@ def daily_revenue_rebuild(*, apps=None) -> None:
         )
         for row in lost.iterator():
             _add_refund_row(row)
+
+
+def _amount_received(orders):
+    # As links.fulfilment.order_amount_received: a manual capture received what was captured.
+    if "amount_received" not in {field.name for field in orders._meta.get_fields()}:
+        return F("amount_total")  # migration 0016 runs before manual capture's columns exist
+    captured = Q(capture_method="manual", payment_intent_status="succeeded", amount_received__gt=0)
+    return Case(When(captured, then=F("amount_received")), default=F("amount_total"))
 
 
 def _add_refund_row(row: dict) -> None:

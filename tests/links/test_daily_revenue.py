@@ -160,3 +160,21 @@ def test_a_lost_dispute_counts_as_a_refund_on_the_day_it_closed(django_capture_o
     before = _snapshot()
     daily_revenue_rebuild()
     assert _snapshot() == before
+
+
+def test_a_manual_capture_counts_what_was_captured():
+    link = PaymentLinkFactory(currency="eur")
+    order = OrderFactory(
+        payment_link=link,
+        currency="eur",
+        amount_total=10_000,
+        amount_received=6000,
+        capture_method="manual",
+        payment_intent_status="succeeded",
+        paid_at=datetime(2026, 3, 10, 12, tzinfo=UTC),
+    )
+    revenue_count_payment(order=order, amount=fulfilment.order_amount_received(order))
+    assert shop_daily_net(start=DAY, end=DAY)["eur"][DAY]["received"] == 6000
+    before = _snapshot()
+    daily_revenue_rebuild()
+    assert _snapshot() == before
