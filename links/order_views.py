@@ -312,7 +312,10 @@ def order_success(request: HttpRequest) -> HttpResponse:
         polls = max(0, int(request.GET.get("poll", 0)))
     except ValueError:
         polls = 0
-    settled = order is not None and order.status in SETTLED_STATUSES
+    # An authorisation waiting for staff's capture is settled for the customer: nothing more comes soon.
+    settled = order is not None and (
+        order.status in SETTLED_STATUSES or order.payment_intent_status == "requires_capture"
+    )
     context = {
         "order": order,
         "session_id": session_id,

@@ -386,3 +386,10 @@ def test_a_capture_already_made_in_stripe_says_so_and_shows_it(staff_client, ord
     assert "captured or canceled elsewhere in the meantime" in text(response)
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+
+
+def test_the_customers_success_page_says_the_card_is_authorised_and_stops_waiting(order):
+    response = Client().get(reverse("orders:success"), {"session_id": order.checkout_session_id})
+    page = text(response)
+    assert "Your card is authorised for 40.00 EUR: it is charged when your order is confirmed." in page
+    assert "hx-trigger" not in response.content.decode()
