@@ -163,6 +163,13 @@ def _invoice_context(email: OutboundEmail) -> dict:
     return context
 
 
+def _refund_context(email: OutboundEmail) -> dict:
+    """The refund the e-mail is about, and what the order has been refunded in all (one may follow
+    another)."""
+    refund = email.order.refunds.filter(stripe_id=email.stripe_object_id).first()
+    return {"refund": refund, "refunded_in_full": email.order.is_fully_refunded}
+
+
 def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
     extra = {}
     if email.kind == OutboundEmail.Kind.INVOICE:
@@ -170,6 +177,8 @@ def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:
     elif email.kind == OutboundEmail.Kind.DISPUTE_OPENED:
         # The dispute as last recorded (the Stripe object the e-mail is about): amount, reason, due date.
         extra = {"dispute": email.order.disputes.filter(stripe_id=email.stripe_object_id).first()}
+    elif email.kind == OutboundEmail.Kind.REFUND:
+        extra = _refund_context(email)
     context = _context(email.order, email.kind, extra)
     with translation.override(settings.LANGUAGE_CODE):
         message = EmailMultiAlternatives(

@@ -17,11 +17,13 @@ from catalog.forms import (
     with_one_more_row,
 )
 from catalog.models import Price
-from catalog.money import CURRENCY_CHOICES
+from catalog.money import CURRENCY_CHOICES, format_money, from_minor_units
 from catalog.selectors import price_choices_for_links
 from catalog.templatetags.money import price_summary
 from config.forms import SafeModelChoiceField
 from config.listing import DESCENDING, ListFilterForm, SortColumn
+from links.models import Refund
+from links.refunds import REFUND_TOO_LARGE, REFUND_TOO_SMALL
 
 MAX_LINE_ITEMS = 20  # [SDK] payment link create `line_items`: "Up to 20 line items are supported."
 MAX_QUANTITY = limits.MAX_QUANTITY
@@ -351,6 +353,8 @@ LINK_FILTER_CHOICES = 50
 # The orders list's status filter for authorisations waiting for their capture (awaiting payment, with a
 # PaymentIntent that ``requires_capture``).
 TO_CAPTURE = "to_capture"
+# The orders list's refund filter (links.selectors.order_list's ``refunded``).
+REFUNDED_ANY, REFUNDED_FULLY, REFUNDED_PARTIALLY = "any", "full", "partial"
 
 
 class OrderFilterForm(ListFilterForm):
@@ -365,6 +369,16 @@ class OrderFilterForm(ListFilterForm):
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    refunded = forms.ChoiceField(
+        label=_("Refunds"),
+        required=False,
+        choices=[
+            ("", _("All")),
+            (REFUNDED_ANY, _("Refunded (fully or partially)")),
+            (REFUNDED_FULLY, _("Refunded in full")),
+            (REFUNDED_PARTIALLY, _("Refunded in part")),
+        ],
+    )
     # On 1,000,000 orders each is an index read backwards or forwards (order_created, order_total).
     sorts = {
         "created": SortColumn(_("Date"), ("created_at", "id"), first=DESCENDING),
@@ -409,6 +423,7 @@ class OrderFilterForm(ListFilterForm):
             "link": link,
             "date_from": data["date_from"],
             "date_to": data["date_to"],
+            "refunded": data["refunded"],
             "order_by": self.order_by(),
         }
 
@@ -456,3 +471,51 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class OrderRefundForm(forms.Form):
+    """A refund of an order: its amount in the order's currency's major units (12.50, ¥1250, 1.250 KWD),
+    converted to minor units and checked against what remains to refund; Stripe's reason; a note.
+
+    ``confirm`` is set by the confirmation's button: without it a valid form is shown back to confirm.
+    """
+
+    amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=3)
+    reason = forms.ChoiceField(label=_("Reason"), required=False)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,  # it travels in the refund's Stripe metadata, whose values hold 500 characters
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For staff: kept with the refund, never sent to the customer."),
+    )
+    request_token = RequestTokenField()
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, currency: str, remaining: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency, self.remaining = currency, remaining
+        self.fields["reason"].choices = [("", _("No reason given")), *Refund.Reason.choices]
+        self.fields["amount"].initial = from_minor_units(remaining, currency)
+        self.fields["amount"].help_text = _("In %(currency)s; at most what remains to refund.") % {
+            "currency": currency.upper()
+        }
+
+    def clean(self):
+        data = super().clean()
+        amount = amount_to_minor(self, "amount", data.get("amount"), self.currency)
+        if amount is not None and amount < 1:
+            self.add_error("amount", REFUND_TOO_SMALL % {"min": format_money(1, self.currency)})
+        elif amount is not None and amount > self.remaining:
+            self.add_error("amount", REFUND_TOO_LARGE % {"max": format_money(self.remaining, self.currency)})
+        data["amount"] = amount
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "amount": data["amount"],
+            "reason": data["reason"],
+            "note": data["note"].strip(),
+            "request_token": data["request_token"],
+        }

@@ -242,6 +242,9 @@ class Order(TimeStampedModel):
     subscription_status = models.CharField(max_length=32, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    # What its succeeded refunds gave back (minor units): kept by ``links.refunds`` under the order's row
+    # lock, in the transaction that counts each refund in the revenue. Net: amount_total - amount_refunded.
+    amount_refunded = models.BigIntegerField(_("amount refunded"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -279,6 +282,13 @@ class Order(TimeStampedModel):
                 condition=models.Q(payment_intent_status="requires_capture"),
                 name="order_to_capture",
             ),
+            # The orders list's "Refunded" filter (fully or partially), newest first: partial, so it holds
+            # the few refunded orders only; at a million orders the filter reads a page of it, not the table.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(amount_refunded__gt=0),
+                name="order_refunded",
+            ),
             models.Index(
                 fields=["subscription_id"], condition=~models.Q(subscription_id=""), name="order_subscription"
             ),
@@ -286,6 +296,22 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.checkout_session_id
+
+    @property
+    def amount_paid(self) -> int:
+        """What the payment brought in: the total, or what a manual capture took."""
+        from links.fulfilment import order_amount_received  # the one rule; fulfilment imports this module
+
+        return order_amount_received(self)
+
+    @property
+    def amount_net(self) -> int:
+        """What the shop keeps of the order: what it was paid less what was refunded."""
+        return self.amount_paid - self.amount_refunded
+
+    @property
+    def is_fully_refunded(self) -> bool:
+        return self.amount_refunded > 0 and self.amount_refunded >= self.amount_paid
 
 
 class Dispute(TimeStampedModel):
@@ -418,6 +444,51 @@ class OrderStatusChange(models.Model):
         return f"{self.from_status or '-'} → {self.to_status}"
 
 
+class Refund(TimeStampedModel):
+    """A refund of an order's payment (``re_…``), as Stripe last said, whoever made it: staff on the order
+    page, or anyone through the API (Stripe's Dashboard). Written only by ``links.refunds.refund_record``,
+    for the service and the webhook handlers alike, so it is recorded once whichever comes first."""
+
+    class Status(models.TextChoices):
+        # Stripe's refund statuses.
+        PENDING = "pending", pgettext_lazy("refund status", "Pending")
+        REQUIRES_ACTION = "requires_action", pgettext_lazy("refund status", "Requires action")
+        SUCCEEDED = "succeeded", pgettext_lazy("refund status", "Succeeded")
+        FAILED = "failed", pgettext_lazy("refund status", "Failed")
+        CANCELED = "canceled", pgettext_lazy("refund status", "Canceled")
+
+    class Reason(models.TextChoices):
+        # Stripe's list of the reasons a refund may be given with.
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", _("Requested by the customer")
+        DUPLICATE = "duplicate", _("Duplicate payment")
+        FRAUDULENT = "fraudulent", _("Fraudulent payment")
+
+    stripe_id = models.CharField(_("Stripe ID"), max_length=255, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    amount = models.BigIntegerField(_("amount"))  # minor units of ``currency``
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=32)
+    # Stripe's reason: one of ``Reason``, or another it may set itself (``expired_uncaptured_charge``).
+    reason = models.CharField(_("reason"), max_length=64, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=64, blank=True)
+    # The staff member who asked; None for a refund made elsewhere (Stripe's Dashboard, the API).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stripe_created = models.DateTimeField(null=True, blank=True)
+    # What this refund has taken off the order's revenue so far: its amount once succeeded, 0 before and
+    # again if it later failed. Each recording counts the difference to what it should be, under the
+    # order's row lock, so a refund counts exactly once whatever the number and order of its events.
+    counted_amount = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+
 class OutboundEmail(TimeStampedModel):
     """The e-mail outbox, and the ledger that makes each e-mail go out once per order, kind and Stripe object
     (an invoice e-mail's invoice, a refund e-mail's refund)."""
@@ -429,6 +500,7 @@ class OutboundEmail(TimeStampedModel):
         STAFF_NOTIFICATION = "staff_notification", _("Staff notification")
         # To staff, once per dispute (its ``dp_…`` id is the e-mail's ``stripe_object_id``).
         DISPUTE_OPENED = "dispute_opened", _("Dispute opened (staff)")
+        REFUND = "refund", _("Refund")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from catalog.models import PromotionCode, ShippingRate
-from links.models import Dispute, Order, OrderLineItem, OrderStatusChange
+from links.models import Dispute, Order, OrderLineItem, OrderStatusChange, Refund
+from links.refunds import order_amount_refundable, order_refund_refusal
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ def order_payment_badge(order: Order) -> Badge:
         return Badge(order.status, str(order.get_status_display()))
     if order.payment_status == Order.PaymentStatus.NO_PAYMENT_REQUIRED:
         return Badge("no_payment_required", str(Order.PaymentStatus.NO_PAYMENT_REQUIRED.label))
+    if order.is_fully_refunded:
+        return Badge("refunded", _("Refunded"))
+    if order.amount_refunded:
+        return Badge("partially_refunded", _("Partially refunded"))
     return Badge("paid", str(Order.PaymentStatus.PAID.label))
 
 
@@ -140,3 +145,52 @@ def order_history(order: Order) -> list[HistoryEntry]:
             HistoryEntry(change=change, what=what, amount=change.amount, note=_history_note(change))
         )
     return entries
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    refund: Refund
+    badge: Badge
+    reason: str  # Stripe's reason in words
+    who: str  # the staff member who asked, or "Stripe" for one made elsewhere (its Dashboard, the API)
+
+
+@dataclass(frozen=True)
+class RefundPanel:
+    """The order page's refunds: each refund, what was refunded and what the shop keeps, what remains to
+    refund, and why no refund can be asked for now ("" when it can)."""
+
+    rows: list[RefundRow]
+    refunded: int
+    net: int
+    remaining: int
+    refusal: str
+
+
+def refund_status_badge(refund: Refund) -> Badge:
+    label = Refund.Status(refund.status).label if refund.status in Refund.Status.values else refund.status
+    return Badge(refund.status, str(label))
+
+
+def refund_reason_label(reason: str) -> str:
+    return str(Refund.Reason(reason).label) if reason in Refund.Reason.values else reason
+
+
+def order_refund_panel(order: Order) -> RefundPanel:
+    refunds = order.refunds.select_related("requested_by")
+    rows = [
+        RefundRow(
+            refund=refund,
+            badge=refund_status_badge(refund),
+            reason=refund_reason_label(refund.reason),
+            who=refund.requested_by.get_username() if refund.requested_by else "Stripe",
+        )
+        for refund in refunds
+    ]
+    return RefundPanel(
+        rows=rows,
+        refunded=order.amount_refunded,
+        net=order.amount_net,
+        remaining=order_amount_refundable(order),
+        refusal=order_refund_refusal(order=order),
+    )

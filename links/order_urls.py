@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from links import capture_views
+from links import capture_views, refund_views
 from links import order_views as views
 
 app_name = "orders"
@@ -26,5 +26,6 @@ urlpatterns = [
         capture_views.order_cancel_authorization,
         name="cancel-authorization",
     ),
+    path("<uuid:public_id>/refund/", refund_views.order_refund, name="refund"),
     path("<uuid:public_id>/emails/<int:email_id>/resend/", views.order_email_resend, name="email-resend"),
 ]

@@ -31,7 +31,7 @@ from config.http import HtmxHttpRequest, render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_dashboard import stripe_dashboard_url
-from links import fulfilment, order_summary, selectors
+from links import fulfilment, order_summary, refunds, selectors
 from links.emails import (
     outbound_email_resend,
     outbound_email_resend_refusal,
@@ -174,10 +174,9 @@ def order_bulk(request: HtmxHttpRequest) -> HttpResponseBase:
 # ONE ORDER -----------------------------------------------------------------------------------------
 
 
-@require_GET
-def order_detail(request: HttpRequest, public_id) -> HttpResponse:
-    order = _order_for_staff(public_id)
-    context = {
+def order_page_context(order: Order) -> dict:
+    """What the order page shows (its panels add their own state: the refund form, links/refund_views)."""
+    return {
         "order": order,
         "amounts": order_summary.order_amounts(order, order.line_items.all()),
         "names": order_summary.order_names(order),
@@ -188,8 +187,14 @@ def order_detail(request: HttpRequest, public_id) -> HttpResponse:
         "history": order_summary.order_history(order),
         "emails": order.emails.all(),
         "can_fulfil": order.status == Order.Status.PAID,
+        "refund_panel": order_summary.order_refund_panel(order),
     }
-    return render(request, "links/order_detail.html", context)
+
+
+@require_GET
+def order_detail(request: HttpRequest, public_id) -> HttpResponse:
+    order = _order_for_staff(public_id)
+    return render(request, "links/order_detail.html", order_page_context(order))
 
 
 @require_POST
@@ -207,6 +212,7 @@ def order_refetch(request: HttpRequest, public_id) -> HttpResponse:
     order = _order_for_staff(public_id)
     try:
         fulfilment.order_refetch(order=order, actor=request.user.get_username())
+        refunds.payment_refunds_sync(order=order, actor=request.user.get_username())
     except Exception as exc:
         logger.warning("Refetch of %s failed: %r", order.checkout_session_id, exc)
         messages.error(request, _("Stripe could not be reached; the order is unchanged."))

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import formats, timezone
@@ -19,6 +19,7 @@ from catalog.money import format_money
 from links import daily_revenue
 from links.charts import daily_bar_chart, revenue_table_rows
 from links.models import Order, OutboundEmail, PaymentLink, PaymentLinkLineItem
+from links.totals import order_amount_paid_expression
 
 # The overview's period: the last 30 days (today included), against the 30 before.
 PERIOD_DAYS = 30
@@ -71,10 +72,20 @@ def order_list(
     link: PaymentLink | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    refunded: str = "",
     order_by: tuple[str, ...] = ("-created_at", "-id"),
 ) -> QuerySet[Order]:
     """Orders for the list page and its CSV export: each filter is one indexed condition."""
     orders = Order.objects.all()
+    if refunded:
+        # amount_refunded > 0 is the condition of the partial index order_refunded: the refunded orders
+        # alone, newest first; fully or partially is then a comparison within those few rows.
+        orders = orders.filter(amount_refunded__gt=0)
+        paid = order_amount_paid_expression()
+        if refunded == "full":
+            orders = orders.alias(paid=paid).filter(amount_refunded__gte=F("paid"))
+        elif refunded == "partial":
+            orders = orders.alias(paid=paid).filter(amount_refunded__lt=F("paid"))
     if status == "to_capture":
         # The partial index order_to_capture: the few authorisations waiting, however many orders.
         orders = orders.filter(payment_intent_status="requires_capture")

@@ -5,7 +5,7 @@ their active flag or see an order paid for the first time, in the same transacti
 from __future__ import annotations
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, When
 
 from links.models import LinkTotal, Order, PaymentLink
 
@@ -70,14 +70,20 @@ def link_totals() -> dict:
     }
 
 
+def order_amount_paid_expression() -> Case:
+    """``Order.amount_paid`` in SQL: the total, or what a manual capture received."""
+    captured = Q(capture_method="manual", payment_intent_status="succeeded", amount_received__gt=0)
+    return Case(When(captured, then=F("amount_received")), default=F("amount_total"))
+
+
 def link_totals_rebuild() -> None:
     """Recount everything from the tables (after a bulk load such as ``bench_seed``): reads every link
-    and every paid order, so not for a request."""
+    and every paid order, so not for a request. Revenue is net of refunds, as the running totals are."""
     links = PaymentLink.objects.aggregate(total=Count("id"), active=Count("id", filter=Q(active=True)))
     paid = (
         Order.objects.filter(paid_at__isnull=False)
         .values("currency")
-        .annotate(count=Count("id"), total=Sum("amount_total"))
+        .annotate(count=Count("id"), total=Sum(order_amount_paid_expression() - F("amount_refunded")))
         .order_by()
     )
     with transaction.atomic():

@@ -20,7 +20,7 @@ from catalog.services import (
     product_sync_from_stripe,
     promotion_code_refresh_from_stripe,
 )
-from links import capture, disputes, fulfilment
+from links import capture, disputes, fulfilment, refunds
 from links.services import payment_link_sync_from_stripe
 from webhooks.models import WebhookEvent
 
@@ -85,6 +85,22 @@ def handle_charge_changed(event: WebhookEvent) -> None:
 
 def handle_charge_dispute_changed(event: WebhookEvent) -> None:
     disputes.dispute_sync(dispute_id=_object_id(event), actor=_actor(event))
+
+
+# REFUNDS -------------------------------------------------------------------------------------------
+# Re-fetched and applied as they are now (links.refunds.refund_record): one made in Stripe's Dashboard
+# shows on its order; a retried, duplicated or reordered delivery changes nothing.
+
+
+def handle_refund_changed(event: WebhookEvent) -> None:
+    # refund.created, refund.updated, refund.failed; charge.refund.updated (Stripe's older name for the
+    # same changes, which it still sends to endpoints that ask for it).
+    refunds.refund_sync(refund_id=_object_id(event), actor=_actor(event))
+
+
+def handle_charge_refunded(event: WebhookEvent) -> None:
+    # The charge's refunds, all of them as they are now: one whose own events were lost is recorded too.
+    refunds.charge_refunds_sync(charge_id=_object_id(event), actor=_actor(event))
 
 
 # BILLING -------------------------------------------------------------------------------------------
@@ -153,6 +169,11 @@ HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "charge.dispute.created": handle_charge_dispute_changed,
     "charge.dispute.updated": handle_charge_dispute_changed,
     "charge.dispute.closed": handle_charge_dispute_changed,
+    "charge.refunded": handle_charge_refunded,
+    "charge.refund.updated": handle_refund_changed,
+    "refund.created": handle_refund_changed,
+    "refund.updated": handle_refund_changed,
+    "refund.failed": handle_refund_changed,
     "invoice.paid": handle_invoice_paid,
     "customer.subscription.created": handle_customer_subscription_changed,
     "customer.subscription.updated": handle_customer_subscription_changed,
