@@ -142,6 +142,10 @@ def charge_create(
     )
     if not sepa and payment.card_number in cards.REFUND_FAILS:
         data["_refunds_fail"] = True
+    if not sepa and payment.card_number in cards.DISPUTED:
+        data["_disputed_card"] = True
+        if data["captured"]:
+            dispute_when_due(data)
     if status == "succeeded" and not captured and not sepa:
         data["payment_method_details"]["card"]["capture_before"] = data["created"] + AUTHORISATION_SECONDS
     store.create(object_id=data["id"], type="charge", data=data, parent=intent["id"])
@@ -150,6 +154,12 @@ def charge_create(
     ]
     event_emit(type=event_type, obj=data)
     return data
+
+
+def dispute_when_due(charge: dict) -> None:
+    """The test card's captured charge is disputed by the next tick (``sandbox.disputes.disputes_due``)."""
+    if charge.get("_disputed_card"):
+        charge["_dispute_at"] = clock.now()
 
 
 def _statement_descriptor(intent: dict) -> str:

@@ -2,7 +2,8 @@
 
 Time-driven behaviour reads the clock (``clock.now()``) and runs in ``sandbox_tick``: open sessions expire at
 ``expires_at`` (``checkout.session.expired``), SEPA debits settle, uncaptured card authorisations expire
-after 7 days, pending refunds settle (or fail), trials end, subscriptions renew.
+after 7 days, pending refunds settle (or fail), the
+disputes of the test card 4000 0000 0000 0259 open, trials end, subscriptions renew.
 ``sandbox.tick`` is a Celery task a beat schedule can run every minute; the hosted pages also tick when they
 are opened.
 """
@@ -65,6 +66,9 @@ def sandbox_tick() -> dict[str, int]:
     from sandbox import refunds
 
     refunds_ended = refunds.refunds_due(current)
+    from sandbox import disputes
+
+    disputes_opened = disputes.disputes_due(current)
     ended = _end_trials(current)
     renewed = _renew_subscriptions(current)
     from sandbox.delivery import deliveries_requeue_lost
@@ -78,6 +82,7 @@ def sandbox_tick() -> dict[str, int]:
         "settled": settled,
         "authorisations_expired": authorisations_expired,
         "refunds_ended": refunds_ended,
+        "disputes_opened": disputes_opened,
         "trials_ended": ended,
         "subscriptions_renewed": renewed,
         "deliveries_requeued": requeued,

@@ -193,6 +193,7 @@ def intent_capture(*, intent: ApiObject, amount_to_capture: int | None) -> None:
     store.save(intent)
     charge = store.locked(type="charge", object_id=data["latest_charge"])
     charge.data.update({"captured": True, "amount_captured": amount})
+    charges.dispute_when_due(charge.data)
     store.save(charge)
     # previous_attributes is sent only with ``*.updated`` events (Event object reference).
     event_emit(type="charge.captured", obj=charge.data)

@@ -74,6 +74,11 @@ class ApiObject(models.Model):
                 condition=Q(type="refund", data__has_key="_fails_at"),
                 name="sandbox_refund_fails_at",
             ),
+            models.Index(
+                KeyTransform("_dispute_at", "data"),
+                condition=Q(type="charge", data__has_key="_dispute_at"),
+                name="sandbox_charge_dispute_at",
+            ),
             # A promotion code for first-time customers looks for an earlier paid session by e-mail.
             models.Index(
                 KeyTransform("email", KeyTransform("customer_details", "data")),

@@ -29,6 +29,8 @@ KIND_NAMES = {
     "connected_account": "account",
     "coupon": "coupon",
     "promotion_code": "promotion_code",
+    "refund": "refund",
+    "dispute": "dispute",
 }
 
 # Id prefix → object type, so expansion can load any id it meets.
@@ -49,6 +51,7 @@ PREFIX_TYPES = {
     "in_": "invoice",
     "acct_": "connected_account",
     "re_": "refund",
+    "du_": "dispute",
 }
 
 # Fields returned only when expanded ("includable"), by object type: a function of the object id.

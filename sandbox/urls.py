@@ -10,6 +10,7 @@ from sandbox.api import billing as billing_api
 from sandbox.api import (
     checkout_sessions,
     coupons,
+    disputes,
     events,
     payment_links,
     prices,
@@ -150,6 +151,14 @@ urlpatterns = [
     v1("charges/<str:charge_id>", "charge", GET=resources.charge_retrieve),
     v1("refunds", "refunds", GET=refunds.refund_list, POST=refunds.refund_create),
     v1("refunds/<str:refund_id>", "refund", GET=refunds.refund_retrieve, POST=refunds.refund_update),
+    v1("disputes", "disputes", GET=disputes.dispute_list),
+    v1(
+        "disputes/<str:dispute_id>",
+        "dispute",
+        GET=disputes.dispute_retrieve,
+        POST=disputes.dispute_update,
+    ),
+    v1("disputes/<str:dispute_id>/close", "dispute_close", POST=disputes.dispute_close),
     v1("customers", "customers", GET=resources.customer_list),
     v1("customers/<str:customer_id>", "customer", GET=resources.customer_retrieve),
     v1("account", "account", GET=account_api.account_retrieve),

@@ -28,12 +28,23 @@ def _charge_to_refund(params: dict) -> ApiObject:
     return store.locked(type="charge", object_id=intent.data["latest_charge"], param="payment_intent")
 
 
+def _dispute_refundable(charge_id: str) -> bool:
+    dispute = ApiObject.objects.filter(type="dispute", parent=charge_id).order_by("-seq").first()
+    return dispute is None or dispute.data["is_charge_refundable"]
+
+
 def refund_create(request, raw: dict) -> dict:
     params = validate(raw, RefundCreateParams)
     charge = _charge_to_refund(params)
     data = charge.data
     if data["status"] != "succeeded":
         raise errors.invalid("charge", f"Charge {charge.stripe_id} has not succeeded and cannot be refunded.")
+    if data["disputed"] and not _dispute_refundable(charge.stripe_id):
+        raise errors.invalid(
+            "charge",
+            f"Charge {charge.stripe_id} has been charged back; cannot issue a refund.",
+            code="charge_disputed",
+        )
     remaining = data["amount_captured"] - data["amount_refunded"]
     amount = params.get("amount", remaining)
     if remaining <= 0:

@@ -145,6 +145,14 @@ OMITTED: dict[str, set[str]] = {
         "presentment_details",
     },
     "Refund.DestinationDetails.Card": {"reference", "reference_status", "reference_type"},
+    # types/Disputes.d.ts: ``payment_method_details?:``; EvidenceDetails ``submission_method?:``; the
+    # enhanced evidence and eligibility of each program (``visa_compelling_evidence_3?:``…).
+    "Dispute": {"payment_method_details"},
+    "Dispute.EvidenceDetails": {"submission_method"},
+    "Dispute.Evidence.EnhancedEvidence": set(stripe.Dispute.Evidence.EnhancedEvidence.__annotations__),
+    "Dispute.EvidenceDetails.EnhancedEligibility": set(
+        stripe.Dispute.EvidenceDetails.EnhancedEligibility.__annotations__
+    ),
     # Plans.ts: ``tiers?: Array<Plan.Tier>`` (tiered plans).
     "Plan": {"tiers"},
 }
@@ -156,6 +164,7 @@ KEYED_BY_METHOD = (
     ("Session.PaymentMethodOptions", stripe.checkout.Session.PaymentMethodOptions, set()),
     ("Account.Capabilities", stripe.Account.Capabilities, set()),
     ("Refund.DestinationDetails", stripe.Refund.DestinationDetails, {"type"}),
+    ("Dispute.PaymentMethodDetails", stripe.Dispute.PaymentMethodDetails, {"type"}),
 )
 # stripe-python declares ``deleted`` on the object; stripe-node only on Deleted<Name> (the DELETE answer).
 for _name in (
@@ -679,7 +688,22 @@ def served(client, api) -> list[tuple[str, dict]]:
         _path(sepa["url"]), {**CARD, "payment_method": "sepa_debit", "iban": "DE89370400440532013000"}
     )
     sepa_intent = _last_session(api)["payment_intent"]
+    for _ in range(2):
+        client.post(_path(plain["url"]), {**CARD, "card_number": "4000000000000259"})
     api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 3600})
+    won, lost = api.ok("get", "disputes")["data"]
+    keep("dispute", api.ok("get", f"disputes/{won['id']}"))
+    keep(
+        "dispute staged",
+        api.ok("post", f"disputes/{won['id']}", {"evidence": {"customer_name": "A"}, "submit": False}),
+    )
+    keep(
+        "dispute won",
+        api.ok("post", f"disputes/{won['id']}", {"evidence": {"uncategorized_text": "winning_evidence"}}),
+    )
+    keep("dispute lost", api.ok("post", f"disputes/{lost['id']}/close", {}))
+    keep("dispute list", api.ok("get", "disputes"))
+    keep("charge disputed", api.ok("get", f"charges/{won['charge']}"))
     keep("refund failed", api.ok("get", f"refunds/{failing['id']}"))
     sepa_refund = keep("refund pending", api.ok("post", "refunds", {"payment_intent": sepa_intent}))
     api.ok("post", "test_helpers/sandbox_clock/advance", {"seconds": 3600})
