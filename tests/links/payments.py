@@ -33,23 +33,39 @@ def pay(sandbox, url: str, email: str, card: dict | None = None) -> requests.Res
 
 
 def paid_session(
-    sandbox, stripe_client, *, currency="eur", unit_amount=900, quantity=2, email="jane@example.com"
+    sandbox,
+    stripe_client,
+    *,
+    currency="eur",
+    unit_amount=900,
+    quantity=2,
+    email="jane@example.com",
+    card: dict | None = None,
+    link_params: dict | None = None,
 ):
     """A link (and its local row) paid once: the completed session's id, its order not recorded yet."""
     price = stripe_client.v1.prices.create(
         params={"product_data": {"name": "Book"}, "currency": currency, "unit_amount": unit_amount}
     )
     stripe_link = stripe_client.v1.payment_links.create(
-        params={"line_items": [{"price": price.id, "quantity": quantity}]}
+        params={"line_items": [{"price": price.id, "quantity": quantity}], **(link_params or {})}
     )
     PaymentLink.objects.create(stripe_id=stripe_link.id, name="Books", url=stripe_link.url, currency=currency)
-    assert pay(sandbox, stripe_link.url, email).status_code in (200, 302)
+    assert pay(sandbox, stripe_link.url, email, card).status_code in (200, 302)
     sessions = stripe_client.v1.checkout.sessions.list(params={"payment_link": stripe_link.id})
     return sessions.data[0].id
 
 
-def paid_order(sandbox, stripe_client, **kwargs) -> Order:
+def advance_clock(stripe_client, seconds: int) -> None:
+    stripe_client.raw_request("post", "/v1/test_helpers/sandbox_clock/advance", seconds=seconds)
+
+
+def paid_order(sandbox, stripe_client, *, settle_after: int = 0, **kwargs) -> Order:
+    """As ``paid_session``, with its order recorded paid; ``settle_after``: seconds of the sandbox clock
+    for a delayed payment (SEPA) to settle first."""
     session_id = paid_session(sandbox, stripe_client, **kwargs)
+    if settle_after:
+        advance_clock(stripe_client, settle_after)
     order = fulfilment.checkout_session_fulfil(session_id=session_id, actor="test")
     assert order is not None and order.status == Order.Status.PAID and order.payment_intent_id
     return order

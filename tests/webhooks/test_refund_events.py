@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from links import refunds
 from links.models import Order, OrderStatusChange, OutboundEmail, PaymentLink, Refund
-from tests.links.payments import paid_order, paid_session
+from tests.links.payments import CARD, advance_clock, paid_order, paid_session
 from webhooks.endpoints import handled_event_types
 from webhooks.models import WebhookEvent
 from webhooks.tasks import process_webhook_event
@@ -122,3 +123,64 @@ def test_a_refund_event_before_its_orders_event_records_both(sandbox, stripe_cli
     order = Order.objects.get(checkout_session_id=session_id)
     assert (order.status, order.amount_refunded, order.is_fully_refunded) == (Order.Status.PAID, 1800, True)
     assert PaymentLink.objects.get().revenue == 0
+
+
+def _process_all(stripe_client, event_types, *, reverse=False) -> None:
+    events = [event for event_type in event_types for event in _sandbox_events(stripe_client, event_type)]
+    events.sort(key=lambda event: event["created"], reverse=reverse)
+    for event in events:
+        if not WebhookEvent.objects.filter(stripe_event_id=event["id"]).exists():
+            _process(_store(event))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_refund_of_the_failing_test_card_is_counted_then_given_back_once(
+    sandbox, stripe_client, staff_user, reverse
+):
+    failing_card = {**CARD, "card_number": "4000 0000 0000 5126"}
+    order = paid_order(sandbox, stripe_client, card=failing_card)
+    refund = refunds.order_refund(
+        order=order, amount=600, reason="", note="", user=staff_user, request_token="f" * 32
+    )
+    assert refund.status == "succeeded"
+    assert PaymentLink.objects.get().revenue == 1200
+    advance_clock(stripe_client, 61)
+    _process_all(stripe_client, REFUND_EVENTS, reverse=reverse)
+    _process_all(stripe_client, REFUND_EVENTS)  # nothing new: each event once
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == ("failed", "expired_or_canceled_card")
+    assert (order.amount_refunded, PaymentLink.objects.get().revenue) == (0, 1800)
+    [failure] = order.status_changes.filter(action=OrderStatusChange.Action.REFUND_FAILED)
+    assert failure.amount == 600
+    assert refunds.order_amount_refundable(order) == 1800
+    assert OutboundEmail.objects.filter(order=order, kind=OutboundEmail.Kind.REFUND).count() == 1
+
+
+def test_a_sepa_refund_counts_when_it_settles(sandbox, stripe_client, staff_user, settings):
+    settings.SANDBOX_SEPA_SETTLEMENT_SECONDS = 300
+    debit = {"payment_method": "sepa_debit", "iban": "DE89370400440532013000", "cardholder_name": "Jane"}
+    order = paid_order(
+        sandbox,
+        stripe_client,
+        card=debit,
+        link_params={"payment_method_types": ["card", "sepa_debit"]},
+        settle_after=301,
+    )
+    refund = refunds.order_refund(
+        order=order, amount=500, reason="", note="", user=staff_user, request_token="9" * 32
+    )
+    assert refund.status == "pending"
+    order.refresh_from_db()
+    assert (order.amount_refunded, PaymentLink.objects.get().revenue) == (0, 1800)
+    assert refunds.order_amount_refundable(order) == 1300
+    assert not OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REFUND).exists()
+    advance_clock(stripe_client, 301)
+    _process_all(stripe_client, REFUND_EVENTS, reverse=True)
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert (order.amount_refunded, PaymentLink.objects.get().revenue) == (500, 1300)
+    entry = order.status_changes.get(action=OrderStatusChange.Action.REFUND)
+    assert entry.actor == "alice"  # who asked, though an event recorded it
+    assert OutboundEmail.objects.filter(order=order, kind=OutboundEmail.Kind.REFUND).count() == 1
