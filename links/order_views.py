@@ -102,6 +102,7 @@ EXPORT_COLUMNS = [
     "amount_shipping",
     "amount_tax",
     "amount_total",
+    "amount_refunded",  # what succeeded refunds gave back (the net is amount_total less it)
     "payment_link__stripe_id",
     "client_reference_id",
     "promotion_code",

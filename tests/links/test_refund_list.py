@@ -3,6 +3,9 @@ refunded, read through its partial index (PostgreSQL's plan checked)."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.db import connection
 from django.http import QueryDict
@@ -50,3 +53,9 @@ def test_the_filter_reads_its_partial_index(orders):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "order_refunded" in plan
+
+
+def test_the_export_has_the_amount_refunded(staff_client, orders):
+    response = staff_client.get("/orders/export.csv", {"refunded": "partial"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert [(row["customer_email"], row["amount_refunded"]) for row in rows] == [("part@example.com", "400")]
