@@ -70,7 +70,9 @@ def daily_revenue_rebuild(*, apps=None) -> None:
 
     A payment counts what it received (its total, or what a manual capture took); a refund counts the
     amount its history line records, a failed refund takes its amount back, and a lost dispute counts as a
-    refund.
+    refund. Refunds are read from the history (``links.refunds.refund_record`` writes a line with each
+    amount it counts) rather than from ``Refund``: its line's moment is the day the refund counted, which
+    for a pending refund (SEPA) is when it settled, not when Stripe created it.
     """
     apps = apps or global_apps
     orders, changes = apps.get_model("links", "Order"), apps.get_model("links", "OrderStatusChange")

@@ -19,6 +19,7 @@ from links.daily_revenue import (
 )
 from links.disputes import dispute_record
 from links.models import DailyRevenue, LinkDailyRevenue, Order, OrderStatusChange
+from links.refunds import refund_record
 from links.revenue import revenue_count_payment, revenue_count_refund
 from tests.links.factories import OrderFactory, PaymentLinkFactory
 from tests.webhooks.stripe_objects import checkout_session, line_item
@@ -175,6 +176,30 @@ def test_a_manual_capture_counts_what_was_captured():
     )
     revenue_count_payment(order=order, amount=fulfilment.order_amount_received(order))
     assert shop_daily_net(start=DAY, end=DAY)["eur"][DAY]["received"] == 6000
+    before = _snapshot()
+    daily_revenue_rebuild()
+    assert _snapshot() == before
+
+
+def test_refunds_recorded_by_the_refunds_service_count_once_and_match_the_rebuild(
+    django_capture_on_commit_callbacks,
+):
+    link = PaymentLinkFactory(currency="eur")
+    order = _paid_order(link, amount=8000, paid_at=datetime(2026, 3, 10, 12, tzinfo=UTC))
+    Order.objects.filter(pk=order.pk).update(payment_intent_id="pi_daily_refunds")
+    refund = {"payment_intent": "pi_daily_refunds", "currency": "eur", "created": 1773144000}
+    with django_capture_on_commit_callbacks():
+        # A half refund that succeeds (its event delivered twice), a pending one that fails later.
+        refund_record(refund={**refund, "id": "re_half", "amount": 4000, "status": "succeeded"}, actor="t")
+        refund_record(refund={**refund, "id": "re_half", "amount": 4000, "status": "succeeded"}, actor="t")
+        refund_record(refund={**refund, "id": "re_rest", "amount": 4000, "status": "pending"}, actor="t")
+        refund_record(refund={**refund, "id": "re_rest", "amount": 4000, "status": "failed"}, actor="t")
+        # A refund that succeeded and then failed is taken back.
+        refund_record(refund={**refund, "id": "re_back", "amount": 1000, "status": "succeeded"}, actor="t")
+        refund_record(refund={**refund, "id": "re_back", "amount": 1000, "status": "failed"}, actor="t")
+    today = shop_day()
+    assert shop_daily_net(start=today, end=today)["eur"][today]["refunded"] == 4000
+    assert link_daily_net(link_id=link.id, start=today, end=today)["eur"][today]["refunded"] == 4000
     before = _snapshot()
     daily_revenue_rebuild()
     assert _snapshot() == before
