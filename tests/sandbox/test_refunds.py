@@ -191,3 +191,15 @@ def test_sdk_refunds_round_trip(client, stripe_client, link):
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         stripe_client.v1.refunds.create(params={"payment_intent": intent, "amount": 1201})
     assert excinfo.value.code == "amount_too_large"
+
+
+def test_endpoints_accept_every_refund_event(api):
+    events = ["refund.created", "refund.updated", "refund.failed", "charge.refunded", "charge.refund.updated"]
+    endpoint = api.ok(
+        "post", "webhook_endpoints", {"url": "https://example.com/hook", "enabled_events": events}
+    )
+    assert endpoint["enabled_events"] == events
+    error = api.post(
+        "webhook_endpoints", {"url": "https://example.com/hook", "enabled_events": ["refund.done"]}
+    )
+    assert error.json()["error"]["param"].startswith("enabled_events")
