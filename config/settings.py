@@ -179,6 +179,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Events whose task never ran (broker down, worker killed) are picked up again from the database.
     "webhooks-requeue-stuck-events": {"task": "webhooks.requeue_stuck_events", "schedule": 60.0},
+    # The links' conversion: checkout sessions opened since the last run, read from Stripe's list (Stripe
+    # sends no event when a session opens). Expires before the next run, so a stopped worker is not flooded.
+    "links-scan-checkout-sessions": {
+        "task": "links.scan_checkout_sessions",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
 }
 if STRIPE_SANDBOX_MODE:
     # The sandbox's clock: expires open sessions, settles SEPA debits, ends trials, re-queues deliveries.

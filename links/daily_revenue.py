@@ -209,7 +209,9 @@ def top_links(*, currency: str, start: date, end: date, limit: int = 10) -> list
         .order_by("-net", "payment_link_id")[:limit]
     )
     rows = list(rows)
-    links = PaymentLink.objects.only("name", "public_id").in_bulk([row["payment_link_id"] for row in rows])
+    links = PaymentLink.objects.only("name", "public_id", "stripe_id").in_bulk(
+        [row["payment_link_id"] for row in rows]
+    )
     return [
         {
             "link": links[row["payment_link_id"]],

@@ -552,3 +552,66 @@ class OutboundEmail(TimeStampedModel):
                 fields=["order", "kind", "stripe_object_id"], name="one_email_per_order_kind_and_object"
             ),
         ]
+
+
+# CONVERSION ----------------------------------------------------------------------------------------
+# Stripe sends no event when a checkout session opens: the sessions a link opened are read from Stripe's
+# list of checkout sessions (``links/conversion.py``); their completions and expiries also come with the
+# ``checkout.session.completed`` and ``.expired`` events.
+
+
+class CheckoutSessionSeen(models.Model):
+    """The ledger behind the links' conversion: one row per checkout session of a payment link, whoever saw
+    it first (the sessions list or an event) and however often it is seen again, so that it is counted once.
+
+    Its status only moves from open to complete or expired (Stripe's sessions never go back), and each move
+    is counted once: by the one UPDATE that finds the row still open.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        COMPLETE = "complete"
+        EXPIRED = "expired"
+
+    session_id = models.CharField(max_length=255, unique=True)
+    # The payment link's Stripe id (``plink_…``), not a key to ``PaymentLink``: a session may be seen before
+    # its link is synced here, and still counts once the link is.
+    link_stripe_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    created = models.BigIntegerField()  # the session's, in Unix seconds on Stripe's clock
+    expires_at = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The scan's look for sessions still open past their expiry (their event lost): a sliver.
+            models.Index(fields=["expires_at"], name="session_seen_open", condition=models.Q(status="open")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} ({self.status})"
+
+
+class LinkConversion(models.Model):
+    """A link's checkout sessions as counted in the ``CheckoutSessionSeen`` ledger, added to in the same
+    transaction as its rows: the link page and the overview read one row per link, never the ledger."""
+
+    link_stripe_id = models.CharField(max_length=255, unique=True)
+    sessions_opened = models.BigIntegerField(default=0)
+    sessions_completed = models.BigIntegerField(default=0)
+    sessions_expired = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.link_stripe_id}: {self.sessions_completed}/{self.sessions_opened}"
+
+
+class CheckoutSessionScan(models.Model):
+    """Where the last read of Stripe's sessions list got to (one row): the next read starts a little before
+    the newest session it saw, and the pages say when sessions were last read."""
+
+    key = models.CharField(max_length=20, unique=True, default="all")
+    # The newest ``created`` seen so far (Unix seconds, Stripe's clock); null before the first read.
+    newest_created = models.BigIntegerField(null=True, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.newest_created}"

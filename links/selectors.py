@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from catalog.models import Price, Product
 from catalog.money import format_money
-from links import daily_revenue
+from links import conversion, daily_revenue
 from links.charts import daily_bar_chart, revenue_table_rows
 from links.models import Order, OutboundEmail, PaymentLink, PaymentLinkLineItem
 from links.totals import order_amount_paid_expression
@@ -233,8 +233,16 @@ def revenue_overview(*, currency: str = "", days: int = PERIOD_DAYS) -> dict:
             values=[(row["day"], row["net"]) for row in rows], currency=chosen, chart_id="home-revenue"
         ),
         "table_rows": revenue_table_rows(rows=rows, currency=chosen),
-        "top_links": daily_revenue.top_links(currency=chosen, start=current[0], end=current[-1]),
+        "top_links": _with_conversion(
+            daily_revenue.top_links(currency=chosen, start=current[0], end=current[-1])
+        ),
     }
+
+
+def _with_conversion(rows: list[dict]) -> list[dict]:
+    """Each top link's row with its conversion (``links/conversion.py``): one read for all of them."""
+    figures = conversion.link_conversions(link_stripe_ids=[row["link"].stripe_id for row in rows])
+    return [{**row, "conversion": figures[row["link"].stripe_id]} for row in rows]
 
 
 def revenue_change(*, total: int, previous: int, currency: str) -> dict:

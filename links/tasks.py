@@ -35,3 +35,18 @@ def reconcile_checkout_sessions() -> int:
     from links.fulfilment import checkout_sessions_reconcile
 
     return checkout_sessions_reconcile()
+
+
+# The first run reads every session there is: more time than the other tasks' minute.
+@shared_task(
+    name="links.scan_checkout_sessions",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def scan_checkout_sessions() -> int:
+    """Read the checkout sessions opened since the last run from Stripe's list: the links' conversion."""
+    from links.conversion import checkout_sessions_scan
+
+    return checkout_sessions_scan()

@@ -16,7 +16,7 @@ from config.http import UNPROCESSABLE, HtmxHttpRequest, redirect_after_post, ren
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_client import stripe_mode
-from links import qr, selectors, services
+from links import conversion, qr, selectors, services
 from links.editor import ADD_ROW_BUTTONS, SECTIONS, LinkEditor
 from links.forms import LinkFilterForm, UrlBuilderForm
 from links.models import PaymentLink
@@ -266,6 +266,7 @@ def _detail_context(link, **extra) -> dict:
         "orders": selectors.link_orders(link=link),
         "totals": selectors.link_order_totals(link=link),
         "revenue": selectors.link_revenue_chart(link=link),
+        "conversion": conversion.link_conversion(link_stripe_id=link.stripe_id),
         "qr_svg": qr.qr_svg_inline(link.url, title=_("QR code of %(url)s") % {"url": link.url}),
         "builder": UrlBuilderForm(),
         **extra,

@@ -20,7 +20,7 @@ from catalog.services import (
     product_sync_from_stripe,
     promotion_code_refresh_from_stripe,
 )
-from links import capture, disputes, fulfilment, refunds
+from links import capture, conversion, disputes, fulfilment, refunds
 from links.services import payment_link_sync_from_stripe
 from webhooks.models import WebhookEvent
 
@@ -43,6 +43,8 @@ def _object_id(event: WebhookEvent) -> str:
 
 def handle_checkout_session_completed(event: WebhookEvent) -> None:
     fulfilment.checkout_session_fulfil(session_id=_object_id(event), actor=_actor(event))
+    # The link's conversion: complete is final, so the payload is as good as a fetch.
+    conversion.checkout_session_record_event(session=_object(event))
 
 
 def handle_checkout_session_async_payment_succeeded(event: WebhookEvent) -> None:
@@ -57,6 +59,7 @@ def handle_checkout_session_async_payment_failed(event: WebhookEvent) -> None:
 def handle_checkout_session_expired(event: WebhookEvent) -> None:
     # An expired session never comes back: the payload is as good as a fetch.
     fulfilment.checkout_session_expire(session_id=_object_id(event), actor=_actor(event))
+    conversion.checkout_session_record_event(session=_object(event))
 
 
 # MANUAL CAPTURE AND DISPUTES -----------------------------------------------------------------------
