@@ -164,10 +164,15 @@ def _invoice_context(email: OutboundEmail) -> dict:
 
 
 def _refund_context(email: OutboundEmail) -> dict:
-    """The refund the e-mail is about, and what the order has been refunded in all (one may follow
-    another)."""
-    refund = email.order.refunds.filter(stripe_id=email.stripe_object_id).first()
-    return {"refund": refund, "refunded_in_full": email.order.is_fully_refunded}
+    """The refund the e-mail is about (its amount; what the order has been refunded in all when the refund
+    is not found, as for a resend of an e-mail older than its row), and whether the payment is now
+    refunded in full."""
+    order = email.order
+    refund = order.refunds.filter(stripe_id=email.stripe_object_id).first()
+    return {
+        "refund_amount": refund.amount if refund else order.amount_refunded,
+        "refunded_in_full": order.is_fully_refunded,
+    }
 
 
 def outbound_email_message(*, email: OutboundEmail) -> EmailMultiAlternatives:

@@ -31,7 +31,8 @@ WORDS = {
         "yes": "Rembourser {} EUR",
     },
 }
-HALF = {"en-GB": ("9.00", "9.00"), "fr-FR": ("9,00", "9,00")}
+# Typed as the money inputs take it (a point, in every language), shown in the page's language.
+HALF = {"en-GB": ("9.00", "9.00"), "fr-FR": ("9.00", "9,00")}
 
 
 def _log_in(page, base_url: str, username: str, password: str) -> None:
