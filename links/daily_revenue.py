@@ -12,11 +12,12 @@ from datetime import date, datetime, timedelta
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, Sum, When
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from links.models import DailyRevenue, LinkDailyRevenue, Order, OrderStatusChange, PaymentLink
+from links.totals import order_amount_paid_expression
 
 # Rows per day and currency for the shop: fulfilment workers add to different rows, not all to one.
 SHOP_SHARDS = 8
@@ -130,11 +131,10 @@ def daily_revenue_rebuild(*, apps=None) -> None:
 
 
 def _amount_received(orders):
-    # As links.fulfilment.order_amount_received: a manual capture received what was captured.
+    # What the payment received (links.totals.order_amount_paid_expression: a manual capture's capture).
     if "amount_received" not in {field.name for field in orders._meta.get_fields()}:
         return F("amount_total")  # migration 0016 runs before manual capture's columns exist
-    captured = Q(capture_method="manual", payment_intent_status="succeeded", amount_received__gt=0)
-    return Case(When(captured, then=F("amount_received")), default=F("amount_total"))
+    return order_amount_paid_expression()
 
 
 def _add_refund_row(row: dict) -> None:
