@@ -16,6 +16,8 @@ class CaptureForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount to capture"),
         max_digits=19,
+        # In the page's language ("25,00" on a French page); the dot is understood in either.
+        localize=True,
         error_messages={"required": _("Enter the amount to capture."), "invalid": _("Enter a number.")},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
