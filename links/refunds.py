@@ -108,6 +108,13 @@ def _reason_note(refund: Refund) -> str:
     return " · ".join(str(part) for part in (reason, refund.note) if part)
 
 
+def _snapshot(row: Refund | None) -> tuple | None:
+    if row is None:
+        return None
+    names = ("status", "amount", "currency", "reason", "failure_reason", "stripe_created", "note")
+    return (*(getattr(row, name) for name in names), row.requested_by_id, row.counted_amount)
+
+
 def refund_record(*, refund: dict, actor: str) -> Refund | None:
     """Apply a Stripe refund as it is now to its order: create or update its row, count it in the revenue
     once it has succeeded (and back out if it fails after that), write the order's history and queue the
@@ -137,6 +144,7 @@ def refund_record(*, refund: dict, actor: str) -> Refund | None:
         order = Order.objects.select_for_update().get(id=order.id)
         row = Refund.objects.filter(stripe_id=refund["id"]).first()
         was = row.status if row else ""
+        before = _snapshot(row)
         if row is None:
             row = Refund(stripe_id=refund["id"][:255], order=order, status=status, **fields)
         elif STATUS_RANK.get(status, -1) >= STATUS_RANK.get(row.status, -1):
@@ -149,7 +157,8 @@ def refund_record(*, refund: dict, actor: str) -> Refund | None:
         target = row.amount if row.status == Refund.Status.SUCCEEDED else 0
         delta = target - row.counted_amount
         row.counted_amount = target
-        row.save()
+        if _snapshot(row) != before:  # a retried or older delivery writes nothing
+            row.save()
         who = row.requested_by.get_username() if row.requested_by else actor
         if delta:
             revenue_count_refund(order=order, amount=delta)

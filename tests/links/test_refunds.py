@@ -246,3 +246,13 @@ def test_refetch_from_stripe_catches_up_on_a_refund_whose_events_were_lost(
 def test_the_home_page_totals_are_net_of_refunds(order, staff_user, staff_client):
     _refund(order, staff_user, 500)
     assert "13.00 EUR" in staff_client.get("/").content.decode()
+
+
+def test_a_retried_delivery_writes_nothing(order):
+    succeeded = _stripe_refund(order, status="succeeded")
+    refunds.refund_record(refund=succeeded, actor="refund.created evt_1")
+    written = Refund.objects.get().updated_at
+    refunds.refund_record(refund=succeeded, actor="refund.created evt_1")
+    assert Refund.objects.get().updated_at == written
+    order.refresh_from_db()
+    assert order.amount_refunded == 400
