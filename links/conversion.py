@@ -183,10 +183,12 @@ def checkout_sessions_record(*, sessions: list[dict]) -> dict[str, Counter]:
         seen = dict(
             CheckoutSessionSeen.objects.filter(session_id__in=ids).values_list("session_id", "status")
         )
-        for session in sessions:
+        # Rows locked in one order (session ids, then link ids), whoever records: concurrent recorders (two
+        # reads, a read and an event) wait for each other, never deadlock.
+        for session in sorted(sessions, key=lambda session: str(session.get("id") or "")):
             _record_one(session, seen, counts)
         with connection.cursor() as cursor:
-            for link_id, added in counts.items():
+            for link_id, added in sorted(counts.items()):
                 cursor.execute(
                     _add_statement(), [link_id[:255], added["opened"], added[COMPLETE], added[EXPIRED]]
                 )

@@ -111,6 +111,25 @@ def test_each_link_has_its_own_figures_read_in_two_queries(django_assert_num_que
     assert figures["plink_none"].opened == 0 and figures["plink_none"].percent is None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reads_and_events_of_the_same_sessions_count_each_once():
+    # Six workers at once (reads of the list overlapping, and the events of the completed sessions), in
+    # different orders: on PostgreSQL they meet on the same rows; on SQLite they take turns.
+    from tests.webhooks.test_reliability import _in_threads
+
+    read = [session(f"cs_{n:02}", "complete" if n % 3 == 0 else "open") for n in range(30)]
+    events = [session(f"cs_{n:02}", "complete") for n in range(0, 30, 3)]
+    batches = [read, list(reversed(read)), read[10:], events, list(reversed(events)), read]
+
+    def record():
+        batch = batches.pop()
+        return checkout_sessions_record(sessions=batch) is not None
+
+    assert _in_threads(len(batches), record) == [True] * 6
+    assert counts() == (30, 10, 0)
+    assert CheckoutSessionSeen.objects.count() == 30
+
+
 def test_the_percentage_and_what_is_still_open():
     figure = conversion.Conversion(opened=40, completed=12, expired=20)
     assert (figure.percent, figure.still_open) == (30.0, 8)
