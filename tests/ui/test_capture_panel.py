@@ -123,3 +123,24 @@ def test_a_viewer_sees_the_authorisation_but_no_button(sandbox, django_user_mode
     assert page.get_by_role("button", name="Cancel the authorisation…").count() == 0
     _checked(page, "order page, viewer, 390")
     context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "fr-FR"])
+def test_a_disputed_order_fits_a_phone_and_passes_axe(sandbox, staff_user, stripe_client, browser, locale):
+    from links import disputes, fulfilment
+    from tests.links.test_disputes import stripe_dispute
+
+    order = authorised_order(sandbox, stripe_client)
+    stripe_client.v1.payment_intents.capture(order.payment_intent_id)
+    order = fulfilment.checkout_session_fulfil(session_id=order.checkout_session_id, actor="test")
+    disputes.dispute_record(dispute=stripe_dispute(order, stripe_client), actor="test")
+    context = browser.new_context(viewport=PHONE, locale=locale)
+    page = context.new_page()
+    _log_in(page, sandbox.base_url, "alice", "correct-horse-battery")
+    page.goto(f"{sandbox.base_url}/orders/{order.public_id}/")
+    assert page.locator("#order-dispute .badge-disputed").is_visible()
+    _checked(page, f"disputed order {locale} 390")
+    folder = SCREENSHOTS / "capture"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"disputed-{locale}-390.png"), full_page=True)
+    context.close()
