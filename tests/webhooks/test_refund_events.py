@@ -9,6 +9,7 @@ import pytest
 from links import refunds
 from links.models import Order, OrderStatusChange, OutboundEmail, PaymentLink, Refund
 from tests.links.payments import CARD, advance_clock, paid_order, paid_session
+from tests.webhooks.test_reliability import _in_threads
 from webhooks.endpoints import handled_event_types
 from webhooks.models import WebhookEvent
 from webhooks.tasks import process_webhook_event
@@ -183,4 +184,19 @@ def test_a_sepa_refund_counts_when_it_settles(sandbox, stripe_client, staff_user
     assert (order.amount_refunded, PaymentLink.objects.get().revenue) == (500, 1300)
     entry = order.status_changes.get(action=OrderStatusChange.Action.REFUND)
     assert entry.actor == "alice"  # who asked, though an event recorded it
+    assert OutboundEmail.objects.filter(order=order, kind=OutboundEmail.Kind.REFUND).count() == 1
+
+
+def test_the_same_refund_recorded_concurrently_counts_once(sandbox, stripe_client, staff_user):
+    """The service's answer and two deliveries of its events, at the same moment: one row, counted once."""
+    order = paid_order(sandbox, stripe_client)
+    stripe_refund = stripe_client.v1.refunds.create(
+        params={"payment_intent": order.payment_intent_id, "amount": 700}
+    ).to_dict()
+    actors = iter(["alice", "refund.created evt_1", "charge.refunded evt_2"])
+    recorded = _in_threads(3, lambda: refunds.refund_record(refund=stripe_refund, actor=next(actors)).pk)
+    assert len(set(recorded)) == 1
+    order.refresh_from_db()
+    assert (order.amount_refunded, PaymentLink.objects.get().revenue) == (700, 1100)
+    assert order.status_changes.filter(action=OrderStatusChange.Action.REFUND).count() == 1
     assert OutboundEmail.objects.filter(order=order, kind=OutboundEmail.Kind.REFUND).count() == 1
