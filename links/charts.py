@@ -20,7 +20,7 @@ from catalog.money import currency_exponent, format_money
 
 # The drawing's own units; the stylesheet scales it to the width available (a phone's 390 px included).
 WIDTH, HEIGHT = 400, 200
-LEFT, RIGHT, TOP, BOTTOM = 46, 6, 18, 24
+LEFT, RIGHT, TOP, BOTTOM = 52, 6, 18, 24
 # One x-axis label every this many days, ending on the last day.
 X_LABEL_EVERY = 7
 

@@ -87,6 +87,7 @@ def test_overview_fits_a_phone_and_passes_axe(live_server, staff_user, sales, br
     page.locator("#link-revenue details summary").click()
     assert page.evaluate(FITS)
     assert axe_violations(page, where=f"{language} link page") == []
+    page.screenshot(path=str(SCREENSHOTS / f"overview-link-{language}-390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/")
     assert page.evaluate(FITS)
