@@ -37,12 +37,14 @@ def seed(*, links: int, orders: int) -> float:
 def pages() -> dict[str, str]:
     """Name → path, with real ids from the seeded data (the busiest link, a recent order)."""
     from catalog.models import Product
-    from links.models import Order, PaymentLink
+    from links.models import Customer, Order, PaymentLink
 
     busiest = PaymentLink.objects.order_by("-orders_count").first()
     order = Order.objects.order_by("-created_at").first()
     product = Product.objects.filter(stripe_id__startswith="prod_bench_").order_by("stripe_id").first()
     email = order.customer_email
+    # The customer with the most orders (bench_seed gives each address about four).
+    regular = Customer.objects.order_by("-orders_count", "-id").first()
     month = order.created_at.date().replace(day=1)
     return {
         "home": "/",
@@ -63,6 +65,13 @@ def pages() -> dict[str, str]:
         "link_page": f"/links/{busiest.public_id}/",
         "order_page": f"/orders/{order.public_id}/",
         "outbox": "/orders/emails/",
+        "customers_list": "/customers/",
+        "customers_list_total": "/customers/?sort=-total",
+        "customers_list_orders": "/customers/?sort=-orders",
+        "customers_list_search": "/customers/?q=customer12",
+        "customers_list_email": f"/customers/?q={email}",
+        "customers_list_page_200": "/customers/?page=200",
+        "customer_page": f"/customers/{regular.id}/",
         "events": "/webhooks/events/",
     }
 
@@ -96,7 +105,15 @@ def query_count(path: str) -> int:
 
 
 # Left out of --quick: the same queries as their neighbours, or pages the issue does not ask about.
-EXTRA_PAGES = {"links_list_revenue", "links_list_page_200", "orders_list_page_200", "outbox", "events"}
+EXTRA_PAGES = {
+    "links_list_revenue",
+    "links_list_page_200",
+    "orders_list_page_200",
+    "outbox",
+    "events",
+    "customers_list_orders",
+    "customers_list_page_200",
+}
 
 
 def measure_pages(stack: Stack, *, samples: int, all_pages: bool = True) -> dict:

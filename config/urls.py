@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("links.urls")),
     path("catalog/", include("catalog.urls")),
     path("orders/", include("links.order_urls")),
+    path("customers/", include("links.customer_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("settings/", settings_page.settings_page, name="settings"),
     path("settings/webhook/", settings_page.settings_webhook_register, name="settings-webhook"),

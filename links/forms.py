@@ -428,6 +428,26 @@ class OrderFilterForm(ListFilterForm):
         }
 
 
+class CustomerFilterForm(ListFilterForm):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.SearchInput(attrs={"placeholder": _("E-mail or name")}),
+    )
+    # Each an index read backwards or forwards: customer_last_order, customer_orders, and for the total
+    # spent customer_spend_total (its fields are CustomerSpend's: links/customers.py customer_list).
+    sorts = {
+        "last": SortColumn(_("Last order"), ("last_order_at", "id"), first=DESCENDING),
+        "total": SortColumn(_("Total spent"), ("total", "customer_id"), first=DESCENDING),
+        "orders": SortColumn(_("Orders"), ("orders_count", "id"), first=DESCENDING),
+    }
+    default_sort = "-last"
+
+    def clean_q(self) -> str:
+        # No address or name holds a NUL, and PostgreSQL cannot compare one: a search for it finds nothing.
+        return self.cleaned_data["q"].replace("\x00", "").strip()
+
+
 class EmailFilterForm(ListFilterForm):
     q = forms.CharField(
         label=_("Recipient's address"),

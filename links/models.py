@@ -16,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -259,7 +260,12 @@ class Order(TimeStampedModel):
             models.Index(fields=["-amount_total", "-id"], name="order_total"),
             # The orders list's search by a whole e-mail address (iexact: UPPER(customer_email) = UPPER(q)),
             # one customer's orders in constant time; part of an address goes to the trigram index below.
-            models.Index(Upper("customer_email"), name="order_email_upper"),
+            # With the date after the address, the customer page reads a customer's orders newest first
+            # from it, a page at a time, however many they have (and the customers' backfill finds each
+            # one's latest name by it).
+            models.Index(
+                Upper("customer_email"), F("created_at").desc(), F("id").desc(), name="order_email_created"
+            ),
             # The orders list's search ORs an e-mail substring (trigram index "order_email_trgm", in
             # migration 0003, PostgreSQL only) with equality on these ids: every branch of the OR needs an
             # index, or PostgreSQL scans the whole table whatever the e-mail's index. Partial: an order
@@ -615,3 +621,86 @@ class CheckoutSessionScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.newest_created}"
+
+
+class Customer(models.Model):
+    """Who paid, by e-mail address: one row per address however it is capitalised, with what the customers
+    pages show, pre-aggregated so that they read a page of rows at any number of orders.
+
+    Kept by ``links/customers.py`` in the transaction that records a first payment or a refund (through
+    ``links.revenue``), and rebuilt from the orders by the same module (``customers_rebuild``) after a bulk
+    load. The money is per currency, in ``CustomerSpend``; the links bought through, in ``CustomerLink``.
+    """
+
+    # The address as the database's UPPER() gives it: the same expression as the orders list's exact
+    # search (``customer_email__iexact`` is UPPER(column) = UPPER(value), index "order_email_created"), so
+    # a customer and their orders are matched by one rule. Written by SQL only (links/customers.py).
+    email_key = models.CharField(max_length=254, unique=True, editable=False)
+    # The address and the name as the latest order gave them (the name: the latest that was not blank).
+    email = models.EmailField(_("e-mail"))
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    # When the order that gave the name was placed: a name is replaced by a later one only, whatever the
+    # order the payments arrive in (a delayed webhook, the rebuild).
+    named_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Paid orders in every currency (an order counts once, when first paid; a refund does not uncount it).
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    first_order_at = models.DateTimeField(_("first order"))
+    last_order_at = models.DateTimeField(_("last order"))
+
+    class Meta:
+        ordering = ["-last_order_at", "-id"]
+        indexes = [
+            # The customers list's default order (last order, newest first) and that sort reversed; also the
+            # order of the customers who bought nothing in the shop's currency when sorted by total spent.
+            models.Index(fields=["-last_order_at", "-id"], name="customer_last_order"),
+            # The customers list sorted by number of orders, either way.
+            models.Index(fields=["-orders_count", "-id"], name="customer_orders"),
+            # The search by name or part of an address uses two trigram indexes (PostgreSQL only: migration
+            # 0020, "customer_email_trgm" and "customer_name_trgm"); a whole address, the unique email_key.
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class CustomerSpend(models.Model):
+    """What one customer spent in one currency, net of refunds: a shop may sell in several, and amounts in
+    different currencies do not add up."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="spends")
+    currency = models.CharField(_("currency"), max_length=3)
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    total = models.BigIntegerField(_("total spent"), default=0)  # minor units, net of refunds
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency"], name="customer_spend_currency"),
+        ]
+        indexes = [
+            # The customers list sorted by total spent in the shop's currency: one currency's rows in total
+            # order, read forwards or backwards, each joined to its customer by primary key.
+            models.Index(fields=["currency", "-total", "-customer"], name="customer_spend_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.currency} {self.total}"
+
+
+class CustomerLink(models.Model):
+    """A payment link a customer bought through, with their paid orders on it and the latest one's time."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="links")
+    payment_link = models.ForeignKey(PaymentLink, on_delete=models.CASCADE, related_name="+")
+    orders_count = models.PositiveIntegerField(default=0)
+    last_order_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # One row per customer and link (the upsert's conflict target); its index also serves "this
+            # customer's links", the prefix being the customer.
+            models.UniqueConstraint(fields=["customer", "payment_link"], name="customer_link_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} → {self.payment_link_id}"

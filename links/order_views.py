@@ -32,6 +32,7 @@ from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_dashboard import stripe_dashboard_url
 from links import fulfilment, order_summary, refunds, selectors
+from links.customers import customer_of_order, orders_customer_ids
 from links.emails import (
     outbound_email_resend,
     outbound_email_resend_refusal,
@@ -83,6 +84,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     orders = orders.select_related("payment_link")
     cap = SEARCH_COUNT_CAP if filters.values["q"] else None
     page = CappedPaginator(orders, ORDERS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
+    orders_customer_ids(orders=page.object_list)  # each address links to its customer
     context = {"page": page, "filters": filters, "query": filters.query(), "links": filters.links}
     template = "links/order_list.html" + ("#order-table" if request.htmx else "")
     return render(request, template, context)
@@ -186,6 +188,7 @@ def order_page_context(order: Order) -> dict:
         # The payment in Stripe's Dashboard, or its checkout session when nothing was charged.
         "stripe_url": stripe_dashboard_url(order.payment_intent_id or order.checkout_session_id),
         "history": order_summary.order_history(order),
+        "customer": customer_of_order(order=order),
         "emails": order.emails.all(),
         "can_fulfil": order.status == Order.Status.PAID,
         "refund_panel": order_summary.order_refund_panel(order),

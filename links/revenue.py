@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db.models import F
 
+from links.customers import customer_count_payment, customer_count_refund
 from links.daily_revenue import daily_revenue_count_payment, daily_revenue_count_refund
 from links.models import Order, PaymentLink
 from links.totals import link_totals_count_paid, link_totals_count_refund
@@ -25,6 +26,8 @@ def revenue_count_payment(*, order: Order, amount: int) -> None:
     link_totals_count_paid(order=order, amount=amount)
     # The overview's charts: on the order's paid day.
     daily_revenue_count_payment(order=order, amount=amount)
+    # The customers pages' totals.
+    customer_count_payment(order=order, amount=amount)
 
 
 def revenue_count_refund(*, order: Order, amount: int, at: datetime | None = None) -> None:
@@ -35,3 +38,5 @@ def revenue_count_refund(*, order: Order, amount: int, at: datetime | None = Non
     link_totals_count_refund(order=order, amount=amount)
     # The overview's charts: on the refund's day.
     daily_revenue_count_refund(order=order, amount=amount, at=at)
+    # The customers pages' totals.
+    customer_count_refund(order=order, amount=amount)

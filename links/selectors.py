@@ -94,7 +94,7 @@ def order_list(
     if link is not None:
         orders = orders.filter(payment_link=link)
     if query:
-        # A customer's whole address is looked up exactly (index order_email_upper), in constant time.
+        # A customer's whole address is looked up exactly (index order_email_created), in constant time.
         # Anything else, or an address no order has (it may be part of a longer one), is searched within
         # the addresses (trigram index on PostgreSQL), at a cost that grows with the rows sharing its
         # trigrams: every address of a large shop contains "example.com"-like parts.

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
-from links.models import DailyRevenue, LinkDailyRevenue, Order, PaymentLink
+from links.models import Customer, CustomerSpend, DailyRevenue, LinkDailyRevenue, Order, PaymentLink
 from links.services import link_search_text_refresh
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +30,15 @@ def test_seeded_orders_are_in_the_daily_figures():
     assert received and DailyRevenue.objects.aggregate(total=Sum("received"))["total"] == received
     assert LinkDailyRevenue.objects.aggregate(total=Sum("received"))["total"] == received
     assert LinkDailyRevenue.objects.aggregate(total=Sum("orders_count"))["total"] == paid.count()
+
+
+def test_seeded_orders_have_their_customers():
+    call_command("bench_seed", links=5, orders=40, stdout=io.StringIO())
+    paid = Order.objects.filter(paid_at__isnull=False)
+    assert Customer.objects.count() == len(
+        {email.upper() for email in paid.values_list("customer_email", flat=True)}
+    )
+    assert sum(Customer.objects.values_list("orders_count", flat=True)) == paid.count()
+    assert sum(CustomerSpend.objects.values_list("total", flat=True)) == sum(
+        paid.values_list("amount_total", flat=True)
+    )

@@ -20,7 +20,7 @@ from django.urls.exceptions import Resolver404
 
 from catalog.models import Coupon, PromotionCode, ShippingRate
 from config.roles import staff_role_set
-from links.models import Order, OutboundEmail
+from links.models import Customer, Order, OutboundEmail
 from sandbox.models import WebhookDelivery
 from tests.links.factories import LineItemFactory, OrderFactory
 from tests.webhooks.conftest import make_event
@@ -137,6 +137,12 @@ def path_values(sandbox, stripe_client) -> dict[str, list]:
         params={"url": "http://127.0.0.1:9/hook", "enabled_events": ["product.created"]}
     )
     stripe_client.v1.products.create(params={"name": "Lamp"})
+    customer = Customer.objects.create(
+        email_key=order.customer_email.upper(),
+        email=order.customer_email,
+        first_order_at=order.created_at,
+        last_order_at=order.created_at,
+    )
     return {
         "stripe_id": [item.price.product.stripe_id, coupon.stripe_id, code.stripe_id],
         "price_id": [item.price.stripe_id],
@@ -145,6 +151,7 @@ def path_values(sandbox, stripe_client) -> dict[str, list]:
         "email_id": [email.id],
         "stripe_event_id": [event.stripe_event_id],
         "delivery_id": [WebhookDelivery.objects.get().pk],
+        "customer_id": [customer.id],
     }
 
 

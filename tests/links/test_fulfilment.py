@@ -148,12 +148,13 @@ def test_state_never_moves_backwards(link):
     assert OrderStatusChange.objects.filter(order=order).count() == 2
 
 
-def test_a_new_paid_order_is_recorded_in_nine_statements(link, django_assert_num_queries):
+def test_a_new_paid_order_is_recorded_in_twelve_statements(link, django_assert_num_queries):
     # Look for the session's order (locked), insert it with its link's id looked up by the INSERT itself,
-    # its line items, the link's counters, the home page's totals, the day's figures for the shop and for
-    # the link, the confirmation e-mail's row and the first history row: one statement each, inside the
-    # test transaction's savepoint (two more).
-    with django_assert_num_queries(9 + 2):
+    # its line items, the link's counters, the home page's totals, the day's figures of the shop and of the
+    # link (links/daily_revenue.py), its customer's three rows (the customer, their total in the currency,
+    # the link they bought through: links/customers.py), the confirmation e-mail's row and the first
+    # history row: one statement each, inside the test transaction's savepoint (two more).
+    with django_assert_num_queries(12 + 2):
         order = record(checkout_session(payment_link=link.stripe_id))
     assert order.payment_link_id == link.id
     link.refresh_from_db()

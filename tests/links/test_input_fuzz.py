@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from catalog.models import Coupon, PromotionCode
 from config.roles import ADMINS, EDITORS, roles_ensure
 from links.editor import SECTIONS
-from links.models import OutboundEmail
+from links.models import Customer, OutboundEmail
 from tests.catalog.factories import PriceFactory, ProductFactory
 from tests.links.factories import LineItemFactory, OrderFactory, PaymentLinkFactory
 from webhooks.models import WebhookEvent
@@ -144,7 +144,18 @@ def objects():
     coupon = Coupon.objects.create(stripe_id=OBJECT_ID, percent_off=10)
     PromotionCode.objects.create(stripe_id=OBJECT_ID, coupon=coupon, code="SPRING")
     WebhookEvent.objects.create(stripe_event_id=OBJECT_ID, type="product.updated", created=1, payload={})
-    return {"stripe_id": OBJECT_ID, "price_id": OBJECT_ID, "stripe_event_id": OBJECT_ID}, email
+    Customer.objects.create(
+        email_key="A@EXAMPLE.COM",
+        email="a@example.com",
+        first_order_at=order.created_at,
+        last_order_at=order.created_at,
+    )
+    return {
+        "stripe_id": OBJECT_ID,
+        "price_id": OBJECT_ID,
+        "stripe_event_id": OBJECT_ID,
+        **_customer_ids(),
+    }, email
 
 
 @pytest.fixture
@@ -155,6 +166,10 @@ def users(django_user_model):
     admin = django_user_model.objects.create_user(username="fuzz-admin", password="x", is_staff=True)
     admin.groups.add(apps.get_model("auth", "Group").objects.get(name=ADMINS))
     return editor, admin
+
+
+def _customer_ids() -> dict:
+    return {"customer_id": Customer.objects.values_list("id", flat=True).get()}
 
 
 def _url(route: str, name: str, ids: dict, email: OutboundEmail) -> str:
@@ -225,7 +240,7 @@ def _page(client, url: str) -> _FormReader:
 
 
 def _all_urls() -> list[str]:
-    ids = {"stripe_id": OBJECT_ID, "price_id": OBJECT_ID, "stripe_event_id": OBJECT_ID}
+    ids = {"stripe_id": OBJECT_ID, "price_id": OBJECT_ID, "stripe_event_id": OBJECT_ID, **_customer_ids()}
     email = OutboundEmail.objects.get()
     return [_url(route, name, ids, email) for route, name, _view in PATTERNS]
 

@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from django.http import QueryDict
 
-from links import order_views, selectors
+from links import customers, order_views, selectors
+from links.models import Customer
 
 pytestmark = [
     pytest.mark.django_db,
@@ -17,6 +18,8 @@ pytestmark = [
 TRIGRAM_INDEXES = {
     "order_email_trgm": "links_order",
     "link_search_trgm": "links_paymentlink",
+    "customer_email_trgm": "links_customer",
+    "customer_name_trgm": "links_customer",
 }
 
 
@@ -54,3 +57,20 @@ def test_indexes_no_search_reads_are_gone(name):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [name])
         assert cursor.fetchone()[0] == 0
+
+
+def test_customer_search_can_use_both_its_indexes():
+    # Part of an address or a name: a BitmapOr of the two trigram indexes.
+    plan = _plan(customers.customer_list(query="hopper", currency="eur", count_cap=1000).order_by())
+    assert "customer_email_trgm" in plan and "customer_name_trgm" in plan
+
+
+def test_the_customers_sorts_and_a_customers_orders_read_their_indexes():
+    last = customers.customer_list(currency="eur", count_cap=1000)[:50]
+    assert "customer_last_order" in _plan(last)
+    by_orders = customers.customer_list(sort=("orders", "ascending"), currency="eur", count_cap=1000)
+    assert "customer_orders" in _plan(by_orders[:50])
+    by_total = customers.customer_list(sort=("total", "descending"), currency="eur", count_cap=1000)
+    assert "customer_spend_total" in _plan(by_total.parts[0][:50])
+    customer = Customer(email="ada@example.com", email_key="ADA@EXAMPLE.COM")
+    assert "order_email_created" in _plan(customers.customer_orders(customer=customer)[:50])

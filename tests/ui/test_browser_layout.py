@@ -32,7 +32,7 @@ from catalog.services import (
 )
 from config.roles import staff_role_set
 from links import fulfilment
-from links.models import Order, OutboundEmail, PaymentLink
+from links.models import Customer, Order, OutboundEmail, PaymentLink
 from links.services import payment_link_create
 from tests.ui.axe import axe_violations
 from webhooks.endpoints import webhook_endpoint_register
@@ -80,6 +80,7 @@ class Shop:
     coupon: Coupon
     promotion_code: PromotionCode
     event: WebhookEvent
+    customer: Customer
 
 
 def _pay(base_url: str, url: str, **fields) -> None:
@@ -179,6 +180,8 @@ def shop(sandbox, settings, staff_user) -> Shop:
         event=WebhookEvent.objects.get(
             object_id=first.checkout_session_id, type="checkout.session.completed"
         ),
+        # The customer of the richer order, the one with the long address.
+        customer=Customer.objects.get(email_key=first.customer_email.upper()),
     )
 
 
@@ -195,6 +198,7 @@ def _arguments(shop: Shop) -> dict[str, object]:
         "catalog:coupon-detail:stripe_id": shop.coupon.stripe_id,
         "catalog:promotion-code-active:stripe_id": shop.promotion_code.stripe_id,
         "webhooks:stripe_event_id": shop.event.stripe_event_id,
+        "customers:customer_id": shop.customer.id,
     }
 
 

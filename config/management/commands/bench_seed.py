@@ -23,6 +23,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
 from catalog.models import Price, Product
+from links.customers import customers_rebuild
 from links.daily_revenue import daily_revenue_rebuild
 from links.models import (
     Order,
@@ -91,9 +92,11 @@ class Command(BaseCommand):
             ):
                 cursor.execute(sql)
             _link_totals(cursor)
-        # The home page's totals and daily figures: bulk inserts bypass the services that add to them.
+        # The home page's totals and daily figures, and the customers: bulk inserts bypass the services
+        # that add to them.
         link_totals_rebuild()
         daily_revenue_rebuild()
+        customers_rebuild()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # A database with years of history has been vacuumed long ago: its visibility map is set
