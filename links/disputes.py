@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from config.stripe_calls import as_dict
@@ -104,6 +105,8 @@ def dispute_record(*, dispute: dict, actor: str) -> Dispute | None:
     return row
 
 
-def order_open_dispute(order: Order) -> Dispute | None:
-    """The order's latest dispute, for its page."""
-    return order.disputes.first()
+def orders_with_open_dispute(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``orders`` with ``has_open_dispute``, for the orders list's "Disputed" badge: a subquery per row of
+    the page, on the dispute's order index, in the list's own query."""
+    still_open = Dispute.objects.filter(order=OuterRef("pk")).exclude(status__in=Dispute.CLOSED_STATUSES)
+    return orders.annotate(has_open_dispute=Exists(still_open))

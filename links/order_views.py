@@ -31,7 +31,7 @@ from config.http import HtmxHttpRequest, render_page
 from config.pagination import SEARCH_COUNT_CAP, CappedPaginator
 from config.spreadsheets import csv_download
 from config.stripe_dashboard import stripe_dashboard_url
-from links import fulfilment, order_summary, refunds, selectors
+from links import disputes, fulfilment, order_summary, refunds, selectors
 from links.customers import customer_of_order, orders_customer_ids
 from links.emails import (
     outbound_email_resend,
@@ -81,7 +81,7 @@ def _filtered_orders(params) -> tuple[QuerySet[Order], OrderFilterForm]:
 @vary_on_headers("HX-Request")
 def order_list(request: HttpRequest) -> HttpResponse:
     orders, filters = _filtered_orders(request.GET)
-    orders = orders.select_related("payment_link")
+    orders = disputes.orders_with_open_dispute(orders.select_related("payment_link"))
     cap = SEARCH_COUNT_CAP if filters.values["q"] else None
     page = CappedPaginator(orders, ORDERS_PER_PAGE, cap=cap).get_page(request.GET.get("page"))
     orders_customer_ids(orders=page.object_list)  # each address links to its customer

@@ -96,6 +96,7 @@ def test_an_opened_dispute_marks_the_order_and_tells_staff_once(order, stripe_cl
     assert "Dispute opened 40.00 EUR · Fraudulent: the cardholder did not make the payment" in page
     # Open: revenue is unchanged.
     assert PaymentLink.objects.get().revenue == 4000
+    assert "Disputed" in text(staff_client.get(reverse("orders:list")))
 
 
 def test_a_lost_dispute_counts_against_revenue_once(order, stripe_client, staff_client):
@@ -127,6 +128,7 @@ def test_a_won_dispute_leaves_revenue_as_it_was(order, stripe_client, staff_clie
     assert order.status_changes.filter(action=Action.DISPUTE_OPENED).count() == 1
     assert order.status_changes.filter(action=Action.DISPUTE_CLOSED).count() == 1
     assert "Dispute won" in text(staff_client.get(reverse("orders:detail", args=[order.public_id])))
+    assert "Disputed" not in text(staff_client.get(reverse("orders:list")))  # closed: no badge in the list
 
 
 def test_a_dispute_of_a_payment_without_an_order_is_left_alone(order, stripe_client):
