@@ -396,3 +396,39 @@ def test_payments_through_the_sandbox_make_one_customer_with_their_totals(
     live = _state()
     customers_rebuild()
     assert _state() == live
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_of_one_customer_paid_at_the_same_moment_make_one_customer_counted_once_each():
+    """Four workers pay four orders of one address (in several spellings) at once, each under its own
+    order's lock: the customer's upserts queue on its row, and nothing is lost or counted twice."""
+    from tests.webhooks.test_reliability import _in_threads
+
+    links = [PaymentLinkFactory(), PaymentLinkFactory()]
+    spellings = ["same@example.com", "Same@Example.com", "SAME@example.com", "same@EXAMPLE.com"]
+    orders = iter(
+        [
+            OrderFactory(
+                status=Order.Status.AWAITING_PAYMENT,
+                customer_email=email,
+                amount_total=1000 * (n + 1),
+                payment_link=links[n % 2],
+            )
+            for n, email in enumerate(spellings)
+        ]
+    )
+
+    def pay() -> bool:
+        order = next(orders)
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            return fulfilment.order_status_change(order=locked, to_status=Order.Status.PAID, actor="worker")
+
+    assert _in_threads(4, pay) == [True] * 4
+    customer = Customer.objects.get()
+    assert customer.orders_count == 4
+    assert list(customer.spends.values_list("orders_count", "total")) == [(4, 10000)]
+    assert sorted(customer.links.values_list("orders_count", flat=True)) == [2, 2]
+    live = _state()
+    customers_rebuild()
+    assert _state() == live
