@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog.selectors import shop_currency
 from config.pagination import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
-from links import customers
+from links import customers, disputes
 from links.forms import CustomerFilterForm
 
 CUSTOMERS_PER_PAGE = 50
@@ -36,7 +36,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = customers.customer_get(customer_id=customer_id)
-    orders = customers.customer_orders(customer=customer)
+    # The orders list's states for each order (authorised, refunded, disputed), in the page's one query.
+    orders = disputes.orders_with_open_dispute(customers.customer_orders(customer=customer))
     page = CappedPaginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     links, links_more = customers.customer_links(customer=customer)
     context = {

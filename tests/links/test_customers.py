@@ -4,6 +4,7 @@ the rebuild from the orders, and the customers pages (search, sorts, pagination,
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -303,6 +304,38 @@ def test_the_customer_page_lists_their_orders_newest_first_paginated_with_totals
     second = staff_client.get(reverse("customers:detail", args=[customer.id]) + "?page=2")
     assert [order.pk for order in second.context["page"].object_list] == [orders[1].pk, orders[0].pk]
     assert staff_client.get(reverse("customers:detail", args=[999999])).status_code == 404
+
+
+def test_the_customer_page_shows_each_orders_states_as_the_orders_list_does(staff_client):
+    """An authorisation waiting for capture, a refund in part or in full, an open dispute: a "Paid" alone
+    would hide why the total spent is less than the orders' totals."""
+    refunded, partly, disputed = (_pay(email="kim@example.com", amount=1000, days=n) for n in range(3))
+    Order.objects.filter(pk=refunded.pk).update(amount_refunded=1000)
+    Order.objects.filter(pk=partly.pk).update(amount_refunded=400)
+    Dispute.objects.create(
+        order=disputed, stripe_id="dp_open", amount=1000, currency="usd", status="needs_response"
+    )
+    OrderFactory(
+        customer_email="kim@example.com",
+        status=Order.Status.AWAITING_PAYMENT,
+        capture_method="manual",
+        payment_intent_status="requires_capture",
+    )
+    customer_url = reverse("customers:detail", args=[Customer.objects.get().id])
+
+    def states(page: str) -> list[list[str]]:
+        cells = re.findall(r'<td data-label="Status">(.*?)</td>', page, re.S)
+        return sorted(re.findall(r'class="badge badge-([a-z_]+)"', cell) for cell in cells)
+
+    shown = states(staff_client.get(customer_url).content.decode())
+    assert shown == [
+        ["paid", "disputed"],
+        ["paid", "partially_refunded"],
+        ["paid", "refunded"],
+        ["requires_capture"],
+    ]
+    listing = staff_client.get("/orders/?q=kim@example.com").content.decode()
+    assert states(listing) == shown
 
 
 def test_each_order_links_to_its_customer_on_its_page_and_in_the_orders_list(staff_client):
