@@ -40,6 +40,7 @@ from links.emails import (
 )
 from links.forms import EmailFilterForm, OrderFilterForm
 from links.models import Order, OutboundEmail
+from links.totals import order_amount_paid_expression
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ EXPORT_COLUMNS = [
     "amount_shipping",
     "amount_tax",
     "amount_total",
-    "amount_refunded",  # what succeeded refunds gave back (the net is amount_total less it)
+    "amount_paid",  # what the payment received: the total, or a manual capture's (it may be less)
+    "amount_refunded",  # what succeeded refunds gave back (the net is amount_paid less it)
     "payment_link__stripe_id",
     "client_reference_id",
     "promotion_code",
@@ -135,7 +137,7 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
 
 def _orders_csv(orders: QuerySet[Order]) -> StreamingHttpResponse:
     # In the list's order (its sort), or the model's, newest first.
-    rows = orders.values_list(*EXPORT_COLUMNS)
+    rows = orders.annotate(amount_paid=order_amount_paid_expression()).values_list(*EXPORT_COLUMNS)
     return csv_download(
         filename="orders.csv",
         header=[column.removesuffix("__stripe_id") for column in EXPORT_COLUMNS],
