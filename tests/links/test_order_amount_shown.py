@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from links.customers import customers_rebuild
-from links.models import Customer, Order
+from links.emails import outbound_email_message, outbound_email_queue
+from links.models import Customer, Order, OutboundEmail
 from tests.links.factories import OrderFactory, PaymentLinkFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +99,24 @@ def test_the_export_has_what_was_captured(staff_client, captured_for_less):
     response = staff_client.get("/orders/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [(row["amount_total"], row["amount_paid"]) for row in rows] == [("4000", "2500")]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        OutboundEmail.Kind.ORDER_CONFIRMATION,
+        OutboundEmail.Kind.STAFF_NOTIFICATION,
+        OutboundEmail.Kind.DISPUTE_OPENED,
+    ],
+)
+def test_the_emails_say_what_was_charged(captured_for_less, kind, settings):
+    settings.PAYLINKS_STAFF_EMAIL = "staff@example.com"
+    email = outbound_email_queue(order=captured_for_less, kind=kind, stripe_object_id="dp_1")
+    message = outbound_email_message(email=email)
+    html = message.alternatives[0][0]
+    for text in (message.body, html):
+        assert "25.00" in text
+    if kind == OutboundEmail.Kind.ORDER_CONFIRMATION:
+        assert "Charged" in message.body and "40.00" in message.body  # the items' total, then the charge
+    else:
+        assert "40.00" not in message.subject + message.body + html
