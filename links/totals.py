@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, Q, Sum, When
 
-from links.models import LinkTotal, Order, PaymentLink
+from links.models import Dispute, LinkTotal, Order, PaymentLink
 
 # Rows per currency for paid orders: fulfilment workers add to different rows, not all to one.
 PAID_SHARDS = 8
@@ -78,7 +78,8 @@ def order_amount_paid_expression() -> Case:
 
 def link_totals_rebuild() -> None:
     """Recount everything from the tables (after a bulk load such as ``bench_seed``): reads every link
-    and every paid order, so not for a request. Revenue is net of refunds, as the running totals are."""
+    and every paid order, so not for a request. Revenue is net of refunds and lost disputes, as the running
+    totals are."""
     links = PaymentLink.objects.aggregate(total=Count("id"), active=Count("id", filter=Q(active=True)))
     paid = (
         Order.objects.filter(paid_at__isnull=False)
@@ -86,6 +87,16 @@ def link_totals_rebuild() -> None:
         .annotate(count=Count("id"), total=Sum(order_amount_paid_expression() - F("amount_refunded")))
         .order_by()
     )
+    # A lost dispute of a paid order counted against revenue when it closed (links.disputes), as a refund.
+    lost = (
+        Dispute.objects.filter(
+            status=Dispute.Status.LOST, closed_at__isnull=False, order__paid_at__isnull=False
+        )
+        .values("order__currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    lost_by_currency = {row["order__currency"]: row["total"] or 0 for row in lost}
     with transaction.atomic():
         LinkTotal.objects.all().delete()
         LinkTotal.objects.bulk_create(
@@ -93,7 +104,11 @@ def link_totals_rebuild() -> None:
                 LinkTotal(key=LINKS, count=links["total"]),
                 LinkTotal(key=LINKS_ACTIVE, count=links["active"]),
                 *(
-                    LinkTotal(key=PAID_PREFIX + row["currency"], count=row["count"], amount=row["total"] or 0)
+                    LinkTotal(
+                        key=PAID_PREFIX + row["currency"],
+                        count=row["count"],
+                        amount=(row["total"] or 0) - lost_by_currency.get(row["currency"], 0),
+                    )
                     for row in paid
                 ),
             ]

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from catalog import services as catalog_services
-from links import fulfilment, services
+from links import disputes, fulfilment, services
 from links.models import LinkTotal, PaymentLink
 from links.totals import PAID_SHARDS, link_total_add, link_totals, link_totals_rebuild
 from tests.webhooks.stripe_objects import checkout_session, line_item
@@ -71,6 +71,22 @@ def test_paid_orders_counted_once_per_order_by_currency(django_capture_on_commit
     assert LinkTotal.objects.filter(key="paid:eur").count() == PAID_SHARDS
     link_totals_rebuild()
     assert link_totals()["orders_paid"] == paid
+
+
+@pytest.mark.django_db
+def test_the_rebuild_takes_a_lost_dispute_off_as_the_running_totals_do(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        order = fulfilment.order_record_session(
+            session=checkout_session(id="cs_test_totals_disputed"), line_items=[line_item()], actor="test"
+        )
+    dispute = {"id": "dp_test_totals", "amount": 1500, "currency": "eur", "reason": "fraudulent"}
+    dispute |= {"payment_intent": order.payment_intent_id, "charge": "ch_test_totals"}
+    disputes.dispute_record(dispute={**dispute, "status": "needs_response"}, actor="test")
+    disputes.dispute_record(dispute={**dispute, "status": "lost"}, actor="test")
+    running = link_totals()["orders_paid"]
+    assert running == [{"currency": order.currency, "count": 1, "total": order.amount_total - 1500}]
+    link_totals_rebuild()
+    assert link_totals()["orders_paid"] == running
 
 
 @pytest.mark.django_db
