@@ -18,6 +18,7 @@ from catalog.models import Price, Product
 from catalog.money import format_money
 from links import conversion, daily_revenue
 from links.charts import daily_bar_chart, revenue_table_rows
+from links.disputes import orders_with_open_dispute
 from links.models import Order, OutboundEmail, PaymentLink, PaymentLinkLineItem
 from links.totals import order_amount_paid_expression
 
@@ -192,8 +193,11 @@ def dashboard_overview(*, currency: str = "") -> dict:
         "products_total": Product.objects.filter(active=True).count(),
         "prices_total": Price.objects.filter(active=True).count(),
         "recent_links": list(PaymentLink.objects.order_by("-created_at", "-id")[:5]),
+        # With their states as the orders list shows them (refunded, disputed, to capture).
         "recent_orders": list(
-            Order.objects.select_related("payment_link").order_by("-created_at", "-id")[:5]
+            orders_with_open_dispute(Order.objects.select_related("payment_link")).order_by(
+                "-created_at", "-id"
+            )[:5]
         ),
     }
 

@@ -15,7 +15,7 @@ from django.utils import formats, timezone, translation
 
 from links.charts import daily_bar_chart
 from links.daily_revenue import SHOP_SHARDS, period_days, shop_day
-from links.models import DailyRevenue, LinkDailyRevenue
+from links.models import DailyRevenue, Dispute, LinkDailyRevenue
 from links.revenue import revenue_count_payment, revenue_count_refund
 from links.selectors import revenue_change
 from tests.catalog.factories import PriceFactory
@@ -187,3 +187,26 @@ def test_home_reads_the_daily_figures_not_the_orders(staff_client):
     # ... and the only read of the orders table is the five most recent orders.
     order_reads = [q["sql"] for q in large.captured_queries if '"links_order"' in q["sql"]]
     assert order_reads and all("LIMIT 5" in sql for sql in order_reads)
+
+
+def test_home_recent_orders_show_refunds_and_disputes_as_the_orders_list_does(staff_client):
+    link = PaymentLinkFactory(currency="eur")
+    refunded = OrderFactory(payment_link=link, currency="eur", amount_total=3700, amount_refunded=3700)
+    partly = OrderFactory(payment_link=link, currency="eur", amount_total=3700, amount_refunded=1000)
+    disputed = OrderFactory(payment_link=link, currency="eur", amount_total=3700)
+    Dispute.objects.create(
+        order=disputed,
+        stripe_id="dp_test_1",
+        amount=3700,
+        currency="eur",
+        reason="fraudulent",
+        status="needs_response",
+    )
+
+    html = staff_client.get(reverse("home")).content.decode()
+    recent = _section(html, 'id="recent-orders-heading"', "</ul>")
+    rows = {email: row for email, row in re.findall(r"· (\S+@example\.com) · (.*?)</li>", recent, re.S)}
+    assert "badge-refunded" in rows[refunded.customer_email]
+    assert "badge-partially_refunded" in rows[partly.customer_email]
+    assert "badge-refunded" not in rows[partly.customer_email]
+    assert "badge-disputed" in rows[disputed.customer_email]
