@@ -401,7 +401,7 @@ def _notice_on_commit(*, order: Order, what: str, by: str = "") -> None:
     from django.conf import settings
     from django.urls import reverse
 
-    amount = f"{from_minor_units(order.amount_total, order.currency)} {order.currency.upper()}"
+    amount = f"{from_minor_units(order_amount_received(order), order.currency)} {order.currency.upper()}"
     url = settings.PAYLINKS_BASE_URL + reverse("orders:detail", kwargs={"public_id": order.public_id})
     link_id = order.payment_link_id
 
@@ -569,7 +569,7 @@ ORDER_NOT_PAID = _("not paid (%(status)s)")
 
 def order_label(order: Order) -> str:
     """An order as a bulk report names it: its customer and amount."""
-    amount = f"{from_minor_units(order.amount_total, order.currency)} {order.currency.upper()}"
+    amount = f"{from_minor_units(order_amount_received(order), order.currency)} {order.currency.upper()}"
     return f"{order.customer_email or order.checkout_session_id} ({amount})"
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.db import transaction
 
 from links import fulfilment
 from links.models import Order, PaymentLink
+from tests.links.factories import OrderFactory
 from tests.webhooks.stripe_objects import checkout_session, line_item
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +101,23 @@ def test_a_payment_without_a_known_link_says_so(notices, django_capture_on_commi
         order = record(checkout_session(payment_link="plink_unknown"))
 
     assert notices() == [f"Payment received: 20.00 EUR without a payment link (order {_order_url(order)})"]
+
+
+def test_a_manual_capture_taken_for_less_says_what_was_received(
+    link, notices, django_capture_on_commit_callbacks
+):
+    order = OrderFactory(
+        payment_link=link,
+        currency="eur",
+        status=Order.Status.AWAITING_PAYMENT,
+        capture_method="manual",
+        payment_intent_status="succeeded",
+        amount_total=4000,
+        amount_received=2500,
+    )
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        assert fulfilment.order_status_change(order=order, to_status=Order.Status.PAID, actor="test")
+    assert [notice for notice in notices() if notice.startswith("Payment received")] == [
+        f"Payment received: 25.00 EUR on the link “T-shirts” (order {_order_url(order)})"
+    ]
