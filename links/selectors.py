@@ -168,7 +168,8 @@ def link_optional_items(*, link: PaymentLink) -> list[dict]:
 
 
 def link_orders(*, link: PaymentLink, limit: int = 50) -> QuerySet[Order]:
-    return link.orders.order_by("-created_at", "-id")[:limit]
+    # With their states as the orders list shows them (refunded, disputed, to capture).
+    return orders_with_open_dispute(link.orders.all()).order_by("-created_at", "-id")[:limit]
 
 
 def link_order_totals(*, link: PaymentLink) -> list[dict]:

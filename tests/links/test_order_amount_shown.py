@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from links.customers import customers_rebuild
 from links.emails import outbound_email_message, outbound_email_queue
-from links.models import Customer, Order, OutboundEmail
+from links.models import Customer, Dispute, Order, OutboundEmail
 from tests.links.factories import OrderFactory, PaymentLinkFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +120,19 @@ def test_the_emails_say_what_was_charged(captured_for_less, kind, settings):
         assert "Charged" in message.body and "40.00" in message.body  # the items' total, then the charge
     else:
         assert "40.00" not in message.subject + message.body + html
+
+
+def test_the_link_page_and_home_mark_an_open_dispute_and_what_was_captured(
+    staff_client, link, captured_for_less
+):
+    Dispute.objects.create(
+        order=captured_for_less, stripe_id="dp_shown", amount=2500, currency="eur", status="needs_response"
+    )
+    page = staff_client.get(reverse("links:detail", args=[link.public_id])).content.decode()
+    assert "Disputed" in _row(page, "less@example.com")
+    home = staff_client.get("/").content.decode()
+    recent = re.search(r'<ul class="recent">(?:(?!</ul>).)*less@example\.com.*?</ul>', home, flags=re.S)
+    item = [
+        li for li in re.findall(r"<li>.*?</li>", recent.group(0), flags=re.S) if "less@example.com" in li
+    ][0]
+    assert "25.00" in item and "40.00" not in item
