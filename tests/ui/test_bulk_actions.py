@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog import services as catalog_services
 from links import services
@@ -77,7 +78,7 @@ def test_an_editor_deactivates_two_selected_links(sandbox, staff_user, browser, 
     page.get_by_role("heading", name="Deactivate 2 payment links?").wait_for()
     assert page.url == f"{sandbox.base_url}/links/"
     # htmx moves the focus once the swap has settled, a few milliseconds after the heading appears.
-    page.wait_for_function("document.activeElement?.id === 'bulk-confirm'", timeout=2_000)
+    expect(page.locator("#bulk-confirm")).to_be_focused(timeout=2_000)
     confirmation = page.locator("#bulk-confirm table")
     assert "Spring poster" in confirmation.inner_text() and "Summer poster" not in confirmation.inner_text()
     _fits(page)
