@@ -11,7 +11,7 @@ from django.utils.translation import pgettext
 
 from catalog.models import PromotionCode, ShippingRate
 from links.models import Dispute, Order, OrderLineItem, OrderStatusChange, Refund
-from links.refunds import order_amount_refundable, order_refund_refusal
+from links.refunds import REFUND_DISPUTED, order_amount_refundable, order_refund_refusal
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ class RefundPanel:
     net: int
     remaining: int
     refusal: str
+    refusal_shown: bool  # said even with no refund yet: a paid order that cannot be refunded (disputed)
 
 
 def refund_status_badge(refund: Refund) -> Badge:
@@ -177,6 +178,7 @@ def refund_reason_label(reason: str) -> str:
 
 
 def order_refund_panel(order: Order) -> RefundPanel:
+    refusal = order_refund_refusal(order=order)
     refunds = order.refunds.select_related("requested_by")
     rows = [
         RefundRow(
@@ -192,5 +194,6 @@ def order_refund_panel(order: Order) -> RefundPanel:
         refunded=order.amount_refunded,
         net=order.amount_net,
         remaining=order_amount_refundable(order),
-        refusal=order_refund_refusal(order=order),
+        refusal=refusal,
+        refusal_shown=bool(refusal) and (bool(rows) or refusal == str(REFUND_DISPUTED)),
     )

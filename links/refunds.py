@@ -29,7 +29,7 @@ from config.stripe_calls import idempotency_key, stripe_errors_as_validation
 from config.stripe_client import get_stripe_client
 from links.emails import outbound_email_queue
 from links.fulfilment import checkout_session_fulfil
-from links.models import Order, OrderStatusChange, OutboundEmail, Refund
+from links.models import Dispute, Order, OrderStatusChange, OutboundEmail, Refund
 from links.revenue import revenue_count_refund
 
 # Forward-only: pending (or waiting on the customer's action) may succeed or fail; a succeeded refund may
@@ -51,6 +51,10 @@ METADATA_USER, METADATA_NOTE = "paylinks_user_id", "paylinks_note"
 REFUND_NOT_PAID = _("Only a paid order can be refunded.")
 REFUND_NO_PAYMENT = _("This order has no payment to refund.")
 REFUND_NOTHING_LEFT = _("This order is already refunded in full.")
+REFUND_DISPUTED = _(
+    "This payment is disputed: Stripe refuses a refund while the dispute is open. Respond to the dispute "
+    "in Stripe's Dashboard."
+)
 REFUND_TOO_SMALL = _("Enter an amount of at least %(min)s.")
 REFUND_TOO_LARGE = _("Enter at most %(max)s, what remains to refund.")
 
@@ -72,6 +76,9 @@ def order_refund_refusal(*, order: Order) -> str:
         return str(REFUND_NO_PAYMENT)
     if order_amount_refundable(order) <= 0:
         return str(REFUND_NOTHING_LEFT)
+    # Stripe answers charge_disputed: say so before staff fill the form, not after they confirm it.
+    if order.disputes.exclude(status__in=Dispute.CLOSED_STATUSES).exists():
+        return str(REFUND_DISPUTED)
     return ""
 
 

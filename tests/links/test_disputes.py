@@ -139,3 +139,27 @@ def test_a_dispute_of_a_payment_without_an_order_is_left_alone(order, stripe_cli
         is None
     )
     assert not Dispute.objects.exists()
+
+
+def test_an_open_dispute_takes_the_refund_button_away_and_says_why(order, stripe_client, staff_client):
+    detail = reverse("orders:detail", args=[order.public_id])
+    assert "Refund…" in text(staff_client.get(detail))
+
+    disputes.dispute_record(
+        dispute=stripe_dispute(order, stripe_client), actor="charge.dispute.created evt_1"
+    )
+    page = text(staff_client.get(detail))
+    assert "Refund…" not in page
+    assert "This payment is disputed: Stripe refuses a refund while the dispute is open." in page
+    # A POST of its own is refused with the same words, before any call to Stripe.
+    response = staff_client.post(
+        reverse("orders:refund", args=[order.public_id]), {"amount": "10", "confirm": "on"}, follow=True
+    )
+    assert "This payment is disputed" in text(response)
+    assert not order.refunds.exists()
+
+    # Once it is closed (won), the refund is offered again.
+    disputes.dispute_record(
+        dispute=stripe_dispute(order, stripe_client, status="won"), actor="charge.dispute.closed evt_2"
+    )
+    assert "Refund…" in text(staff_client.get(detail))
