@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.formats import number_format
+
 
 def _decimal(value_int, value_decimal) -> Decimal:
     if value_decimal is not None:
@@ -118,5 +120,7 @@ def to_minor(value: str, currency: str) -> int | None:
 
 
 def format_amount(amount: int, currency: str) -> str:
-    """``1250, "usd"`` → ``"12.50 USD"``; plain and locale-neutral, as a sandbox page can be."""
-    return f"{to_major(amount, currency):.{exponent(currency)}f} {currency.upper()}"
+    """``1250, "usd"`` → ``"12.50 USD"``, in the active language's number format (``"12,50 USD"`` in
+    French), as Stripe's hosted pages show amounts in the customer's language."""
+    value = to_major(amount, currency)
+    return f"{number_format(value, decimal_pos=exponent(currency), use_l10n=True)} {currency.upper()}"

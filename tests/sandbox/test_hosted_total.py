@@ -197,3 +197,11 @@ def test_an_htmx_change_after_the_session_was_paid_reloads_the_page(client, shop
     assert paid.status_code == 302
     late = client.post(f"/sandbox/checkout/{session_id}", {"update": "1"}, HTTP_HX_REQUEST="true")
     assert late["HX-Refresh"] == "true"
+
+
+def test_amounts_read_in_the_customers_language(client, shop):
+    french = _open(client, shop, HTTP_ACCEPT_LANGUAGE="fr-FR")[0].content.decode()
+    assert re.search(r'id="total"[^>]*>28,90 EUR', french)
+    assert "28.90 EUR" not in french
+    english = _open(client, shop, HTTP_ACCEPT_LANGUAGE="en-GB")[0].content.decode()
+    assert re.search(r'id="total"[^>]*>28.90 EUR', english)
