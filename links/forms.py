@@ -500,7 +500,14 @@ class OrderRefundForm(forms.Form):
     ``confirm`` is set by the confirmation's button: without it a valid form is shown back to confirm.
     """
 
-    amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=3)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=16,
+        decimal_places=3,
+        # In the page's language ("12,50" on a French page), as the capture form; the dot is understood too.
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
     reason = forms.ChoiceField(label=_("Reason"), required=False)
     note = forms.CharField(
         label=_("Note"),
