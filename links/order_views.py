@@ -39,7 +39,7 @@ from links.emails import (
     outbound_emails_resend_failed,
 )
 from links.forms import EmailFilterForm, OrderFilterForm
-from links.models import Order, OutboundEmail
+from links.models import Dispute, Order, OutboundEmail
 from links.totals import order_amount_paid_expression
 
 logger = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def order_page_context(order: Order) -> dict:
         "amounts": order_summary.order_amounts(order, order.line_items.all()),
         "names": order_summary.order_names(order),
         "payment_badge": order_summary.order_payment_badge(order),
+        "has_open_dispute": order.disputes.exclude(status__in=Dispute.CLOSED_STATUSES).exists(),
         "fulfilment_badge": order_summary.order_fulfilment_badge(order),
         # The payment in Stripe's Dashboard, or its checkout session when nothing was charged.
         "stripe_url": stripe_dashboard_url(order.payment_intent_id or order.checkout_session_id),

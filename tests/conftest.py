@@ -23,6 +23,17 @@ def _close_connections_after_each_request():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: the locale middleware leaves the language of a page in
+    French active in the test's thread after the response, for whichever test runs next in that worker."""
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hasher():
     """Django's advice for test runs: PBKDF2's rounds cost about half a second per user created or

@@ -163,3 +163,22 @@ def test_an_open_dispute_takes_the_refund_button_away_and_says_why(order, stripe
         dispute=stripe_dispute(order, stripe_client, status="won"), actor="charge.dispute.closed evt_2"
     )
     assert "Refund…" in text(staff_client.get(detail))
+
+
+def test_the_order_page_heading_says_disputed_while_the_dispute_is_open(order, stripe_client, staff_client):
+    detail = reverse("orders:detail", args=[order.public_id])
+
+    def heading_states() -> str:
+        html = staff_client.get(detail).content.decode()
+        start = html.index('id="payment-state"')
+        return " ".join(html[start : html.index("</span>", html.index("</span>", start) + 1)].split())
+
+    assert "Disputed" not in heading_states()
+    disputes.dispute_record(
+        dispute=stripe_dispute(order, stripe_client), actor="charge.dispute.created evt_1"
+    )
+    assert "Disputed" in heading_states()
+    disputes.dispute_record(
+        dispute=stripe_dispute(order, stripe_client, status="won"), actor="charge.dispute.closed evt_2"
+    )
+    assert "Disputed" not in heading_states()
