@@ -30,7 +30,7 @@ WORDS = {
         "yes": "Rembourser {} EUR",
     },
 }
-# Typed as the money inputs take it (a point, in every language), shown in the page's language.
+# Typed with a point (the form reads it as well as the page's own format), shown in the page's language.
 HALF = {"en-GB": ("9.00", "9.00"), "fr-FR": ("9.00", "9,00")}
 
 
